@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+/**
+ * The `parallax` command: start, list and stop clusters, and run a controller or an engine.
+ */
+import { Command, InvalidArgumentError } from "commander";
+import { Cluster } from "../cluster/cluster.js";
+import { pidAlive } from "../cluster/profile.js";
+import { runController } from "../controller/run.js";
+import { runEngine } from "../engine/run.js";
+
+function integer(min: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got ${raw}`);
+    return value;
+  };
+}
+
+interface StartOptions {
+  n?: number;
+  profile: string;
+  profileDir?: string;
+  clusterId?: string;
+  engines: string;
+  daemonize?: boolean;
+  ip?: string;
+  location?: string;
+  scheme?: string;
+  hwm?: number;
+  db?: "memory" | "sqlite" | "none";
+}
+
+async function startCluster(options: StartOptions): Promise<void> {
+  const cluster = new Cluster({
+    ...(options.n === undefined ? {} : { n: options.n }),
+    profile: options.profile,
+    ...(options.profileDir ? { profileDir: options.profileDir } : {}),
+    ...(options.clusterId ? { clusterId: options.clusterId } : {}),
+    engines: options.engines,
+    ...(options.ip ? { controllerIp: options.ip } : {}),
+    ...(options.location ? { location: options.location } : {}),
+    ...(options.scheme ? { scheme: options.scheme } : {}),
+    ...(options.hwm === undefined ? {} : { hwm: options.hwm }),
+    ...(options.db ? { db: options.db } : {}),
+  });
+  await cluster.start();
+  const engines = Object.values(cluster.engineSets).reduce((n, s) => n + s.n, 0);
+  process.stdout.write(`cluster ${cluster.clusterId} started: controller pid ${cluster.controller?.pid}, ${engines} engine(s) (profile ${cluster.profile})\n`);
+  process.stdout.write(`connection file: ${cluster.files.client}\n`);
+  if (options.daemonize) return;
+  process.stdout.write("press Ctrl-C to stop the cluster\n");
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await cluster.stop();
+  process.stdout.write(`cluster ${cluster.clusterId} stopped\n`);
+}
+
+async function stopClusters(options: { profile: string; profileDir?: string; clusterId?: string; all?: boolean }): Promise<void> {
+  const listed = Cluster.list(options);
+  const ids = options.all ? listed.map((c) => c.clusterId) : [options.clusterId ?? listed[0]?.clusterId].filter((id): id is string => id !== undefined);
+  if (ids.length === 0) throw new Error(`no cluster to stop in profile ${options.profile}`);
+  for (const clusterId of ids) {
+    await Cluster.fromFile({ ...options, clusterId }).stop();
+    process.stdout.write(`cluster ${clusterId} stopped\n`);
+  }
+}
+
+function listClusters(options: { profile: string; profileDir?: string; json?: boolean }): void {
+  const clusters = Cluster.list(options);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(clusters, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write("PROFILE      CLUSTER ID             RUNNING  ENGINES  CONTROLLER PID\n");
+  for (const c of clusters) {
+    const running = c.controller !== null && pidAlive(c.controller.pid);
+    const engines = Object.values(c.engineSets).reduce((n, s) => n + s.pids.filter(pidAlive).length, 0);
+    process.stdout.write(`${c.profile.padEnd(12)} ${c.clusterId.padEnd(22)} ${String(running).padEnd(8)} ${String(engines).padEnd(8)} ${c.controller?.pid ?? "-"}\n`);
+  }
+}
+
+/** Builds the command tree. */
+export function buildProgram(): Command {
+  const program = new Command("parallax").description("Parallel computing for Node.js: controller, engines and clients over ZeroMQ");
+  const cluster = program.command("cluster").description("start, stop and list clusters");
+  cluster.command("start")
+    .description("start a controller and engines")
+    .option("-n, --n <count>", "number of engines", integer(0))
+    .option("--profile <name>", "profile", "default")
+    .option("--profile-dir <dir>", "profile folder")
+    .option("--cluster-id <id>", "cluster id")
+    .option("--engines <launcher>", "engine launcher", "local")
+    .option("--ip <address>", "controller bind address")
+    .option("--location <host>", "host written into connection files")
+    .option("--scheme <name>", "load-balancing scheme")
+    .option("--hwm <n>", "outstanding tasks per engine (0 = unlimited)", integer(0))
+    .option("--db <backend>", "task database: memory, sqlite or none")
+    .option("--daemonize", "return once started, leaving the cluster running")
+    .action(startCluster);
+  cluster.command("stop")
+    .description("stop a running cluster (the newest of the profile by default)")
+    .option("--profile <name>", "profile", "default")
+    .option("--profile-dir <dir>", "profile folder")
+    .option("--cluster-id <id>", "cluster id")
+    .option("--all", "stop every cluster of the profile")
+    .action(stopClusters);
+  cluster.command("list")
+    .description("list clusters of a profile")
+    .option("--profile <name>", "profile", "default")
+    .option("--profile-dir <dir>", "profile folder")
+    .option("--json", "print JSON")
+    .action(listClusters);
+  cluster.command("engines")
+    .description("add engines to a running cluster")
+    .requiredOption("-n, --n <count>", "number of engines", integer(1))
+    .option("--profile <name>", "profile", "default")
+    .option("--profile-dir <dir>", "profile folder")
+    .option("--cluster-id <id>", "cluster id")
+    .action(async (options: { n: number; profile: string; profileDir?: string; clusterId?: string }) => {
+      const running = Cluster.fromFile(options);
+      const setId = await running.startEngines(options.n);
+      process.stdout.write(`started engine set ${setId} (${options.n} engines) in cluster ${running.clusterId}\n`);
+    });
+  program.command("controller")
+    .description("run a controller in the foreground (options: --ip, --location, --scheme, --hwm, --db, --profile, --cluster-id)")
+    .allowUnknownOption().helpOption(false).argument("[args...]")
+    .action(async (args: string[]) => void (await runController(args)));
+  program.command("engine")
+    .description("run an engine (options: --file <engine connection file>, --no-supervisor, --mpi)")
+    .allowUnknownOption().helpOption(false).argument("[args...]")
+    .action(async (args: string[]) => runEngine(args));
+  return program;
+}
+
+buildProgram().parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`parallax: ${(error as Error).message}\n`);
+  process.exit(1);
+});

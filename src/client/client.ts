@@ -1,0 +1,434 @@
+/**
+ * The client: one DEALER to the controller, the history of submitted messages, engine ids kept
+ * current by notifications, and a heartbeat that turns a lost controller into
+ * `ControllerLostError` instead of a hang.
+ */
+import { EventEmitter } from "node:events";
+import path from "node:path";
+import { clusterFiles, listClusterIds, pidAlive, profileDir, readConnectionFile } from "../cluster/profile.js";
+import type { ConnectionInfo } from "../cluster/profile.js";
+import { ConfigurationError, ControllerLostError, NoEnginesRegistered, ProtocolError, TimeoutError } from "../errors.js";
+import type { NotificationContent, QueryOp, ReplyContent, ReplyMetadata, StreamContent } from "../protocol/contents.js";
+import { Codec, newMsgId } from "../protocol/message.js";
+import type { Incoming, MsgType } from "../protocol/message.js";
+import { decodeValue } from "../protocol/serialize.js";
+import { Channel, connectDealer } from "../transport/channel.js";
+import { AsyncResult } from "./async-result.js";
+import { DirectView } from "./direct-view.js";
+import { Executor } from "./executor.js";
+import { LoadBalancedView } from "./load-balanced-view.js";
+import { TaskEntry } from "./task-entry.js";
+import type { TargetSpec } from "./targets.js";
+
+/** How to find the controller. */
+export interface ConnectOptions {
+  /** Profile name (default `"default"`). */
+  profile?: string;
+  /** Profile folder, instead of `~/.parallax/profile_<profile>`. */
+  profileDir?: string;
+  /** A specific cluster of the profile (default: the newest one whose controller runs). */
+  clusterId?: string;
+  /** A client connection file path (wins over profile and cluster id). */
+  connectionFile?: string;
+  /** How long to wait for the controller's answer, in ms (default 10 000). */
+  timeout?: number;
+  /** Heartbeats the controller may miss before it is declared lost (default 5). */
+  missedHeartbeats?: number;
+}
+
+/** Events a client emits. */
+export interface ClientEvents {
+  registration: [{ id: number; pid?: number; hostname?: string }];
+  unregistration: [{ id: number; reason?: string }];
+  shutdown: [];
+}
+
+/** Status of one engine's queues, as `queueStatus()` returns it. */
+export interface EngineQueueStatus {
+  queue: number;
+  tasks: number;
+  completed: number;
+}
+
+/** `queueStatus()` result: per engine id, plus tasks not yet assigned. */
+export type QueueStatus = Record<number, EngineQueueStatus> & { unassigned: number };
+
+/** Raw answer of a query. */
+export interface QueryAnswer {
+  content: Record<string, unknown>;
+  buffers: Buffer[];
+}
+
+/** A message the client sends for a task. */
+export interface Submission {
+  content: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  buffers: Buffer[];
+  entry: TaskEntry;
+}
+
+const HISTORY_LIMIT = 100_000;
+
+/** Connection to a Parallax cluster. */
+export class Client extends EventEmitter<ClientEvents> {
+  private readonly codec: Codec;
+  private readonly channel: Channel;
+  private readonly engines = new Map<number, { pid?: number; hostname?: string }>();
+  private readonly outstanding = new Map<string, TaskEntry>();
+  private readonly queries = new Map<string, { resolve: (a: QueryAnswer) => void; reject: (e: Error) => void }>();
+  private readonly historyIds: string[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private lastHeard = Date.now();
+  private lostError: ControllerLostError | undefined;
+  private closed = false;
+
+  private constructor(readonly connection: ConnectionInfo, private readonly missedHeartbeats: number) {
+    super();
+    this.codec = new Codec(connection.key);
+    this.channel = new Channel(connectDealer(connection.url, `client-${this.codec.session}`), this.codec);
+    this.channel.start((message) => this.onMessage(message));
+  }
+
+  /** Connects to a running cluster (see {@link ConnectOptions}). */
+  static async connect(options: ConnectOptions = {}): Promise<Client> {
+    validateConnectOptions(options);
+    const info = readConnectionFile(findConnectionFile(options));
+    const client = new Client(info, options.missedHeartbeats ?? 5);
+    try {
+      const answer = await client.query("connect", {}, options.timeout ?? 10_000);
+      client.adoptEngines(answer.content.engines as Array<{ id: number; pid: number; hostname: string }>);
+    } catch (error) {
+      client.close();
+      if (error instanceof TimeoutError) {
+        throw new ControllerLostError(`no controller answered at ${info.url} (cluster ${info.clusterId}) within ${options.timeout ?? 10_000} ms`);
+      }
+      throw error;
+    }
+    client.startHeartbeat();
+    return client;
+  }
+
+  /** Registered engine ids, sorted; a fresh copy each time. */
+  get ids(): number[] {
+    return [...this.engines.keys()].sort((a, b) => a - b);
+  }
+
+  /** Msg ids submitted by this client, oldest first (the most recent 100 000). */
+  get history(): string[] {
+    return [...this.historyIds];
+  }
+
+  /** Msg ids still waiting for a result. */
+  get outstandingIds(): string[] {
+    return [...this.outstanding.keys()];
+  }
+
+  /** A DirectView; targets default to all engines, re-evaluated at every call. */
+  view(targets: TargetSpec = "all"): DirectView {
+    return new DirectView(this, targets);
+  }
+
+  /** A LoadBalancedView over all engines, or a subset. */
+  loadBalancedView(targets?: number | number[] | string): LoadBalancedView {
+    return new LoadBalancedView(this, targets);
+  }
+
+  /** An executor (like `concurrent.futures`) over a LoadBalancedView. */
+  executor(targets?: number | number[] | string): Executor {
+    return new Executor(this.loadBalancedView(targets));
+  }
+
+  /** Resolves when at least `n` engines are registered; rejects with TimeoutError after `timeout` ms. */
+  async waitForEngines(n: number, options: { timeout?: number } = {}): Promise<number[]> {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`waitForEngines: n must be a non-negative integer, got ${n}`);
+    const timeout = options.timeout ?? 60_000;
+    if (!(timeout > 0)) throw new RangeError(`waitForEngines: timeout must be a positive number of ms, got ${timeout}`);
+    if (this.engines.size >= n) return this.ids;
+    return await new Promise<number[]>((resolve, reject) => {
+      const check = () => {
+        if (this.engines.size < n) return;
+        cleanup();
+        resolve(this.ids);
+      };
+      const onShutdown = () => {
+        cleanup();
+        reject(new ControllerLostError("the controller shut down while waiting for engines"));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new TimeoutError(`only ${this.engines.size} of ${n} engines registered within ${timeout} ms`));
+      }, timeout);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off("registration", check);
+        this.off("shutdown", onShutdown);
+      };
+      this.on("registration", check);
+      this.on("shutdown", onShutdown);
+    });
+  }
+
+  /** Queue status of engines (all, or `targets`), plus unassigned load-balanced tasks. */
+  async queueStatus(targets?: number | number[]): Promise<QueueStatus> {
+    const answer = await this.query("queue_status", targets === undefined ? {} : { targets: [targets].flat() });
+    return answer.content as QueueStatus;
+  }
+
+  /** Aborts queued tasks: the given msg ids / AsyncResults, or all queued tasks. */
+  async abort(jobs?: string | AsyncResult | ReadonlyArray<string | AsyncResult>, targets?: number | number[]): Promise<string[]> {
+    const msgIds = jobs === undefined ? undefined : msgIdsOf(jobs);
+    const answer = await this.query("abort", {
+      ...(msgIds ? { msgIds } : {}), ...(targets === undefined ? {} : { targets: [targets].flat() }),
+    });
+    return answer.content.aborted as string[];
+  }
+
+  /** Clears the namespaces of engines (all, or `targets`). */
+  async clear(targets?: TargetSpec): Promise<void> {
+    await this.view(targets ?? "all").clear();
+  }
+
+  /** Sends a signal to the engines' processes (through their supervisors). */
+  async sendSignal(signal: NodeJS.Signals | "SIGINT" = "SIGINT", targets?: number | number[]): Promise<number[]> {
+    const answer = await this.query("signal", { signal, ...(targets === undefined ? {} : { targets: [targets].flat() }) });
+    return answer.content.signalled as number[];
+  }
+
+  /** Stops engines (all, or `targets`) and, with `hub: true`, the controller. */
+  async shutdown(options: { targets?: number | number[]; hub?: boolean } = {}): Promise<void> {
+    await this.query("shutdown", { hub: options.hub === true, ...(options.targets === undefined ? {} : { targets: [options.targets].flat() }) });
+  }
+
+  /** Fetches results by msg id (also tasks submitted by other clients) or by history index. */
+  async getResult(job: string | number | ReadonlyArray<string | number>): Promise<AsyncResult> {
+    const ids = [job].flat().map((j) => (typeof j === "number" ? this.historyAt(j) : j));
+    const answer = await this.query("get_result", { msgIds: ids });
+    const entries = (answer.content.results as Array<Record<string, unknown>>).map((r) => this.entryFromStored(r, answer.buffers));
+    return new AsyncResult(this, entries, { scalar: !Array.isArray(job) });
+  }
+
+  /** Submits finished or failed tasks again, under new msg ids. */
+  async resubmit(jobs: string | AsyncResult | ReadonlyArray<string | AsyncResult>): Promise<AsyncResult> {
+    const ids = msgIdsOf(jobs);
+    const entries = ids.map(() => undefined);
+    const answer = await this.query("resubmit", { msgIds: ids });
+    const fresh = (answer.content.msgIds as string[]).map((id) => this.track(new TaskEntry(id)));
+    void entries;
+    return new AsyncResult(this, fresh, { scalar: typeof jobs === "string" || jobs instanceof AsyncResult && jobs.msgIds.length === 1 });
+  }
+
+  /** Msg ids the hub has recorded, oldest first. */
+  async hubHistory(): Promise<string[]> {
+    return (await this.query("history", {})).content.msgIds as string[];
+  }
+
+  /** Deletes finished records from the hub's database. */
+  async purgeResults(jobs: "all" | string | AsyncResult | ReadonlyArray<string | AsyncResult>): Promise<number> {
+    const msgIds = jobs === "all" ? "all" : msgIdsOf(jobs);
+    return (await this.query("purge", { msgIds })).content.purged as number;
+  }
+
+  /** Closes the connection. Outstanding results fail with ControllerLostError. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.failEverything(new ControllerLostError("the client was closed before the result arrived"));
+    void this.channel.close();
+  }
+
+  /** `await using client = …` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  // ---- used by views ----
+
+  /** Throws if submitting is impossible now. */
+  assertUsable(): void {
+    if (this.lostError) throw new ControllerLostError(`cannot submit: ${this.lostError.message}`);
+    if (this.closed) throw new ControllerLostError("cannot submit: the client is closed");
+  }
+
+  /** Engine ids for "all", failing clearly when there are none. */
+  requireEngines(): number[] {
+    const ids = this.ids;
+    if (ids.length === 0) throw new NoEnginesRegistered("no engines are registered; start some or await client.waitForEngines(n)");
+    return ids;
+  }
+
+  /** Sends task messages and tracks their entries. */
+  submit(submissions: readonly Submission[]): void {
+    this.assertUsable();
+    for (const s of submissions) {
+      this.track(s.entry);
+      this.send("apply_request", s.content, s.metadata, s.buffers, s.entry.msgId);
+    }
+  }
+
+  /** Sends a hub query and waits for its answer. */
+  query(op: QueryOp, args: Record<string, unknown>, timeout = 30_000): Promise<QueryAnswer> {
+    if (this.lostError) return Promise.reject(new ControllerLostError(this.lostError.message));
+    const msgId = newMsgId();
+    return new Promise<QueryAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.queries.delete(msgId);
+        reject(new TimeoutError(`the controller did not answer the ${op} query within ${timeout} ms`));
+      }, timeout);
+      this.queries.set(msgId, {
+        resolve: (a) => { clearTimeout(timer); resolve(a); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
+      this.send("query_request", { op, ...args }, {}, [], msgId);
+    });
+  }
+
+  // ---- internals ----
+
+  private track(entry: TaskEntry): TaskEntry {
+    this.outstanding.set(entry.msgId, entry);
+    this.historyIds.push(entry.msgId);
+    if (this.historyIds.length > HISTORY_LIMIT) this.historyIds.splice(0, this.historyIds.length - HISTORY_LIMIT);
+    return entry;
+  }
+
+  private historyAt(index: number): string {
+    const id = this.historyIds.at(index);
+    if (id === undefined) throw new RangeError(`history index ${index} is out of range (history has ${this.historyIds.length} entries)`);
+    return id;
+  }
+
+  private entryFromStored(stored: Record<string, unknown>, buffers: Buffer[]): TaskEntry {
+    const msgId = stored.msgId as string;
+    const live = this.outstanding.get(msgId);
+    if (live) return live;
+    const entry = new TaskEntry(msgId);
+    if (stored.status === "unknown") {
+      entry.fail(stored.culled
+        ? new ProtocolError(`the result of ${msgId} was culled from the hub's bounded task database`)
+        : new ProtocolError(`the hub has no task ${msgId}`));
+    } else if (stored.status === "pending") {
+      this.track(entry);
+    } else {
+      const [start, end] = stored.frames as [number, number];
+      entry.metadata.submitted = stored.submitted as number;
+      entry.settle(stored.content as ReplyContent, stored.metadata as ReplyMetadata, () => decodeValue(buffers.slice(start, end)));
+    }
+    return entry;
+  }
+
+  private send(type: MsgType, content: object, metadata: object, buffers: Buffer[], msgId: string): void {
+    this.channel.sendFrames(this.codec.encode({ header: this.codec.header(type, msgId), parent: {}, metadata, content, buffers }));
+  }
+
+  private onMessage(message: Incoming): void {
+    this.lastHeard = Date.now();
+    const parentId = message.parent.msg_id;
+    switch (message.header.msg_type) {
+      case "apply_reply": {
+        const entry = parentId ? this.outstanding.get(parentId) : undefined;
+        if (!entry) return;
+        this.outstanding.delete(entry.msgId);
+        entry.settle(message.content as unknown as ReplyContent, message.metadata as ReplyMetadata, () => decodeValue(message.buffers));
+        break;
+      }
+      case "stream": {
+        const entry = parentId ? this.outstanding.get(parentId) : undefined;
+        const { name, text } = message.content as unknown as StreamContent;
+        entry?.appendStream(name, text);
+        break;
+      }
+      case "query_reply":
+      case "error_reply": {
+        const pending = parentId ? this.queries.get(parentId) : undefined;
+        if (!pending || !parentId) return;
+        this.queries.delete(parentId);
+        const error = message.content.error;
+        if (typeof error === "string") pending.reject(new ProtocolError(error));
+        else pending.resolve({ content: message.content, buffers: message.buffers });
+        break;
+      }
+      case "notification":
+        this.onNotification(message.content as unknown as NotificationContent);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onNotification(note: NotificationContent): void {
+    if (note.event === "registration" && note.id !== undefined) {
+      this.engines.set(note.id, note.info ?? {});
+      this.emit("registration", { id: note.id, ...(note.info ?? {}) });
+    } else if (note.event === "unregistration" && note.id !== undefined) {
+      this.engines.delete(note.id);
+      this.emit("unregistration", { id: note.id, ...(note.info ?? {}) });
+    } else if (note.event === "shutdown") {
+      this.controllerLost(new ControllerLostError("the controller shut down"));
+      this.emit("shutdown");
+    }
+  }
+
+  private adoptEngines(engines: Array<{ id: number; pid: number; hostname: string }>): void {
+    for (const e of engines) this.engines.set(e.id, { pid: e.pid, hostname: e.hostname });
+  }
+
+  private startHeartbeat(): void {
+    const interval = this.connection.heartbeatInterval;
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastHeard > interval * this.missedHeartbeats) {
+        this.controllerLost(new ControllerLostError(`the controller at ${this.connection.url} missed ${this.missedHeartbeats} heartbeats`));
+        return;
+      }
+      this.send("ping", {}, {}, [], newMsgId());
+    }, interval);
+    this.heartbeat.unref();
+  }
+
+  private controllerLost(error: ControllerLostError): void {
+    if (this.lostError) return;
+    this.lostError = error;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.failEverything(error);
+  }
+
+  private failEverything(error: Error): void {
+    for (const entry of this.outstanding.values()) entry.fail(error);
+    this.outstanding.clear();
+    for (const pending of this.queries.values()) pending.reject(error);
+    this.queries.clear();
+  }
+}
+
+function validateConnectOptions(options: ConnectOptions): void {
+  const known = new Set(["profile", "profileDir", "clusterId", "connectionFile", "timeout", "missedHeartbeats"]);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new TypeError(`Client.connect: unknown option ${JSON.stringify(key)} (valid: ${[...known].join(", ")})`);
+  }
+  if (options.timeout !== undefined && !(options.timeout > 0)) throw new RangeError(`Client.connect: timeout must be a positive number of ms, got ${options.timeout}`);
+  if (options.missedHeartbeats !== undefined && !(Number.isInteger(options.missedHeartbeats) && options.missedHeartbeats >= 1)) {
+    throw new RangeError(`Client.connect: missedHeartbeats must be an integer >= 1, got ${options.missedHeartbeats}`);
+  }
+}
+
+/** Finds the client connection file the options point to. */
+export function findConnectionFile(options: ConnectOptions): string {
+  if (options.connectionFile) return path.resolve(options.connectionFile);
+  const dir = profileDir(options.profile ?? "default", options.profileDir);
+  if (options.clusterId) return clusterFiles(dir, options.clusterId).client;
+  for (const id of listClusterIds(dir)) {
+    const file = clusterFiles(dir, id).client;
+    try {
+      const info = readConnectionFile(file);
+      if (info.controllerPid === 0 || pidAlive(info.controllerPid)) return file;
+    } catch {
+      continue;
+    }
+  }
+  throw new ConfigurationError(`no running cluster found in profile ${JSON.stringify(options.profile ?? "default")} (${dir}); start one with \`parallax cluster start\``);
+}
+
+function msgIdsOf(jobs: string | AsyncResult | ReadonlyArray<string | AsyncResult>): string[] {
+  const list = typeof jobs === "string" || jobs instanceof AsyncResult ? [jobs] : jobs;
+  return list.flatMap((j) => (typeof j === "string" ? [j] : [...j.msgIds]));
+}

@@ -1,0 +1,40 @@
+/**
+ * Turns call arguments and pushed values into message parts: functions canned, values
+ * serialized, and a precise `SerializationError` (with the argument path) when that fails.
+ */
+import { SerializationError } from "../errors.js";
+import { canCallable, canValue } from "../protocol/canning.js";
+import type { CanHook } from "../protocol/canning.js";
+import type { ApplyContent, EngineOp } from "../protocol/contents.js";
+import { encodeValue, findUnserializablePath } from "../protocol/serialize.js";
+
+/** Encoded value frames and whether they contain canned markers. */
+export interface EncodedValue {
+  buffers: Buffer[];
+  canned: boolean;
+}
+
+/** Cans and serializes `value`; `what` names it in errors (`args`, `push`…). */
+export function encodeArgument(value: unknown, what: string, hook?: CanHook): EncodedValue {
+  const { value: canned, canned: hasCans } = canValue(value, what, hook);
+  try {
+    return { buffers: encodeValue(canned, what), canned: hasCans };
+  } catch (error) {
+    const where = findUnserializablePath(canned, what) ?? what;
+    throw new SerializationError(`${where} cannot be sent to an engine: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+  }
+}
+
+/** Content and frames of a call (`call` or `map`) of `fn` with `args`. */
+export function encodeCall(op: Extract<EngineOp, "call" | "map">, fn: unknown, args: readonly unknown[], hook?: CanHook): { content: ApplyContent; buffers: Buffer[] } {
+  const canned = canCallable(fn, "the function to apply");
+  const encoded = encodeArgument(args, "args", hook);
+  return { content: { op, fn: canned, ...(encoded.canned ? { canned: true } : {}) }, buffers: encoded.buffers };
+}
+
+/** A task's default label: the function's name, or the module export's. */
+export function labelOf(fn: unknown): string {
+  if (typeof fn === "function") return fn.name || "anonymous";
+  if (fn && typeof fn === "object" && "exportName" in fn) return String((fn as { exportName: unknown }).exportName);
+  return "task";
+}

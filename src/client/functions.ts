@@ -1,0 +1,76 @@
+/**
+ * Ways to name the code a task runs besides a plain function: `fromModule` (an export of a
+ * module the engine imports) and functional dependencies (`depend`, `requireModules`) that run
+ * a check on the engine first and send the task elsewhere when it fails.
+ */
+import path from "node:path";
+import { CAN_KEY, canCallable } from "../protocol/canning.js";
+import type { CannedModule, CannedSource } from "../protocol/canning.js";
+
+/** Names a function by module and export; the engine imports the module. */
+export function fromModule(modulePath: string, exportName = "default"): CannedModule {
+  if (typeof modulePath !== "string" || modulePath === "") throw new TypeError("fromModule: path must be a non-empty string");
+  if (typeof exportName !== "string" || exportName === "") throw new TypeError("fromModule: exportName must be a non-empty string");
+  // Relative paths are resolved here, where the user wrote them; bare specifiers on the engine.
+  const resolved = modulePath.startsWith(".") ? path.resolve(modulePath) : modulePath;
+  return { [CAN_KEY]: "module", path: resolved, exportName };
+}
+
+/** A task function wrapped with a check that must pass on the engine. */
+export type DependentFunction = CannedSource;
+
+function literal(args: readonly unknown[], what: string): string {
+  try {
+    const text = JSON.stringify(args);
+    if (text === undefined) throw new Error("not JSON");
+    return text;
+  } catch {
+    throw new TypeError(`${what}: check arguments must be JSON values`);
+  }
+}
+
+function callableSource(fn: unknown, what: string): string {
+  const canned = canCallable(fn, what);
+  if (canned[CAN_KEY] === "source") return canned.src;
+  return `(async (...a) => { const m = await import(${JSON.stringify(canned.path)}); return m[${JSON.stringify(canned.exportName)}](...a); })`;
+}
+
+function wrap(name: string, checkSource: string, checkArgs: string, fn: unknown, description: string): DependentFunction {
+  const body = callableSource(fn, "the dependent function");
+  const src = `async function ${name}(...args) {
+  const check = (${checkSource});
+  const ok = await check(...${checkArgs});
+  if (ok === false) throw new UnmetDependency(${JSON.stringify(description)} + " is not met on engine " + engineId);
+  return await (${body})(...args);
+}`;
+  return { [CAN_KEY]: "source", src, name };
+}
+
+/**
+ * `depend(check, ...args)(f)`: before `f` runs on an engine, `check(...args)` runs there; if it
+ * returns exactly `false` or throws `UnmetDependency`, the scheduler tries another engine.
+ */
+export function depend(check: (...args: never[]) => unknown, ...args: unknown[]): (fn: unknown) => DependentFunction {
+  const checkSource = callableSource(check, "depend: the check");
+  const checkArgs = literal(args, "depend");
+  return (fn) => wrap(`depend_${nameOf(fn)}`, checkSource, checkArgs, fn, `dependency ${nameOf(check)}(${checkArgs.slice(1, -1)})`);
+}
+
+/** `requireModules("mathjs")(f)`: `f` only runs on engines that can load these modules. */
+export function requireModules(...modules: string[]): (fn: unknown) => DependentFunction {
+  if (modules.length === 0 || !modules.every((m) => typeof m === "string" && m !== "")) {
+    throw new TypeError("requireModules: expected one or more module specifiers");
+  }
+  const check = `async (...mods) => {
+    for (const m of mods) { try { require.resolve(m); } catch { try { await import(m); } catch { return false; } } }
+    return true;
+  }`;
+  return (fn) => wrap(`requires_${nameOf(fn)}`, check, literal(modules, "requireModules"), fn, `modules ${modules.join(", ")}`);
+}
+
+function nameOf(fn: unknown): string {
+  if (typeof fn === "function") return fn.name.replace(/\W/g, "_") || "anonymous";
+  if (fn && typeof fn === "object" && "name" in fn) return String((fn as { name: unknown }).name).replace(/\W/g, "_");
+  if (fn && typeof fn === "object" && "exportName" in fn) return String((fn as { exportName: unknown }).exportName).replace(/\W/g, "_");
+  return "task";
+}

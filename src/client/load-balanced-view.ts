@@ -1,0 +1,214 @@
+/**
+ * LoadBalancedView: tasks go to the controller's scheduler, which places each on an engine.
+ * Flags (dependencies, timeouts, retries, chunking, memoization, priority) are validated
+ * before they touch the view, so a bad value never sticks (IPython Parallel's flags do).
+ */
+import { Dependency } from "../graph/dependency.js";
+import { chunkSequence } from "../graph/partition.js";
+import { CAN_KEY } from "../protocol/canning.js";
+import type { CannedResultRef } from "../protocol/canning.js";
+import type { DependencySpec, RequestMetadata } from "../protocol/contents.js";
+import { newMsgId } from "../protocol/message.js";
+import { memoKey } from "../scheduler/memo.js";
+import { AsyncMapResult, AsyncResult } from "./async-result.js";
+import type { Client } from "./client.js";
+import { Executor } from "./executor.js";
+import { encodeCall, labelOf } from "./encode.js";
+import { TaskEntry } from "./task-entry.js";
+import type { TaskMetadata } from "./task-entry.js";
+
+/** Something a dependency can name: a msg id, an AsyncResult, a Dependency, or a list of them. */
+export type DependencyLike = string | AsyncResult | Dependency | ReadonlyArray<string | AsyncResult>;
+
+/** Flags of a LoadBalancedView. */
+export interface LoadBalancedFlags {
+  /** Engines the tasks may run on (all when undefined). */
+  targets?: number | number[] | undefined;
+  /** Run only after these tasks finished (anywhere). */
+  after?: DependencyLike | undefined;
+  /** Run only where these tasks finished. */
+  follow?: DependencyLike | undefined;
+  /** Longest time (ms) a task may wait in the scheduler before failing with TaskTimeout. */
+  timeout?: number | undefined;
+  /** Longest time (ms) a task may run before it is interrupted with ExecutionTimeout. */
+  execTimeout?: number | undefined;
+  /** How many times a failed task is re-run on another engine. */
+  retries?: number;
+  /** Items per task in `map`. */
+  chunksize?: number;
+  /** `map` iteration in submission order (true) or completion order (false). */
+  ordered?: boolean;
+  /** Memoize: the same function and arguments share one execution. */
+  pure?: boolean;
+  /** Higher runs first among runnable tasks. */
+  priority?: number;
+  /** Label shown in metadata, graphs and the dashboard. */
+  label?: string | undefined;
+}
+
+const DEFAULT_FLAGS: LoadBalancedFlags = { retries: 0, chunksize: 1, ordered: true, pure: false, priority: 0 };
+
+const FLAG_NAMES = new Set(["targets", "after", "follow", "timeout", "execTimeout", "retries", "chunksize", "ordered", "pure", "priority", "label"]);
+
+function checkNumber(name: string, value: unknown, { integer = false, min = 0, allowZero = true } = {}): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || Number.isNaN(value)) throw new TypeError(`flag ${name} must be a number, got ${JSON.stringify(value)}`);
+  if ((integer && !Number.isInteger(value)) || value < min || (!allowZero && value === 0)) {
+    throw new RangeError(`flag ${name} must be ${integer ? "an integer" : "a number"} ${allowZero ? ">=" : ">"} ${min}, got ${value}`);
+  }
+}
+
+function checkDependency(name: string, value: unknown): void {
+  if (value === undefined || value === null || typeof value === "string" || value instanceof AsyncResult || value instanceof Dependency) return;
+  if (Array.isArray(value) && value.every((v) => typeof v === "string" || v instanceof AsyncResult)) return;
+  throw new TypeError(`flag ${name} must be a msg id, an AsyncResult, a Dependency or a list of them, got ${JSON.stringify(value)}`);
+}
+
+/** Validates flags; throws TypeError/RangeError naming the flag and the value. */
+export function validateFlags(flags: Partial<LoadBalancedFlags>): void {
+  if (flags === null || typeof flags !== "object") throw new TypeError("flags must be an object");
+  for (const key of Object.keys(flags)) {
+    if (!FLAG_NAMES.has(key)) throw new TypeError(`unknown flag ${JSON.stringify(key)} (valid: ${[...FLAG_NAMES].join(", ")})`);
+  }
+  checkNumber("timeout", flags.timeout, { allowZero: false });
+  checkNumber("execTimeout", flags.execTimeout, { allowZero: false });
+  checkNumber("retries", flags.retries, { integer: true });
+  checkNumber("chunksize", flags.chunksize, { integer: true, min: 1 });
+  checkNumber("priority", flags.priority, { integer: true, min: -Infinity });
+  for (const name of ["ordered", "pure"] as const) {
+    if (flags[name] !== undefined && typeof flags[name] !== "boolean") throw new TypeError(`flag ${name} must be a boolean, got ${JSON.stringify(flags[name])}`);
+  }
+  if (flags.label !== undefined && typeof flags.label !== "string") throw new TypeError(`flag label must be a string, got ${JSON.stringify(flags.label)}`);
+  const targets = flags.targets;
+  if (targets !== undefined && !(Number.isInteger(targets) || (Array.isArray(targets) && targets.every((t) => Number.isInteger(t) && t >= 0)))) {
+    throw new TypeError(`flag targets must be an engine id or a list of engine ids, got ${JSON.stringify(targets)}`);
+  }
+  checkDependency("after", flags.after);
+  checkDependency("follow", flags.follow);
+}
+
+/** Turns a dependency flag into its wire form. */
+export function dependencySpec(value: DependencyLike | undefined): DependencySpec | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value instanceof Dependency) return value.toJSON();
+  const items = typeof value === "string" || value instanceof AsyncResult ? [value] : value;
+  const ids = items.flatMap((v) => (typeof v === "string" ? [v] : v.msgIds));
+  return ids.length === 0 ? undefined : { ids, all: true, success: true, failure: false };
+}
+
+/** A view whose tasks are placed by the scheduler. */
+export class LoadBalancedView {
+  private flags: LoadBalancedFlags;
+
+  constructor(readonly client: Client, targets?: number | number[] | string, flags: LoadBalancedFlags = DEFAULT_FLAGS) {
+    const resolved = typeof targets === "string" ? client.view(targets).targets : targets;
+    const asTargets = typeof resolved === "string" ? undefined : (resolved as number | number[] | undefined);
+    this.flags = { ...flags, ...(asTargets === undefined ? {} : { targets: asTargets }) };
+    validateFlags(this.flags);
+  }
+
+  /** A copy of the current flags. */
+  get currentFlags(): Readonly<LoadBalancedFlags> {
+    return { ...this.flags };
+  }
+
+  /** A derived view with some flags changed; this view is unchanged. Throws on invalid flags. */
+  with(flags: Partial<LoadBalancedFlags>): LoadBalancedView {
+    validateFlags(flags);
+    return new LoadBalancedView(this.client, undefined, { ...this.flags, ...flags });
+  }
+
+  /** Changes flags permanently. Throws on invalid flags, leaving the view unchanged. */
+  setFlags(flags: Partial<LoadBalancedFlags>): this {
+    validateFlags(flags);
+    this.flags = { ...this.flags, ...flags };
+    return this;
+  }
+
+  /** Submits `fn(...args)` as one task. AsyncResults among the arguments are awaited by the scheduler and replaced by their values. */
+  apply<R = unknown>(fn: unknown, ...args: unknown[]): AsyncResult<R> {
+    const entry = this.submitTask("call", fn, args, 1);
+    return new AsyncResult<R>(this.client, [entry], { scalar: true, ...(this.flags.label ? { label: this.flags.label } : {}) });
+  }
+
+  /** Maps `fn` over the sequences in balanced chunks of `chunksize` items (one task per chunk). */
+  map<R = unknown>(fn: unknown, ...sequences: ReadonlyArray<ArrayLike<unknown>>): AsyncMapResult<R> {
+    if (sequences.length === 0) throw new TypeError("map needs at least one sequence");
+    const length = Math.min(...sequences.map((s) => s.length));
+    const columns = sequences.map((s) => chunkSequence(Array.from(s).slice(0, length), this.flags.chunksize ?? 1));
+    const entries = (columns[0] ?? []).map((chunk, i) => this.submitTask("map", fn, columns.map((c) => c[i] ?? []), chunk.length));
+    return new AsyncMapResult<R>(this.client, entries, { ordered: this.flags.ordered ?? true, ...(this.flags.label ? { label: this.flags.label } : {}) });
+  }
+
+  /**
+   * Lazy map over any (async) iterable, even an infinite one, with at most `maxOutstanding`
+   * tasks in flight; yields results in input order.
+   */
+  async *imap<R = unknown>(fn: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>, options: { maxOutstanding?: number } = {}): AsyncGenerator<R> {
+    const max = options.maxOutstanding ?? 2 * Math.max(1, this.client.ids.length);
+    checkNumber("maxOutstanding", max, { integer: true, min: 1 });
+    const window: AsyncResult<R>[] = [];
+    for await (const item of iterable as AsyncIterable<unknown>) {
+      window.push(this.apply<R>(fn, item));
+      if (window.length >= max) yield await (window.shift() as AsyncResult<R>);
+    }
+    while (window.length > 0) yield await (window.shift() as AsyncResult<R>);
+  }
+
+  /** Wraps `fn` so that calling it submits a task (`@remote` for load-balanced views). */
+  remote<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => AsyncResult<Awaited<R>> {
+    return (...args: A) => this.apply<Awaited<R>>(fn, ...args);
+  }
+
+  /** Aborts queued tasks of this client (`jobs` narrows it). */
+  async abort(jobs?: string | AsyncResult | ReadonlyArray<string | AsyncResult>): Promise<string[]> {
+    return await this.client.abort(jobs);
+  }
+
+  /** An executor over this view. */
+  get executor(): Executor {
+    return new Executor(this);
+  }
+
+  private submitTask(op: "call" | "map", fn: unknown, args: unknown[], count: number): TaskEntry {
+    this.client.assertUsable();
+    const refs: string[] = [];
+    const hook = (value: object): CannedResultRef | undefined => {
+      if (!(value instanceof AsyncResult)) return undefined;
+      if (value.msgIds.length !== 1) throw new TypeError("an AsyncResult used as an argument must stand for a single task");
+      refs.push(value.msgIds[0] as string);
+      return { [CAN_KEY]: "result", msgId: value.msgIds[0] as string };
+    };
+    const { content, buffers } = encodeCall(op, fn, args, hook);
+    const metadata = this.requestMetadata(refs, content.fn && "src" in content.fn ? content.fn.src : JSON.stringify(content.fn), buffers);
+    const entry = new TaskEntry(newMsgId(), { count, ...(this.flags.label ? { label: this.flags.label } : { label: labelOf(fn) }), dependsOn: dependsOn(metadata) });
+    this.client.submit([{ content: content as unknown as Record<string, unknown>, metadata: metadata as Record<string, unknown>, buffers, entry }]);
+    return entry;
+  }
+
+  private requestMetadata(refs: string[], source: string, buffers: Buffer[]): RequestMetadata {
+    const f = this.flags;
+    const after = dependencySpec(f.after);
+    const follow = dependencySpec(f.follow);
+    return {
+      ...(after ? { after } : {}),
+      ...(follow ? { follow } : {}),
+      ...(refs.length ? { argRefs: refs } : {}),
+      ...(f.timeout !== undefined ? { timeout: f.timeout } : {}),
+      ...(f.execTimeout !== undefined ? { execTimeout: f.execTimeout } : {}),
+      ...(f.retries ? { retries: f.retries } : {}),
+      ...(f.priority ? { priority: f.priority } : {}),
+      ...(f.label !== undefined ? { label: f.label } : {}),
+      ...(f.targets !== undefined ? { targets: [f.targets].flat() } : {}),
+      ...(f.pure ? { pure: true, memoKey: memoKey(source, buffers) } : {}),
+    };
+  }
+}
+
+function dependsOn(metadata: RequestMetadata): TaskMetadata["dependsOn"] {
+  return [
+    ...(metadata.argRefs ?? []).map((msgId) => ({ msgId, kind: "argument" as const })),
+    ...(metadata.after?.ids ?? []).map((msgId) => ({ msgId, kind: "after" as const })),
+    ...(metadata.follow?.ids ?? []).map((msgId) => ({ msgId, kind: "follow" as const })),
+  ];
+}

@@ -1,0 +1,138 @@
+/**
+ * The client's record of one submitted message: its state, value or error, timing and output.
+ * AsyncResults are views over one or more entries.
+ */
+import {
+  ControllerLostError, EngineError, ExecutionTimeout, ImpossibleDependency, InvalidDependency, ProtocolError,
+  RemoteError, SerializationError, TaskAborted, TaskInterrupted, TaskTimeout,
+} from "../errors.js";
+import type { RemoteErrorInfo } from "../errors.js";
+import type { ReplyContent, ReplyMetadata } from "../protocol/contents.js";
+
+/** Terminal or pending status of one message. */
+export type EntryStatus = "pending" | "ok" | "error" | "aborted";
+
+/** Per-message metadata, as `AsyncResult.metadata` exposes it. Times are epoch milliseconds. */
+export interface TaskMetadata {
+  msgId: string;
+  engineId: number | undefined;
+  submitted: number;
+  started: number | undefined;
+  completed: number | undefined;
+  received: number | undefined;
+  status: EntryStatus;
+  stdout: string;
+  stderr: string;
+  label: string | undefined;
+  /** Tasks this one waited for, and why. */
+  dependsOn: Array<{ msgId: string; kind: "argument" | "after" | "follow" }>;
+  errorName: string | undefined;
+  errorMessage: string | undefined;
+}
+
+/** One submitted message. */
+export class TaskEntry {
+  readonly metadata: TaskMetadata;
+  value: unknown;
+  error: Error | undefined;
+  /** Items this message covers (map chunks cover several). */
+  readonly count: number;
+  private settleDone!: () => void;
+  /** Resolves (never rejects) once the message has a terminal state. */
+  readonly done = new Promise<void>((resolve) => (this.settleDone = resolve));
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(msgId: string, options: { count?: number; label?: string; engineId?: number; dependsOn?: TaskMetadata["dependsOn"] } = {}) {
+    this.count = options.count ?? 1;
+    this.metadata = {
+      msgId, engineId: options.engineId, submitted: Date.now(), started: undefined, completed: undefined, received: undefined,
+      status: "pending", stdout: "", stderr: "", label: options.label, dependsOn: options.dependsOn ?? [],
+      errorName: undefined, errorMessage: undefined,
+    };
+  }
+
+  get msgId(): string {
+    return this.metadata.msgId;
+  }
+
+  get settled(): boolean {
+    return this.metadata.status !== "pending";
+  }
+
+  /** Calls `listener` once when settled (at once if already). */
+  onSettled(listener: () => void): void {
+    if (this.settled) listener();
+    else this.listeners.push(listener);
+  }
+
+  /** Appends streamed output (live, before the reply). */
+  appendStream(name: "stdout" | "stderr", text: string): void {
+    if (!this.settled) this.metadata[name] += text;
+  }
+
+  /** Records the engine's (or hub's) reply. `decode` is only called on success. */
+  settle(content: ReplyContent, metadata: ReplyMetadata, decode: () => unknown): void {
+    if (this.settled) return;
+    const m = this.metadata;
+    m.received = Date.now();
+    m.engineId = metadata.engine_id ?? m.engineId;
+    m.started = metadata.started;
+    m.completed = metadata.completed;
+    if (metadata.stdout !== undefined) m.stdout = metadata.stdout;
+    if (metadata.stderr !== undefined) m.stderr = metadata.stderr;
+    if (content.status === "ok") {
+      try {
+        this.value = decode();
+        m.status = "ok";
+      } catch (error) {
+        this.fail(new SerializationError(`result of ${m.msgId} could not be decoded: ${(error as Error).message}`));
+        return;
+      }
+    } else {
+      this.fail(errorFromWire(content.error, m.engineId), content.status === "aborted" ? "aborted" : "error");
+      return;
+    }
+    this.finish();
+  }
+
+  /** Settles with a local error (controller lost, submit failed…). */
+  fail(error: Error, status: "error" | "aborted" = "error"): void {
+    if (this.settled) return;
+    this.error = error;
+    this.metadata.status = status;
+    this.metadata.received ??= Date.now();
+    this.metadata.errorName = (error as { ename?: string }).ename ?? error.name;
+    this.metadata.errorMessage = error.message;
+    this.finish();
+  }
+
+  private finish(): void {
+    this.settleDone();
+    for (const listener of this.listeners.splice(0)) listener();
+  }
+}
+
+type ErrorFactory = (message: string, info: RemoteErrorInfo) => Error;
+
+const BY_CODE: Record<string, ErrorFactory> = {
+  ENGINE_ERROR: (m, i) => new EngineError(m, i.engineId),
+  TASK_ABORTED: (m) => new TaskAborted(m),
+  TASK_TIMEOUT: (m) => new TaskTimeout(m),
+  EXECUTION_TIMEOUT: (m) => new ExecutionTimeout(m),
+  TASK_INTERRUPTED: (m) => new TaskInterrupted(m),
+  IMPOSSIBLE_DEPENDENCY: (m, i) => new ImpossibleDependency(m, i.remoteStack ? { cause: new Error(i.remoteStack) } : undefined),
+  INVALID_DEPENDENCY: (m) => new InvalidDependency(m),
+  PROTOCOL_ERROR: (m) => new ProtocolError(m),
+  CONTROLLER_LOST: (m) => new ControllerLostError(m),
+};
+
+/** Turns the error part of a reply into the matching error class. */
+export function errorFromWire(info: (RemoteErrorInfo & { code?: string }) | undefined, engineId: number | undefined): Error {
+  if (!info) return new RemoteError({ ename: "Error", evalue: "task failed without an error description", remoteStack: "", engineId });
+  const factory = info.code ? BY_CODE[info.code] : undefined;
+  // Hub-made errors carry a code and no remote stack; user code's Parallax errors keep RemoteError.
+  if (factory && (info.remoteStack === "" || info.code === "TASK_ABORTED" || info.code === "IMPOSSIBLE_DEPENDENCY")) {
+    return factory(info.evalue, { ...info, engineId: info.engineId ?? engineId });
+  }
+  return new RemoteError({ ...info, engineId: info.engineId ?? engineId });
+}

@@ -1,0 +1,349 @@
+/**
+ * Cluster: start and stop a controller and engine sets from code, like `ipyparallel.Cluster`.
+ * The cluster file (`cluster-<id>.json`) records the processes so that another process can
+ * attach (`Cluster.fromFile`) or stop them (`parallax cluster stop`).
+ */
+import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { Client } from "../client/client.js";
+import type { ConnectOptions } from "../client/client.js";
+import { ConfigurationError } from "../errors.js";
+import type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./launchers/launcher.js";
+import { LocalLauncher } from "./launchers/local.js";
+import { entryCommand, spawnNode, terminate, waitForFile } from "./processes.js";
+import { clusterFiles, logDir, newClusterId, pidAlive, profileDir, readJsonSecure, securityDir, writeJsonAtomic } from "./profile.js";
+
+/** Launcher names known to every cluster, mapped to factories. */
+const LAUNCHERS: Record<string, (options: ClusterOptions) => EngineLauncher> = {
+  local: (options) => new LocalLauncher({ restartDeadEngines: options.restartDeadEngines ?? false, engineArgs: options.engineArgs ?? [] }),
+};
+
+/** Registers a launcher under a name usable in `engines:` (MPI, SSH, Slurm register themselves). */
+export function registerLauncher(name: string, factory: (options: ClusterOptions) => EngineLauncher): void {
+  LAUNCHERS[name] = factory;
+}
+
+/** Options of a cluster. Durations are milliseconds. */
+export interface ClusterOptions {
+  /** Engines started by `start()` (default: the number of CPU cores). */
+  n?: number;
+  profile?: string;
+  profileDir?: string;
+  clusterId?: string;
+  /** Engine launcher: a name (`"local"`, …) or a launcher object. */
+  engines?: string | EngineLauncher;
+  /** Controller launcher; only `"local"` runs the controller on this machine. */
+  controller?: "local";
+  /** Interface the controller binds (`127.0.0.1` by default; `"*"` or `0.0.0.0` for all). */
+  controllerIp?: string;
+  /** Host name or address written into connection files for engines and clients to reach. */
+  location?: string;
+  /** How long `start()`/`startAndConnect()` wait for the controller and engines. */
+  engineTimeout?: number;
+  heartbeatInterval?: number;
+  /** Scheduler scheme: leastload (default), lru, weighted, plainrandom, twobin. */
+  scheme?: string;
+  /** Outstanding load-balanced tasks per engine (default 1; 0 = unlimited). */
+  hwm?: number;
+  /** Task database: memory (default, bounded), sqlite or none. */
+  db?: "memory" | "sqlite" | "none";
+  dbPath?: string;
+  /** Replace engines that die (local launcher). */
+  restartDeadEngines?: boolean;
+  /** Extra controller and engine command-line arguments. */
+  controllerArgs?: string[];
+  engineArgs?: string[];
+  /** Working directory of engines (default: this process's). */
+  cwd?: string;
+  /** Extra environment variables for the cluster's processes. */
+  env?: Record<string, string>;
+}
+
+const OPTION_NAMES = new Set([
+  "n", "profile", "profileDir", "clusterId", "engines", "controller", "controllerIp", "location", "engineTimeout",
+  "heartbeatInterval", "scheme", "hwm", "db", "dbPath", "restartDeadEngines", "controllerArgs", "engineArgs", "cwd", "env",
+]);
+const SCHEMES = new Set(["leastload", "lru", "weighted", "plainrandom", "twobin"]);
+
+function positiveInteger(name: string, value: unknown, min: number): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new RangeError(`Cluster option ${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Validates cluster options; throws TypeError/RangeError naming the option and the value. */
+export function validateClusterOptions(options: ClusterOptions): void {
+  if (options === null || typeof options !== "object") throw new TypeError("Cluster options must be an object");
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.has(key)) throw new TypeError(`unknown Cluster option ${JSON.stringify(key)} (valid: ${[...OPTION_NAMES].join(", ")})`);
+  }
+  positiveInteger("n", options.n, 0);
+  positiveInteger("engineTimeout", options.engineTimeout, 1);
+  positiveInteger("heartbeatInterval", options.heartbeatInterval, 10);
+  positiveInteger("hwm", options.hwm, 0);
+  for (const name of ["profile", "clusterId", "controllerIp", "location", "profileDir", "dbPath", "cwd"] as const) {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== "string" || value === "")) throw new TypeError(`Cluster option ${name} must be a non-empty string, got ${JSON.stringify(value)}`);
+  }
+  if (options.clusterId !== undefined && !/^[\w.-]+$/.test(options.clusterId)) {
+    throw new RangeError(`Cluster option clusterId may only use letters, digits, '.', '_' and '-', got ${JSON.stringify(options.clusterId)}`);
+  }
+  if (options.scheme !== undefined && !SCHEMES.has(options.scheme)) {
+    throw new RangeError(`Cluster option scheme must be one of ${[...SCHEMES].join(", ")}, got ${JSON.stringify(options.scheme)}`);
+  }
+  if (options.db !== undefined && !["memory", "sqlite", "none"].includes(options.db)) {
+    throw new RangeError(`Cluster option db must be "memory", "sqlite" or "none", got ${JSON.stringify(options.db)}`);
+  }
+  if (options.controller !== undefined && options.controller !== "local") {
+    throw new RangeError(`Cluster option controller must be "local", got ${JSON.stringify(options.controller)}`);
+  }
+  if (typeof options.engines === "string" && !(options.engines in LAUNCHERS)) {
+    throw new RangeError(`Cluster option engines must be one of ${Object.keys(LAUNCHERS).join(", ")} or a launcher object, got ${JSON.stringify(options.engines)}`);
+  }
+  if (options.engines !== undefined && typeof options.engines !== "string" && typeof (options.engines as EngineLauncher).start !== "function") {
+    throw new TypeError("Cluster option engines must be a launcher name or an object with start()");
+  }
+  for (const name of ["controllerArgs", "engineArgs"] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === "string"))) throw new TypeError(`Cluster option ${name} must be an array of strings`);
+  }
+  if (options.restartDeadEngines !== undefined && typeof options.restartDeadEngines !== "boolean") {
+    throw new TypeError(`Cluster option restartDeadEngines must be a boolean, got ${JSON.stringify(options.restartDeadEngines)}`);
+  }
+}
+
+/** What the cluster file holds. */
+export interface ClusterFile {
+  clusterId: string;
+  profile: string;
+  profileDir: string;
+  controller: { pid: number } | null;
+  engineSets: Record<string, EngineSetInfo>;
+  options: ClusterOptions;
+  created: number;
+}
+
+/** A controller plus engine sets. */
+export class Cluster {
+  readonly clusterId: string;
+  readonly profile: string;
+  readonly profileDir: string;
+  private readonly options: ClusterOptions;
+  private controllerProcess: ChildProcess | undefined;
+  private controllerPid: number | undefined;
+  private readonly sets = new Map<string, EngineSet>();
+  private nextSet = 0;
+  private created = Date.now();
+
+  constructor(options: ClusterOptions = {}) {
+    validateClusterOptions(options);
+    this.options = { ...options };
+    this.profile = options.profile ?? "default";
+    this.profileDir = profileDir(this.profile, options.profileDir);
+    this.clusterId = options.clusterId ?? newClusterId();
+  }
+
+  /** Connection and cluster file paths. */
+  get files(): { cluster: string; client: string; engine: string } {
+    return clusterFiles(this.profileDir, this.clusterId);
+  }
+
+  /** The controller process (its pid), once started. */
+  get controller(): { pid: number } | undefined {
+    return this.controllerPid === undefined ? undefined : { pid: this.controllerPid };
+  }
+
+  /** Engine sets by id, with their launched pids. */
+  get engineSets(): Record<string, EngineSetInfo> {
+    return Object.fromEntries([...this.sets].map(([id, set]) => [id, set.info]));
+  }
+
+  /** Starts the controller, then `n` engines. */
+  async start(): Promise<this> {
+    await this.startController();
+    await this.startEngines(this.options.n);
+    return this;
+  }
+
+  /** Starts the controller and waits for its connection files. */
+  async startController(): Promise<void> {
+    if (this.controllerPid !== undefined && pidAlive(this.controllerPid)) return;
+    securityDir(this.profileDir);
+    const logs = logDir(this.profileDir);
+    const args = [
+      ...entryCommand("controller/main"), "--profile", this.profile, "--profile-dir", this.profileDir, "--cluster-id", this.clusterId,
+      ...(this.options.controllerIp ? ["--ip", this.options.controllerIp] : []),
+      ...(this.options.location ? ["--location", this.options.location] : []),
+      ...(this.options.scheme ? ["--scheme", this.options.scheme] : []),
+      ...(this.options.hwm !== undefined ? ["--hwm", String(this.options.hwm)] : []),
+      ...(this.options.heartbeatInterval ? ["--heartbeat-interval", String(this.options.heartbeatInterval)] : []),
+      ...(this.options.db ? ["--db", this.options.db] : []),
+      ...(this.options.dbPath ? ["--db-path", this.options.dbPath] : []),
+      ...(this.options.controllerArgs ?? []),
+    ];
+    fs.rmSync(this.files.client, { force: true });
+    const child = spawnNode(args, { logFile: path.join(logs, `controller-${this.clusterId}.log`), cwd: this.options.cwd ?? process.cwd(), env: this.options.env ?? {} });
+    child.unref();
+    this.controllerProcess = child;
+    this.controllerPid = child.pid;
+    await waitForFile(this.files.client, this.options.engineTimeout ?? 30_000, child, `controller (log: ${path.join(logs, `controller-${this.clusterId}.log`)})`);
+    this.writeClusterFile();
+  }
+
+  /** Starts `n` engines (default: the cluster's `n`, else the CPU count) with the configured launcher. */
+  async startEngines(n?: number): Promise<string> {
+    const count = n ?? this.options.n ?? (await import("node:os")).availableParallelism();
+    positiveInteger("n", count, 0);
+    if (this.controllerPid === undefined) throw new ConfigurationError("start the controller (cluster.start() or startController()) before engines");
+    const setId = String(this.nextSet++);
+    const set = await this.launcher().start(count, this.launchContext(setId));
+    this.sets.set(setId, set);
+    this.writeClusterFile();
+    return setId;
+  }
+
+  /** Stops one engine set, or all of them. */
+  async stopEngines(setId?: string): Promise<void> {
+    for (const id of this.setIds(setId)) {
+      await this.sets.get(id)?.stop();
+      this.sets.delete(id);
+    }
+    this.writeClusterFile();
+  }
+
+  /** Stops and starts engine sets again (engines register with new ids). */
+  async restartEngines(setId?: string): Promise<string[]> {
+    const restarted: string[] = [];
+    for (const id of this.setIds(setId)) {
+      const n = this.sets.get(id)?.info.n ?? 0;
+      await this.stopEngines(id);
+      restarted.push(await this.startEngines(n));
+    }
+    return restarted;
+  }
+
+  /** Sends a signal to the engines of one set, or of all sets. */
+  async signalEngines(signal: NodeJS.Signals, setId?: string): Promise<void> {
+    for (const id of this.setIds(setId)) await this.sets.get(id)?.signal(signal);
+  }
+
+  /** Stops the controller. */
+  async stopController(): Promise<void> {
+    if (this.controllerPid !== undefined) await terminate(this.controllerPid, 5000, this.controllerProcess);
+    this.controllerPid = undefined;
+    this.controllerProcess = undefined;
+    for (const file of [this.files.client, this.files.engine]) fs.rmSync(file, { force: true });
+    this.writeClusterFile();
+  }
+
+  /** Stops engines, then the controller, and removes the cluster file. No process is left. */
+  async stop(): Promise<void> {
+    await this.stopEngines();
+    await this.stopController();
+    fs.rmSync(this.files.cluster, { force: true });
+  }
+
+  /** A client connected to this cluster. */
+  async connectClient(options: Omit<ConnectOptions, "connectionFile" | "profile" | "profileDir" | "clusterId"> = {}): Promise<Client> {
+    return await Client.connect({ ...options, connectionFile: this.files.client });
+  }
+
+  /** Starts a cluster, connects, waits for its engines; disposing the client stops the cluster. */
+  static async startAndConnect(options: ClusterOptions = {}): Promise<Client & { cluster: Cluster }> {
+    const cluster = new Cluster(options);
+    try {
+      await cluster.start();
+      const client = await cluster.connectClient();
+      const n = options.n ?? (await import("node:os")).availableParallelism();
+      await client.waitForEngines(n, { timeout: options.engineTimeout ?? 60_000 });
+      const close = client.close.bind(client);
+      return Object.assign(client, {
+        cluster,
+        async [Symbol.asyncDispose]() {
+          close();
+          await cluster.stop();
+        },
+      });
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+  }
+
+  /** Attaches to a running cluster recorded in its cluster file (default: the newest of the profile). */
+  static fromFile(options: { profile?: string; profileDir?: string; clusterId?: string } = {}): Cluster {
+    const dir = profileDir(options.profile ?? "default", options.profileDir);
+    const clusterId = options.clusterId ?? Cluster.list({ ...options }).at(0)?.clusterId;
+    if (!clusterId) throw new ConfigurationError(`no cluster file found in ${path.join(dir, "security")}`);
+    const data = readJsonSecure<ClusterFile>(clusterFiles(dir, clusterId).cluster);
+    const cluster = new Cluster({ ...data.options, profile: data.profile, profileDir: data.profileDir, clusterId: data.clusterId });
+    cluster.controllerPid = data.controller?.pid;
+    cluster.created = data.created;
+    for (const [id, info] of Object.entries(data.engineSets)) {
+      const launcher = LAUNCHERS[info.launcher]?.(data.options);
+      if (launcher) cluster.sets.set(id, launcher.attach(id, info, cluster.launchContext(id)));
+      cluster.nextSet = Math.max(cluster.nextSet, Number(id) + 1);
+    }
+    return cluster;
+  }
+
+  /** Clusters recorded in a profile, newest first. */
+  static list(options: { profile?: string; profileDir?: string } = {}): ClusterFile[] {
+    const dir = profileDir(options.profile ?? "default", options.profileDir);
+    const security = path.join(dir, "security");
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(security).filter((n) => n.startsWith("cluster-") && n.endsWith(".json"));
+    } catch {
+      return [];
+    }
+    return names
+      .map((n) => {
+        try {
+          return readJsonSecure<ClusterFile>(path.join(security, n));
+        } catch {
+          return undefined;
+        }
+      })
+      .filter((c): c is ClusterFile => c !== undefined)
+      .sort((a, b) => b.created - a.created);
+  }
+
+  /** What the cluster file records. */
+  toJSON(): ClusterFile {
+    return {
+      clusterId: this.clusterId, profile: this.profile, profileDir: this.profileDir,
+      controller: this.controller ?? null, engineSets: this.engineSets,
+      options: { ...this.options, engines: typeof this.options.engines === "object" ? this.options.engines.kind : this.options.engines ?? "local" },
+      created: this.created,
+    };
+  }
+
+  private launcher(): EngineLauncher {
+    const engines = this.options.engines ?? "local";
+    if (typeof engines !== "string") return engines;
+    const factory = LAUNCHERS[engines];
+    if (!factory) throw new ConfigurationError(`no launcher named ${engines}`);
+    return factory(this.options);
+  }
+
+  private launchContext(setId: string): LaunchContext {
+    return {
+      engineFile: this.files.engine, profileDir: this.profileDir, logDir: logDir(this.profileDir), clusterId: this.clusterId,
+      setId, cwd: this.options.cwd ?? process.cwd(), env: { ...(this.options.env ?? {}) },
+    };
+  }
+
+  private setIds(setId?: string): string[] {
+    if (setId === undefined) return [...this.sets.keys()];
+    if (!this.sets.has(setId)) throw new RangeError(`no engine set ${JSON.stringify(setId)} (sets: ${[...this.sets.keys()].join(", ") || "none"})`);
+    return [setId];
+  }
+
+  private writeClusterFile(): void {
+    securityDir(this.profileDir);
+    writeJsonAtomic(this.files.cluster, this.toJSON());
+  }
+}

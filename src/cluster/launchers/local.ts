@@ -1,0 +1,68 @@
+/**
+ * The local launcher: one supervised engine process per engine on this machine, each in its
+ * own process group so that stopping it leaves nothing behind. With `restartDeadEngines`, an
+ * engine that dies is replaced (and registers with a new id).
+ */
+import type { ChildProcess } from "node:child_process";
+import path from "node:path";
+import { entryCommand, signalGroup, spawnNode, terminate } from "../processes.js";
+import type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./launcher.js";
+
+/** Options of the local launcher. */
+export interface LocalLauncherOptions {
+  /** Start a replacement when an engine process exits unexpectedly. */
+  restartDeadEngines?: boolean;
+  /** Extra arguments for every engine (`--no-supervisor`…). */
+  engineArgs?: string[];
+}
+
+class LocalEngineSet implements EngineSet {
+  private stopping = false;
+  private readonly children = new Map<number, ChildProcess>();
+
+  constructor(readonly id: string, readonly info: EngineSetInfo, private readonly context: LaunchContext, private readonly options: LocalLauncherOptions) {}
+
+  spawnEngine(index: number): void {
+    const log = path.join(this.context.logDir, `engine-${this.context.clusterId}-${this.id}-${index}.log`);
+    const child = spawnNode([...entryCommand("engine/main"), "--file", this.context.engineFile, ...(this.options.engineArgs ?? [])], {
+      logFile: log, cwd: this.context.cwd, env: this.context.env,
+    });
+    const pid = child.pid as number;
+    this.children.set(pid, child);
+    this.info.pids.push(pid);
+    child.once("exit", () => {
+      this.children.delete(pid);
+      this.info.pids = this.info.pids.filter((p) => p !== pid);
+      if (!this.stopping && this.options.restartDeadEngines) this.spawnEngine(index);
+    });
+    // The set must not keep the user's process alive on its own.
+    child.unref();
+  }
+
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    for (const pid of this.info.pids) signalGroup(pid, signal);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.info.pids].map((pid) => terminate(pid, 5000, this.children.get(pid))));
+    this.info.pids = [];
+  }
+}
+
+/** Starts engines as local processes. */
+export class LocalLauncher implements EngineLauncher {
+  readonly kind = "local";
+
+  constructor(private readonly options: LocalLauncherOptions = {}) {}
+
+  async start(n: number, context: LaunchContext): Promise<EngineSet> {
+    const set = new LocalEngineSet(context.setId, { launcher: this.kind, n, pids: [] }, context, this.options);
+    for (let i = 0; i < n; i++) set.spawnEngine(i);
+    return set;
+  }
+
+  attach(id: string, info: EngineSetInfo, context: LaunchContext): EngineSet {
+    return new LocalEngineSet(id, { ...info, pids: [...info.pids] }, context, { ...this.options, restartDeadEngines: false });
+  }
+}

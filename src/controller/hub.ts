@@ -1,0 +1,376 @@
+/**
+ * The hub: the controller's only listening process. It registers engines, tracks their
+ * liveness through their supervisors, routes direct-view requests to one engine's FIFO,
+ * hands load-balanced requests to the task scheduler, records every task, answers client
+ * queries and pushes notifications.
+ */
+import { EventEmitter } from "node:events";
+import type { RemoteErrorInfo } from "../errors.js";
+import type {
+  NotificationContent, RegistrationContent, ReplyContent, ReplyMetadata, RequestMetadata,
+} from "../protocol/contents.js";
+import { Codec } from "../protocol/message.js";
+import type { Header, Incoming, MsgType } from "../protocol/message.js";
+import { TaskScheduler } from "../scheduler/task-scheduler.js";
+import type { SchedulerOptions, SchedulerPort } from "../scheduler/task-scheduler.js";
+import { Channel, bindRouter } from "../transport/channel.js";
+import { EngineRegistry } from "./registry.js";
+import type { EngineRecord } from "./registry.js";
+import { MemoryTaskDatabase } from "./task-db.js";
+import type { TaskDatabase, TaskRecord } from "./task-db.js";
+import { answerQuery } from "./queries.js";
+
+/** How the hub listens and behaves. */
+export interface HubOptions {
+  /** Interface to bind: `127.0.0.1` (default), `0.0.0.0` or `*` for all. */
+  ip: string;
+  key: string;
+  /** Milliseconds between heartbeats. */
+  heartbeatInterval: number;
+  /** Heartbeats an engine may miss before it is declared dead. */
+  missedBeats: number;
+  /** Largest accepted request, in bytes. */
+  maxMessageBytes: number;
+  scheduler: SchedulerOptions;
+  db?: TaskDatabase;
+}
+
+/** Addresses the hub listens on. */
+export interface HubEndpoints {
+  client: string;
+  engine: string;
+}
+
+interface ClientRecord {
+  identity: Buffer;
+  lastSeen: number;
+}
+
+/** Events the hub emits for the process that hosts it (logging, dashboard). */
+export interface HubEvents {
+  registration: [EngineRecord];
+  unregistration: [EngineRecord, string];
+  shutdown: [];
+  "shutdown-requested": [];
+  dropped: [string];
+}
+
+const CLIENT_FORGET_MS = 60_000;
+
+/** The hub. */
+export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
+  readonly codec: Codec;
+  readonly registry = new EngineRegistry();
+  readonly db: TaskDatabase;
+  readonly scheduler: TaskScheduler;
+  private readonly clients = new Map<string, ClientRecord>();
+  private clientChannel!: Channel;
+  private engineChannel!: Channel;
+  private monitor: NodeJS.Timeout | undefined;
+  /** Bound addresses, once started. */
+  endpoints!: HubEndpoints;
+  readonly started = Date.now();
+
+  constructor(readonly options: HubOptions) {
+    super();
+    this.codec = new Codec(options.key);
+    this.db = options.db ?? new MemoryTaskDatabase();
+    this.scheduler = new TaskScheduler(this, options.scheduler);
+  }
+
+  /** Binds both sockets on free ports and starts the liveness monitor. */
+  async start(): Promise<HubEndpoints> {
+    const host = this.options.ip === "0.0.0.0" ? "*" : this.options.ip;
+    const client = await bindRouter(`tcp://${host}:*`);
+    const engine = await bindRouter(`tcp://${host}:*`);
+    this.clientChannel = new Channel(client.socket, this.codec);
+    this.engineChannel = new Channel(engine.socket, this.codec);
+    this.clientChannel.start((m) => this.onClientMessage(m), (e) => this.emit("dropped", String(e)));
+    this.engineChannel.start((m) => this.onEngineMessage(m), (e) => this.emit("dropped", String(e)));
+    this.monitor = setInterval(() => this.checkLiveness(), this.options.heartbeatInterval);
+    this.endpoints = { client: client.endpoint, engine: engine.endpoint };
+    return this.endpoints;
+  }
+
+  /** Tells clients, closes sockets. Engines are left running (a restarted controller can adopt them). */
+  async stop(): Promise<void> {
+    if (this.monitor) clearInterval(this.monitor);
+    this.scheduler.close();
+    this.notifyClients({ event: "shutdown" });
+    await this.clientChannel.flush(500);
+    await Promise.all([this.clientChannel.close(), this.engineChannel.close()]);
+    this.db.close();
+    this.emit("shutdown");
+  }
+
+  // ---- messages from clients ----
+
+  private onClientMessage(message: Incoming): void {
+    const identity = message.identities[0];
+    if (identity === undefined) return;
+    this.touchClient(identity);
+    switch (message.header.msg_type) {
+      case "ping":
+        this.sendToClient(identity, "pong", {}, message.header.msg_id);
+        break;
+      case "apply_request":
+        this.onApplyRequest(identity, message);
+        break;
+      case "query_request":
+        void this.onQuery(identity, message);
+        break;
+      default:
+        this.sendToClient(identity, "error_reply", { error: `unknown message type ${JSON.stringify(message.header.msg_type)}` }, message.header.msg_id);
+    }
+  }
+
+  private onApplyRequest(identity: Buffer, message: Incoming): void {
+    const metadata = message.metadata as RequestMetadata;
+    const size = message.raw.reduce((sum, frame) => sum + frame.byteLength, 0);
+    const record: TaskRecord = {
+      msgId: message.header.msg_id, client: identity.toString("latin1"), balanced: metadata.engine === undefined,
+      submitted: message.header.date, phase: "queued", requestMetadata: metadata,
+      requestContent: message.content, requestBuffers: message.buffers,
+    };
+    if (this.db.get(record.msgId)) {
+      // A resent msg id must never produce a second result.
+      this.answerFor(record, errorInfo("ProtocolError", `msg id ${record.msgId} was already submitted`, "PROTOCOL_ERROR"), undefined, false);
+      return;
+    }
+    this.db.add(record);
+    if (size > this.options.maxMessageBytes) {
+      this.fail(record, errorInfo("ProtocolError", `request ${record.msgId} is ${size} bytes, over the limit of ${this.options.maxMessageBytes} bytes`, "PROTOCOL_ERROR"));
+      return;
+    }
+    if (metadata.engine === undefined) {
+      this.scheduler.submit(record, message.raw);
+      return;
+    }
+    const engine = this.registry.get(metadata.engine);
+    if (!engine) {
+      this.fail(record, errorInfo("EngineError", `engine ${metadata.engine} is not registered (registered: [${this.registry.ids().join(", ")}])`, "ENGINE_ERROR"));
+      return;
+    }
+    record.engineId = engine.id;
+    engine.direct.add(record.msgId);
+    this.engineChannel.sendFrames([engine.identity, ...message.raw]);
+  }
+
+  private async onQuery(identity: Buffer, message: Incoming): Promise<void> {
+    try {
+      const { content, buffers } = await answerQuery(this, identity, message.content);
+      this.sendToClient(identity, "query_reply", content, message.header.msg_id, buffers);
+    } catch (error) {
+      this.sendToClient(identity, "query_reply", { error: (error as Error).message }, message.header.msg_id);
+    }
+  }
+
+  /** Submits a stored request again under a new msg id, for `client.resubmit`. */
+  resubmit(record: TaskRecord, identity: Buffer, msgId: string): string {
+    const message = {
+      header: this.codec.header("apply_request", msgId), parent: {}, metadata: record.requestMetadata as Record<string, unknown>,
+      content: record.requestContent, buffers: record.requestBuffers,
+    };
+    this.onApplyRequest(identity, { ...message, identities: [identity], raw: this.codec.encode(message) });
+    return msgId;
+  }
+
+  // ---- messages from engines and supervisors ----
+
+  private onEngineMessage(message: Incoming): void {
+    const identity = message.identities[0];
+    if (identity === undefined) return;
+    switch (message.header.msg_type) {
+      case "registration_request":
+        this.onRegistration(identity, message.content as unknown as RegistrationContent);
+        break;
+      case "apply_reply":
+        this.onApplyReply(identity, message);
+        break;
+      case "stream":
+        this.onStream(message);
+        break;
+      case "supervise_request":
+        this.onSupervise(identity, message.content as { engine_id: number; pid: number; supervisor_pid: number });
+        break;
+      case "engine_beat":
+        this.onBeat(message.content as { engine_id: number });
+        break;
+      case "engine_exit":
+      case "unregistration": {
+        const { engine_id, code, signal } = message.content as { engine_id: number; code?: number | null; signal?: string | null };
+        this.engineLost(engine_id, `engine ${engine_id} exited (${signal ? `signal ${signal}` : `code ${code ?? "?"}`})`);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private onRegistration(identity: Buffer, info: RegistrationContent): void {
+    const engine = this.registry.register(identity, {
+      pid: Number(info.pid), hostname: String(info.hostname), cwd: String(info.cwd),
+      ...(info.requestedId === undefined ? {} : { requestedId: Number(info.requestedId) }),
+    });
+    this.send(this.engineChannel, identity, "registration_reply", { id: engine.id, heartbeatInterval: this.options.heartbeatInterval });
+    this.scheduler.engineAdded(engine);
+    this.notifyClients({ event: "registration", id: engine.id, info: { pid: engine.pid, hostname: engine.hostname } });
+    this.emit("registration", engine);
+  }
+
+  private onSupervise(identity: Buffer, content: { engine_id: number; pid: number; supervisor_pid: number }): void {
+    const engine = this.registry.get(content.engine_id);
+    if (!engine) return;
+    engine.supervisor = identity;
+    engine.supervisorPid = content.supervisor_pid;
+    engine.lastBeat = Date.now();
+  }
+
+  private onBeat(content: { engine_id: number }): void {
+    const engine = this.registry.get(content.engine_id);
+    if (engine) engine.lastBeat = Date.now();
+  }
+
+  private onStream(message: Incoming): void {
+    const record = message.parent.msg_id ? this.db.get(message.parent.msg_id) : undefined;
+    if (record) this.clientChannel.sendFrames([Buffer.from(record.client, "latin1"), ...message.raw]);
+  }
+
+  private onApplyReply(identity: Buffer, message: Incoming): void {
+    const engine = this.registry.byRoutingIdentity(identity);
+    const record = message.parent.msg_id ? this.db.get(message.parent.msg_id) : undefined;
+    if (!record || record.phase === "done" || !engine || record.engineId !== engine.id) return;
+    engine.direct.delete(record.msgId);
+    engine.balanced.delete(record.msgId);
+    const content = message.content as unknown as ReplyContent;
+    const metadata = message.metadata as ReplyMetadata;
+    if (record.balanced && !this.scheduler.onReply(record, engine, content, metadata)) return;
+    engine.completed++;
+    this.complete(record, content, metadata, message.buffers);
+    this.clientChannel.sendFrames([Buffer.from(record.client, "latin1"), ...message.raw]);
+  }
+
+  // ---- liveness ----
+
+  private checkLiveness(): void {
+    const now = Date.now();
+    const limit = this.options.heartbeatInterval * (this.options.missedBeats + 1);
+    for (const engine of [...this.registry.all()]) {
+      if (now - engine.lastBeat > limit) this.engineLost(engine.id, `engine ${engine.id} missed ${this.options.missedBeats} heartbeats`);
+    }
+    for (const [key, client] of this.clients) if (now - client.lastSeen > CLIENT_FORGET_MS) this.clients.delete(key);
+    this.scheduler.tick(now);
+  }
+
+  /** Removes a dead engine and fails (or reschedules) everything it owed. */
+  engineLost(engineId: number, reason: string): void {
+    const engine = this.registry.remove(engineId);
+    if (!engine) return;
+    for (const msgId of engine.direct) {
+      const record = this.db.get(msgId);
+      if (record) this.fail(record, errorInfo("EngineError", `${reason} while running task ${msgId}`, "ENGINE_ERROR", engineId));
+    }
+    this.scheduler.engineRemoved(engine, reason);
+    this.notifyClients({ event: "unregistration", id: engineId, info: { reason } });
+    this.emit("unregistration", engine, reason);
+  }
+
+  // ---- SchedulerPort ----
+
+  /** Sends a load-balanced task's request frames to an engine. */
+  dispatch(record: TaskRecord, engine: EngineRecord, raw: Buffer[]): void {
+    record.engineId = engine.id;
+    record.phase = "running";
+    engine.balanced.add(record.msgId);
+    this.engineChannel.sendFrames([engine.identity, ...raw]);
+  }
+
+  /**
+   * Re-signs a request with the results of the tasks it takes as arguments appended, so the
+   * engine can put the values where the futures were.
+   */
+  encodeWithRefs(record: TaskRecord, raw: Buffer[], refs: readonly string[]): Buffer[] {
+    const header = { ...(JSON.parse((raw[2] as Buffer).toString()) as Header), date: Date.now() };
+    const buffers = [...record.requestBuffers];
+    const refFrames: Record<string, [number, number]> = {};
+    for (const id of refs) {
+      const frames = this.db.get(id)?.reply?.buffers ?? [];
+      refFrames[id] = [buffers.length, buffers.length + frames.length];
+      buffers.push(...frames);
+    }
+    const content = { ...record.requestContent, argFrames: record.requestBuffers.length, refFrames };
+    return this.codec.encode({ header, parent: {}, metadata: record.requestMetadata, content, buffers });
+  }
+
+  /** Answers a task with an error on the hub's behalf. */
+  fail(record: TaskRecord, error: RemoteErrorInfo & { code?: string }, status: "error" | "aborted" = "error"): void {
+    this.answerFor(record, error, status, true);
+  }
+
+  /** Re-sends a stored result frame to its client (memoized tasks share results). */
+  answerWithResult(record: TaskRecord, source: TaskRecord): void {
+    const reply = source.reply;
+    if (!reply) return;
+    const metadata: ReplyMetadata = { ...reply.metadata, from_hub: true };
+    this.complete(record, reply.content, metadata, reply.buffers);
+    this.send(this.clientChannel, Buffer.from(record.client, "latin1"), "apply_reply", reply.content, metadata, record.msgId, reply.buffers);
+  }
+
+  /** Sends a control request to an engine (abort, shutdown) or to its supervisor (signal). */
+  control(engine: EngineRecord, content: Record<string, unknown>, toSupervisor = false): boolean {
+    const target = toSupervisor ? engine.supervisor : engine.identity;
+    if (!target) return false;
+    this.send(this.engineChannel, target, "control_request", content);
+    return true;
+  }
+
+  /** Pushes a notification to every client seen recently. */
+  notifyClients(content: NotificationContent): void {
+    for (const client of this.clients.values()) this.send(this.clientChannel, client.identity, "notification", content);
+  }
+
+  private answerFor(record: TaskRecord, error: RemoteErrorInfo & { code?: string }, status: "error" | "aborted" | undefined, store: boolean): void {
+    const now = Date.now();
+    const content: ReplyContent = { status: status ?? "error", error };
+    const metadata: ReplyMetadata = { from_hub: true, completed: now, ...(record.engineId === undefined ? {} : { engine_id: record.engineId }) };
+    if (store) {
+      for (const engine of this.registry.all()) {
+        engine.direct.delete(record.msgId);
+        engine.balanced.delete(record.msgId);
+      }
+      this.complete(record, content, metadata, []);
+    }
+    this.send(this.clientChannel, Buffer.from(record.client, "latin1"), "apply_reply", content, metadata, record.msgId);
+  }
+
+  private complete(record: TaskRecord, content: ReplyContent, metadata: ReplyMetadata, buffers: Buffer[]): void {
+    record.phase = "done";
+    record.started = metadata.started;
+    record.completed = metadata.completed ?? Date.now();
+    record.reply = { content, metadata, buffers };
+    this.db.update(record);
+    if (record.balanced) this.scheduler.onFinished(record);
+  }
+
+  private touchClient(identity: Buffer): void {
+    const key = identity.toString("latin1");
+    const existing = this.clients.get(key);
+    if (existing) existing.lastSeen = Date.now();
+    else this.clients.set(key, { identity, lastSeen: Date.now() });
+  }
+
+  private sendToClient(identity: Buffer, type: MsgType, content: object, parentId: string, buffers: Buffer[] = []): void {
+    this.send(this.clientChannel, identity, type, content, {}, parentId, buffers);
+  }
+
+  private send(channel: Channel, identity: Buffer, type: MsgType, content: object, metadata: object = {}, parentId?: string, buffers: Buffer[] = []): void {
+    channel.sendFrames(this.codec.encode({
+      header: this.codec.header(type), parent: parentId === undefined ? {} : { msg_id: parentId }, metadata, content, buffers,
+    }, [identity]));
+  }
+}
+
+/** Builds the error part of a hub-made reply. */
+export function errorInfo(ename: string, evalue: string, code: string, engineId?: number): RemoteErrorInfo & { code: string } {
+  return { ename, evalue, remoteStack: "", code, ...(engineId === undefined ? {} : { engineId }) };
+}

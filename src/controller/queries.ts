@@ -1,0 +1,136 @@
+/**
+ * Answers to client queries: engines, queue status, abort, signals, shutdown, stored results,
+ * history, resubmission and purging.
+ */
+import type { QueryOp } from "../protocol/contents.js";
+import { newMsgId } from "../protocol/message.js";
+import type { Hub } from "./hub.js";
+import type { EngineRecord } from "./registry.js";
+
+/** A query answer: JSON content plus value frames. */
+export interface QueryAnswer {
+  content: Record<string, unknown>;
+  buffers: Buffer[];
+}
+
+type QueryContent = { op?: QueryOp; targets?: number[]; msgIds?: string[] | "all"; signal?: string; hub?: boolean };
+
+const SIGNALS = new Set(["SIGINT", "SIGTERM", "SIGKILL", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"]);
+
+/** Dispatches one query. Throws with a message naming what was wrong. */
+export async function answerQuery(hub: Hub, identity: Buffer, raw: Record<string, unknown>): Promise<QueryAnswer> {
+  const query = raw as QueryContent;
+  switch (query.op) {
+    case "connect":
+    case "engines":
+      return plain({ engines: engineList(hub), heartbeatInterval: hub.options.heartbeatInterval });
+    case "queue_status":
+      return plain(queueStatus(hub, query.targets));
+    case "abort":
+      return plain({ aborted: abort(hub, query.msgIds, query.targets) });
+    case "signal":
+      return plain({ signalled: signal(hub, query.signal, query.targets) });
+    case "shutdown":
+      return plain(shutdown(hub, query.targets, query.hub === true));
+    case "get_result":
+      return results(hub, asIds(query.msgIds));
+    case "history":
+      return plain({ msgIds: hub.db.history() });
+    case "resubmit":
+      return plain({ msgIds: resubmit(hub, identity, asIds(query.msgIds)) });
+    case "purge":
+      return plain({ purged: hub.db.purge(query.msgIds === "all" ? "all" : asIds(query.msgIds)) });
+    default:
+      throw new Error(`unknown query ${JSON.stringify(query.op)}`);
+  }
+}
+
+function plain(content: Record<string, unknown>): QueryAnswer {
+  return { content, buffers: [] };
+}
+
+function asIds(ids: unknown): string[] {
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) throw new Error("msgIds must be an array of msg id strings");
+  return ids;
+}
+
+function engineList(hub: Hub): Array<Record<string, unknown>> {
+  return [...hub.registry.all()].map((e) => ({ id: e.id, pid: e.pid, hostname: e.hostname, supervisorPid: e.supervisorPid ?? null, cwd: e.cwd }));
+}
+
+function targetEngines(hub: Hub, targets: number[] | undefined): EngineRecord[] {
+  if (targets === undefined) return [...hub.registry.all()];
+  return targets.map((id) => {
+    const engine = hub.registry.get(id);
+    if (!engine) throw new Error(`engine ${id} is not registered (registered: [${hub.registry.ids().join(", ")}])`);
+    return engine;
+  });
+}
+
+function queueStatus(hub: Hub, targets: number[] | undefined): Record<string, unknown> {
+  const status: Record<string, unknown> = {};
+  for (const engine of targetEngines(hub, targets)) {
+    status[engine.id] = { queue: engine.direct.size, tasks: engine.balanced.size, completed: engine.completed };
+  }
+  status.unassigned = hub.scheduler.unassigned;
+  return status;
+}
+
+function abort(hub: Hub, msgIds: string[] | "all" | undefined, targets: number[] | undefined): string[] {
+  const ids = msgIds === undefined || msgIds === "all" ? undefined : asIds(msgIds);
+  const aborted = hub.scheduler.abort(ids);
+  for (const engine of targetEngines(hub, targets)) {
+    const owned = ids ? ids.filter((id) => engine.direct.has(id) || engine.balanced.has(id)) : [...engine.direct];
+    if (owned.length > 0) hub.control(engine, { op: "abort", msgIds: owned });
+  }
+  return aborted;
+}
+
+function signal(hub: Hub, name: string | undefined, targets: number[] | undefined): number[] {
+  if (!name || !SIGNALS.has(name)) throw new Error(`signal must be one of ${[...SIGNALS].join(", ")}, got ${JSON.stringify(name)}`);
+  const signalled: number[] = [];
+  for (const engine of targetEngines(hub, targets)) {
+    if (hub.control(engine, { op: "signal", signal: name }, true)) signalled.push(engine.id);
+    else if (tryKill(engine.pid, name)) signalled.push(engine.id);
+  }
+  return signalled;
+}
+
+function tryKill(pid: number, name: string): boolean {
+  try {
+    process.kill(pid, name as NodeJS.Signals);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function shutdown(hub: Hub, targets: number[] | undefined, wholeHub: boolean): Record<string, unknown> {
+  const engines = targetEngines(hub, targets);
+  for (const engine of engines) hub.control(engine, { op: "shutdown" });
+  if (wholeHub) setTimeout(() => hub.emit("shutdown-requested"), 50).unref();
+  return { engines: engines.map((e) => e.id), hub: wholeHub };
+}
+
+function results(hub: Hub, msgIds: string[]): QueryAnswer {
+  const buffers: Buffer[] = [];
+  const entries = msgIds.map((msgId) => {
+    const record = hub.db.get(msgId);
+    if (!record) {
+      return { msgId, status: "unknown", culled: hub.db.wasCulled(msgId) };
+    }
+    if (!record.reply) return { msgId, status: "pending", engineId: record.engineId ?? null };
+    const start = buffers.length;
+    buffers.push(...record.reply.buffers);
+    return { msgId, status: record.reply.content.status, content: record.reply.content, metadata: record.reply.metadata, frames: [start, buffers.length], submitted: record.submitted };
+  });
+  return { content: { results: entries }, buffers };
+}
+
+function resubmit(hub: Hub, identity: Buffer, msgIds: string[]): string[] {
+  return msgIds.map((msgId) => {
+    const record = hub.db.get(msgId);
+    if (!record) throw new Error(`cannot resubmit ${msgId}: ${hub.db.wasCulled(msgId) ? "its record was culled from the task database" : "no such task"}`);
+    return hub.resubmit(record, identity, newMsgId());
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * Starts a controller from command-line style options: binds the hub, writes the client and
+ * engine connection files (0600, atomically) and serves until told to stop.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import { clusterFiles, newClusterId, profileDir, securityDir, writeJsonAtomic } from "../cluster/profile.js";
+import type { ConnectionInfo } from "../cluster/profile.js";
+import { newKey } from "../protocol/message.js";
+import { Hub } from "./hub.js";
+
+/** Options of `parallax controller`. */
+export const CONTROLLER_ARG_SPEC = {
+  profile: { type: "string", default: "default" },
+  "profile-dir": { type: "string" },
+  "cluster-id": { type: "string" },
+  ip: { type: "string", default: "127.0.0.1" },
+  location: { type: "string" },
+  scheme: { type: "string", default: "leastload" },
+  hwm: { type: "string", default: "1" },
+  "heartbeat-interval": { type: "string", default: "1000" },
+  "missed-beats": { type: "string", default: "3" },
+  "max-message-bytes": { type: "string", default: String(1024 * 1024 * 1024) },
+  db: { type: "string", default: "memory" },
+  "db-path": { type: "string" },
+} as const;
+
+function integerOption(name: string, raw: string, min: number): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** Where clients and engines should connect, given the bind address. */
+function connectHost(ip: string, location: string | undefined): string {
+  if (location) return location;
+  return ip === "0.0.0.0" || ip === "*" ? os.hostname() : ip;
+}
+
+/** Runs a controller until SIGTERM/SIGINT or a client's shutdown request. */
+export async function runController(argv: string[]): Promise<Hub> {
+  const { values } = parseArgs({ args: argv, options: CONTROLLER_ARG_SPEC, strict: true });
+  const heartbeatInterval = integerOption("heartbeat-interval", values["heartbeat-interval"], 10);
+  if (!["memory", "none", "sqlite"].includes(values.db)) throw new RangeError(`--db must be memory, sqlite or none, got ${JSON.stringify(values.db)}`);
+  const dir = profileDir(values.profile, values["profile-dir"]);
+  securityDir(dir);
+  const clusterId = values["cluster-id"] ?? newClusterId();
+  const key = newKey();
+  const hub = new Hub({
+    ip: values.ip, key, heartbeatInterval,
+    missedBeats: integerOption("missed-beats", values["missed-beats"], 1),
+    maxMessageBytes: integerOption("max-message-bytes", values["max-message-bytes"], 1024),
+    scheduler: { scheme: values.scheme, hwm: integerOption("hwm", values.hwm, 0), impossibleGraceMs: heartbeatInterval * 5 },
+  });
+  const endpoints = await hub.start();
+  const host = connectHost(values.ip, values.location);
+  const files = clusterFiles(dir, clusterId);
+  const base: Omit<ConnectionInfo, "url"> = {
+    key, signatureScheme: "hmac-sha256", clusterId, profile: values.profile, heartbeatInterval, controllerPid: process.pid,
+  };
+  writeJsonAtomic(files.engine, { ...base, url: endpoints.engine.replace(/\/\/[^:]+:/, `//${host}:`) });
+  writeJsonAtomic(files.client, { ...base, url: endpoints.client.replace(/\/\/[^:]+:/, `//${host}:`) });
+  const stop = async () => {
+    await hub.stop();
+    for (const file of [files.client, files.engine]) fs.rmSync(file, { force: true });
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
+  hub.on("shutdown-requested", () => void stop());
+  return hub;
+}

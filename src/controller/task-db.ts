@@ -1,0 +1,133 @@
+/**
+ * The hub's task database: every request and its result. The memory backend is bounded by
+ * record count and bytes (IPython Parallel keeps everything and grows without limit); culled
+ * ids are remembered so that `getResult` can say the record was culled rather than unknown.
+ */
+import type { ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
+
+/** Where a task is in its life. */
+export type TaskPhase = "queued" | "running" | "done";
+
+/** One task as recorded by the hub. */
+export interface TaskRecord {
+  msgId: string;
+  /** Routing identity of the submitting client (latin1). */
+  client: string;
+  engineId?: number;
+  balanced: boolean;
+  submitted: number;
+  started?: number;
+  completed?: number;
+  phase: TaskPhase;
+  requestMetadata: RequestMetadata;
+  /** Content and value frames of the request, kept for resubmission. */
+  requestContent: Record<string, unknown>;
+  requestBuffers: Buffer[];
+  reply?: { content: ReplyContent; metadata: ReplyMetadata; buffers: Buffer[] };
+}
+
+/** Storage of task records. */
+export interface TaskDatabase {
+  add(record: TaskRecord): void;
+  get(msgId: string): TaskRecord | undefined;
+  /** Called after a record changed (so a persistent backend can write it). */
+  update(record: TaskRecord): void;
+  /** True when the id existed but was dropped to respect the bounds. */
+  wasCulled(msgId: string): boolean;
+  /** Msg ids in submission order. */
+  history(): string[];
+  /** Deletes finished records (all, or the given ids). Returns how many were removed. */
+  purge(msgIds: readonly string[] | "all"): number;
+  close(): void;
+}
+
+/** Bounds of the memory database. */
+export interface MemoryDbLimits {
+  maxRecords: number;
+  maxBytes: number;
+}
+
+const DEFAULT_LIMITS: MemoryDbLimits = { maxRecords: 100_000, maxBytes: 1024 * 1024 * 1024 };
+const CULLED_MEMORY = 1_000_000;
+
+function recordBytes(record: TaskRecord): number {
+  let bytes = 256;
+  for (const b of record.requestBuffers) bytes += b.byteLength;
+  for (const b of record.reply?.buffers ?? []) bytes += b.byteLength;
+  return bytes + (record.reply?.metadata.stdout?.length ?? 0) + (record.reply?.metadata.stderr?.length ?? 0);
+}
+
+/** The default, bounded in-memory database. */
+export class MemoryTaskDatabase implements TaskDatabase {
+  private readonly records = new Map<string, TaskRecord>();
+  private readonly sizes = new Map<string, number>();
+  private readonly culled = new Set<string>();
+  private bytes = 0;
+
+  constructor(private readonly limits: MemoryDbLimits = DEFAULT_LIMITS) {}
+
+  add(record: TaskRecord): void {
+    this.records.set(record.msgId, record);
+    this.track(record);
+    this.cull();
+  }
+
+  get(msgId: string): TaskRecord | undefined {
+    return this.records.get(msgId);
+  }
+
+  update(record: TaskRecord): void {
+    if (!this.records.has(record.msgId)) return;
+    this.track(record);
+    if (record.phase === "done") this.cull();
+  }
+
+  wasCulled(msgId: string): boolean {
+    return this.culled.has(msgId);
+  }
+
+  history(): string[] {
+    return [...this.records.keys()];
+  }
+
+  purge(msgIds: readonly string[] | "all"): number {
+    const ids = msgIds === "all" ? [...this.records.keys()] : msgIds;
+    let removed = 0;
+    for (const id of ids) {
+      const record = this.records.get(id);
+      if (record?.phase !== "done") continue;
+      this.drop(id);
+      removed++;
+    }
+    return removed;
+  }
+
+  close(): void {
+    this.records.clear();
+    this.sizes.clear();
+  }
+
+  private track(record: TaskRecord): void {
+    const size = recordBytes(record);
+    this.bytes += size - (this.sizes.get(record.msgId) ?? 0);
+    this.sizes.set(record.msgId, size);
+  }
+
+  private cull(): void {
+    if (this.records.size <= this.limits.maxRecords && this.bytes <= this.limits.maxBytes) return;
+    // Oldest finished records go first; unfinished ones are never culled (they are still owed a result).
+    for (const [id, record] of this.records) {
+      if (this.records.size <= this.limits.maxRecords && this.bytes <= this.limits.maxBytes) break;
+      if (record.phase !== "done") continue;
+      this.drop(id);
+      this.culled.add(id);
+      if (this.culled.size > CULLED_MEMORY) this.culled.delete(this.culled.values().next().value as string);
+    }
+  }
+
+  private drop(id: string): void {
+    this.records.delete(id);
+    this.bytes -= this.sizes.get(id) ?? 0;
+    this.sizes.delete(id);
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The engine: registers with the controller, then executes requests one at a time in arrival
+ * order inside its persistent namespace. Control requests (abort, shutdown) bypass the queue.
+ */
+import os from "node:os";
+import { UnmetDependency } from "../errors.js";
+import type { RemoteErrorInfo } from "../errors.js";
+import { uncanValue } from "../protocol/canning.js";
+import type { ApplyContent, RegistrationContent, ReplyContent, ReplyMetadata, TaskStatus } from "../protocol/contents.js";
+import { Codec } from "../protocol/message.js";
+import type { Incoming, MsgType } from "../protocol/message.js";
+import { decodeValue, encodeValue } from "../protocol/serialize.js";
+import { Channel, connectDealer } from "../transport/channel.js";
+import { OutputCapture } from "./capture.js";
+import { Namespace } from "./namespace.js";
+
+/** How an engine finds and joins its controller. */
+export interface EngineOptions {
+  /** The controller's engine-facing address. */
+  url: string;
+  /** Signing key from the connection file. */
+  key: string;
+  /** Working directory: `require` and module paths resolve from here. */
+  cwd?: string;
+  /** Ask for this id (MPI rank, or a restored engine). */
+  requestedId?: number;
+  /** Beat from this process (only when no supervisor does it). */
+  selfBeat?: boolean;
+  /** Extra namespace bindings (`mpiRank`, `mpiSize`…). */
+  seed?: Record<string, unknown>;
+  /** Called once registered, with the assigned id. */
+  onRegistered?: (id: number, heartbeatInterval: number) => void;
+}
+
+/** Streamed output is flushed at most this often while a task runs. */
+const STREAM_FLUSH_MS = 100;
+
+/** A running engine. */
+export class Engine {
+  private readonly codec: Codec;
+  private readonly channel: Channel;
+  private readonly capture = new OutputCapture();
+  private readonly queue: Incoming[] = [];
+  private namespace: Namespace | undefined;
+  private busy = false;
+  private current: Incoming | undefined;
+  private beatTimer: NodeJS.Timeout | undefined;
+  /** Id assigned by the hub, once registered. */
+  id = -1;
+  private registered!: (id: number) => void;
+  /** Resolves with the engine id once the controller answered the registration. */
+  readonly ready = new Promise<number>((resolve) => (this.registered = resolve));
+
+  constructor(private readonly options: EngineOptions) {
+    this.codec = new Codec(options.key);
+    this.channel = new Channel(connectDealer(options.url, `engine-${this.codec.session}`, 500), this.codec);
+  }
+
+  /** Connects and sends the registration request. */
+  start(): void {
+    this.channel.start((message) => this.onMessage(message));
+    const content: RegistrationContent = {
+      pid: process.pid,
+      hostname: os.hostname(),
+      cwd: this.options.cwd ?? process.cwd(),
+      ...(this.options.requestedId === undefined ? {} : { requestedId: this.options.requestedId }),
+    };
+    this.send("registration_request", content);
+  }
+
+  /** Closes the socket; the process may then exit. */
+  async stop(): Promise<void> {
+    if (this.beatTimer) clearInterval(this.beatTimer);
+    await this.channel.flush(500);
+    await this.channel.close();
+  }
+
+  private onMessage(message: Incoming): void {
+    switch (message.header.msg_type) {
+      case "registration_reply":
+        this.onRegistration(message);
+        break;
+      case "apply_request":
+        this.queue.push(message);
+        if (!this.busy) void this.drain();
+        break;
+      case "control_request":
+        this.onControl(message);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onRegistration(message: Incoming): void {
+    const { id, heartbeatInterval, error } = message.content as { id: number; heartbeatInterval: number; error?: string };
+    if (error !== undefined) {
+      process.stderr.write(`registration refused: ${error}\n`);
+      process.exitCode = 1;
+      void this.stop();
+      return;
+    }
+    this.id = id;
+    this.namespace = new Namespace(this.options.cwd ?? process.cwd(), { engineId: id, UnmetDependency, ...this.options.seed });
+    if (this.options.selfBeat) {
+      this.beatTimer = setInterval(() => this.send("engine_beat", { engine_id: id }), heartbeatInterval);
+      this.beatTimer.unref();
+    }
+    this.options.onRegistered?.(id, heartbeatInterval);
+    this.registered(id);
+    if (!this.busy) void this.drain();
+  }
+
+  private onControl(message: Incoming): void {
+    const { op, msgIds } = message.content as { op: string; msgIds?: string[] };
+    if (op === "abort") this.abortQueued(msgIds);
+    else if (op === "shutdown") void this.stop().then(() => process.exit(0));
+  }
+
+  private abortQueued(msgIds: string[] | undefined): void {
+    const wanted = msgIds === undefined ? undefined : new Set(msgIds);
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const request = this.queue[i] as Incoming;
+      if (wanted && !wanted.has(request.header.msg_id)) continue;
+      this.queue.splice(i, 1);
+      const now = Date.now();
+      this.reply(request, "aborted", [], { started: now, completed: now, stdout: "", stderr: "" }, {
+        ename: "TaskAborted", evalue: `task ${request.header.msg_id} was aborted before it ran`, remoteStack: "", code: "TASK_ABORTED",
+      });
+    }
+  }
+
+  private async drain(): Promise<void> {
+    if (this.namespace === undefined) return;
+    this.busy = true;
+    try {
+      for (let request = this.queue.shift(); request; request = this.queue.shift()) await this.execute(request);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async execute(request: Incoming): Promise<void> {
+    this.current = request;
+    const pending = { stdout: "", stderr: "" };
+    const flusher = setInterval(() => this.flushStreams(request, pending), STREAM_FLUSH_MS);
+    this.capture.begin((name, text) => (pending[name] += text));
+    const started = Date.now();
+    let status: TaskStatus = "ok";
+    let buffers: Buffer[] = [];
+    let error: (RemoteErrorInfo & { code?: string }) | undefined;
+    let unmet = false;
+    try {
+      const value = await this.perform(request.content as unknown as ApplyContent, request.buffers);
+      buffers = encodeValue(value, `result of ${describeRequest(request.content as unknown as ApplyContent)}`);
+    } catch (thrown) {
+      status = "error";
+      error = this.errorInfo(thrown);
+      unmet = error.ename === "UnmetDependency";
+    } finally {
+      clearInterval(flusher);
+    }
+    const output = this.capture.end();
+    this.current = undefined;
+    const metadata: ReplyMetadata = { started, completed: Date.now(), stdout: output.stdout, stderr: output.stderr, ...(unmet ? { unmet } : {}) };
+    this.reply(request, status, buffers, metadata, error);
+  }
+
+  private flushStreams(request: Incoming, pending: { stdout: string; stderr: string }): void {
+    for (const name of ["stdout", "stderr"] as const) {
+      if (pending[name] === "") continue;
+      this.send("stream", { name, text: pending[name] }, {}, request.header.msg_id);
+      pending[name] = "";
+    }
+  }
+
+  private async perform(content: ApplyContent, buffers: Buffer[]): Promise<unknown> {
+    const ns = this.namespace as Namespace;
+    const values = () => {
+      const decoded = decodeValue(content.argFrames === undefined ? buffers : buffers.slice(0, content.argFrames));
+      if (!content.canned) return decoded;
+      return uncanValue(decoded, (canned) => {
+        if (canned.__parallax_can__ !== "result") return ns.revive(canned);
+        const range = content.refFrames?.[canned.msgId];
+        if (!range) throw new Error(`the result of task ${canned.msgId} was not delivered with this task`);
+        return decodeValue(buffers.slice(range[0], range[1]));
+      });
+    };
+    switch (content.op) {
+      case "call": {
+        const fn = await ns.resolveFunction(content.fn!);
+        return await ns.invoke(fn, values() as unknown[]);
+      }
+      case "map":
+        return await this.mapPartition(await ns.resolveFunction(content.fn!), values() as unknown[][]);
+      case "execute":
+        return await ns.execute(content.code ?? "", content.filename);
+      case "push":
+        ns.push(values() as Record<string, unknown>);
+        return undefined;
+      case "pull":
+        return Array.isArray(content.names) ? content.names.map((n) => ns.evaluate(n)) : ns.evaluate(content.names ?? "");
+      case "clear":
+        ns.reset();
+        return undefined;
+      case "require":
+        return await ns.requireModules(content.modules ?? {});
+      default:
+        throw new TypeError(`unknown engine operation ${JSON.stringify(content.op)}`);
+    }
+  }
+
+  private async mapPartition(fn: Function, sequences: unknown[][]): Promise<unknown[]> {
+    const ns = this.namespace as Namespace;
+    const length = Math.min(...sequences.map((s) => s.length));
+    const out = new Array<unknown>(Number.isFinite(length) ? length : 0);
+    for (let i = 0; i < out.length; i++) {
+      const value = ns.invoke(fn, sequences.map((s) => s[i]));
+      out[i] = isThenable(value) ? await value : value;
+    }
+    return out;
+  }
+
+  private errorInfo(thrown: unknown): RemoteErrorInfo & { code?: string } {
+    // Errors thrown by user code come from the namespace's realm, so instanceof Error is false.
+    const error = (typeof thrown === "object" && thrown !== null ? thrown : new Error(String(thrown))) as Error & { code?: unknown };
+    const ename = typeof error.name === "string" ? error.name : "Error";
+    let evalue = typeof error.message === "string" ? error.message : String(thrown);
+    const free = ename === "ReferenceError" ? /^(\S+) is not defined$/.exec(evalue) : null;
+    if (free) {
+      evalue = `${free[1]} is not defined on engine ${this.id}: functions run in the engine's namespace, ` +
+        `so push it first (view.push({ ${free[1]} })) or pass it as an argument`;
+    }
+    return {
+      ename,
+      evalue,
+      remoteStack: typeof error.stack === "string" ? error.stack : `${ename}: ${evalue}`,
+      engineId: this.id,
+      ...(typeof error.code === "string" ? { code: error.code } : {}),
+    };
+  }
+
+  private reply(request: Incoming, status: TaskStatus, buffers: Buffer[], metadata: ReplyMetadata, error?: RemoteErrorInfo & { code?: string }): void {
+    const content: ReplyContent = error ? { status, error } : { status };
+    this.send("apply_reply", content, { ...metadata, engine_id: this.id }, request.header.msg_id, buffers);
+  }
+
+  private send(type: MsgType, content: object, metadata: object = {}, parentId?: string, buffers: Buffer[] = []): void {
+    const frames = this.codec.encode({
+      header: this.codec.header(type),
+      parent: parentId === undefined ? {} : { msg_id: parentId },
+      metadata,
+      content,
+      buffers,
+    });
+    this.channel.sendFrames(frames);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+function describeRequest(content: ApplyContent): string {
+  if (content.fn && "name" in content.fn) return content.fn.name;
+  if (content.fn && "exportName" in content.fn) return content.fn.exportName;
+  return content.op;
+}

@@ -1,0 +1,84 @@
+/**
+ * The engine supervisor: a small parent process that starts the engine, answers for its
+ * liveness (so a CPU-bound task never looks dead), reports its exit at once, and delivers signals.
+ */
+import { fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Codec } from "../protocol/message.js";
+import type { Incoming, MsgType } from "../protocol/message.js";
+import { Channel, connectDealer } from "../transport/channel.js";
+
+/** What the supervisor needs: where the controller is, and how to start the engine. */
+export interface SupervisorOptions {
+  url: string;
+  key: string;
+  /** Arguments passed on to the engine process. */
+  engineArgs: string[];
+}
+
+// Running from source (tsx), the engine entry is the .ts file; built, the .js file.
+const ENGINE_MAIN = fileURLToPath(new URL(`./main.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url));
+
+/** Runs the supervisor until the engine exits; resolves with the exit code to use. */
+export function runSupervisor(options: SupervisorOptions): Promise<number> {
+  return new Promise((resolve) => {
+    const child = fork(ENGINE_MAIN, options.engineArgs, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: process.execArgv });
+    const link = new SupervisorLink(options, child);
+    child.on("message", (message: { type?: string; id?: number; heartbeatInterval?: number }) => {
+      if (message.type === "registered" && typeof message.id === "number") link.attach(message.id, message.heartbeatInterval ?? 1000);
+    });
+    child.on("exit", (code, signal) => {
+      void link.reportExit(code, signal).then(() => resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)));
+    });
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
+      process.on(signal, () => forward(child, signal));
+    }
+  });
+}
+
+function forward(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal] ?? 1;
+}
+
+/** The supervisor's own connection to the controller, opened once the engine has an id. */
+class SupervisorLink {
+  private readonly codec: Codec;
+  private channel: Channel | undefined;
+  private engineId: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: SupervisorOptions, private readonly child: ChildProcess) {
+    this.codec = new Codec(options.key);
+  }
+
+  attach(engineId: number, heartbeatInterval: number): void {
+    this.engineId = engineId;
+    this.channel = new Channel(connectDealer(this.options.url, `supervisor-${this.codec.session}`, 1000), this.codec);
+    this.channel.start((message) => this.onMessage(message));
+    this.send("supervise_request", { engine_id: engineId, pid: this.child.pid, supervisor_pid: process.pid });
+    this.timer = setInterval(() => this.send("engine_beat", { engine_id: engineId }), heartbeatInterval);
+  }
+
+  async reportExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.channel === undefined) return;
+    this.send("engine_exit", { engine_id: this.engineId, code, signal });
+    await this.channel.flush(1000);
+    await this.channel.close();
+  }
+
+  private onMessage(message: Incoming): void {
+    if (message.header.msg_type !== "control_request") return;
+    const { op, signal } = message.content as { op?: string; signal?: NodeJS.Signals };
+    if (op === "signal" && typeof signal === "string") forward(this.child, signal);
+  }
+
+  private send(type: MsgType, content: object): void {
+    this.channel?.sendFrames(this.codec.encode({ header: this.codec.header(type), parent: {}, metadata: {}, content, buffers: [] }));
+  }
+}

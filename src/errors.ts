@@ -1,0 +1,148 @@
+/**
+ * Every error Parallax raises. Each class carries a stable `code` so callers can branch on it
+ * without matching message text, and the remote ones keep what the engine reported.
+ */
+
+/** Base class of all Parallax errors. */
+export class ParallaxError extends Error {
+  /** Stable machine-readable identifier of the error kind. */
+  readonly code: string = "PARALLAX_ERROR";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** What an engine reports about an exception raised by user code. */
+export interface RemoteErrorInfo {
+  /** Name of the remote exception class (`TypeError`, `ReferenceError`, …). */
+  ename: string;
+  /** The remote exception's message. */
+  evalue: string;
+  /** The remote stack trace, as text. */
+  remoteStack: string;
+  /** Engine that raised it, when known. */
+  engineId?: number | undefined;
+  /** Parallax code of the remote error, when it was a Parallax error. */
+  remoteCode?: string | undefined;
+}
+
+/** User code raised an exception on an engine. */
+export class RemoteError extends ParallaxError {
+  override readonly code: string = "REMOTE_ERROR";
+  /** Remote exception class name. */
+  readonly ename: string;
+  /** Remote exception message. */
+  readonly evalue: string;
+  /** Remote stack trace text. */
+  readonly remoteStack: string;
+  /** Engine the error came from, if any. */
+  readonly engineId: number | undefined;
+  constructor(info: RemoteErrorInfo) {
+    const where = info.engineId === undefined ? "" : `[engine ${info.engineId}] `;
+    super(`${where}${info.ename}: ${info.evalue}`);
+    this.ename = info.ename;
+    this.evalue = info.evalue;
+    this.remoteStack = info.remoteStack;
+    this.engineId = info.engineId;
+  }
+}
+
+/** Several engines failed; `errors` has one entry per failed engine or item. */
+export class CompositeError extends ParallaxError {
+  override readonly code = "COMPOSITE_ERROR";
+  /** The individual failures, in target order. */
+  readonly errors: readonly Error[];
+  constructor(errors: readonly Error[]) {
+    const lines = errors.map((e) => `  ${e.message}`).join("\n");
+    super(`${errors.length} engine(s) failed:\n${lines}`);
+    this.errors = errors;
+  }
+}
+
+/** An engine died or left while it owned a task. */
+export class EngineError extends ParallaxError {
+  override readonly code = "ENGINE_ERROR";
+  /** The engine that was lost. */
+  readonly engineId: number | undefined;
+  constructor(message: string, engineId?: number) {
+    super(message);
+    this.engineId = engineId;
+  }
+}
+
+/** A task waited in the scheduler for longer than its `timeout`. */
+export class TaskTimeout extends ParallaxError {
+  override readonly code = "TASK_TIMEOUT";
+}
+
+/** A running task exceeded its `execTimeout` and was interrupted. */
+export class ExecutionTimeout extends ParallaxError {
+  override readonly code = "EXECUTION_TIMEOUT";
+}
+
+/** A queued task was aborted before it ran. */
+export class TaskAborted extends ParallaxError {
+  override readonly code = "TASK_ABORTED";
+}
+
+/** A running task was interrupted by a signal. */
+export class TaskInterrupted extends ParallaxError {
+  override readonly code = "TASK_INTERRUPTED";
+}
+
+/**
+ * Thrown inside a task (or by a functional dependency) to say "not on this engine":
+ * the scheduler then tries another engine.
+ */
+export class UnmetDependency extends ParallaxError {
+  override readonly code = "UNMET_DEPENDENCY";
+  constructor(message = "dependency not met on this engine") {
+    super(message);
+  }
+}
+
+/** A dependency can never be met (it failed, or every engine rejected the task). */
+export class ImpossibleDependency extends ParallaxError {
+  override readonly code = "IMPOSSIBLE_DEPENDENCY";
+}
+
+/** A dependency names a task the scheduler never saw, or the task itself. */
+export class InvalidDependency extends ParallaxError {
+  override readonly code = "INVALID_DEPENDENCY";
+}
+
+/** Work was submitted while no engine is registered. */
+export class NoEnginesRegistered extends ParallaxError {
+  override readonly code = "NO_ENGINES_REGISTERED";
+}
+
+/** The controller stopped answering; outstanding results cannot arrive. */
+export class ControllerLostError extends ParallaxError {
+  override readonly code = "CONTROLLER_LOST";
+}
+
+/** A value cannot be serialized; the message names the argument path. */
+export class SerializationError extends ParallaxError {
+  override readonly code = "SERIALIZATION_ERROR";
+}
+
+/** `AsyncResult.get({ timeout })` ran out of time; the task is not cancelled. */
+export class TimeoutError extends ParallaxError {
+  override readonly code = "TIMEOUT";
+}
+
+/** Wrong or inconsistent configuration (cluster options, connection files, targets). */
+export class ConfigurationError extends ParallaxError {
+  override readonly code = "CONFIGURATION_ERROR";
+}
+
+/** The controller refused a request (unknown engine, bad message, size limit…). */
+export class ProtocolError extends ParallaxError {
+  override readonly code = "PROTOCOL_ERROR";
+}
+
+/** A result was culled from the bounded in-memory task database. */
+export class ResultCulled extends ParallaxError {
+  override readonly code = "RESULT_CULLED";
+}

@@ -1,0 +1,32 @@
+/**
+ * Parallax: IPython Parallel for Node.js. The public API: clusters, clients, views, results,
+ * dependencies, task graphs, executors, visualization and errors.
+ */
+export { Cluster, registerLauncher, validateClusterOptions } from "./cluster/cluster.js";
+export type { ClusterOptions, ClusterFile } from "./cluster/cluster.js";
+export type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./cluster/launchers/launcher.js";
+export { LocalLauncher } from "./cluster/launchers/local.js";
+export type { LocalLauncherOptions } from "./cluster/launchers/local.js";
+export type { ConnectionInfo } from "./cluster/profile.js";
+export { Client } from "./client/client.js";
+export type { ClientEvents, ConnectOptions, EngineQueueStatus, QueueStatus } from "./client/client.js";
+export { DirectView } from "./client/direct-view.js";
+export type { ModuleSpec, Sequence } from "./client/direct-view.js";
+export { LoadBalancedView } from "./client/load-balanced-view.js";
+export type { DependencyLike, LoadBalancedFlags } from "./client/load-balanced-view.js";
+export { AsyncMapResult, AsyncResult } from "./client/async-result.js";
+export type { GetOptions } from "./client/async-result.js";
+export type { TaskMetadata } from "./client/task-entry.js";
+export { Executor, asCompleted, wait } from "./client/executor.js";
+export type { ReturnWhen } from "./client/executor.js";
+export { depend, fromModule, requireModules } from "./client/functions.js";
+export type { DependentFunction } from "./client/functions.js";
+export type { TargetSpec } from "./client/targets.js";
+export { Dependency } from "./graph/dependency.js";
+export type { TaskGraphJSON, TaskNodeAttributes, TaskEdgeAttributes, TaskState, EdgeKind } from "./graph/graph-json.js";
+export {
+  CompositeError, ConfigurationError, ControllerLostError, EngineError, ExecutionTimeout, ImpossibleDependency,
+  InvalidDependency, NoEnginesRegistered, ParallaxError, ProtocolError, RemoteError, ResultCulled, SerializationError,
+  TaskAborted, TaskInterrupted, TaskTimeout, TimeoutError, UnmetDependency,
+} from "./errors.js";
+export type { RemoteErrorInfo } from "./errors.js";

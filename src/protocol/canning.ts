@@ -1,0 +1,218 @@
+/**
+ * Functions travel as source text. Canning replaces every function inside a value by a small
+ * marker object that structured clone can carry; the engine turns markers back into functions
+ * compiled in its own namespace. Pure: no I/O, no `vm`.
+ */
+import { SerializationError } from "../errors.js";
+
+/** Marker key: an own property with this name makes a plain object a canned reference. */
+export const CAN_KEY = "__parallax_can__";
+
+/** A function sent by source. */
+export interface CannedSource {
+  [CAN_KEY]: "source";
+  /** Source text that evaluates, as an expression, to the function. */
+  src: string;
+  /** The function's name, for stack traces and labels. */
+  name: string;
+}
+
+/** A function named by module path (or specifier) and export. */
+export interface CannedModule {
+  [CAN_KEY]: "module";
+  /** Absolute file path or bare specifier, resolved on the engine. */
+  path: string;
+  /** Export name; `default` for the default export. */
+  exportName: string;
+}
+
+/** A reference to another task's result, replaced by its value on the engine. */
+export interface CannedResultRef {
+  [CAN_KEY]: "result";
+  /** The task whose result stands here. */
+  msgId: string;
+}
+
+/** Anything canning can produce. */
+export type Canned = CannedSource | CannedModule | CannedResultRef;
+
+/** Object form of `fromModule(path, name)`, as the user holds it. */
+export interface ModuleFunction {
+  readonly [CAN_KEY]: "module";
+  readonly path: string;
+  readonly exportName: string;
+}
+
+const sourceCache = new WeakMap<Function, CannedSource>();
+
+/** True when `value` is one of the canned markers. */
+export function isCanned(value: unknown): value is Canned {
+  return typeof value === "object" && value !== null && Object.hasOwn(value, CAN_KEY);
+}
+
+function isExpression(src: string): boolean {
+  try {
+    // Compiles without running: tells whether the text is an expression as it stands.
+    new Function(`return (${src}\n);`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Turns a function into source that evaluates to it. Method shorthand (`m(x) {}`), async and
+ * generator methods are rewritten as function expressions; native and bound functions are refused.
+ */
+export function functionSource(fn: Function, what = "function"): string {
+  const text = Function.prototype.toString.call(fn);
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(text)) {
+    throw new SerializationError(
+      `${what} is a native or bound function (${fn.name || "anonymous"}) and has no source to send; wrap it in an arrow function`,
+    );
+  }
+  if (isExpression(text)) return text;
+  const method = /^(async\s+)?(\*\s*)?(get\s+|set\s+)?/.exec(text);
+  const asyncPart = method?.[1] ? "async " : "";
+  const star = method?.[2] ? "*" : "";
+  const rest = text.slice(method?.[0].length ?? 0);
+  const rewritten = `${asyncPart}function${star} ${rest}`;
+  if (isExpression(rewritten)) return rewritten;
+  // Computed or quoted method names: keep the body, drop the name.
+  const body = rest.slice(rest.indexOf("("));
+  const anonymous = `${asyncPart}function${star} ${body}`;
+  if (isExpression(anonymous)) return anonymous;
+  throw new SerializationError(`${what} (${fn.name || "anonymous"}) has source that cannot be rebuilt on an engine`);
+}
+
+/** Cans one function (cached per function object). */
+export function canFunction(fn: Function, what = "function"): CannedSource {
+  const cached = sourceCache.get(fn);
+  if (cached) return cached;
+  const canned: CannedSource = { [CAN_KEY]: "source", src: functionSource(fn, what), name: fn.name || "anonymous" };
+  sourceCache.set(fn, canned);
+  return canned;
+}
+
+/** Cans the callable of a task: a function or a `fromModule` reference. */
+export function canCallable(fn: unknown, what = "function"): CannedSource | CannedModule {
+  if (typeof fn === "function") return canFunction(fn, what);
+  if (isCanned(fn) && (fn[CAN_KEY] === "module" || fn[CAN_KEY] === "source")) return fn;
+  throw new TypeError(`${what} must be a function or fromModule(path, name), got ${describe(fn)}`);
+}
+
+/** Hook that replaces special client objects (such as AsyncResults) during canning. */
+export type CanHook = (value: object) => Canned | undefined;
+
+/** Result of canning a value: the value with markers, and whether any marker was made. */
+export interface CanResult {
+  value: unknown;
+  canned: boolean;
+}
+
+/**
+ * Replaces functions (and objects the hook recognises) inside `value` by markers. Copies only
+ * the containers on the path to a replacement, so plain data passes through untouched.
+ */
+export function canValue(value: unknown, path = "value", hook?: CanHook): CanResult {
+  const state = { canned: false };
+  const out = canAt(value, path, hook, state, new Map());
+  return { value: out, canned: state.canned };
+}
+
+function canAt(value: unknown, path: string, hook: CanHook | undefined, state: { canned: boolean }, seen: Map<object, unknown>): unknown {
+  if (typeof value === "function") {
+    state.canned = true;
+    return canFunction(value, path);
+  }
+  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (isCanned(value)) {
+    state.canned = true;
+    return value;
+  }
+  const hooked = hook?.(value);
+  if (hooked) {
+    state.canned = true;
+    return hooked;
+  }
+  seen.set(value, value);
+  if (Array.isArray(value)) return canArray(value, path, hook, state, seen);
+  if (value instanceof Map) return canMap(value, path, hook, state, seen);
+  if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
+    return canObject(value as Record<string, unknown>, path, hook, state, seen);
+  }
+  return value;
+}
+
+function canArray(value: unknown[], path: string, hook: CanHook | undefined, state: { canned: boolean }, seen: Map<object, unknown>): unknown {
+  let copy: unknown[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    if (item === null || (typeof item !== "object" && typeof item !== "function")) continue;
+    const canned = canAt(item, `${path}[${i}]`, hook, state, seen);
+    if (canned !== item) {
+      copy ??= value.slice();
+      copy[i] = canned;
+    }
+  }
+  if (copy) seen.set(value, copy);
+  return copy ?? value;
+}
+
+function canMap(value: Map<unknown, unknown>, path: string, hook: CanHook | undefined, state: { canned: boolean }, seen: Map<object, unknown>): unknown {
+  let copy: Map<unknown, unknown> | undefined;
+  for (const [k, v] of value) {
+    const canned = canAt(v, `${path}.get(${String(k)})`, hook, state, seen);
+    if (canned !== v) {
+      copy ??= new Map(value);
+      copy.set(k, canned);
+    }
+  }
+  if (copy) seen.set(value, copy);
+  return copy ?? value;
+}
+
+function canObject(value: Record<string, unknown>, path: string, hook: CanHook | undefined, state: { canned: boolean }, seen: Map<object, unknown>): unknown {
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const item = value[key];
+    if (item === null || (typeof item !== "object" && typeof item !== "function")) continue;
+    const canned = canAt(item, `${path}.${key}`, hook, state, seen);
+    if (canned !== item) {
+      copy ??= { ...value };
+      copy[key] = canned;
+    }
+  }
+  if (copy) seen.set(value, copy);
+  return copy ?? value;
+}
+
+/**
+ * Walks a decoded value and replaces every marker with `revive(marker)`. Used by engines
+ * (functions, result references) after decoding arguments.
+ */
+export function uncanValue(value: unknown, revive: (canned: Canned) => unknown, seen = new Set<object>()): unknown {
+  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
+  if (isCanned(value)) return revive(value);
+  if (seen.has(value)) return value;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = uncanValue(value[i], revive, seen);
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) value.set(k, uncanValue(v, revive, seen));
+  } else {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = uncanValue(record[key], revive, seen);
+  }
+  return value;
+}
+
+/** Short description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `array(${value.length})`;
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "object") return (value as object).constructor?.name ?? "object";
+  return `${typeof value} ${String(value)}`;
+}

@@ -1,0 +1,107 @@
+/**
+ * Shapes of message contents and metadata, shared by client, controller and engine.
+ */
+import type { RemoteErrorInfo } from "../errors.js";
+import type { CannedModule, CannedSource } from "./canning.js";
+
+/** What an engine request asks for. */
+export type EngineOp = "call" | "map" | "execute" | "push" | "pull" | "clear" | "require";
+
+/** Content of an `apply_request` (values travel in the buffers). */
+export interface ApplyContent {
+  op: EngineOp;
+  /** `call`/`map`: the function. */
+  fn?: CannedSource | CannedModule;
+  /** `execute`: code; `filename` names it in stack traces. */
+  code?: string;
+  filename?: string;
+  /** `pull`: one name/expression or several. */
+  names?: string | string[];
+  /** `require`: namespace name to module specifier. */
+  modules?: Record<string, string>;
+  /** True when the buffers hold canned markers that the engine must revive. */
+  canned?: boolean;
+  /** Set by the scheduler: how many leading buffers hold the arguments… */
+  argFrames?: number;
+  /** …and which buffer ranges hold the results of the tasks given as arguments. */
+  refFrames?: Record<string, [number, number]>;
+}
+
+/** Scheduling flags a client attaches to a load-balanced request. */
+export interface TaskFlags {
+  after?: DependencySpec;
+  follow?: DependencySpec;
+  timeout?: number;
+  execTimeout?: number;
+  retries?: number;
+  priority?: number;
+  pure?: boolean;
+  label?: string;
+  targets?: number[];
+}
+
+/** A dependency on the wire. */
+export interface DependencySpec {
+  ids: string[];
+  all: boolean;
+  success: boolean;
+  failure: boolean;
+}
+
+/** Metadata of an `apply_request`. `engine` set means a direct request to that engine. */
+export interface RequestMetadata extends TaskFlags {
+  engine?: number;
+  /** Msg ids of tasks whose results are arguments of this one. */
+  argRefs?: string[];
+  /** Memo key of a pure task. */
+  memoKey?: string;
+}
+
+/** How a task ended. */
+export type TaskStatus = "ok" | "error" | "aborted";
+
+/** Content of an `apply_reply`. The result value travels in the buffers when status is ok. */
+export interface ReplyContent {
+  status: TaskStatus;
+  error?: RemoteErrorInfo & { code?: string };
+}
+
+/** Metadata of an `apply_reply`. Times are epoch milliseconds. */
+export interface ReplyMetadata {
+  engine_id?: number;
+  started?: number;
+  completed?: number;
+  stdout?: string;
+  stderr?: string;
+  /** Set by the controller when it answers for an engine (engine died, aborted in queue…). */
+  from_hub?: boolean;
+  /** Set by an engine when the task raised UnmetDependency: the scheduler tries elsewhere. */
+  unmet?: boolean;
+}
+
+/** Engine registration request. */
+export interface RegistrationContent {
+  pid: number;
+  hostname: string;
+  /** Requested id (MPI rank or a restored engine's id). */
+  requestedId?: number;
+  cwd: string;
+}
+
+/** Client query operations answered by the hub. */
+export type QueryOp =
+  | "connect" | "queue_status" | "abort" | "signal" | "shutdown" | "get_result" | "history"
+  | "resubmit" | "purge" | "db_query" | "engines";
+
+/** Notifications pushed to every connected client. */
+export interface NotificationContent {
+  event: "registration" | "unregistration" | "shutdown";
+  id?: number;
+  info?: Record<string, unknown>;
+}
+
+/** Output streamed while a task runs. */
+export interface StreamContent {
+  name: "stdout" | "stderr";
+  text: string;
+}

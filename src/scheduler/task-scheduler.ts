@@ -1,0 +1,400 @@
+/**
+ * The load-balanced task scheduler. Hot state lives in plain Maps and arrays: waiting tasks
+ * indexed by the dependencies they wait for, a priority queue of runnable tasks, engines in
+ * least-recently-used order, and per-task blacklists. A pluggable scheme picks among the engines
+ * that may take a task.
+ */
+import { Dependency } from "../graph/dependency.js";
+import type { RemoteErrorInfo } from "../errors.js";
+import type { ReplyContent, ReplyMetadata } from "../protocol/contents.js";
+import type { EngineRecord } from "../controller/registry.js";
+import type { TaskDatabase, TaskRecord } from "../controller/task-db.js";
+import { ReadyQueue } from "./ready-queue.js";
+import { resolveScheme } from "./schemes.js";
+import type { Scheme } from "./schemes.js";
+
+/** Scheduler settings. */
+export interface SchedulerOptions {
+  /** Scheme name or function. */
+  scheme: string | Scheme;
+  /** Outstanding tasks per engine; 0 means unlimited. */
+  hwm: number;
+  /** How long a task every live engine rejected waits for a new engine before failing. */
+  impossibleGraceMs: number;
+}
+
+/** What the scheduler needs from the hub. */
+export interface SchedulerPort {
+  readonly db: TaskDatabase;
+  dispatch(record: TaskRecord, engine: EngineRecord, raw: Buffer[]): void;
+  fail(record: TaskRecord, error: RemoteErrorInfo & { code?: string }, status?: "error" | "aborted"): void;
+  answerWithResult(record: TaskRecord, source: TaskRecord): void;
+  encodeWithRefs(record: TaskRecord, raw: Buffer[], refs: readonly string[]): Buffer[];
+}
+
+interface PendingTask {
+  id: string;
+  priority: number;
+  record: TaskRecord;
+  raw: Buffer[];
+  after?: Dependency;
+  args?: Dependency;
+  follow?: Dependency;
+  targets?: Set<number>;
+  retriesLeft: number;
+  blacklist: Set<number>;
+  deadline?: number;
+  /** Since when no live engine may take it (every one blacklisted), for the grace period. */
+  strandedSince?: number;
+  lastError?: RemoteErrorInfo & { code?: string };
+}
+
+/** The load-balancing scheduler. */
+export class TaskScheduler {
+  private readonly scheme: Scheme;
+  private readonly ready = new ReadyQueue<PendingTask>();
+  private readonly waiting = new Map<string, PendingTask>();
+  private readonly waiters = new Map<string, Set<string>>();
+  private readonly tasks = new Map<string, PendingTask>();
+  /** Engine ids, least recently used first. */
+  private lru: EngineRecord[] = [];
+  private readonly memo = new Map<string, string>();
+  private readonly memoFollowers = new Map<string, TaskRecord[]>();
+  private readonly finishedQueue: TaskRecord[] = [];
+  private finishing = false;
+  private scheduling = false;
+
+  constructor(private readonly port: SchedulerPort, private readonly options: SchedulerOptions) {
+    this.scheme = resolveScheme(options.scheme);
+  }
+
+  /** Tasks accepted but not yet sent to an engine. */
+  get unassigned(): number {
+    return this.tasks.size - this.assignedCount();
+  }
+
+  /** Accepts a load-balanced request. */
+  submit(record: TaskRecord, raw: Buffer[]): void {
+    const meta = record.requestMetadata;
+    if (meta.pure && meta.memoKey && this.shareMemoized(record, meta.memoKey)) return;
+    const task: PendingTask = {
+      id: record.msgId, priority: meta.priority ?? 0, record, raw,
+      retriesLeft: meta.retries ?? 0, blacklist: new Set(),
+      ...(meta.after ? { after: Dependency.fromJSON(meta.after) } : {}),
+      // Futures passed as arguments: their values must exist, so they must have succeeded.
+      ...(meta.argRefs?.length ? { args: new Dependency(meta.argRefs) } : {}),
+      ...(meta.follow ? { follow: Dependency.fromJSON(meta.follow) } : {}),
+      ...(meta.targets ? { targets: new Set(meta.targets) } : {}),
+      ...(meta.timeout ? { deadline: Date.now() + meta.timeout } : {}),
+    };
+    const invalid = this.invalidDependency(task);
+    if (invalid) {
+      this.port.fail(record, { ename: "InvalidDependency", evalue: invalid, remoteStack: "", code: "INVALID_DEPENDENCY" });
+      return;
+    }
+    this.tasks.set(task.id, task);
+    this.evaluate(task);
+    this.schedule();
+  }
+
+  /** An engine joined: it may take queued work. */
+  engineAdded(engine: EngineRecord): void {
+    this.lru.push(engine);
+    this.schedule();
+  }
+
+  /** An engine died: its tasks are retried elsewhere or fail with EngineError. */
+  engineRemoved(engine: EngineRecord, reason: string): void {
+    this.lru = this.lru.filter((e) => e.id !== engine.id);
+    for (const msgId of engine.balanced) {
+      const task = this.tasks.get(msgId);
+      if (!task) continue;
+      const error = { ename: "EngineError", evalue: `${reason} while running task ${msgId}`, remoteStack: "", code: "ENGINE_ERROR", engineId: engine.id };
+      task.lastError = error;
+      task.blacklist.add(engine.id);
+      if (task.retriesLeft > 0) {
+        task.retriesLeft--;
+        task.record.phase = "queued";
+        this.ready.push(task);
+      } else {
+        this.finishWith(task, error);
+      }
+    }
+    this.schedule();
+  }
+
+  /**
+   * An engine answered a task. Returns true when the answer is final (to be recorded and sent
+   * to the client), false when the task was sent back to the queue.
+   */
+  onReply(record: TaskRecord, engine: EngineRecord, content: ReplyContent, metadata: ReplyMetadata): boolean {
+    const task = this.tasks.get(record.msgId);
+    this.touch(engine);
+    if (!task) return true;
+    const unmet = metadata.unmet === true;
+    const retry = !unmet && content.status === "error" && task.retriesLeft > 0;
+    if (unmet || retry) {
+      if (retry) task.retriesLeft--;
+      if (content.error) task.lastError = content.error;
+      task.blacklist.add(engine.id);
+      record.phase = "queued";
+      this.ready.push(task);
+      this.schedule();
+      return false;
+    }
+    this.schedule();
+    return true;
+  }
+
+  /** A task reached its terminal state: wake its dependents and memo followers. */
+  onFinished(record: TaskRecord): void {
+    this.finishedQueue.push(record);
+    if (this.finishing) return;
+    this.finishing = true;
+    try {
+      // Iterative, so that failure cascading down a long chain cannot overflow the stack.
+      for (let next = this.finishedQueue.shift(); next; next = this.finishedQueue.shift()) this.settle(next);
+    } finally {
+      this.finishing = false;
+    }
+    this.schedule();
+  }
+
+  /** Aborts queued tasks (all of them when `msgIds` is undefined). Returns the aborted ids. */
+  abort(msgIds?: readonly string[]): string[] {
+    const ids = msgIds ?? [...this.tasks.keys()];
+    const aborted: string[] = [];
+    for (const id of ids) {
+      const task = this.tasks.get(id);
+      if (!task || task.record.phase === "running") continue;
+      this.finishWith(task, { ename: "TaskAborted", evalue: `task ${id} was aborted before it ran`, remoteStack: "", code: "TASK_ABORTED" }, "aborted");
+      aborted.push(id);
+    }
+    return aborted;
+  }
+
+  /** Periodic work: queue timeouts and stranded tasks. */
+  tick(now: number): void {
+    for (const task of [...this.tasks.values()]) {
+      if (task.record.phase !== "queued") continue;
+      if (task.deadline !== undefined && now > task.deadline) {
+        this.finishWith(task, { ename: "TaskTimeout", evalue: `task ${task.id} waited longer than its timeout of ${task.record.requestMetadata.timeout} ms`, remoteStack: "", code: "TASK_TIMEOUT" });
+      } else if (task.strandedSince !== undefined && now - task.strandedSince > this.options.impossibleGraceMs) {
+        this.finishWith(task, task.lastError ?? {
+          ename: "ImpossibleDependency", evalue: `no engine can run task ${task.id}: every live engine rejected it`, remoteStack: "", code: "IMPOSSIBLE_DEPENDENCY",
+        });
+      }
+    }
+    this.schedule();
+  }
+
+  /** Stops timers (none today) and forgets state. */
+  close(): void {
+    this.tasks.clear();
+    this.waiting.clear();
+    this.waiters.clear();
+  }
+
+  // ---- dependencies ----
+
+  private invalidDependency(task: PendingTask): string | undefined {
+    for (const dep of dependenciesOf(task)) {
+      for (const id of dep?.ids ?? []) {
+        if (id === task.id) return `task ${task.id} cannot depend on itself`;
+        if (!this.port.db.get(id) && !this.port.db.wasCulled(id)) return `task ${task.id} depends on ${id}, which the scheduler never saw`;
+      }
+    }
+    return undefined;
+  }
+
+  private status(ids: readonly string[]): { completed: Set<string>; failed: Set<string> } {
+    const completed = new Set<string>();
+    const failed = new Set<string>();
+    for (const id of ids) {
+      const record = this.port.db.get(id);
+      if (!record) {
+        if (this.port.db.wasCulled(id)) completed.add(id);
+        continue;
+      }
+      if (record.phase !== "done") continue;
+      if (record.reply?.content.status === "ok") completed.add(id);
+      else failed.add(id);
+    }
+    return { completed, failed };
+  }
+
+  /** Puts a task where it belongs: failed (unreachable), ready, or waiting on its dependencies. */
+  private evaluate(task: PendingTask): void {
+    const deps = dependenciesOf(task);
+    const ids = deps.flatMap((d) => d.ids);
+    const { completed, failed } = this.status(ids);
+    for (const dep of deps) {
+      if (dep.unreachable(completed, failed)) {
+        const failedId = dep.ids.find((id) => failed.has(id));
+        this.finishWith(task, {
+          ename: "ImpossibleDependency",
+          evalue: `task ${task.id} cannot run: its dependency ${failedId ?? dep.ids[0]} ${failedId ? "failed" : "can no longer be met"}`,
+          remoteStack: failedId ? this.errorText(failedId) : "", code: "IMPOSSIBLE_DEPENDENCY",
+        });
+        return;
+      }
+    }
+    if (deps.every((d) => d.met(completed, failed))) {
+      if (this.waiting.delete(task.id)) this.unindex(task, ids);
+      this.ready.push(task);
+      return;
+    }
+    if (!this.waiting.has(task.id)) {
+      this.waiting.set(task.id, task);
+      for (const id of ids) {
+        let set = this.waiters.get(id);
+        if (!set) this.waiters.set(id, (set = new Set()));
+        set.add(task.id);
+      }
+    }
+  }
+
+  private errorText(msgId: string): string {
+    const error = this.port.db.get(msgId)?.reply?.content.error;
+    return error ? `${error.ename}: ${error.evalue}` : "";
+  }
+
+  private unindex(task: PendingTask, ids: readonly string[]): void {
+    for (const id of ids) {
+      const set = this.waiters.get(id);
+      set?.delete(task.id);
+      if (set?.size === 0) this.waiters.delete(id);
+    }
+  }
+
+  private settle(record: TaskRecord): void {
+    const task = this.tasks.get(record.msgId);
+    if (task) {
+      this.tasks.delete(record.msgId);
+      if (this.waiting.delete(record.msgId)) this.unindex(task, dependenciesOf(task).flatMap((d) => d.ids));
+      this.ready.remove(record.msgId);
+    }
+    this.releaseMemoFollowers(record);
+    const waiting = this.waiters.get(record.msgId);
+    if (!waiting) return;
+    for (const id of [...waiting]) {
+      const dependent = this.waiting.get(id);
+      if (dependent) this.evaluate(dependent);
+    }
+  }
+
+  // ---- placement ----
+
+  private schedule(): void {
+    if (this.scheduling || this.ready.size === 0 || this.lru.length === 0) return;
+    this.scheduling = true;
+    const deferred: PendingTask[] = [];
+    try {
+      while (this.ready.size > 0) {
+        if (!this.hasCapacity()) break;
+        const task = this.ready.pop() as PendingTask;
+        if (task.record.phase !== "queued" || !this.tasks.has(task.id)) continue;
+        const engine = this.place(task);
+        if (engine) this.send(task, engine);
+        else deferred.push(task);
+      }
+    } finally {
+      for (const task of deferred) this.ready.push(task);
+      this.scheduling = false;
+    }
+  }
+
+  private hasCapacity(): boolean {
+    const hwm = this.options.hwm;
+    return hwm === 0 || this.lru.some((e) => e.balanced.size < hwm);
+  }
+
+  private place(task: PendingTask): EngineRecord | undefined {
+    const allowed = this.lru.filter((e) => this.mayRun(task, e));
+    if (allowed.length === 0) {
+      task.strandedSince ??= Date.now();
+      return undefined;
+    }
+    task.strandedSince = undefined;
+    const hwm = this.options.hwm;
+    const free = hwm === 0 ? allowed : allowed.filter((e) => e.balanced.size < hwm);
+    if (free.length === 0) return undefined;
+    return free[this.scheme(free.map((e) => e.balanced.size))];
+  }
+
+  private mayRun(task: PendingTask, engine: EngineRecord): boolean {
+    if (task.blacklist.has(engine.id)) return false;
+    if (task.targets && !task.targets.has(engine.id)) return false;
+    if (task.follow && task.follow.size > 0) {
+      const here = new Set<string>();
+      for (const id of task.follow.ids) {
+        const record = this.port.db.get(id);
+        if (record?.phase === "done" && record.engineId === engine.id && record.reply?.content.status === "ok") here.add(id);
+      }
+      if (!task.follow.met(here, new Set())) return false;
+    }
+    return true;
+  }
+
+  private send(task: PendingTask, engine: EngineRecord): void {
+    const refs = task.record.requestMetadata.argRefs;
+    const raw = refs && refs.length > 0 ? this.port.encodeWithRefs(task.record, task.raw, refs) : task.raw;
+    this.touch(engine);
+    this.port.dispatch(task.record, engine, raw);
+  }
+
+  private touch(engine: EngineRecord): void {
+    const index = this.lru.indexOf(engine);
+    if (index >= 0 && index !== this.lru.length - 1) {
+      this.lru.splice(index, 1);
+      this.lru.push(engine);
+    }
+  }
+
+  private assignedCount(): number {
+    let n = 0;
+    for (const task of this.tasks.values()) if (task.record.phase === "running") n++;
+    return n;
+  }
+
+  // ---- terminal states ----
+
+  private finishWith(task: PendingTask, error: RemoteErrorInfo & { code?: string }, status: "error" | "aborted" = "error"): void {
+    this.ready.remove(task.id);
+    this.port.fail(task.record, error, status);
+  }
+
+  // ---- memoization ----
+
+  private shareMemoized(record: TaskRecord, key: string): boolean {
+    const firstId = this.memo.get(key);
+    const first = firstId ? this.port.db.get(firstId) : undefined;
+    if (!first || (first.phase === "done" && first.reply?.content.status !== "ok")) {
+      this.memo.set(key, record.msgId);
+      return false;
+    }
+    if (first.phase === "done") {
+      this.port.answerWithResult(record, first);
+      return true;
+    }
+    const followers = this.memoFollowers.get(first.msgId) ?? [];
+    followers.push(record);
+    this.memoFollowers.set(first.msgId, followers);
+    record.phase = "queued";
+    return true;
+  }
+
+  private releaseMemoFollowers(record: TaskRecord): void {
+    const followers = this.memoFollowers.get(record.msgId);
+    if (!followers) return;
+    this.memoFollowers.delete(record.msgId);
+    for (const follower of followers) {
+      if (record.reply?.content.status === "ok") this.port.answerWithResult(follower, record);
+      else this.port.fail(follower, record.reply?.content.error ?? { ename: "Error", evalue: "memoized task failed", remoteStack: "" });
+    }
+  }
+}
+
+function dependenciesOf(task: PendingTask): Dependency[] {
+  return [task.after, task.args, task.follow].filter((d): d is Dependency => d !== undefined);
+}

@@ -1,0 +1,105 @@
+/**
+ * One ZeroMQ socket with one reader loop and one send queue. zeromq.js allows a single pending
+ * `send()` and `receive()` per socket (a second one fails with EBUSY), so every writer goes
+ * through the queue and every message is read by the loop.
+ */
+import * as zmq from "zeromq";
+import type { Codec, Incoming } from "../protocol/message.js";
+
+// Without this, a process with messages queued for a vanished peer hangs at exit.
+zmq.context.blocky = false;
+
+/** A socket kind the channel can wrap. */
+export type ZmqSocket = zmq.Router | zmq.Dealer;
+
+/** Handler for verified messages. */
+export type MessageHandler = (message: Incoming) => void;
+
+/** Wraps a socket: verifies incoming frames with `codec`, queues outgoing frames. */
+export class Channel {
+  private readonly queue: Buffer[][] = [];
+  private pumping = false;
+  private closed = false;
+  private reading: Promise<void> | undefined;
+
+  constructor(readonly socket: ZmqSocket, private readonly codec: Codec) {}
+
+  /** Starts the reader loop; each verified message goes to `handler`, others are dropped and counted. */
+  start(handler: MessageHandler, onError: (error: unknown) => void = () => {}): void {
+    this.reading = (async () => {
+      try {
+        for await (const frames of this.socket) {
+          const message = this.codec.decode(frames);
+          if (message === undefined) continue;
+          try {
+            handler(message);
+          } catch (error) {
+            onError(error);
+          }
+        }
+      } catch (error) {
+        // A receive pending at close() rejects with EAGAIN; that is a normal end.
+        if (!this.closed) onError(error);
+      }
+    })();
+  }
+
+  /** Queues already-encoded frames. */
+  sendFrames(frames: Buffer[]): void {
+    if (this.closed) return;
+    this.queue.push(frames);
+    if (!this.pumping) void this.pump();
+  }
+
+  /** Number of messages waiting to be handed to the socket. */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const frames = this.queue.shift() as Buffer[];
+        try {
+          await this.socket.send(frames);
+        } catch {
+          // A peer that vanished (EHOSTUNREACH with mandatory routing) loses this message only;
+          // the hub notices the peer's death through its supervisor or heartbeat.
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Waits until the send queue is handed to the socket (bounded by `timeoutMs`). */
+  async flush(timeoutMs = 1000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.queue.length > 0 || this.pumping) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  /** Closes the socket; the reader loop ends quietly. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+    await this.reading?.catch(() => {});
+  }
+}
+
+/** Creates a DEALER connected to `address`; `linger` bounds how long unsent messages survive close(). */
+export function connectDealer(address: string, routingId?: string, linger = 0): zmq.Dealer {
+  const socket = new zmq.Dealer({ linger, sendHighWaterMark: 0, receiveHighWaterMark: 0, ...(routingId ? { routingId } : {}) });
+  socket.connect(address);
+  return socket;
+}
+
+/** Creates a ROUTER bound to `address` (port 0 or `*` picks a free port) and returns it with its endpoint. */
+export async function bindRouter(address: string): Promise<{ socket: zmq.Router; endpoint: string }> {
+  const socket = new zmq.Router({ linger: 0, mandatory: false, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+  await socket.bind(address);
+  return { socket, endpoint: socket.lastEndpoint ?? address };
+}
