@@ -13,7 +13,8 @@ const FROM_SOURCE = import.meta.url.endsWith(".ts");
 /** Node arguments that run one of our entry points (`engine/main`, `controller/main`, `cli/main`). */
 export function entryCommand(entry: "engine/main" | "controller/main" | "cli/main"): string[] {
   const file = fileURLToPath(new URL(`../${entry}.${FROM_SOURCE ? "ts" : "js"}`, import.meta.url));
-  return FROM_SOURCE ? ["--import", "tsx", file] : [file];
+  // tsx is resolved here, so the child finds it whatever its working directory.
+  return FROM_SOURCE ? ["--import", import.meta.resolve("tsx"), file] : [file];
 }
 
 /** Spawns a detached Node process (its own process group) with output appended to `logFile`. */

@@ -49,6 +49,8 @@ export class Namespace {
     sandbox.require = createRequire(path.join(this.cwd, "noop.js"));
     // esbuild (tsx, vitest) wraps named functions in __name(...); engines must provide it.
     sandbox.__name = (target: object, value: string) => Object.defineProperty(target, "name", { value, configurable: true });
+    // Lets users (and tests) see that each distinct source is compiled once.
+    sandbox.__parallax_stats__ = () => ({ compiled: this.compiled.size, modules: this.modules.size });
     Object.assign(sandbox, this.seed);
     this.context = vm.createContext(sandbox, { name: "parallax-engine" });
     vm.runInContext("globalThis.global = globalThis;", this.context);
@@ -72,8 +74,13 @@ export class Namespace {
       script = this.compile(code, filename);
     } catch (error) {
       if (!isTopLevelAwaitError(error)) throw error;
-      // Top-level await: run as an async function; its declarations stay local to the call.
-      script = this.compile(`(async () => {\n${code}\n})()`, filename);
+      // Top-level await: run as an async function (its declarations stay local to the call).
+      // A single expression keeps its value; a block of statements yields undefined.
+      try {
+        script = this.compile(`(async () => (\n${code}\n))()`, filename);
+      } catch {
+        script = this.compile(`(async () => {\n${code}\n})()`, filename);
+      }
     }
     return await script.runInContext(this.context, { breakOnSigint: true });
   }

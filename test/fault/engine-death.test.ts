@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { EngineError } from "../../src/index.js";
+import { startTestCluster } from "../helpers/cluster.js";
+
+test("kill -9 of an engine fails its outstanding direct tasks with EngineError within 1 s, and its id leaves rc.ids", async () => {
+  const t = await startTestCluster({ n: 2 });
+  try {
+    const pid = (await t.rc.view(1).apply(() => process.pid)) as number;
+    const left = new Promise<{ id: number }>((resolve) => t.rc.once("unregistration", resolve));
+    const running = t.rc.view(1).apply(() => new Promise(() => {}));
+    const queued = t.rc.view(1).apply(() => 1);
+    const killedAt = Date.now();
+    process.kill(pid, "SIGKILL");
+    for (const ar of [running, queued]) {
+      await assert.rejects(ar, (error: unknown) => {
+        assert.ok(error instanceof EngineError);
+        assert.equal(error.engineId, 1);
+        assert.match(error.message, /engine 1 exited \(signal SIGKILL\)/);
+        return true;
+      });
+    }
+    const elapsed = Date.now() - killedAt;
+    assert.ok(elapsed < 1000, `EngineError after ${elapsed} ms`);
+    assert.equal((await left).id, 1);
+    assert.deepEqual(t.rc.ids, [0]);
+    assert.equal(await t.rc.view(0).apply(() => "still here"), "still here");
+    assert.throws(() => t.rc.view(1).apply(() => 1), /engine 1 is not registered \(registered: \[0\]\)/);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("engine ids count from 0 and are never reused", async () => {
+  const t = await startTestCluster({ n: 2 });
+  try {
+    const [set] = Object.keys(t.cluster.engineSets);
+    await t.cluster.stopEngines(set);
+    while (t.rc.ids.length > 0) await new Promise((r) => t.rc.once("unregistration", r));
+    await t.cluster.startEngines(2);
+    assert.deepEqual(await t.rc.waitForEngines(2, { timeout: 20_000 }), [2, 3]);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("a CPU-bound task longer than several heartbeats does not make its engine look dead", async () => {
+  const t = await startTestCluster({ n: 1, heartbeatInterval: 100 });
+  try {
+    const lost: number[] = [];
+    t.rc.on("unregistration", ({ id }) => lost.push(id));
+    const value = await t.rc.view(0).apply((ms: number) => {
+      const end = Date.now() + ms;
+      let spins = 0;
+      while (Date.now() < end) spins++;
+      return spins > 0;
+    }, 1500);
+    assert.equal(value, true);
+    assert.deepEqual(lost, []);
+    assert.deepEqual(t.rc.ids, [0]);
+  } finally {
+    await t.stop();
+  }
+});

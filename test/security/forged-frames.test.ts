@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as zmq from "zeromq";
+import { readConnectionFile } from "../../src/cluster/profile.js";
+import { Codec } from "../../src/protocol/message.js";
+import { encodeValue } from "../../src/protocol/serialize.js";
+import { startTestCluster } from "../helpers/cluster.js";
+
+test("forged, unsigned, tampered and replayed requests never reach an engine; real work still runs", async () => {
+  const t = await startTestCluster({ n: 1 });
+  const info = readConnectionFile(t.cluster.files.client);
+  const attacker = new zmq.Dealer({ linger: 0 });
+  attacker.connect(info.url);
+  try {
+    await t.rc.view(0).push({ hits: 0 });
+    const bump = (() => { (globalThis as unknown as { hits: number }).hits++; return 1; }).toString();
+    const request = (codec: Codec) => codec.encode({
+      header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 },
+      content: { op: "call", fn: { __parallax_can__: "source", src: bump, name: "bump" } },
+      buffers: encodeValue([]),
+    });
+    const wrongKey = request(new Codec("not-the-key"));
+    const unsigned = request(new Codec(info.key));
+    unsigned[1] = Buffer.alloc(0);
+    const tampered = request(new Codec(info.key));
+    tampered.push(Buffer.from("extra"));
+    for (const frames of [wrongKey, unsigned, tampered, [Buffer.from("garbage")]]) await attacker.send(frames);
+    // A correctly signed request, sent twice: the second copy is a replay.
+    const genuine = request(new Codec(info.key));
+    await attacker.send(genuine);
+    await attacker.send(genuine);
+    // The genuine request answers the attacker's socket once; the replay is dropped, so a real
+    // client's task queued afterwards sees exactly one bump.
+    const [reply] = await attacker.receive().then((frames) => [new Codec(info.key).decode(frames)]);
+    assert.equal(reply?.header.msg_type, "apply_reply");
+    assert.equal(await t.rc.view(0).pull("hits"), 1);
+  } finally {
+    attacker.close();
+    await t.stop();
+  }
+});
