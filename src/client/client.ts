@@ -7,7 +7,7 @@ import { EventEmitter } from "node:events";
 import path from "node:path";
 import { clusterFiles, listClusterIds, pidAlive, profileDir, readConnectionFile } from "../cluster/profile.js";
 import type { ConnectionInfo } from "../cluster/profile.js";
-import { ConfigurationError, ControllerLostError, NoEnginesRegistered, ProtocolError, TimeoutError } from "../errors.js";
+import { ConfigurationError, ControllerLostError, NoEnginesRegistered, ProtocolError, ResultCulled, TimeoutError } from "../errors.js";
 import type { NotificationContent, QueryOp, ReplyContent, ReplyMetadata, StreamContent } from "../protocol/contents.js";
 import { Codec, newMsgId } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
@@ -68,6 +68,8 @@ export interface Submission {
 }
 
 const HISTORY_LIMIT = 100_000;
+/** How often `getResult` asks again about a task that is still running. */
+const RESULT_POLL_MS = 200;
 
 /** Connection to a Parallax cluster. */
 export class Client extends EventEmitter<ClientEvents> {
@@ -199,22 +201,29 @@ export class Client extends EventEmitter<ClientEvents> {
     await this.query("shutdown", { hub: options.hub === true, ...(options.targets === undefined ? {} : { targets: [options.targets].flat() }) });
   }
 
-  /** Fetches results by msg id (also tasks submitted by other clients) or by history index. */
-  async getResult(job: string | number | ReadonlyArray<string | number>): Promise<AsyncResult> {
+  /**
+   * Results by msg id (also of tasks submitted by other clients) or by history index. Returns
+   * at once; the result fills in from the hub's database, polling while the task still runs.
+   */
+  getResult(job: string | number | ReadonlyArray<string | number>): AsyncResult {
     const ids = [job].flat().map((j) => (typeof j === "number" ? this.historyAt(j) : j));
-    const answer = await this.query("get_result", { msgIds: ids });
-    const entries = (answer.content.results as Array<Record<string, unknown>>).map((r) => this.entryFromStored(r, answer.buffers));
+    const entries = ids.map((id) => this.outstanding.get(id) ?? new TaskEntry(id));
+    void this.fillFromHub(entries.filter((e) => !this.outstanding.has(e.msgId)));
     return new AsyncResult(this, entries, { scalar: !Array.isArray(job) });
   }
 
-  /** Submits finished or failed tasks again, under new msg ids. */
-  async resubmit(jobs: string | AsyncResult | ReadonlyArray<string | AsyncResult>): Promise<AsyncResult> {
+  /** Submits finished or failed tasks again under new msg ids; returns their result at once. */
+  resubmit(jobs: string | AsyncResult | ReadonlyArray<string | AsyncResult>): AsyncResult {
     const ids = msgIdsOf(jobs);
-    const entries = ids.map(() => undefined);
-    const answer = await this.query("resubmit", { msgIds: ids });
-    const fresh = (answer.content.msgIds as string[]).map((id) => this.track(new TaskEntry(id)));
-    void entries;
-    return new AsyncResult(this, fresh, { scalar: typeof jobs === "string" || jobs instanceof AsyncResult && jobs.msgIds.length === 1 });
+    this.assertUsable();
+    const entries = ids.map(() => this.track(new TaskEntry(newMsgId())));
+    this.query("resubmit", { msgIds: ids, newIds: entries.map((e) => e.msgId) }).catch((error: Error) => {
+      for (const entry of entries) {
+        this.outstanding.delete(entry.msgId);
+        entry.fail(error);
+      }
+    });
+    return new AsyncResult(this, entries, { scalar: ids.length === 1 && !Array.isArray(jobs) });
   }
 
   /** Msg ids the hub has recorded, oldest first. */
@@ -298,23 +307,36 @@ export class Client extends EventEmitter<ClientEvents> {
     return id;
   }
 
-  private entryFromStored(stored: Record<string, unknown>, buffers: Buffer[]): TaskEntry {
-    const msgId = stored.msgId as string;
-    const live = this.outstanding.get(msgId);
-    if (live) return live;
-    const entry = new TaskEntry(msgId);
+  /** Settles entries from the hub's database, polling those whose tasks still run. */
+  private async fillFromHub(entries: TaskEntry[]): Promise<void> {
+    let waiting = entries;
+    while (waiting.length > 0) {
+      let answer: QueryAnswer;
+      try {
+        answer = await this.query("get_result", { msgIds: waiting.map((e) => e.msgId) });
+      } catch (error) {
+        for (const entry of waiting) entry.fail(error as Error);
+        return;
+      }
+      const stored = answer.content.results as Array<Record<string, unknown>>;
+      waiting = waiting.filter((entry, i) => !this.settleFromStored(entry, stored[i] ?? {}, answer.buffers));
+      if (waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, RESULT_POLL_MS));
+    }
+  }
+
+  /** Applies one stored record; returns false while the task is still pending. */
+  private settleFromStored(entry: TaskEntry, stored: Record<string, unknown>, buffers: Buffer[]): boolean {
+    if (stored.status === "pending") return false;
     if (stored.status === "unknown") {
       entry.fail(stored.culled
-        ? new ProtocolError(`the result of ${msgId} was culled from the hub's bounded task database`)
-        : new ProtocolError(`the hub has no task ${msgId}`));
-    } else if (stored.status === "pending") {
-      this.track(entry);
-    } else {
-      const [start, end] = stored.frames as [number, number];
-      entry.metadata.submitted = stored.submitted as number;
-      entry.settle(stored.content as ReplyContent, stored.metadata as ReplyMetadata, () => decodeValue(buffers.slice(start, end)));
+        ? new ResultCulled(`the result of ${entry.msgId} was culled from the hub's bounded task database`)
+        : new ProtocolError(`the hub has no task ${entry.msgId}`));
+      return true;
     }
-    return entry;
+    const [start, end] = stored.frames as [number, number];
+    entry.metadata.submitted = stored.submitted as number;
+    entry.settle(stored.content as ReplyContent, stored.metadata as ReplyMetadata, () => decodeValue(buffers.slice(start, end)));
+    return true;
   }
 
   private send(type: MsgType, content: object, metadata: object, buffers: Buffer[], msgId: string): void {

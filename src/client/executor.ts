@@ -67,17 +67,24 @@ async function* zipAsync(iterables: Array<Iterable<unknown> | AsyncIterable<unkn
   }
 }
 
-/** Yields futures as they complete (each one resolved or rejected). */
-export async function* asCompleted<T extends AsyncResult>(futures: Iterable<T>, options: { timeout?: number } = {}): AsyncGenerator<T> {
+/**
+ * Yields futures as they complete (each one resolved or rejected). A hand-written iterator,
+ * because an async generator would await each yielded future and hand out its value instead.
+ */
+export function asCompleted<T extends AsyncResult>(futures: Iterable<T>, options: { timeout?: number } = {}): AsyncIterableIterator<T> {
   const pending = new Set(futures);
   const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
-  while (pending.size > 0) {
-    const remaining = deadline - Date.now();
-    const next = await raceDone([...pending], remaining);
-    if (next === undefined) throw new TimeoutError(`${pending.size} future(s) did not complete within ${options.timeout} ms`);
-    pending.delete(next);
-    yield next;
-  }
+  const iterator: AsyncIterableIterator<T> = {
+    async next(): Promise<IteratorResult<T>> {
+      if (pending.size === 0) return { done: true, value: undefined };
+      const next = await raceDone([...pending], deadline - Date.now());
+      if (next === undefined) throw new TimeoutError(`${pending.size} future(s) did not complete within ${options.timeout} ms`);
+      pending.delete(next.future);
+      return { done: false, value: next.future };
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }
 
 /** When `wait` returns. */
@@ -101,22 +108,22 @@ export async function wait<T extends AsyncResult>(futures: Iterable<T>, options:
   while (!satisfied()) {
     const next = await raceDone([...pending], deadline - Date.now());
     if (next === undefined) break;
-    pending.delete(next);
-    done.add(next);
+    pending.delete(next.future);
+    done.add(next.future);
   }
   return { done, pending };
 }
 
-async function raceDone<T extends AsyncResult>(futures: T[], remainingMs: number): Promise<T | undefined> {
+/** The first future to finish, boxed: an async function returning a thenable would adopt its value. */
+async function raceDone<T extends AsyncResult>(futures: T[], remainingMs: number): Promise<{ future: T } | undefined> {
   if (remainingMs <= 0) return undefined;
   let timer: NodeJS.Timeout | undefined;
   const expiry = Number.isFinite(remainingMs)
     ? new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), remainingMs)))
     : new Promise<undefined>(() => {});
-  // Futures are thenables: box them, or resolving with one would wait for its value.
   const boxed = futures.map((future) => future.wait().then(() => ({ future })));
   try {
-    return (await Promise.race([...boxed, expiry]))?.future;
+    return await Promise.race([...boxed, expiry]);
   } finally {
     clearTimeout(timer);
   }

@@ -3,7 +3,6 @@
  * history, resubmission and purging.
  */
 import type { QueryOp } from "../protocol/contents.js";
-import { newMsgId } from "../protocol/message.js";
 import type { Hub } from "./hub.js";
 import type { EngineRecord } from "./registry.js";
 
@@ -13,7 +12,7 @@ export interface QueryAnswer {
   buffers: Buffer[];
 }
 
-type QueryContent = { op?: QueryOp; targets?: number[]; msgIds?: string[] | "all"; signal?: string; hub?: boolean };
+type QueryContent = { op?: QueryOp; targets?: number[]; msgIds?: string[] | "all"; newIds?: string[]; signal?: string; hub?: boolean };
 
 const SIGNALS = new Set(["SIGINT", "SIGTERM", "SIGKILL", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"]);
 
@@ -37,7 +36,7 @@ export async function answerQuery(hub: Hub, identity: Buffer, raw: Record<string
     case "history":
       return plain({ msgIds: hub.db.history() });
     case "resubmit":
-      return plain({ msgIds: resubmit(hub, identity, asIds(query.msgIds)) });
+      return plain({ msgIds: resubmit(hub, identity, asIds(query.msgIds), asIds(query.newIds)) });
     case "purge":
       return plain({ purged: hub.db.purge(query.msgIds === "all" ? "all" : asIds(query.msgIds)) });
     default:
@@ -127,10 +126,12 @@ function results(hub: Hub, msgIds: string[]): QueryAnswer {
   return { content: { results: entries }, buffers };
 }
 
-function resubmit(hub: Hub, identity: Buffer, msgIds: string[]): string[] {
-  return msgIds.map((msgId) => {
+function resubmit(hub: Hub, identity: Buffer, msgIds: string[], newIds: string[]): string[] {
+  if (newIds.length !== msgIds.length) throw new Error(`resubmit needs one new msg id per task (${msgIds.length}), got ${newIds.length}`);
+  const records = msgIds.map((msgId) => {
     const record = hub.db.get(msgId);
     if (!record) throw new Error(`cannot resubmit ${msgId}: ${hub.db.wasCulled(msgId) ? "its record was culled from the task database" : "no such task"}`);
-    return hub.resubmit(record, identity, newMsgId());
+    return record;
   });
+  return records.map((record, i) => hub.resubmit(record, identity, newIds[i] as string));
 }
