@@ -21,7 +21,8 @@ export function entryCommand(entry: "engine/main" | "controller/main" | "cli/mai
 export function spawnNode(args: string[], options: { logFile: string; cwd?: string; env?: NodeJS.ProcessEnv }): ChildProcess {
   const out = fs.openSync(options.logFile, "a", 0o600);
   try {
-    return spawn(process.execPath, args, {
+    const extra = process.env.PARALLAX_NODE_ARGS ? process.env.PARALLAX_NODE_ARGS.split(" ") : [];
+    return spawn(process.execPath, [...extra, ...args], {
       detached: true,
       stdio: ["ignore", out, out],
       cwd: options.cwd ?? process.cwd(),

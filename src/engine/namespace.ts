@@ -33,7 +33,6 @@ export class Namespace {
   private context!: vm.Context;
   private readonly compiled = new Map<string, Function>();
   private readonly modules = new Map<string, unknown>();
-  private readonly invoker = new vm.Script("__parallax_invoke__()", { filename: "parallax:invoke" });
 
   constructor(private readonly cwd: string, private readonly seed: NamespaceSeed = {}) {
     this.reset();
@@ -82,7 +81,7 @@ export class Namespace {
         script = this.compile(`(async () => {\n${code}\n})()`, filename);
       }
     }
-    return await script.runInContext(this.context, { breakOnSigint: true });
+    return await script.runInContext(this.context);
   }
 
   /** Turns a canned function into a callable compiled once per distinct source. */
@@ -103,14 +102,13 @@ export class Namespace {
     return fn;
   }
 
-  /** Calls `fn` with `args` from inside the context so that SIGINT can break synchronous code. */
+  /**
+   * Calls `fn` with `args`. A direct call: `vm`'s breakOnSigint would let SIGINT break
+   * synchronous code, but it re-installs the process's signal handlers around every call
+   * (about 0.2 ms each), which would dominate short tasks.
+   */
   invoke(fn: Function, args: readonly unknown[]): unknown {
-    this.context.__parallax_invoke__ = () => Reflect.apply(fn, undefined, args);
-    try {
-      return this.invoker.runInContext(this.context, { breakOnSigint: true });
-    } finally {
-      this.context.__parallax_invoke__ = undefined;
-    }
+    return Reflect.apply(fn, undefined, args);
   }
 
   /** Revives a canned marker found inside arguments or pushed values. */
