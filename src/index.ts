@@ -23,6 +23,9 @@ export { depend, fromModule, requireModules } from "./client/functions.js";
 export type { DependentFunction } from "./client/functions.js";
 export type { TargetSpec } from "./client/targets.js";
 export { Dependency } from "./graph/dependency.js";
+export type { DependencyOptions } from "./graph/dependency.js";
+export { TaskGraph, TaskGraphResults, TaskNode } from "./graph/task-graph.js";
+export type { SubmitFlags, SubmittedTask, TaskSubmitter } from "./graph/task-graph.js";
 export type { TaskGraphJSON, TaskNodeAttributes, TaskEdgeAttributes, TaskState, EdgeKind } from "./graph/graph-json.js";
 export {
   CompositeError, ConfigurationError, ControllerLostError, EngineError, ExecutionTimeout, ImpossibleDependency,
