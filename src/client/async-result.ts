@@ -9,6 +9,7 @@ import type { TaskEntry, TaskMetadata } from "./task-entry.js";
 /** What a result needs from its client (kept narrow to avoid an import cycle). */
 export interface ResultOwner {
   abort(jobs: AsyncResult): Promise<string[]>;
+  interrupt(jobs: AsyncResult): Promise<number[]>;
 }
 
 /** How entries combine into the awaited value. */
@@ -130,6 +131,17 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
   /** Aborts the messages that are still queued. */
   async abort(): Promise<string[]> {
     return await this.owner.abort(this);
+  }
+
+  /**
+   * Interrupts the messages that are running (SIGINT to their engines): a task waiting on
+   * async work fails with TaskInterrupted and the engine goes on; an engine stuck in
+   * synchronous code that cannot answer within 1 s is stopped (its task fails with EngineError).
+   * Resolves with the engines signalled.
+   */
+  async interrupt(): Promise<number[]> {
+    if (this.ready()) return [];
+    return await this.owner.interrupt(this);
   }
 
   /** One AsyncResult per message. */

@@ -196,6 +196,12 @@ export class Client extends EventEmitter<ClientEvents> {
     return answer.content.signalled as number[];
   }
 
+  /** Sends SIGINT to the engines running the given tasks (see `AsyncResult.interrupt`). */
+  async interrupt(jobs: string | AsyncResult | ReadonlyArray<string | AsyncResult>): Promise<number[]> {
+    const answer = await this.query("signal", { signal: "SIGINT", msgIds: msgIdsOf(jobs) });
+    return answer.content.signalled as number[];
+  }
+
   /** Stops engines (all, or `targets`) and, with `hub: true`, the controller. */
   async shutdown(options: { targets?: number | number[]; hub?: boolean } = {}): Promise<void> {
     await this.query("shutdown", { hub: options.hub === true, ...(options.targets === undefined ? {} : { targets: [options.targets].flat() }) });

@@ -131,7 +131,8 @@ export function errorFromWire(info: (RemoteErrorInfo & { code?: string }) | unde
   if (!info) return new RemoteError({ ename: "Error", evalue: "task failed without an error description", remoteStack: "", engineId });
   const factory = info.code ? BY_CODE[info.code] : undefined;
   // Hub-made errors carry a code and no remote stack; user code's Parallax errors keep RemoteError.
-  if (factory && (info.remoteStack === "" || info.code === "TASK_ABORTED" || info.code === "IMPOSSIBLE_DEPENDENCY")) {
+  const engineMade = ["TASK_ABORTED", "IMPOSSIBLE_DEPENDENCY", "EXECUTION_TIMEOUT", "TASK_INTERRUPTED"];
+  if (factory && (info.remoteStack === "" || (info.code !== undefined && engineMade.includes(info.code)))) {
     return factory(info.evalue, { ...info, engineId: info.engineId ?? engineId });
   }
   return new RemoteError({ ...info, engineId: info.engineId ?? engineId });

@@ -198,8 +198,9 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
         break;
       case "engine_exit":
       case "unregistration": {
-        const { engine_id, code, signal } = message.content as { engine_id: number; code?: number | null; signal?: string | null };
-        this.engineLost(engine_id, `engine ${engine_id} exited (${signal ? `signal ${signal}` : `code ${code ?? "?"}`})`);
+        const { engine_id, code, signal, reason } = message.content as { engine_id: number; code?: number | null; signal?: string | null; reason?: string };
+        const how = signal ? `signal ${signal}` : `code ${code ?? "?"}`;
+        this.engineLost(engine_id, `engine ${engine_id} exited (${how})${reason ? `: ${reason}` : ""}`);
         break;
       }
       default:

@@ -28,7 +28,7 @@ export async function answerQuery(hub: Hub, identity: Buffer, raw: Record<string
     case "abort":
       return plain({ aborted: abort(hub, query.msgIds, query.targets) });
     case "signal":
-      return plain({ signalled: signal(hub, query.signal, query.targets) });
+      return plain({ signalled: signal(hub, query.signal, query.msgIds === undefined ? query.targets : runningEngines(hub, asIds(query.msgIds))) });
     case "shutdown":
       return plain(shutdown(hub, query.targets, query.hub === true));
     case "get_result":
@@ -93,6 +93,16 @@ function signal(hub: Hub, name: string | undefined, targets: number[] | undefine
     else if (tryKill(engine.pid, name)) signalled.push(engine.id);
   }
   return signalled;
+}
+
+/** Engines currently running (or queueing) any of these tasks. */
+function runningEngines(hub: Hub, msgIds: string[]): number[] {
+  const ids = new Set<number>();
+  for (const msgId of msgIds) {
+    const record = hub.db.get(msgId);
+    if (record && record.phase !== "done" && record.engineId !== undefined && hub.registry.get(record.engineId)) ids.add(record.engineId);
+  }
+  return [...ids];
 }
 
 function tryKill(pid: number, name: string): boolean {

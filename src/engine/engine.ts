@@ -45,6 +45,8 @@ export class Engine {
   private busy = false;
   private current: Incoming | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
+  /** Rejects the running task's wait when it is interrupted (SIGINT) or runs out of time. */
+  private abortCurrent: ((error: Error) => void) | undefined;
   /** Id assigned by the hub, once registered. */
   id = -1;
   private registered!: (id: number) => void;
@@ -151,7 +153,8 @@ export class Engine {
     let error: (RemoteErrorInfo & { code?: string }) | undefined;
     let unmet = false;
     try {
-      const value = await this.perform(request.content as unknown as ApplyContent, request.buffers);
+      const limit = execTimeoutOf(request);
+      const value = await this.guarded(this.perform(request.content as unknown as ApplyContent, request.buffers, limit), limit);
       buffers = encodeValue(value, `result of ${describeRequest(request.content as unknown as ApplyContent)}`);
     } catch (thrown) {
       status = "error";
@@ -174,7 +177,33 @@ export class Engine {
     }
   }
 
-  private async perform(content: ApplyContent, buffers: Buffer[]): Promise<unknown> {
+  /** Interrupts the running task, if any (SIGINT). Returns whether there was one to interrupt. */
+  interrupt(): boolean {
+    if (!this.abortCurrent) return false;
+    this.abortCurrent(namedError("TaskInterrupted", `task ${this.current?.header.msg_id} was interrupted on engine ${this.id}`, "TASK_INTERRUPTED"));
+    return true;
+  }
+
+  /** Waits for a task, unless it is interrupted or exceeds `limit` ms. */
+  private async guarded(work: Promise<unknown>, limit: number | undefined): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const stop = new Promise<never>((_resolve, reject) => {
+      this.abortCurrent = reject;
+      if (limit !== undefined) {
+        timer = setTimeout(() => reject(namedError("ExecutionTimeout", `task ${this.current?.header.msg_id} ran longer than its execTimeout of ${limit} ms on engine ${this.id}`, "EXECUTION_TIMEOUT")), limit);
+      }
+    });
+    try {
+      return await Promise.race([work, stop]);
+    } finally {
+      clearTimeout(timer);
+      this.abortCurrent = undefined;
+      // An abandoned task may still settle later; its outcome no longer matters.
+      work.catch(() => {});
+    }
+  }
+
+  private async perform(content: ApplyContent, buffers: Buffer[], limit?: number): Promise<unknown> {
     const ns = this.namespace as Namespace;
     const values = () => {
       const decoded = decodeValue(content.argFrames === undefined ? buffers : buffers.slice(0, content.argFrames));
@@ -189,7 +218,7 @@ export class Engine {
     switch (content.op) {
       case "call": {
         const fn = await ns.resolveFunction(content.fn!);
-        return await ns.invoke(fn, values() as unknown[]);
+        return await this.invokeBounded(fn, values() as unknown[], limit);
       }
       case "map":
         return await this.mapPartition(await ns.resolveFunction(content.fn!), values() as unknown[][]);
@@ -219,6 +248,17 @@ export class Engine {
       out[i] = isThenable(value) ? await value : value;
     }
     return out;
+  }
+
+  private invokeBounded(fn: Function, args: unknown[], limit: number | undefined): unknown {
+    try {
+      return (this.namespace as Namespace).invoke(fn, args, limit);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
+        throw namedError("ExecutionTimeout", `task ${this.current?.header.msg_id} ran longer than its execTimeout of ${limit} ms on engine ${this.id}`, "EXECUTION_TIMEOUT");
+      }
+      throw error;
+    }
   }
 
   private errorInfo(thrown: unknown): RemoteErrorInfo & { code?: string } {
@@ -255,6 +295,15 @@ export class Engine {
     });
     this.channel.sendFrames(frames);
   }
+}
+
+function execTimeoutOf(request: Incoming): number | undefined {
+  const limit = (request.metadata as { execTimeout?: unknown }).execTimeout;
+  return typeof limit === "number" && limit > 0 ? limit : undefined;
+}
+
+function namedError(name: string, message: string, code: string): Error {
+  return Object.assign(new Error(message), { name, code });
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

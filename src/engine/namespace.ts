@@ -33,6 +33,7 @@ export class Namespace {
   private context!: vm.Context;
   private readonly compiled = new Map<string, Function>();
   private readonly modules = new Map<string, unknown>();
+  private readonly invoker = new vm.Script("__parallax_invoke__()", { filename: "parallax:invoke" });
 
   constructor(private readonly cwd: string, private readonly seed: NamespaceSeed = {}) {
     this.reset();
@@ -107,8 +108,16 @@ export class Namespace {
    * synchronous code, but it re-installs the process's signal handlers around every call
    * (about 0.2 ms each), which would dominate short tasks.
    */
-  invoke(fn: Function, args: readonly unknown[]): unknown {
-    return Reflect.apply(fn, undefined, args);
+  invoke(fn: Function, args: readonly unknown[], timeoutMs?: number): unknown {
+    if (timeoutMs === undefined) return Reflect.apply(fn, undefined, args);
+    // Bounded synchronous part: vm's timeout watchdog interrupts a busy loop and the
+    // engine keeps its namespace. Only paid for tasks that ask for an execTimeout.
+    this.context.__parallax_invoke__ = () => Reflect.apply(fn, undefined, args);
+    try {
+      return this.invoker.runInContext(this.context, { timeout: Math.max(1, Math.round(timeoutMs)) });
+    } finally {
+      this.context.__parallax_invoke__ = undefined;
+    }
   }
 
   /** Revives a canned marker found inside arguments or pushed values. */

@@ -57,8 +57,12 @@ export async function runEngine(argv: string[]): Promise<void> {
     onRegistered: (id, heartbeatInterval) => process.send?.({ type: "registered", id, heartbeatInterval }),
   });
   process.on("SIGTERM", () => void engine.stop().then(() => process.exit(0)));
-  // SIGINT interrupts the running task (vm breakOnSigint); the engine itself stays up.
-  process.on("SIGINT", () => {});
+  // SIGINT interrupts the running task; the engine stays up. The acknowledgement tells the
+  // supervisor the engine was responsive (a busy synchronous task cannot answer).
+  process.on("SIGINT", () => {
+    const interrupted = engine.interrupt();
+    process.send?.({ type: "interrupt-ack", interrupted });
+  });
   engine.start();
 }
 

@@ -27,15 +27,20 @@ export function runSupervisor(options: SupervisorOptions): Promise<number> {
     const link = new SupervisorLink(options, child);
     child.on("message", (message: { type?: string; id?: number; heartbeatInterval?: number }) => {
       if (message.type === "registered" && typeof message.id === "number") link.attach(message.id, message.heartbeatInterval ?? 1000);
+      if (message.type === "interrupt-ack") link.interruptAnswered();
     });
     child.on("exit", (code, signal) => {
       void link.reportExit(code, signal).then(() => resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)));
     });
-    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
+    for (const signal of ["SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
       process.on(signal, () => forward(child, signal));
     }
+    process.on("SIGINT", () => link.interrupt());
   });
 }
+
+/** How long an engine may take to answer SIGINT before it is taken to be stuck in synchronous code. */
+const INTERRUPT_GRACE_MS = 1000;
 
 function forward(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -51,6 +56,8 @@ class SupervisorLink {
   private channel: Channel | undefined;
   private engineId: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private interruptTimer: NodeJS.Timeout | undefined;
+  private exitReason: string | undefined;
 
   constructor(private readonly options: SupervisorOptions, private readonly child: ChildProcess) {
     this.codec = new Codec(options.key);
@@ -64,10 +71,31 @@ class SupervisorLink {
     this.timer = setInterval(() => this.send("engine_beat", { engine_id: engineId }), heartbeatInterval);
   }
 
+  /**
+   * Delivers SIGINT. An engine waiting on async work interrupts its task and answers; one
+   * stuck in synchronous code cannot, and after a grace period it is killed so that its task
+   * fails with EngineError instead of blocking forever.
+   */
+  interrupt(): void {
+    forward(this.child, "SIGINT");
+    if (this.interruptTimer) return;
+    this.interruptTimer = setTimeout(() => {
+      this.exitReason = `it did not answer an interrupt within ${INTERRUPT_GRACE_MS} ms (busy in synchronous code)`;
+      forward(this.child, "SIGKILL");
+    }, INTERRUPT_GRACE_MS);
+  }
+
+  /** The engine handled SIGINT. */
+  interruptAnswered(): void {
+    clearTimeout(this.interruptTimer);
+    this.interruptTimer = undefined;
+  }
+
   async reportExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    clearTimeout(this.interruptTimer);
     if (this.channel === undefined) return;
-    this.send("engine_exit", { engine_id: this.engineId, code, signal });
+    this.send("engine_exit", { engine_id: this.engineId, code, signal, ...(this.exitReason ? { reason: this.exitReason } : {}) });
     await this.channel.flush(1000);
     await this.channel.close();
   }
@@ -75,7 +103,8 @@ class SupervisorLink {
   private onMessage(message: Incoming): void {
     if (message.header.msg_type !== "control_request") return;
     const { op, signal } = message.content as { op?: string; signal?: NodeJS.Signals };
-    if (op === "signal" && typeof signal === "string") forward(this.child, signal);
+    if (op === "signal" && signal === "SIGINT") this.interrupt();
+    else if (op === "signal" && typeof signal === "string") forward(this.child, signal);
   }
 
   private send(type: MsgType, content: object): void {
