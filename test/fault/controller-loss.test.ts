@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { test } from "node:test";
+import * as zmq from "zeromq";
+import { ControllerLostError, ProtocolError } from "../../src/index.js";
+import { readConnectionFile } from "../../src/cluster/profile.js";
+import { Codec } from "../../src/protocol/message.js";
+import { alive, startTestCluster } from "../helpers/cluster.js";
+
+test("a dead controller fails outstanding results with ControllerLostError; new submissions fail at once", async () => {
+  const t = await startTestCluster({ n: 1, heartbeatInterval: 100 });
+  try {
+    const pending = t.rc.view(0).apply(() => new Promise(() => {}));
+    const killedAt = Date.now();
+    process.kill(t.cluster.controller?.pid as number, "SIGKILL");
+    await assert.rejects(pending, ControllerLostError);
+    assert.ok(Date.now() - killedAt < 2000, `noticed after ${Date.now() - killedAt} ms`);
+    assert.throws(() => t.rc.view(0).apply(() => 1), ControllerLostError);
+    await assert.rejects(t.rc.queueStatus(), ControllerLostError);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("restartDeadEngines replaces a killed engine; the replacement registers with a new id", async () => {
+  const t = await startTestCluster({ n: 2, restartDeadEngines: true });
+  try {
+    const [set] = Object.values(t.cluster.engineSets);
+    const supervisor = set?.pids[0] as number;
+    const registered = new Promise<{ id: number }>((resolve) => t.rc.on("registration", resolve));
+    process.kill(-supervisor, "SIGKILL");
+    assert.equal((await registered).id, 2);
+    await t.rc.waitForEngines(2);
+    assert.deepEqual(t.rc.ids.includes(2), true);
+    assert.equal(await t.rc.view(2).apply(() => "replacement works"), "replacement works");
+    assert.equal(alive(supervisor), false);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("oversize requests are refused with the size and the limit; unknown message types get an error", async () => {
+  const t = await startTestCluster({ n: 1, controllerArgs: ["--max-message-bytes", "100000"] });
+  try {
+    await assert.rejects(t.rc.view(0).apply((b: Uint8Array) => b.length, new Uint8Array(200_000)), (e: unknown) => {
+      assert.ok(e instanceof ProtocolError);
+      assert.match((e as Error).message, /is \d+ bytes, over the limit of 100000 bytes/);
+      return true;
+    });
+    assert.equal(await t.rc.view(0).apply((b: Uint8Array) => b.length, new Uint8Array(1000)), 1000);
+    const info = readConnectionFile(t.cluster.files.client);
+    const codec = new Codec(info.key);
+    const dealer = new zmq.Dealer({ linger: 0 });
+    dealer.connect(info.url);
+    await dealer.send(codec.encode({ header: codec.header("engine_beat" as never), parent: {}, metadata: {}, content: {}, buffers: [] }));
+    const reply = codec.decode(await dealer.receive());
+    assert.equal(reply?.header.msg_type, "error_reply");
+    assert.match(String(reply?.content.error), /unknown message type "engine_beat"/);
+    dealer.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+test("every listening socket of the controller is on loopback by default", async () => {
+  const t = await startTestCluster({ n: 1 });
+  try {
+    const ports = [t.cluster.files.client, t.cluster.files.engine].map((f) => Number(readConnectionFile(f).url.split(":").at(-1)));
+    const listening = fs.readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1).filter((l) => l.trim().split(/\s+/)[3] === "0A");
+    for (const port of ports) {
+      const hex = port.toString(16).toUpperCase().padStart(4, "0");
+      const rows = listening.filter((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${hex}`));
+      assert.ok(rows.length > 0, `port ${port} is listening`);
+      for (const row of rows) assert.equal(row.trim().split(/\s+/)[1]?.split(":")[0], "0100007F", `port ${port} bound to 127.0.0.1`);
+    }
+  } finally {
+    await t.stop();
+  }
+});
