@@ -237,6 +237,15 @@ export class Client extends EventEmitter<ClientEvents> {
     return (await this.query("history", {})).content.msgIds as string[];
   }
 
+  /**
+   * Queries the hub's task database with MongoDB-style operators ($lt $gt $lte $gte $eq $ne
+   * $in $nin $exists $glob) over msg_id, client, engine_id, balanced, submitted, started,
+   * completed, phase, status, label, stdout and stderr. `keys` narrows the returned fields.
+   */
+  async dbQuery(query: Record<string, unknown>, keys?: string[]): Promise<Array<Record<string, unknown>>> {
+    return (await this.query("db_query", { filter: query, ...(keys ? { keys } : {}) })).content.records as Array<Record<string, unknown>>;
+  }
+
   /** Deletes finished records from the hub's database. */
   async purgeResults(jobs: "all" | string | AsyncResult | ReadonlyArray<string | AsyncResult>): Promise<number> {
     const msgIds = jobs === "all" ? "all" : msgIdsOf(jobs);

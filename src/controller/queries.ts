@@ -3,6 +3,7 @@
  * history, resubmission and purging.
  */
 import type { QueryOp } from "../protocol/contents.js";
+import { project, validateFilter } from "./db-query.js";
 import type { Hub } from "./hub.js";
 import type { EngineRecord } from "./registry.js";
 
@@ -12,7 +13,10 @@ export interface QueryAnswer {
   buffers: Buffer[];
 }
 
-type QueryContent = { op?: QueryOp; targets?: number[]; msgIds?: string[] | "all"; newIds?: string[]; signal?: string; hub?: boolean };
+type QueryContent = {
+  op?: QueryOp; targets?: number[]; msgIds?: string[] | "all"; newIds?: string[]; signal?: string; hub?: boolean;
+  filter?: unknown; keys?: string[];
+};
 
 const SIGNALS = new Set(["SIGINT", "SIGTERM", "SIGKILL", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"]);
 
@@ -37,6 +41,9 @@ export async function answerQuery(hub: Hub, identity: Buffer, raw: Record<string
       return plain({ msgIds: hub.db.history() });
     case "resubmit":
       return plain({ msgIds: resubmit(hub, identity, asIds(query.msgIds), asIds(query.newIds)) });
+    case "db_query":
+      validateFilter(query.filter);
+      return plain({ records: hub.db.query(query.filter).map((r) => project(r, query.keys)) });
     case "purge":
       return plain({ purged: hub.db.purge(query.msgIds === "all" ? "all" : asIds(query.msgIds)) });
     default:

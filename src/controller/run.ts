@@ -4,11 +4,14 @@
  */
 import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { clusterFiles, newClusterId, profileDir, securityDir, writeJsonAtomic } from "../cluster/profile.js";
 import type { ConnectionInfo } from "../cluster/profile.js";
 import { newKey } from "../protocol/message.js";
 import { Hub } from "./hub.js";
+import { SqliteTaskDatabase } from "./sqlite-db.js";
+import { MemoryTaskDatabase } from "./task-db.js";
 
 /** Options of `parallax controller`. */
 export const CONTROLLER_ARG_SPEC = {
@@ -24,6 +27,8 @@ export const CONTROLLER_ARG_SPEC = {
   "max-message-bytes": { type: "string", default: String(1024 * 1024 * 1024) },
   db: { type: "string", default: "memory" },
   "db-path": { type: "string" },
+  "db-max-records": { type: "string", default: "100000" },
+  "db-max-bytes": { type: "string", default: String(1024 * 1024 * 1024) },
 } as const;
 
 function integerOption(name: string, raw: string, min: number): number {
@@ -47,8 +52,12 @@ export async function runController(argv: string[]): Promise<Hub> {
   securityDir(dir);
   const clusterId = values["cluster-id"] ?? newClusterId();
   const key = newKey();
+  const db = values.db === "sqlite"
+    ? new SqliteTaskDatabase(values["db-path"] ?? path.join(dir, `tasks-${clusterId}.sqlite`))
+    : values.db === "none" ? new MemoryTaskDatabase({ maxRecords: 0, maxBytes: 0 })
+    : new MemoryTaskDatabase({ maxRecords: integerOption("db-max-records", values["db-max-records"], 0), maxBytes: integerOption("db-max-bytes", values["db-max-bytes"], 0) });
   const hub = new Hub({
-    ip: values.ip, key, heartbeatInterval,
+    ip: values.ip, key, heartbeatInterval, db,
     missedBeats: integerOption("missed-beats", values["missed-beats"], 1),
     maxMessageBytes: integerOption("max-message-bytes", values["max-message-bytes"], 1024),
     scheduler: { scheme: values.scheme, hwm: integerOption("hwm", values.hwm, 0), impossibleGraceMs: heartbeatInterval * 5 },

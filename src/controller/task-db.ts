@@ -4,6 +4,8 @@
  * ids are remembered so that `getResult` can say the record was culled rather than unknown.
  */
 import type { ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
+import { matches, summarize } from "./db-query.js";
+import type { DbFilter, TaskSummary } from "./db-query.js";
 
 /** Where a task is in its life. */
 export type TaskPhase = "queued" | "running" | "done";
@@ -38,6 +40,8 @@ export interface TaskDatabase {
   history(): string[];
   /** Deletes finished records (all, or the given ids). Returns how many were removed. */
   purge(msgIds: readonly string[] | "all"): number;
+  /** Summaries of the records matching a filter, oldest first. */
+  query(filter: DbFilter): TaskSummary[];
   close(): void;
 }
 
@@ -100,6 +104,15 @@ export class MemoryTaskDatabase implements TaskDatabase {
       removed++;
     }
     return removed;
+  }
+
+  query(filter: DbFilter): TaskSummary[] {
+    const out: TaskSummary[] = [];
+    for (const record of this.records.values()) {
+      const summary = summarize(record);
+      if (matches(summary, filter)) out.push(summary);
+    }
+    return out;
   }
 
   close(): void {
