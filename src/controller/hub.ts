@@ -52,6 +52,7 @@ export interface HubEvents {
   unregistration: [EngineRecord, string];
   shutdown: [];
   "shutdown-requested": [];
+  /** A message failed verification (reason counts so far); the key is never part of it. */
   dropped: [string];
 }
 
@@ -85,8 +86,9 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     const engine = await bindRouter(`tcp://${host}:*`);
     this.clientChannel = new Channel(client.socket, this.codec);
     this.engineChannel = new Channel(engine.socket, this.codec);
-    this.clientChannel.start((m) => this.onClientMessage(m), (e) => this.emit("dropped", String(e)));
-    this.engineChannel.start((m) => this.onEngineMessage(m), (e) => this.emit("dropped", String(e)));
+    const onDrop = () => this.emit("dropped", JSON.stringify(this.codec.dropped));
+    this.clientChannel.start((m) => this.onClientMessage(m), (e) => this.emit("dropped", String(e)), onDrop);
+    this.engineChannel.start((m) => this.onEngineMessage(m), (e) => this.emit("dropped", String(e)), onDrop);
     this.monitor = setInterval(() => this.checkLiveness(), this.options.heartbeatInterval);
     this.endpoints = { client: client.endpoint, engine: engine.endpoint };
     return this.endpoints;

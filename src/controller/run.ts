@@ -70,6 +70,7 @@ export async function runController(argv: string[]): Promise<Hub> {
   };
   writeJsonAtomic(files.engine, { ...base, url: endpoints.engine.replace(/\/\/[^:]+:/, `//${host}:`) });
   writeJsonAtomic(files.client, { ...base, url: endpoints.client.replace(/\/\/[^:]+:/, `//${host}:`) });
+  logDrops(hub);
   const stop = async () => {
     await hub.stop();
     for (const file of [files.client, files.engine]) fs.rmSync(file, { force: true });
@@ -79,4 +80,18 @@ export async function runController(argv: string[]): Promise<Hub> {
   process.on("SIGINT", () => void stop());
   hub.on("shutdown-requested", () => void stop());
   return hub;
+}
+
+/**
+ * Logs dropped messages without flooding the log: the first drop, then a summary of the
+ * counters at most once a minute.
+ */
+function logDrops(hub: Hub): void {
+  let lastLogged = 0;
+  hub.on("dropped", (counts) => {
+    const now = Date.now();
+    if (lastLogged !== 0 && now - lastLogged < 60_000) return;
+    lastLogged = now;
+    process.stderr.write(`${new Date(now).toISOString()} dropped unverified messages (counts by reason: ${counts}); the signing key is not logged\n`);
+  });
 }

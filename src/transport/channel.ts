@@ -24,13 +24,19 @@ export class Channel {
 
   constructor(readonly socket: ZmqSocket, private readonly codec: Codec) {}
 
-  /** Starts the reader loop; each verified message goes to `handler`, others are dropped and counted. */
-  start(handler: MessageHandler, onError: (error: unknown) => void = () => {}): void {
+  /**
+   * Starts the reader loop; each verified message goes to `handler`, others are dropped,
+   * counted by the codec and reported to `onDrop`.
+   */
+  start(handler: MessageHandler, onError: (error: unknown) => void = () => {}, onDrop: (total: number) => void = () => {}): void {
     this.reading = (async () => {
       try {
         for await (const frames of this.socket) {
           const message = this.codec.decode(frames);
-          if (message === undefined) continue;
+          if (message === undefined) {
+            onDrop(this.codec.droppedTotal());
+            continue;
+          }
           try {
             handler(message);
           } catch (error) {
