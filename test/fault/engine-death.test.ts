@@ -62,3 +62,20 @@ test("a CPU-bound task longer than several heartbeats does not make its engine l
     await t.stop();
   }
 });
+
+test("a poison task that kills engines stops after its retries with EngineError instead of killing them all", async () => {
+  const t = await startTestCluster({ n: 3 });
+  try {
+    const poison = t.rc.loadBalancedView().with({ retries: 1 }).apply(() => process.exit(7));
+    await assert.rejects(poison, (error: unknown) => {
+      assert.ok(error instanceof EngineError);
+      assert.match((error as Error).message, /exited \(code 7\)/);
+      return true;
+    });
+    while (t.rc.ids.length > 1) await new Promise((r) => t.rc.once("unregistration", r));
+    assert.equal(t.rc.ids.length, 1, "two engines died (first try and one retry), the third survives");
+    assert.equal(await t.rc.loadBalancedView().apply(() => "survivor"), "survivor");
+  } finally {
+    await t.stop();
+  }
+});
