@@ -11,15 +11,21 @@ import type { ConnectOptions } from "../client/client.js";
 import { ConfigurationError } from "../errors.js";
 import type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./launchers/launcher.js";
 import { LocalLauncher } from "./launchers/local.js";
-import { entryCommand, spawnNode, terminate, waitForFile } from "./processes.js";
+import { MpiLauncher } from "./launchers/mpi.js";
+import { SlurmLauncher } from "./launchers/slurm.js";
+import { SshLauncher } from "./launchers/ssh.js";
+import { entryCommand, spawnNode, terminate, waitForExit, waitForFile } from "./processes.js";
 import { clusterFiles, logDir, newClusterId, pidAlive, profileDir, readJsonSecure, securityDir, writeJsonAtomic } from "./profile.js";
 
 /** Launcher names known to every cluster, mapped to factories. */
 const LAUNCHERS: Record<string, (options: ClusterOptions) => EngineLauncher> = {
   local: (options) => new LocalLauncher({ restartDeadEngines: options.restartDeadEngines ?? false, engineArgs: options.engineArgs ?? [] }),
+  mpi: (options) => new MpiLauncher({ engineArgs: options.engineArgs ?? [], ...options.launcherOptions }),
+  ssh: (options) => new SshLauncher({ engineArgs: options.engineArgs ?? [], ...options.launcherOptions }),
+  slurm: (options) => new SlurmLauncher({ engineArgs: options.engineArgs ?? [], ...options.launcherOptions }),
 };
 
-/** Registers a launcher under a name usable in `engines:` (MPI, SSH, Slurm register themselves). */
+/** Registers a launcher under a name usable in `engines:`, beside the built-in local, mpi, ssh and slurm. */
 export function registerLauncher(name: string, factory: (options: ClusterOptions) => EngineLauncher): void {
   LAUNCHERS[name] = factory;
 }
@@ -31,8 +37,10 @@ export interface ClusterOptions {
   profile?: string;
   profileDir?: string;
   clusterId?: string;
-  /** Engine launcher: a name (`"local"`, …) or a launcher object. */
+  /** Engine launcher: a name (`"local"`, `"mpi"`, `"ssh"`, `"slurm"`) or a launcher object. */
   engines?: string | EngineLauncher;
+  /** Options of the launcher named by `engines` (`{ hosts }` for ssh, `{ mpiArgs }` for mpi…). */
+  launcherOptions?: Record<string, unknown>;
   /** Controller launcher; only `"local"` runs the controller on this machine. */
   controller?: "local";
   /** Interface the controller binds (`127.0.0.1` by default; `"*"` or `0.0.0.0` for all). */
@@ -61,7 +69,7 @@ export interface ClusterOptions {
 }
 
 const OPTION_NAMES = new Set([
-  "n", "profile", "profileDir", "clusterId", "engines", "controller", "controllerIp", "location", "engineTimeout",
+  "n", "profile", "profileDir", "clusterId", "engines", "launcherOptions", "controller", "controllerIp", "location", "engineTimeout",
   "heartbeatInterval", "scheme", "hwm", "db", "dbPath", "restartDeadEngines", "controllerArgs", "engineArgs", "cwd", "env",
 ]);
 const SCHEMES = new Set(["leastload", "lru", "weighted", "plainrandom", "twobin"]);
@@ -105,6 +113,12 @@ export function validateClusterOptions(options: ClusterOptions): void {
   if (options.engines !== undefined && typeof options.engines !== "string" && typeof (options.engines as EngineLauncher).start !== "function") {
     throw new TypeError("Cluster option engines must be a launcher name or an object with start()");
   }
+  const launcherOptions: unknown = options.launcherOptions;
+  if (launcherOptions !== undefined && (launcherOptions === null || typeof launcherOptions !== "object" || Array.isArray(launcherOptions))) {
+    throw new TypeError(`Cluster option launcherOptions must be an object, got ${JSON.stringify(launcherOptions)}`);
+  }
+  // Building the named launcher checks its options now rather than when engines start.
+  if (typeof options.engines === "string") LAUNCHERS[options.engines]?.(options);
   for (const name of ["controllerArgs", "engineArgs"] as const) {
     const value = options[name];
     if (value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === "string"))) throw new TypeError(`Cluster option ${name} must be an array of strings`);
@@ -167,8 +181,16 @@ export class Cluster {
     return this;
   }
 
-  /** Starts the controller and waits for its connection files. */
-  async startController(): Promise<void> {
+  /**
+   * Starts the controller and waits for its connection files. With `restore`, a controller
+   * that died is replaced on the same ports and key: running engines register again with their
+   * ids and, with the SQLite database, earlier results stay retrievable.
+   */
+  async startController(options: { restore?: boolean } = {}): Promise<void> {
+    if (options.restore && this.controllerPid !== undefined) {
+      // The predecessor may still be on its way out (and hold its ports) after a kill.
+      await waitForExit(this.controllerPid, 5000, this.controllerProcess);
+    }
     if (this.controllerPid !== undefined && pidAlive(this.controllerPid)) return;
     securityDir(this.profileDir);
     const logs = logDir(this.profileDir);
@@ -181,14 +203,16 @@ export class Cluster {
       ...(this.options.heartbeatInterval ? ["--heartbeat-interval", String(this.options.heartbeatInterval)] : []),
       ...(this.options.db ? ["--db", this.options.db] : []),
       ...(this.options.dbPath ? ["--db-path", this.options.dbPath] : []),
+      ...(options.restore ? ["--restore"] : []),
       ...(this.options.controllerArgs ?? []),
     ];
-    fs.rmSync(this.files.client, { force: true });
+    if (!options.restore) fs.rmSync(this.files.client, { force: true });
     const child = spawnNode(args, { logFile: path.join(logs, `controller-${this.clusterId}.log`), cwd: this.options.cwd ?? process.cwd(), env: this.options.env ?? {} });
     child.unref();
     this.controllerProcess = child;
     this.controllerPid = child.pid;
-    await waitForFile(this.files.client, this.options.engineTimeout ?? 30_000, child, `controller (log: ${path.join(logs, `controller-${this.clusterId}.log`)})`);
+    const describe = `controller (log: ${path.join(logs, `controller-${this.clusterId}.log`)})`;
+    await waitForFile(this.files.client, this.options.engineTimeout ?? 30_000, child, describe, (text) => text.includes(`"controllerPid": ${child.pid}`));
     this.writeClusterFile();
   }
 

@@ -76,10 +76,17 @@ export async function terminate(pid: number, graceMs = 5000, child?: ChildProces
   await waitForExit(pid, 2000, child);
 }
 
-/** Polls until `file` exists; fails early when `child` exits. */
-export async function waitForFile(file: string, timeoutMs: number, child?: ChildProcess, describe = "process"): Promise<void> {
+/** Polls until `file` exists (and its text passes `ready`); fails early when `child` exits. */
+export async function waitForFile(file: string, timeoutMs: number, child?: ChildProcess, describe = "process", ready: (text: string) => boolean = () => true): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!fs.existsSync(file)) {
+  const isReady = () => {
+    try {
+      return ready(fs.readFileSync(file, "utf8"));
+    } catch {
+      return false;
+    }
+  };
+  while (!isReady()) {
     if (child && (child.exitCode !== null || child.signalCode !== null)) {
       throw new Error(`${describe} exited (${child.exitCode ?? child.signalCode}) before writing ${file}`);
     }

@@ -33,6 +33,10 @@ export interface HubOptions {
   maxMessageBytes: number;
   scheduler: SchedulerOptions;
   db?: TaskDatabase;
+  /** Re-register engines that beat without being known (controller restored with --restore). */
+  adoptEngines?: boolean;
+  /** Ports to bind (a restored controller reuses its predecessor's); 0 or absent picks free ones. */
+  ports?: { client: number; engine: number };
 }
 
 /** Addresses the hub listens on. */
@@ -82,8 +86,8 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   /** Binds both sockets on free ports and starts the liveness monitor. */
   async start(): Promise<HubEndpoints> {
     const host = this.options.ip === "0.0.0.0" ? "*" : this.options.ip;
-    const client = await bindRouter(`tcp://${host}:*`);
-    const engine = await bindRouter(`tcp://${host}:*`);
+    const client = await bindRouter(`tcp://${host}:${this.options.ports?.client || "*"}`);
+    const engine = await bindRouter(`tcp://${host}:${this.options.ports?.engine || "*"}`);
     this.clientChannel = new Channel(client.socket, this.codec);
     this.engineChannel = new Channel(engine.socket, this.codec);
     const onDrop = () => this.emit("dropped", JSON.stringify(this.codec.dropped));
@@ -196,7 +200,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
         this.onSupervise(identity, message.content as { engine_id: number; pid: number; supervisor_pid: number });
         break;
       case "engine_beat":
-        this.onBeat(message.content as { engine_id: number });
+        this.onBeat(identity, message.content as { engine_id: number });
         break;
       case "engine_exit":
       case "unregistration": {
@@ -214,6 +218,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     const engine = this.registry.register(identity, {
       pid: Number(info.pid), hostname: String(info.hostname), cwd: String(info.cwd),
       ...(info.requestedId === undefined ? {} : { requestedId: Number(info.requestedId) }),
+      readopt: info.readopt === true,
     });
     this.send(this.engineChannel, identity, "registration_reply", { id: engine.id, heartbeatInterval: this.options.heartbeatInterval });
     this.scheduler.engineAdded(engine);
@@ -229,9 +234,17 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     engine.lastBeat = Date.now();
   }
 
-  private onBeat(content: { engine_id: number }): void {
+  private onBeat(identity: Buffer, content: { engine_id: number }): void {
     const engine = this.registry.get(content.engine_id);
-    if (engine) engine.lastBeat = Date.now();
+    if (!engine) {
+      // An engine of a previous controller (restored on the same ports): ask it to register
+      // again under its id, which this hub has not handed out.
+      if (this.options.adoptEngines) this.send(this.engineChannel, identity, "control_request", { op: "reregister" });
+      return;
+    }
+    engine.lastBeat = Date.now();
+    // After a re-registration the supervisor is known by its beats.
+    if (!engine.supervisor && !identity.equals(engine.identity)) engine.supervisor = identity;
   }
 
   private onStream(message: Incoming): void {

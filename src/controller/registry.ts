@@ -29,6 +29,8 @@ export interface EngineRegistration {
   hostname: string;
   cwd: string;
   requestedId?: number;
+  /** The engine held `requestedId` under a previous controller and asks for it back. */
+  readopt?: boolean;
 }
 
 /** Registered engines, by id and by identity. */
@@ -42,7 +44,7 @@ export class EngineRegistry {
   register(identity: Buffer, info: EngineRegistration, now = Date.now()): EngineRecord {
     const existing = this.byIdentity.get(identity.toString("latin1"));
     if (existing) return existing;
-    const id = this.chooseId(info.requestedId);
+    const id = this.chooseId(info.requestedId, info.readopt === true);
     const record: EngineRecord = {
       id, identity, pid: info.pid, hostname: info.hostname, cwd: info.cwd, registered: now, lastBeat: now,
       direct: new Set(), balanced: new Set(), completed: 0,
@@ -59,6 +61,14 @@ export class EngineRegistry {
     this.byId.delete(id);
     this.byIdentity.delete(record.identity.toString("latin1"));
     return record;
+  }
+
+  /** Marks ids as handed out before (a restored controller must not give them again). */
+  markUsed(ids: Iterable<number>): void {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || this.byId.has(id)) continue;
+      this.used.add(id);
+    }
   }
 
   get(id: number): EngineRecord | undefined {
@@ -82,8 +92,9 @@ export class EngineRegistry {
     return this.byId.size;
   }
 
-  private chooseId(requested: number | undefined): number {
-    if (requested !== undefined && Number.isInteger(requested) && requested >= 0 && !this.used.has(requested)) {
+  private chooseId(requested: number | undefined, readopt: boolean): number {
+    const valid = requested !== undefined && Number.isInteger(requested) && requested >= 0;
+    if (valid && (readopt ? !this.byId.has(requested) : !this.used.has(requested))) {
       this.used.add(requested);
       this.nextId = Math.max(this.nextId, requested + 1);
       return requested;

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { clusterFiles, newClusterId, profileDir, securityDir, writeJsonAtomic } from "../cluster/profile.js";
+import { clusterFiles, newClusterId, profileDir, readConnectionFile, securityDir, writeJsonAtomic } from "../cluster/profile.js";
 import type { ConnectionInfo } from "../cluster/profile.js";
 import { newKey } from "../protocol/message.js";
 import { Hub } from "./hub.js";
@@ -27,6 +27,7 @@ export const CONTROLLER_ARG_SPEC = {
   "max-message-bytes": { type: "string", default: String(1024 * 1024 * 1024) },
   db: { type: "string", default: "memory" },
   "db-path": { type: "string" },
+  restore: { type: "boolean", default: false },
   "db-max-records": { type: "string", default: "100000" },
   "db-max-bytes": { type: "string", default: String(1024 * 1024 * 1024) },
 } as const;
@@ -43,6 +44,20 @@ function connectHost(ip: string, location: string | undefined): string {
   return ip === "0.0.0.0" || ip === "*" ? os.hostname() : ip;
 }
 
+/** Key and ports of the controller that ran this cluster before (for --restore). */
+function previousController(files: { client: string; engine: string }): { key: string; ports: { client: number; engine: number } } {
+  const port = (url: string) => Number(url.split(":").at(-1));
+  let client: ConnectionInfo;
+  let engine: ConnectionInfo;
+  try {
+    client = readConnectionFile(files.client);
+    engine = readConnectionFile(files.engine);
+  } catch (error) {
+    throw new Error(`--restore needs the connection files of the previous controller: ${(error as Error).message}`);
+  }
+  return { key: engine.key, ports: { client: port(client.url), engine: port(engine.url) } };
+}
+
 /** Runs a controller until SIGTERM/SIGINT or a client's shutdown request. */
 export async function runController(argv: string[]): Promise<Hub> {
   const { values } = parseArgs({ args: argv, options: CONTROLLER_ARG_SPEC, strict: true });
@@ -51,20 +66,29 @@ export async function runController(argv: string[]): Promise<Hub> {
   const dir = profileDir(values.profile, values["profile-dir"]);
   securityDir(dir);
   const clusterId = values["cluster-id"] ?? newClusterId();
-  const key = newKey();
+  const files = clusterFiles(dir, clusterId);
+  const previous = values.restore ? previousController(files) : undefined;
+  const key = previous?.key ?? newKey();
+  const usedIds = new Set<number>();
   const db = values.db === "sqlite"
     ? new SqliteTaskDatabase(values["db-path"] ?? path.join(dir, `tasks-${clusterId}.sqlite`))
     : values.db === "none" ? new MemoryTaskDatabase({ maxRecords: 0, maxBytes: 0 })
     : new MemoryTaskDatabase({ maxRecords: integerOption("db-max-records", values["db-max-records"], 0), maxBytes: integerOption("db-max-bytes", values["db-max-bytes"], 0) });
+  if (previous && db instanceof SqliteTaskDatabase) {
+    // Engine ids handed out before the restart must not be given to new engines.
+    db.engineIds().forEach((id) => usedIds.add(id));
+  }
   const hub = new Hub({
     ip: values.ip, key, heartbeatInterval, db,
+    adoptEngines: previous !== undefined,
+    ...(previous ? { ports: previous.ports } : {}),
     missedBeats: integerOption("missed-beats", values["missed-beats"], 1),
     maxMessageBytes: integerOption("max-message-bytes", values["max-message-bytes"], 1024),
     scheduler: { scheme: values.scheme, hwm: integerOption("hwm", values.hwm, 0), impossibleGraceMs: heartbeatInterval * 5 },
   });
+  hub.registry.markUsed(usedIds);
   const endpoints = await hub.start();
   const host = connectHost(values.ip, values.location);
-  const files = clusterFiles(dir, clusterId);
   const base: Omit<ConnectionInfo, "url"> = {
     key, signatureScheme: "hmac-sha256", clusterId, profile: values.profile, heartbeatInterval, controllerPid: process.pid,
   };

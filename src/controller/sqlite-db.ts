@@ -107,6 +107,11 @@ export class SqliteTaskDatabase implements TaskDatabase {
     return this.db.transaction((ids: readonly string[]) => ids.reduce((n, id) => n + remove.run(id).changes, 0))(msgIds);
   }
 
+  /** Engine ids that appear in the recorded tasks. */
+  engineIds(): number[] {
+    return (this.db.prepare("SELECT DISTINCT engine_id FROM tasks WHERE engine_id IS NOT NULL").all() as Array<{ engine_id: number }>).map((r) => r.engine_id);
+  }
+
   /** Records matching a filter (see db-query.ts). */
   query(filter: DbFilter): TaskSummary[] {
     const rows = this.db.prepare("SELECT * FROM tasks ORDER BY submitted, rowid").all() as Row[];

@@ -96,6 +96,15 @@ export class Engine {
 
   private onRegistration(message: Incoming): void {
     const { id, heartbeatInterval, error } = message.content as { id: number; heartbeatInterval: number; error?: string };
+    if (this.id >= 0) {
+      // A re-registration with a restored controller: the namespace is kept; so is the id
+      // unless the hub had to hand out another one.
+      if (error === undefined && id !== this.id) {
+        this.id = id;
+        this.namespace?.push({ engineId: id });
+      }
+      return;
+    }
     if (error !== undefined) {
       process.stderr.write(`registration refused: ${error}\n`);
       process.exitCode = 1;
@@ -116,7 +125,15 @@ export class Engine {
   private onControl(message: Incoming): void {
     const { op, msgIds } = message.content as { op: string; msgIds?: string[] };
     if (op === "abort") this.abortQueued(msgIds);
+    else if (op === "reregister") this.reregister();
     else if (op === "shutdown") void this.stop().then(() => process.exit(0));
+  }
+
+  /** Registers again with the same id (the controller was restarted with --restore). */
+  reregister(): void {
+    if (this.id < 0) return;
+    const content: RegistrationContent = { pid: process.pid, hostname: os.hostname(), cwd: this.options.cwd ?? process.cwd(), requestedId: this.id, readopt: true };
+    this.send("registration_request", content);
   }
 
   private abortQueued(msgIds: string[] | undefined): void {

@@ -63,6 +63,9 @@ export async function runEngine(argv: string[]): Promise<void> {
     const interrupted = engine.interrupt();
     process.send?.({ type: "interrupt-ack", interrupted });
   });
+  process.on("message", (message: { type?: string }) => {
+    if (message?.type === "reregister") engine.reregister();
+  });
   engine.start();
 }
 

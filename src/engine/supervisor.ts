@@ -103,7 +103,8 @@ class SupervisorLink {
   private onMessage(message: Incoming): void {
     if (message.header.msg_type !== "control_request") return;
     const { op, signal } = message.content as { op?: string; signal?: NodeJS.Signals };
-    if (op === "signal" && signal === "SIGINT") this.interrupt();
+    if (op === "reregister") this.child.send?.({ type: "reregister" });
+    else if (op === "signal" && signal === "SIGINT") this.interrupt();
     else if (op === "signal" && typeof signal === "string") forward(this.child, signal);
   }
 

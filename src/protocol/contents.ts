@@ -85,6 +85,8 @@ export interface RegistrationContent {
   hostname: string;
   /** Requested id (MPI rank or a restored engine's id). */
   requestedId?: number;
+  /** Re-registration with a restored controller: give me back `requestedId`. */
+  readopt?: boolean;
   cwd: string;
 }
 
