@@ -87,7 +87,8 @@ export class Client extends EventEmitter<ClientEvents> {
   private constructor(readonly connection: ConnectionInfo, private readonly missedHeartbeats: number) {
     super();
     this.codec = new Codec(connection.key);
-    this.channel = new Channel(connectDealer(connection.url, `client-${this.codec.session}`), this.codec);
+    // A short linger lets requests submitted just before close() still reach the controller.
+    this.channel = new Channel(connectDealer(connection.url, `client-${this.codec.session}`, 500), this.codec);
     this.channel.start((message) => this.onMessage(message));
   }
 
@@ -252,18 +253,21 @@ export class Client extends EventEmitter<ClientEvents> {
     return (await this.query("purge", { msgIds })).content.purged as number;
   }
 
-  /** Closes the connection. Outstanding results fail with ControllerLostError. */
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Closes the connection. Outstanding results fail with ControllerLostError; requests already
+   * submitted are still handed to the controller (awaiting the returned promise waits for that).
+   */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.failEverything(new ControllerLostError("the client was closed before the result arrived"));
-    void this.channel.close();
+    return this.channel.close(this.lostError ? 0 : 1000);
   }
 
   /** `await using client = …` closes it. */
   async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
+    await this.close();
   }
 
   // ---- used by views ----

@@ -286,7 +286,7 @@ export class Cluster {
       return Object.assign(client, {
         cluster,
         async [Symbol.asyncDispose]() {
-          close();
+          await close();
           await cluster.stop();
         },
       });

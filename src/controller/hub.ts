@@ -237,9 +237,9 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   private onBeat(identity: Buffer, content: { engine_id: number }): void {
     const engine = this.registry.get(content.engine_id);
     if (!engine) {
-      // An engine of a previous controller (restored on the same ports): ask it to register
-      // again under its id, which this hub has not handed out.
-      if (this.options.adoptEngines) this.send(this.engineChannel, identity, "control_request", { op: "reregister" });
+      // An engine of a previous controller (restored on the same ports) is asked to register
+      // again under its id; otherwise an unknown engine was declared dead and must leave.
+      this.send(this.engineChannel, identity, "control_request", { op: this.options.adoptEngines ? "reregister" : "forgotten" });
       return;
     }
     engine.lastBeat = Date.now();

@@ -126,6 +126,7 @@ export class Engine {
     const { op, msgIds } = message.content as { op: string; msgIds?: string[] };
     if (op === "abort") this.abortQueued(msgIds);
     else if (op === "reregister") this.reregister();
+    else if (op === "forgotten") void this.stop().then(() => process.exit(1));
     else if (op === "shutdown") void this.stop().then(() => process.exit(0));
   }
 

@@ -3,6 +3,7 @@
  * liveness (so a CPU-bound task never looks dead), reports its exit at once, and delivers signals.
  */
 import { fork } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Codec } from "../protocol/message.js";
@@ -39,6 +40,17 @@ export function runSupervisor(options: SupervisorOptions): Promise<number> {
   });
 }
 
+/** Whether a process is stopped (state T in /proc/<pid>/stat); false where /proc is absent. */
+function isStopped(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "T";
+  } catch {
+    return false;
+  }
+}
+
 /** How long an engine may take to answer SIGINT before it is taken to be stuck in synchronous code. */
 const INTERRUPT_GRACE_MS = 1000;
 
@@ -68,7 +80,11 @@ class SupervisorLink {
     this.channel = new Channel(connectDealer(this.options.url, `supervisor-${this.codec.session}`, 1000), this.codec);
     this.channel.start((message) => this.onMessage(message));
     this.send("supervise_request", { engine_id: engineId, pid: this.child.pid, supervisor_pid: process.pid });
-    this.timer = setInterval(() => this.send("engine_beat", { engine_id: engineId }), heartbeatInterval);
+    // A stopped engine (SIGSTOP, a debugger) cannot work: stop vouching for it, so the hub
+    // declares it dead after the usual missed beats instead of waiting forever.
+    this.timer = setInterval(() => {
+      if (!isStopped(this.child.pid)) this.send("engine_beat", { engine_id: engineId });
+    }, heartbeatInterval);
   }
 
   /**
@@ -104,6 +120,12 @@ class SupervisorLink {
     if (message.header.msg_type !== "control_request") return;
     const { op, signal } = message.content as { op?: string; signal?: NodeJS.Signals };
     if (op === "reregister") this.child.send?.({ type: "reregister" });
+    else if (op === "forgotten") {
+      // The hub declared this engine dead (it was stopped, or cut off): it must not come back
+      // under its old id, so it leaves.
+      this.exitReason = "the hub had already declared it dead";
+      forward(this.child, "SIGKILL");
+    }
     else if (op === "signal" && signal === "SIGINT") this.interrupt();
     else if (op === "signal" && typeof signal === "string") forward(this.child, signal);
   }

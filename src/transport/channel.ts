@@ -87,9 +87,10 @@ export class Channel {
     }
   }
 
-  /** Closes the socket; the reader loop ends quietly. */
-  async close(): Promise<void> {
+  /** Hands queued messages to the socket (at most `flushMs`), then closes it; the reader loop ends quietly. */
+  async close(flushMs = 0): Promise<void> {
     if (this.closed) return;
+    if (flushMs > 0) await this.flush(flushMs);
     this.closed = true;
     this.socket.close();
     await this.reading?.catch(() => {});

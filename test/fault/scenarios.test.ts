@@ -1,0 +1,215 @@
+/**
+ * Reliability scenarios (engine failure, retries, timeouts, dependencies, clients, bad input,
+ * security) on real processes. Each ends by checking that nothing was lost: every submitted
+ * message reached exactly one terminal state, and the hub's queues are empty.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import * as zmq from "zeromq";
+import {
+  Client, EngineError, ImpossibleDependency, RemoteError, TaskTimeout,
+} from "../../src/index.js";
+import type { AsyncResult, TaskMetadata } from "../../src/index.js";
+import { readConnectionFile } from "../../src/cluster/profile.js";
+import { Codec } from "../../src/protocol/message.js";
+import { encodeValue } from "../../src/protocol/serialize.js";
+import { startTestCluster } from "../helpers/cluster.js";
+import type { TestCluster } from "../helpers/cluster.js";
+
+declare const engineId: number;
+const meta = (ar: AsyncResult) => ar.metadata as TaskMetadata;
+const hold = (ms: number) => new Promise((r) => setTimeout(() => r(engineId), ms));
+
+/** Every result settled exactly once, and no engine still owes anything. */
+async function assertNothingLost(t: TestCluster, results: AsyncResult[]): Promise<void> {
+  for (const ar of results) {
+    await ar.wait();
+    assert.ok(ar.taskEntries.every((e) => ["ok", "error", "aborted"].includes(e.metadata.status)));
+  }
+  const status = await t.rc.queueStatus();
+  for (const id of t.rc.ids) assert.deepEqual([status[id]?.queue, status[id]?.tasks], [0, 0], `engine ${id} still owes work`);
+  assert.equal(status.unassigned, 0);
+}
+
+async function enginePid(t: TestCluster, id: number): Promise<number> {
+  return (await t.rc.view(id).apply(() => process.pid)) as number;
+}
+
+test("A2: a load-balanced task on a killed engine is retried on the other engine", async () => {
+  const t = await startTestCluster({ n: 2, heartbeatInterval: 250 });
+  try {
+    const victimPid = await enginePid(t, 0);
+    const ar = t.rc.loadBalancedView().with({ retries: 1, targets: [0, 1] }).apply(async (pid: number) => {
+      if (process.pid === pid) await new Promise(() => {});
+      return engineId;
+    }, victimPid);
+    const placed = t.rc.loadBalancedView().with({ targets: [1] }).apply(hold, 300);
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(victimPid, "SIGKILL");
+    assert.equal(await ar, 1);
+    assert.equal(meta(ar).engineId, 1);
+    await placed;
+    await assertNothingLost(t, [ar, placed]);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("A5: 50 queued direct tasks and 5 load-balanced tasks on a killed engine all reach a terminal state", async () => {
+  const t = await startTestCluster({ n: 2, hwm: 0, heartbeatInterval: 250 });
+  try {
+    const victimPid = await enginePid(t, 0);
+    const direct = Array.from({ length: 50 }, () => t.rc.view(0).apply(hold, 50));
+    const balanced = Array.from({ length: 5 }, () => t.rc.loadBalancedView().with({ retries: 1 }).apply(hold, 200));
+    process.kill(victimPid, "SIGKILL");
+    const settled = await Promise.allSettled(direct);
+    assert.ok(settled.some((s) => s.status === "rejected" && s.reason instanceof EngineError));
+    for (const ar of balanced) assert.equal(typeof (await ar), "number");
+    assert.equal(await t.rc.view(1).apply(() => "controller still serves"), "controller still serves");
+    await assertNothingLost(t, [...direct.filter((a) => a.ready()), ...balanced]);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("A6: a stopped engine is declared dead; when resumed it leaves instead of coming back", async () => {
+  const t = await startTestCluster({ n: 2, heartbeatInterval: 250 });
+  try {
+    const pid = await enginePid(t, 1);
+    const ar = t.rc.view(1).apply(hold, 100);
+    process.kill(pid, "SIGSTOP");
+    await assert.rejects(ar, (e: unknown) => e instanceof EngineError && /engine 1 missed 3 heartbeats/.test((e as Error).message));
+    assert.deepEqual(t.rc.ids, [0]);
+    const exited = new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 50);
+    });
+    process.kill(pid, "SIGCONT");
+    await exited;
+    assert.deepEqual(t.rc.ids, [0], "the old id is never reused");
+  } finally {
+    await t.stop();
+  }
+});
+
+test("B1/B2: retries on a function that always throws end with the last attempt's error; with a timeout, TaskTimeout", async () => {
+  const t = await startTestCluster({ n: 2, heartbeatInterval: 250 });
+  try {
+    const always = () => { throw new Error(`failed on ${engineId}`); };
+    const ar = t.rc.loadBalancedView().with({ retries: 1 }).apply(always);
+    await assert.rejects(ar, (e: unknown) => e instanceof RemoteError && /failed on/.test(e.message));
+    const b3 = t.rc.loadBalancedView();
+    const slowDep = b3.apply(hold, 3000);
+    const started = Date.now();
+    const waiting = b3.with({ after: slowDep, timeout: 500 }).apply(() => "never ran");
+    await assert.rejects(waiting, TaskTimeout);
+    assert.ok(Date.now() - started < 2000);
+    await slowDep;
+    await assertNothingLost(t, [ar, waiting, slowDep]);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("C3/C5: follow across engines is impossible; a task pinned to an engine that dies does not hang", async () => {
+  const t = await startTestCluster({ n: 2, heartbeatInterval: 250 });
+  try {
+    const lview = t.rc.loadBalancedView();
+    const on0 = lview.with({ targets: [0] }).apply(() => 0);
+    const on1 = lview.with({ targets: [1] }).apply(() => 1);
+    await Promise.all([on0, on1]);
+    const both = lview.with({ follow: [on0, on1] }).apply(() => "nowhere");
+    await assert.rejects(both, /no engine can run|ImpossibleDependency/);
+    const victim = await enginePid(t, 1);
+    const blocker = lview.with({ targets: [1] }).apply(hold, 5000);
+    const pinned = lview.with({ targets: [1] }).apply(() => "pinned");
+    process.kill(victim, "SIGKILL");
+    await assert.rejects(blocker, EngineError);
+    await assert.rejects(pinned, (e: unknown) => e instanceof ImpossibleDependency || e instanceof EngineError);
+    await assertNothingLost(t, [on0, on1, both, blocker, pinned]);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("D4: tasks of a client that exits abruptly still complete; another client gets every result", async () => {
+  const t = await startTestCluster({ n: 2 });
+  try {
+    const first = await Client.connect({ connectionFile: t.cluster.files.client });
+    const ars = Array.from({ length: 20 }, (_, i) => first.loadBalancedView().apply((x: number) => x * x, i));
+    const ids = ars.map((ar) => ar.msgIds[0] as string);
+    await first.close();
+    const values = await t.rc.getResult(ids);
+    assert.deepEqual(values, Array.from({ length: 20 }, (_, i) => i * i));
+  } finally {
+    await t.stop();
+  }
+});
+
+test("D5: shutdown with hub stops engines and the controller, and removes the connection files", async () => {
+  const t = await startTestCluster({ n: 2 });
+  const other = await Client.connect({ connectionFile: t.cluster.files.client });
+  const pending = other.view(0).apply(() => new Promise(() => {}));
+  const controllerPid = t.cluster.controller?.pid as number;
+  await t.rc.shutdown({ hub: true });
+  await assert.rejects(pending, /controller shut down|EngineError|exited/);
+  while (fs.existsSync(t.cluster.files.client)) await new Promise((r) => setTimeout(r, 20));
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      try {
+        process.kill(controllerPid, 0);
+      } catch {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 20);
+  });
+  other.close();
+  await t.stop();
+});
+
+test("E2/E3: an unserializable result, a syntax error and a missing module are RemoteErrors; the engine stays", async () => {
+  const t = await startTestCluster({ n: 1 });
+  try {
+    await assert.rejects(t.rc.view(0).apply(() => ({ f: Symbol("s") })), (e: unknown) => e instanceof RemoteError && /result of .* cannot be serialized/.test(e.evalue));
+    await assert.rejects(t.rc.view(0).execute("const = 1"), (e: unknown) => e instanceof RemoteError && e.ename === "SyntaxError");
+    await assert.rejects(t.rc.view(0).requireModules("parallax-no-such-module"), (e: unknown) => e instanceof RemoteError && /cannot load module parallax-no-such-module/.test(e.evalue));
+    assert.equal(await t.rc.view(0).apply(() => "fine"), "fine");
+  } finally {
+    await t.stop();
+  }
+});
+
+test("F3: swapping the buffers of a signed message is detected; the engine never runs the substituted code", async () => {
+  const t = await startTestCluster({ n: 1 });
+  const info = readConnectionFile(t.cluster.files.client);
+  const dealer = new zmq.Dealer({ linger: 0 });
+  dealer.connect(info.url);
+  try {
+    await t.rc.view(0).push({ marker: "untouched" });
+    const codec = new Codec(info.key);
+    const setMarker = (value: string) => codec.encode({
+      header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 },
+      content: { op: "push" }, buffers: encodeValue({ marker: value }),
+    });
+    const genuine = setMarker("genuine");
+    const swapped = [...genuine.slice(0, -1), ...encodeValue({ marker: "substituted" })];
+    await dealer.send(swapped);
+    await dealer.send(setMarker("genuine"));
+    await dealer.receive();
+    assert.equal(await t.rc.view(0).pull("marker"), "genuine");
+  } finally {
+    dealer.close();
+    await t.stop();
+  }
+});
+
+void path;
