@@ -50,7 +50,7 @@ export interface ClusterOptions {
   /** How long `start()`/`startAndConnect()` wait for the controller and engines. */
   engineTimeout?: number;
   heartbeatInterval?: number;
-  /** Scheduler scheme: leastload (default), lru, weighted, plainrandom, twobin. */
+  /** Scheduler scheme: leastload (default), lru, weighted, plainrandom, twobin, or a module path whose default export is a scheme. */
   scheme?: string;
   /** Outstanding load-balanced tasks per engine (default 1; 0 = unlimited). */
   hwm?: number;
@@ -98,8 +98,8 @@ export function validateClusterOptions(options: ClusterOptions): void {
   if (options.clusterId !== undefined && !/^[\w.-]+$/.test(options.clusterId)) {
     throw new RangeError(`Cluster option clusterId may only use letters, digits, '.', '_' and '-', got ${JSON.stringify(options.clusterId)}`);
   }
-  if (options.scheme !== undefined && !SCHEMES.has(options.scheme)) {
-    throw new RangeError(`Cluster option scheme must be one of ${[...SCHEMES].join(", ")}, got ${JSON.stringify(options.scheme)}`);
+  if (options.scheme !== undefined && !SCHEMES.has(options.scheme) && !/[\/\\]|\.[cm]?js$/.test(options.scheme)) {
+    throw new RangeError(`Cluster option scheme must be one of ${[...SCHEMES].join(", ")} or a module path, got ${JSON.stringify(options.scheme)}`);
   }
   if (options.db !== undefined && !["memory", "sqlite", "none"].includes(options.db)) {
     throw new RangeError(`Cluster option db must be "memory", "sqlite" or "none", got ${JSON.stringify(options.db)}`);

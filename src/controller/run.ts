@@ -5,10 +5,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { clusterFiles, newClusterId, profileDir, readConnectionFile, securityDir, writeJsonAtomic } from "../cluster/profile.js";
 import type { ConnectionInfo } from "../cluster/profile.js";
 import { newKey } from "../protocol/message.js";
+import { registerScheme } from "../scheduler/schemes.js";
+import type { Scheme } from "../scheduler/schemes.js";
 import { Hub } from "./hub.js";
 import { SqliteTaskDatabase } from "./sqlite-db.js";
 import { MemoryTaskDatabase } from "./task-db.js";
@@ -42,6 +45,17 @@ function integerOption(name: string, raw: string, min: number): number {
 function connectHost(ip: string, location: string | undefined): string {
   if (location) return location;
   return ip === "0.0.0.0" || ip === "*" ? os.hostname() : ip;
+}
+
+/**
+ * A scheme given as a module path (`--scheme ./my-scheme.js`) is imported and registered under
+ * that path; its default export is `(loads, random) => index`.
+ */
+async function loadUserScheme(scheme: string): Promise<void> {
+  if (!/[\/\\]|\.[cm]?js$/.test(scheme)) return;
+  const module = (await import(pathToFileURL(path.resolve(scheme)).href)) as { default?: unknown };
+  if (typeof module.default !== "function") throw new TypeError(`--scheme ${scheme}: the module must export a default function (loads, random) => index`);
+  registerScheme(scheme, module.default as Scheme);
 }
 
 /** Key and ports of the controller that ran this cluster before (for --restore). */
@@ -78,6 +92,7 @@ export async function runController(argv: string[]): Promise<Hub> {
     // Engine ids handed out before the restart must not be given to new engines.
     db.engineIds().forEach((id) => usedIds.add(id));
   }
+  await loadUserScheme(values.scheme);
   const hub = new Hub({
     ip: values.ip, key, heartbeatInterval, db,
     adoptEngines: previous !== undefined,
