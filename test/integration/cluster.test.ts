@@ -154,3 +154,25 @@ test("CLI: controller and engine commands run the processes in the foreground", 
   assert.equal(fs.existsSync(clientFile), false, "the controller removes its connection files on shutdown");
   rc.close();
 });
+
+test("controllerIp 0.0.0.0 binds every interface and writes the given location into the connection files", async () => {
+  const dir = tempDir();
+  const cluster = new Cluster({ n: 1, profileDir: dir, controllerIp: "0.0.0.0", location: "127.0.0.1" });
+  await cluster.start();
+  try {
+    const { readConnectionFile } = await import("../../src/cluster/profile.js");
+    const urls = [cluster.files.client, cluster.files.engine].map((f) => readConnectionFile(f).url);
+    for (const url of urls) assert.match(url, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+    const listening = fs.readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[3] === "0A");
+    for (const url of urls) {
+      const hex = Number(url.split(":").at(-1)).toString(16).toUpperCase().padStart(4, "0");
+      assert.ok(listening.some((f) => f[1] === `00000000:${hex}`), `port ${url} listens on all interfaces`);
+    }
+    const rc = await cluster.connectClient();
+    await rc.waitForEngines(1, { timeout: 20_000 });
+    assert.equal(await rc.view(0).apply(() => "reachable"), "reachable");
+    await rc.close();
+  } finally {
+    await cluster.stop();
+  }
+});
