@@ -21,7 +21,8 @@ export function entryCommand(entry: "engine/main" | "controller/main" | "cli/mai
 export function spawnNode(args: string[], options: { logFile: string; cwd?: string; env?: NodeJS.ProcessEnv }): ChildProcess {
   const out = fs.openSync(options.logFile, "a", 0o600);
   try {
-    const extra = process.env.PARALLAX_NODE_ARGS ? process.env.PARALLAX_NODE_ARGS.split(" ") : [];
+    // PARALLAX_NODE_ARGS passes extra Node flags to every cluster process (e.g. --cpu-prof).
+    const extra = process.env.PARALLAX_NODE_ARGS ? process.env.PARALLAX_NODE_ARGS.split(" ").filter(Boolean) : [];
     return spawn(process.execPath, [...extra, ...args], {
       detached: true,
       stdio: ["ignore", out, out],

@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import path from "node:path";
 import { test } from "node:test";
 import * as zmq from "zeromq";
 import {
@@ -212,4 +211,3 @@ test("F3: swapping the buffers of a signed message is detected; the engine never
   }
 });
 
-void path;

@@ -10,7 +10,6 @@ import type { TestCluster } from "../helpers/cluster.js";
 
 declare const engineId: number;
 const meta = (ar: AsyncResult) => ar.metadata as TaskMetadata;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hold = (ms: number) => new Promise((r) => setTimeout(() => r(engineId), ms));
 
 describe("LoadBalancedView on 2 real engines", () => {
@@ -263,4 +262,3 @@ describe("LoadBalancedView on 2 real engines", () => {
   });
 });
 
-void sleep;
