@@ -39,3 +39,5 @@ export {
   TaskAborted, TaskInterrupted, TaskTimeout, TimeoutError, UnmetDependency,
 } from "./errors.js";
 export type { RemoteErrorInfo } from "./errors.js";
+export { visualize, timeline, toDot, graphFromResults } from "../viz/index.js";
+export type { GraphInput, TimelineOptions, VisualizeFormat, VisualizeKind, VisualizeOptions } from "../viz/index.js";

@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError } from "commander";
 import { Cluster } from "../cluster/cluster.js";
-import { pidAlive } from "../cluster/profile.js";
+import { pidAlive, readConnectionFile } from "../cluster/profile.js";
 import { runController } from "../controller/run.js";
 import { runEngine } from "../engine/run.js";
 
@@ -28,6 +28,7 @@ interface StartOptions {
   scheme?: string;
   hwm?: number;
   db?: "memory" | "sqlite" | "none";
+  dashboard?: boolean | string;
 }
 
 async function startCluster(options: StartOptions): Promise<void> {
@@ -42,11 +43,14 @@ async function startCluster(options: StartOptions): Promise<void> {
     ...(options.scheme ? { scheme: options.scheme } : {}),
     ...(options.hwm === undefined ? {} : { hwm: options.hwm }),
     ...(options.db ? { db: options.db } : {}),
+    ...(options.dashboard === undefined ? {} : { dashboard: options.dashboard === true ? true : Number(options.dashboard) }),
   });
   await cluster.start();
   const engines = Object.values(cluster.engineSets).reduce((n, s) => n + s.n, 0);
   process.stdout.write(`cluster ${cluster.clusterId} started: controller pid ${cluster.controller?.pid}, ${engines} engine(s) (profile ${cluster.profile})\n`);
   process.stdout.write(`connection file: ${cluster.files.client}\n`);
+  const dashboardUrl = readConnectionFile(cluster.files.client).dashboardUrl;
+  if (dashboardUrl) process.stdout.write(`dashboard: ${dashboardUrl}\n`);
   if (options.daemonize) return;
   process.stdout.write("press Ctrl-C to stop the cluster\n");
   await new Promise<void>((resolve) => {
@@ -97,6 +101,7 @@ export function buildProgram(): Command {
     .option("--scheme <name>", "load-balancing scheme")
     .option("--hwm <n>", "outstanding tasks per engine (0 = unlimited)", integer(0))
     .option("--db <backend>", "task database: memory, sqlite or none")
+    .option("--dashboard [port]", "serve the live dashboard (a free port unless given)")
     .option("--daemonize", "return once started, leaving the cluster running")
     .action(startCluster);
   cluster.command("stop")

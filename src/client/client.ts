@@ -111,6 +111,11 @@ export class Client extends EventEmitter<ClientEvents> {
     return client;
   }
 
+  /** Address of the controller's live dashboard, when it serves one. */
+  get dashboardUrl(): string | undefined {
+    return this.connection.dashboardUrl;
+  }
+
   /** Registered engine ids, sorted; a fresh copy each time. */
   get ids(): number[] {
     return [...this.engines.keys()].sort((a, b) => a - b);

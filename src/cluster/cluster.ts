@@ -57,6 +57,8 @@ export interface ClusterOptions {
   /** Task database: memory (default, bounded), sqlite or none. */
   db?: "memory" | "sqlite" | "none";
   dbPath?: string;
+  /** Serve the live dashboard: `true` for a free port, or a port number. */
+  dashboard?: boolean | number;
   /** Replace engines that die (local launcher). */
   restartDeadEngines?: boolean;
   /** Extra controller and engine command-line arguments. */
@@ -70,7 +72,7 @@ export interface ClusterOptions {
 
 const OPTION_NAMES = new Set([
   "n", "profile", "profileDir", "clusterId", "engines", "launcherOptions", "controller", "controllerIp", "location", "engineTimeout",
-  "heartbeatInterval", "scheme", "hwm", "db", "dbPath", "restartDeadEngines", "controllerArgs", "engineArgs", "cwd", "env",
+  "heartbeatInterval", "scheme", "hwm", "db", "dbPath", "dashboard", "restartDeadEngines", "controllerArgs", "engineArgs", "cwd", "env",
 ]);
 const SCHEMES = new Set(["leastload", "lru", "weighted", "plainrandom", "twobin"]);
 
@@ -122,6 +124,9 @@ export function validateClusterOptions(options: ClusterOptions): void {
   for (const name of ["controllerArgs", "engineArgs"] as const) {
     const value = options[name];
     if (value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === "string"))) throw new TypeError(`Cluster option ${name} must be an array of strings`);
+  }
+  if (options.dashboard !== undefined && typeof options.dashboard !== "boolean" && !(Number.isInteger(options.dashboard) && options.dashboard >= 0 && options.dashboard < 65536)) {
+    throw new TypeError(`Cluster option dashboard must be a boolean or a port number, got ${JSON.stringify(options.dashboard)}`);
   }
   if (options.restartDeadEngines !== undefined && typeof options.restartDeadEngines !== "boolean") {
     throw new TypeError(`Cluster option restartDeadEngines must be a boolean, got ${JSON.stringify(options.restartDeadEngines)}`);
@@ -203,6 +208,7 @@ export class Cluster {
       ...(this.options.heartbeatInterval ? ["--heartbeat-interval", String(this.options.heartbeatInterval)] : []),
       ...(this.options.db ? ["--db", this.options.db] : []),
       ...(this.options.dbPath ? ["--db-path", this.options.dbPath] : []),
+      ...(this.options.dashboard ? ["--dashboard", this.options.dashboard === true ? "0" : String(this.options.dashboard)] : []),
       ...(options.restore ? ["--restore"] : []),
       ...(this.options.controllerArgs ?? []),
     ];

@@ -56,6 +56,10 @@ export interface HubEvents {
   unregistration: [EngineRecord, string];
   shutdown: [];
   "shutdown-requested": [];
+  /** A task was recorded. */
+  "task-added": [string];
+  /** A task reached its terminal state. */
+  "task-done": [string];
   /** A message failed verification (reason counts so far); the key is never part of it. */
   dropped: [string];
 }
@@ -144,6 +148,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       return;
     }
     this.db.add(record);
+    this.emit("task-added", record.msgId);
     if (size > this.options.maxMessageBytes) {
       this.fail(record, errorInfo("ProtocolError", `request ${record.msgId} is ${size} bytes, over the limit of ${this.options.maxMessageBytes} bytes`, "PROTOCOL_ERROR"));
       return;
@@ -365,6 +370,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     record.completed = metadata.completed ?? Date.now();
     record.reply = { content, metadata, buffers };
     this.db.update(record);
+    this.emit("task-done", record.msgId);
     if (record.balanced) this.scheduler.onFinished(record);
   }
 

@@ -12,6 +12,7 @@ import type { ConnectionInfo } from "../cluster/profile.js";
 import { newKey } from "../protocol/message.js";
 import { registerScheme } from "../scheduler/schemes.js";
 import type { Scheme } from "../scheduler/schemes.js";
+import { Dashboard } from "./dashboard.js";
 import { Hub } from "./hub.js";
 import { SqliteTaskDatabase } from "./sqlite-db.js";
 import { MemoryTaskDatabase } from "./task-db.js";
@@ -31,6 +32,7 @@ export const CONTROLLER_ARG_SPEC = {
   db: { type: "string", default: "memory" },
   "db-path": { type: "string" },
   restore: { type: "boolean", default: false },
+  dashboard: { type: "string" },
   "db-max-records": { type: "string", default: "100000" },
   "db-max-bytes": { type: "string", default: String(1024 * 1024 * 1024) },
 } as const;
@@ -58,6 +60,20 @@ async function loadUserScheme(scheme: string): Promise<void> {
   registerScheme(scheme, module.default as Scheme);
 }
 
+/** `--dashboard` may come without a port (a free one is picked). */
+function withDashboardPort(argv: string[]): string[] {
+  return argv.flatMap((arg, i) => (arg === "--dashboard" && (argv[i + 1] === undefined || argv[i + 1]?.startsWith("-")) ? [arg, "0"] : [arg]));
+}
+
+/** Serves the dashboard on the controller's interface; `port` "" or "0" picks a free one. */
+async function startDashboard(hub: Hub, ip: string, host: string, port: string): Promise<Dashboard> {
+  const dashboard = new Dashboard(hub);
+  hub.on("task-added", (msgId) => dashboard.taskAdded(msgId));
+  for (const event of ["task-done", "registration", "unregistration"] as const) hub.on(event, () => dashboard.touch());
+  await dashboard.listen(ip === "*" ? "0.0.0.0" : ip, integerOption("dashboard", port === "" ? "0" : port, 0), host);
+  return dashboard;
+}
+
 /** Key and ports of the controller that ran this cluster before (for --restore). */
 function previousController(files: { client: string; engine: string }): { key: string; ports: { client: number; engine: number } } {
   const port = (url: string) => Number(url.split(":").at(-1));
@@ -74,7 +90,7 @@ function previousController(files: { client: string; engine: string }): { key: s
 
 /** Runs a controller until SIGTERM/SIGINT or a client's shutdown request. */
 export async function runController(argv: string[]): Promise<Hub> {
-  const { values } = parseArgs({ args: argv, options: CONTROLLER_ARG_SPEC, strict: true });
+  const { values } = parseArgs({ args: withDashboardPort(argv), options: CONTROLLER_ARG_SPEC, strict: true });
   const heartbeatInterval = integerOption("heartbeat-interval", values["heartbeat-interval"], 10);
   if (!["memory", "none", "sqlite"].includes(values.db)) throw new RangeError(`--db must be memory, sqlite or none, got ${JSON.stringify(values.db)}`);
   const dir = profileDir(values.profile, values["profile-dir"]);
@@ -104,13 +120,16 @@ export async function runController(argv: string[]): Promise<Hub> {
   hub.registry.markUsed(usedIds);
   const endpoints = await hub.start();
   const host = connectHost(values.ip, values.location);
+  const dashboard = values.dashboard === undefined ? undefined : await startDashboard(hub, values.ip, host, values.dashboard);
   const base: Omit<ConnectionInfo, "url"> = {
     key, signatureScheme: "hmac-sha256", clusterId, profile: values.profile, heartbeatInterval, controllerPid: process.pid,
+    ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
   };
   writeJsonAtomic(files.engine, { ...base, url: endpoints.engine.replace(/\/\/[^:]+:/, `//${host}:`) });
   writeJsonAtomic(files.client, { ...base, url: endpoints.client.replace(/\/\/[^:]+:/, `//${host}:`) });
   logDrops(hub);
   const stop = async () => {
+    await dashboard?.close();
     await hub.stop();
     for (const file of [files.client, files.engine]) fs.rmSync(file, { force: true });
     process.exit(0);
