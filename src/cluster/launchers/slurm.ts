@@ -44,9 +44,11 @@ export interface SlurmLauncherOptions {
   remoteEntry?: string[];
   /** Extra arguments for every engine. */
   engineArgs?: string[];
-  /** Commands (default `sbatch`, `scancel`, `squeue`): names on PATH or full paths. */
+  /** The submit command (default `"sbatch"`): a name on PATH or a full path. */
   sbatchCommand?: string;
+  /** The cancel command (default `"scancel"`). */
   scancelCommand?: string;
+  /** The queue command (default `"squeue"`). */
   squeueCommand?: string;
   /** Milliseconds `stop()` waits for the job to leave the queue (default 30000). */
   stopTimeout?: number;
@@ -217,7 +219,7 @@ export class SlurmLauncher implements EngineLauncher {
     ];
     const engineCommand = this.engineCommand(context);
     // In a job array each task runs one engine itself; otherwise srun starts one per task.
-    const launch = o.array ? `exec ${engineCommand}` : `srun ${shellJoin(o.srunArgs ?? [])} ${engineCommand}`.replace(/ {2,}/g, " ");
+    const launch = o.array ? `exec ${engineCommand}` : ["srun", ...(o.srunArgs ?? []).map(shellQuote), engineCommand].join(" ");
     return renderTemplate(o.template ?? DEFAULT_SLURM_TEMPLATE, {
       jobName: o.jobName ?? "parallax-engines", n: String(n), lastIndex: String(n - 1), partition: o.partition ?? "", account: o.account ?? "",
       qos: o.qos ?? "", timeLimit: o.timeLimit ?? "", output, sbatchLines: lines.map((l) => `#SBATCH ${l}`).join("\n"),

@@ -1,0 +1,112 @@
+/**
+ * System components for launcher tests: finding programs, free ports, and daemons that the
+ * test starts in the foreground (so it owns and reaps them) and always stops.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+
+/** The full path of a program on PATH (or an absolute path that exists), else undefined. */
+export function which(program: string): string | undefined {
+  if (program.includes("/")) return fs.existsSync(program) ? program : undefined;
+  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin"];
+  for (const dir of dirs) {
+    const full = path.join(dir, program);
+    try {
+      fs.accessSync(full, fs.constants.X_OK);
+      return full;
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a test cannot run here, or undefined when it can: the programs it needs are missing,
+ * or it needs root and this is not root.
+ */
+export function missingRequirements(programs: string[], options: { root?: boolean; packages?: string } = {}): string | undefined {
+  if (options.root && process.getuid?.() !== 0) return `needs root (running as uid ${process.getuid?.()})`;
+  const missing = programs.filter((p) => which(p) === undefined);
+  if (missing.length > 0) return `needs ${missing.join(", ")} on PATH (apt-get install ${options.packages ?? programs.join(" ")}; see scripts/ci-system-deps.sh)`;
+  return undefined;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value, or fails after `timeoutMs` with `what`. */
+export async function waitUntil<T>(what: string, timeoutMs: number, check: () => T | Promise<T>): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A foreground daemon started by a test. */
+export interface Daemon {
+  readonly name: string;
+  readonly child: ChildProcess;
+  /** Stops the daemon's process group (TERM, then KILL) and waits for it. */
+  stop(): Promise<void>;
+}
+
+/** Starts a daemon in its own process group with its output in `logFile`. */
+export async function startDaemon(name: string, command: string, args: string[], options: { logFile: string; env?: NodeJS.ProcessEnv }): Promise<Daemon> {
+  const out = fs.openSync(options.logFile, "a");
+  const child = spawn(command, args, { detached: true, stdio: ["ignore", out, out], env: { ...process.env, ...options.env } });
+  fs.closeSync(out);
+  await new Promise<void>((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", reject);
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    name, child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      signalGroup(child.pid as number, "SIGTERM");
+      const timer = setTimeout(() => signalGroup(child.pid as number, "SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Signals a process group, ignoring one already gone. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Stops daemons in reverse start order, whatever fails. */
+export async function stopAll(daemons: Daemon[]): Promise<void> {
+  for (const daemon of [...daemons].reverse()) await daemon.stop().catch(() => undefined);
+}
