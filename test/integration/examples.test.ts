@@ -31,3 +31,19 @@ test("example: executor.map is ordered, asCompleted is not", async () => {
   assert.deepEqual(ordered, ["a after 300 ms", "b after 100 ms", "c after 200 ms"]);
   assert.deepEqual(completed, ["fast after 20 ms", "slow after 200 ms"]);
 });
+
+test("example: the delayed graph rendered to dag.svg and its executed timeline to timeline.svg", async () => {
+  const { renderDelayed } = await import("../../examples/visualize.js");
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-viz-"));
+  const files = await renderDelayed(dir);
+  const dag = fs.readFileSync(files.dag, "utf8");
+  assert.equal((dag.match(/class="node"/g) ?? []).length, 12, "one node per task");
+  assert.equal((dag.match(/class="edge"/g) ?? []).length, 10, "one edge per dependency");
+  const timelineSvg = fs.readFileSync(files.timeline, "utf8");
+  assert.match(timelineSvg, /engine 0/);
+  assert.match(timelineSvg, /engine 1/);
+  assert.ok(fs.readFileSync(files.executed, "utf8").includes("engine"), "the executed DAG names engines");
+});
