@@ -1,6 +1,8 @@
 /**
- * Runnable tasks: higher priority first, FIFO within a priority. A binary heap keyed by
- * (priority, sequence); removal is lazy (removed ids are skipped when they surface).
+ * Runnable tasks waiting for an engine: higher priority first, FIFO within a priority. A binary
+ * heap keyed by (priority, insertion sequence) gives O(log n) push and pop with a stable order.
+ * Removal is lazy: a removed id stays in the heap and is skipped when it surfaces, and the heap
+ * is rebuilt when stale entries outnumber live ones, so memory stays proportional to `size`.
  */
 
 /** What the queue holds. */
@@ -10,61 +12,106 @@ export interface Prioritized {
 }
 
 interface Slot<T> {
-  item: T;
-  seq: number;
+  readonly item: T;
+  readonly seq: number;
 }
 
-/** A stable priority queue. */
+/** Rebuild only past this many entries: compacting tiny heaps costs more than it saves. */
+const COMPACT_MIN = 64;
+
+/** A stable priority queue of items with distinct ids. */
 export class ReadyQueue<T extends Prioritized> {
-  private readonly heap: Slot<T>[] = [];
+  private heap: Slot<T>[] = [];
+  /** Live ids → sequence number of their current entry; anything else in the heap is stale. */
   private readonly live = new Map<string, number>();
   private seq = 0;
 
-  /** Items queued and not removed. */
+  /** Number of queued items (removed ones excluded). */
   get size(): number {
     return this.live.size;
   }
 
-  /** Adds an item (re-adding an id replaces its previous entry). */
+  /** Whether an item with this id is queued. */
+  has(id: string): boolean {
+    return this.live.has(id);
+  }
+
+  /**
+   * Adds an item behind those of the same priority. Re-adding a queued id replaces its entry
+   * (and moves it to the back of its priority).
+   * @throws TypeError when the priority is not a number (NaN would break the heap order).
+   */
   push(item: T): void {
-    const slot = { item, seq: this.seq++ };
+    if (typeof item.priority !== "number" || Number.isNaN(item.priority)) {
+      throw new TypeError(`priority of ${item.id} must be a number, got ${String(item.priority)}`);
+    }
+    const slot: Slot<T> = { item, seq: this.seq++ };
     this.live.set(item.id, slot.seq);
     this.heap.push(slot);
     this.up(this.heap.length - 1);
+    this.maybeCompact();
   }
 
-  /** Removes and returns the next item. */
+  /** Removes and returns the next item (highest priority, earliest pushed), or undefined. */
   pop(): T | undefined {
-    while (this.heap.length > 0) {
-      const top = this.heap[0] as Slot<T>;
-      const last = this.heap.pop() as Slot<T>;
-      if (this.heap.length > 0) {
-        this.heap[0] = last;
-        this.down(0);
-      }
-      if (this.live.get(top.item.id) === top.seq) {
-        this.live.delete(top.item.id);
-        return top.item;
-      }
-    }
-    return undefined;
+    this.dropStale();
+    const top = this.heap[0];
+    if (top === undefined) return undefined;
+    this.removeTop();
+    this.live.delete(top.item.id);
+    return top.item;
+  }
+
+  /** The item {@link pop} would return, without removing it. */
+  peek(): T | undefined {
+    this.dropStale();
+    return this.heap[0]?.item;
   }
 
   /** Removes an item by id; returns whether it was queued. */
   remove(id: string): boolean {
-    return this.live.delete(id);
+    const removed = this.live.delete(id);
+    if (removed) this.maybeCompact();
+    return removed;
   }
 
+  private isLive(slot: Slot<T>): boolean {
+    return this.live.get(slot.item.id) === slot.seq;
+  }
+
+  private dropStale(): void {
+    while (this.heap.length > 0 && !this.isLive(this.heap[0] as Slot<T>)) this.removeTop();
+  }
+
+  private removeTop(): void {
+    const last = this.heap.pop() as Slot<T>;
+    if (this.heap.length === 0) return;
+    this.heap[0] = last;
+    this.down(0);
+  }
+
+  /** Rebuilds the heap from live entries once stale ones are the majority (O(n), amortized O(1)). */
+  private maybeCompact(): void {
+    if (this.heap.length < COMPACT_MIN || this.heap.length <= 2 * this.live.size) return;
+    this.heap = this.heap.filter((slot) => this.isLive(slot));
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  /** Heap order: higher priority first, then lower sequence (earlier push). */
   private before(a: Slot<T>, b: Slot<T>): boolean {
     return a.item.priority !== b.item.priority ? a.item.priority > b.item.priority : a.seq < b.seq;
   }
 
-  private up(i: number): void {
+  private swap(i: number, j: number): void {
     const heap = this.heap;
+    [heap[i], heap[j]] = [heap[j] as Slot<T>, heap[i] as Slot<T>];
+  }
+
+  private up(i: number): void {
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.before(heap[i] as Slot<T>, heap[parent] as Slot<T>)) break;
-      [heap[i], heap[parent]] = [heap[parent] as Slot<T>, heap[i] as Slot<T>];
+      if (!this.before(this.heap[i] as Slot<T>, this.heap[parent] as Slot<T>)) return;
+      this.swap(i, parent);
       i = parent;
     }
   }
@@ -72,13 +119,13 @@ export class ReadyQueue<T extends Prioritized> {
   private down(i: number): void {
     const heap = this.heap;
     for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
+      const left = 2 * i + 1;
+      const right = left + 1;
       let best = i;
-      if (l < heap.length && this.before(heap[l] as Slot<T>, heap[best] as Slot<T>)) best = l;
-      if (r < heap.length && this.before(heap[r] as Slot<T>, heap[best] as Slot<T>)) best = r;
+      if (left < heap.length && this.before(heap[left] as Slot<T>, heap[best] as Slot<T>)) best = left;
+      if (right < heap.length && this.before(heap[right] as Slot<T>, heap[best] as Slot<T>)) best = right;
       if (best === i) return;
-      [heap[i], heap[best]] = [heap[best] as Slot<T>, heap[i] as Slot<T>];
+      this.swap(i, best);
       i = best;
     }
   }

@@ -319,7 +319,9 @@ export class TaskScheduler {
     const hwm = this.options.hwm;
     const free = hwm === 0 ? allowed : allowed.filter((e) => e.balanced.size < hwm);
     if (free.length === 0) return undefined;
-    return free[this.scheme(free.map((e) => e.balanced.size))];
+    const index = this.scheme(free.map((e) => e.balanced.size));
+    // A user scheme that answers out of range must not stall the queue: fall back to the LRU engine.
+    return free[Number.isInteger(index) && index >= 0 && index < free.length ? index : 0];
   }
 
   private mayRun(task: PendingTask, engine: EngineRecord): boolean {

@@ -11,6 +11,7 @@ import {
   Client, EngineError, ImpossibleDependency, RemoteError, TaskTimeout,
 } from "../../src/index.js";
 import type { AsyncResult, TaskMetadata } from "../../src/index.js";
+import { waitForExit } from "../../src/cluster/processes.js";
 import { readConnectionFile } from "../../src/cluster/profile.js";
 import { Codec } from "../../src/protocol/message.js";
 import { encodeValue } from "../../src/protocol/serialize.js";
@@ -81,18 +82,8 @@ test("A6: a stopped engine is declared dead; when resumed it leaves instead of c
     process.kill(pid, "SIGSTOP");
     await assert.rejects(ar, (e: unknown) => e instanceof EngineError && /engine 1 missed 3 heartbeats/.test((e as Error).message));
     assert.deepEqual(t.rc.ids, [0]);
-    const exited = new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 50);
-    });
     process.kill(pid, "SIGCONT");
-    await exited;
+    assert.equal(await waitForExit(pid, 10_000), true, "the resumed engine left");
     assert.deepEqual(t.rc.ids, [0], "the old id is never reused");
   } finally {
     await t.stop();
@@ -146,6 +137,10 @@ test("D4: tasks of a client that exits abruptly still complete; another client g
     const ars = Array.from({ length: 20 }, (_, i) => first.loadBalancedView().apply((x: number) => x * x, i));
     const ids = ars.map((ar) => ar.msgIds[0] as string);
     await first.close();
+    // The closed client's last requests may still be on the wire: wait until the hub has them.
+    for (let known = new Set(await t.rc.hubHistory()); !ids.every((id) => known.has(id)); known = new Set(await t.rc.hubHistory())) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const values = await t.rc.getResult(ids);
     assert.deepEqual(values, Array.from({ length: 20 }, (_, i) => i * i));
   } finally {
@@ -161,17 +156,8 @@ test("D5: shutdown with hub stops engines and the controller, and removes the co
   await t.rc.shutdown({ hub: true });
   await assert.rejects(pending, /controller shut down|EngineError|exited/);
   while (fs.existsSync(t.cluster.files.client)) await new Promise((r) => setTimeout(r, 20));
-  await new Promise<void>((resolve) => {
-    const poll = setInterval(() => {
-      try {
-        process.kill(controllerPid, 0);
-      } catch {
-        clearInterval(poll);
-        resolve();
-      }
-    }, 20);
-  });
-  other.close();
+  assert.equal(await waitForExit(controllerPid, 10_000), true, "the controller exited");
+  await other.close();
   await t.stop();
 });
 

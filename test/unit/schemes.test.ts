@@ -1,63 +1,148 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { leastload, lru, plainrandom, resolveScheme, schemes, twobin, weighted } from "../../src/scheduler/schemes.js";
+import { builtinSchemes, leastload, lru, plainrandom, registerScheme, resolveScheme, schemes, twobin, weighted } from "../../src/scheduler/schemes.js";
 import type { Scheme } from "../../src/scheduler/schemes.js";
 
-/** A repeatable random source. */
+/** A repeatable random source in [0, 1) (Park–Miller). */
 function seeded(seed: number): () => number {
   let s = seed;
   return () => ((s = (s * 16807) % 2147483647) - 1) / 2147483646;
+}
+
+/** A random source that returns the given values in turn. */
+function scripted(...values: number[]): () => number {
+  let i = 0;
+  return () => {
+    const value = values[i++];
+    if (value === undefined) throw new Error("scripted random ran out of values");
+    return value;
+  };
+}
+
+const neverRandom = (): number => {
+  throw new Error("this scheme must not consult random()");
+};
+
+/** How often each index is chosen over `draws` calls. */
+function frequencies(scheme: Scheme, loads: number[], draws: number, seed: number): number[] {
+  const random = seeded(seed);
+  const counts = loads.map(() => 0);
+  for (let i = 0; i < draws; i++) counts[scheme(loads, random)]! += 1;
+  return counts.map((c) => c / draws);
+}
+
+function assertNear(actual: number, expected: number, tolerance: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual.toFixed(3)} is not within ${tolerance} of ${expected.toFixed(3)}`);
 }
 
 test("leastload picks the least loaded engine and breaks ties toward the least recently used", () => {
   assert.equal(leastload([3, 1, 2]), 1);
   assert.equal(leastload([1, 0, 0]), 1, "first of the tied engines in LRU order");
   assert.equal(leastload([0, 0, 0]), 0);
+  assert.equal(leastload([5, 4, 3, 2, 1]), 4);
+  assert.equal(leastload([2, 7, 2], neverRandom), 0, "no randomness involved");
 });
 
-test("lru always takes the least recently used engine", () => {
-  assert.equal(lru([5, 0, 0]), 0);
+test("lru always takes the least recently used engine, whatever the loads", () => {
+  assert.equal(lru([5, 0, 0], neverRandom), 0);
+  assert.equal(lru([0]), 0);
 });
 
-test("plainrandom spreads over every engine", () => {
-  const random = seeded(1);
-  const seen = new Set(Array.from({ length: 200 }, () => plainrandom([0, 0, 0, 0], random)));
-  assert.deepEqual([...seen].sort(), [0, 1, 2, 3]);
+test("plainrandom maps random() uniformly onto the indices, ignoring loads", () => {
+  assert.equal(plainrandom([9, 0, 0], scripted(0)), 0);
+  assert.equal(plainrandom([0, 0, 9], scripted(0.99)), 2, "the heavily loaded engine can be chosen");
+  assert.equal(plainrandom([0, 0, 0], scripted(0.5)), 1);
+  assert.equal(plainrandom([0, 0, 0], scripted(1 - Number.EPSILON / 2)), 2, "never past the last index");
+  for (const share of frequencies(plainrandom, [0, 0, 0, 0], 8000, 1)) assertNear(share, 0.25, 0.03, "uniform share");
 });
 
-test("twobin keeps the less recently used of two random picks, favouring the front", () => {
-  const random = seeded(2);
-  const counts = [0, 0, 0, 0];
-  for (let i = 0; i < 4000; i++) counts[twobin([0, 0, 0, 0], random)]!++;
-  assert.ok(counts[0]! > counts[3]! * 3, `counts ${counts}`);
+test("twobin takes the lower (less recently used) of two uniform draws, ignoring loads", () => {
+  assert.equal(twobin([0, 0, 0, 0], scripted(0.9, 0.1)), 0);
+  assert.equal(twobin([0, 0, 0, 0], scripted(0.6, 0.7)), 2);
+  assert.equal(twobin([0, 9, 9, 0], scripted(0.3, 0.5)), 1, "loads play no part");
+  // P(min of two uniform draws over 4 = i) = ((4-i)² - (3-i)²) / 16 = 7/16, 5/16, 3/16, 1/16.
+  const shares = frequencies(twobin, [0, 0, 0, 0], 8000, 2);
+  [7, 5, 3, 1].forEach((k, i) => assertNear(shares[i]!, k / 16, 0.03, `index ${i}`));
 });
 
-test("weighted favours lightly loaded engines", () => {
-  const random = seeded(3);
-  const counts = [0, 0];
-  for (let i = 0; i < 4000; i++) counts[weighted([0, 9], random)]!++;
-  assert.ok(counts[0]! > counts[1]! * 5, `counts ${counts}`);
+test("weighted draws two indices by weight 1/(1e-6 + load) and keeps the less loaded, first draw on ties", () => {
+  // loads [0, 1]: weights ≈ [1e6, 1], so nearly all of [0, 1) maps to index 0.
+  assert.equal(weighted([0, 1], scripted(0.5, 0.5)), 0);
+  assert.equal(weighted([0, 1], scripted(0.9999999, 0.9999999)), 1, "both draws in the light engine's tiny slice");
+  assert.equal(weighted([0, 1], scripted(0.9999999, 0.1)), 0, "the heavier weight wins");
+  // Equal loads: equal weights; a tie keeps the first draw.
+  assert.equal(weighted([2, 2], scripted(0.7, 0.2)), 1);
+  assert.equal(weighted([2, 2], scripted(0.2, 0.7)), 0);
+  // loads [1, 3]: weights ≈ [1, 1/3], P(draw 0) = 3/4, P(result 0) = 1 - (1/4)² = 15/16.
+  assertNear(frequencies(weighted, [1, 3], 8000, 3)[0]!, 15 / 16, 0.02, "share of the lighter engine");
+  // An idle engine against a loaded one: the loaded one is practically never chosen.
+  assert.equal(frequencies(weighted, [0, 9], 4000, 4)[1], 0);
 });
 
-test("conformance: every registered scheme returns a valid index, handles one candidate and refuses none", () => {
-  for (const [name, scheme] of Object.entries(schemes) as Array<[string, Scheme]>) {
-    const random = seeded(4);
-    for (let n = 1; n <= 6; n++) {
-      const loads = Array.from({ length: n }, (_, i) => (i * 7) % 3);
-      const index = scheme(loads, random);
-      assert.ok(Number.isInteger(index) && index >= 0 && index < n, `${name} returned ${index} for ${n} candidates`);
+test("conformance: every registered scheme returns an integer index in range, handles one candidate, refuses none", () => {
+  const random = seeded(5);
+  for (const [name, scheme] of Object.entries(schemes)) {
+    for (let n = 1; n <= 8; n++) {
+      for (let trial = 0; trial < 25; trial++) {
+        const loads = Array.from({ length: n }, () => Math.floor(random() * 5));
+        const index = scheme(loads, random);
+        assert.ok(Number.isInteger(index) && index >= 0 && index < n, `${name} returned ${index} for loads ${loads}`);
+      }
     }
     assert.equal(scheme([4], random), 0, `${name} with one candidate`);
-    assert.throws(() => scheme([], random), /at least one candidate/, name);
+    assert.equal(scheme([0], random), 0, `${name} with one idle candidate`);
+    assert.throws(() => scheme([], random), { name: "RangeError", message: /at least one candidate/ }, `${name} with no candidates`);
+    assert.throws(() => scheme([1, Number.NaN], random), /loads\[1\] must be a finite number >= 0, got NaN/, `${name} with a NaN load`);
+    assert.throws(() => scheme([-1], random), /loads\[0\] must be a finite number >= 0, got -1/, `${name} with a negative load`);
+  }
+});
+
+test("conformance: every registered scheme is deterministic given the same random source", () => {
+  for (const [name, scheme] of Object.entries(schemes)) {
+    const loads = [3, 0, 2, 0, 1, 4];
+    const run = () => {
+      const random = seeded(11);
+      return Array.from({ length: 50 }, () => scheme(loads, random));
+    };
+    assert.deepEqual(run(), run(), `${name} repeats its choices with the same random source`);
   }
   for (const name of ["leastload", "lru"]) {
-    assert.equal(schemes[name]!([2, 1, 3]), schemes[name]!([2, 1, 3]), `${name} is deterministic`);
+    const scheme = schemes[name]!;
+    assert.equal(scheme([2, 1, 3], neverRandom), scheme([2, 1, 3], neverRandom), `${name} does not consult random()`);
+  }
+});
+
+test("random schemes refuse a random source outside [0, 1)", () => {
+  for (const scheme of [plainrandom, twobin, weighted]) {
+    assert.throws(() => scheme([0, 0], () => 1), /random\(\) must return a number in \[0, 1\), got 1/);
+    assert.throws(() => scheme([0, 0], () => Number.NaN), /got NaN/);
   }
 });
 
 test("schemes resolve by name or as functions; unknown names list the valid ones", () => {
   assert.equal(resolveScheme("leastload"), leastload);
+  assert.equal(resolveScheme("weighted"), weighted);
   const mine: Scheme = (loads) => loads.length - 1;
   assert.equal(resolveScheme(mine), mine);
-  assert.throws(() => resolveScheme("fastest"), /unknown scheme "fastest" \(valid: leastload, lru, plainrandom, twobin, weighted/);
+  assert.throws(() => resolveScheme("fastest"), { name: "RangeError", message: /unknown scheme "fastest" \(valid: leastload, lru, plainrandom, twobin, weighted/ });
+  assert.throws(() => resolveScheme("toString"), /unknown scheme "toString"/, "inherited properties are not schemes");
+  assert.deepEqual(Object.keys(builtinSchemes), ["leastload", "lru", "plainrandom", "twobin", "weighted"]);
+});
+
+test("registerScheme adds user schemes but cannot replace a built-in one", () => {
+  const last: Scheme = (loads) => loads.length - 1;
+  try {
+    registerScheme("./last.js", last);
+    assert.equal(resolveScheme("./last.js"), last);
+    assert.equal(resolveScheme("./last.js")([0, 0, 0]), 2);
+    const other: Scheme = () => 0;
+    registerScheme("./last.js", other);
+    assert.equal(resolveScheme("./last.js"), other, "a user scheme can be re-registered");
+  } finally {
+    delete schemes["./last.js"];
+  }
+  assert.throws(() => registerScheme("leastload", last), { name: "RangeError", message: /"leastload" is built in/ });
+  assert.equal(resolveScheme("leastload"), leastload);
+  assert.throws(() => registerScheme("x", 42 as never), { name: "TypeError", message: /scheme "x" must be a function/ });
+  assert.throws(() => registerScheme("", last), { name: "TypeError", message: /non-empty string/ });
 });
