@@ -13,7 +13,10 @@ export interface Prioritized {
 
 interface Slot<T> {
   readonly item: T;
+  /** Identifies this entry (liveness); unique per push. */
   readonly seq: number;
+  /** Position within its priority: the push sequence, or the one the caller kept. */
+  readonly order: number;
 }
 
 /** Rebuild only past this many entries: compacting tiny heaps costs more than it saves. */
@@ -38,18 +41,26 @@ export class ReadyQueue<T extends Prioritized> {
 
   /**
    * Adds an item behind those of the same priority. Re-adding a queued id replaces its entry
-   * (and moves it to the back of its priority).
+   * (and moves it to the back of its priority). `order` puts it back where it stood instead
+   * (a value from {@link orderOf} taken when it was popped), for items that could not be placed.
    * @throws TypeError when the priority is not a number (NaN would break the heap order).
    */
-  push(item: T): void {
+  push(item: T, order?: number): void {
     if (typeof item.priority !== "number" || Number.isNaN(item.priority)) {
       throw new TypeError(`priority of ${item.id} must be a number, got ${String(item.priority)}`);
     }
-    const slot: Slot<T> = { item, seq: this.seq++ };
+    const seq = this.seq++;
+    const slot: Slot<T> = { item, seq, order: order ?? seq };
     this.live.set(item.id, slot.seq);
     this.heap.push(slot);
     this.up(this.heap.length - 1);
     this.maybeCompact();
+  }
+
+  /** The position (within its priority) of the item `pop()` would return next. */
+  nextOrder(): number | undefined {
+    this.dropStale();
+    return this.heap[0]?.order;
   }
 
   /** Removes and returns the next item (highest priority, earliest pushed), or undefined. */
@@ -99,7 +110,7 @@ export class ReadyQueue<T extends Prioritized> {
 
   /** Heap order: higher priority first, then lower sequence (earlier push). */
   private before(a: Slot<T>, b: Slot<T>): boolean {
-    return a.item.priority !== b.item.priority ? a.item.priority > b.item.priority : a.seq < b.seq;
+    return a.item.priority !== b.item.priority ? a.item.priority > b.item.priority : a.order < b.order;
   }
 
   private swap(i: number, j: number): void {

@@ -288,18 +288,20 @@ export class TaskScheduler {
   private schedule(): void {
     if (this.scheduling || this.ready.size === 0 || this.lru.length === 0) return;
     this.scheduling = true;
-    const deferred: PendingTask[] = [];
+    // Tasks that cannot be placed now keep their place in line for the next pass.
+    const deferred: Array<[PendingTask, number]> = [];
     try {
       while (this.ready.size > 0) {
         if (!this.hasCapacity()) break;
+        const order = this.ready.nextOrder() as number;
         const task = this.ready.pop() as PendingTask;
         if (task.record.phase !== "queued" || !this.tasks.has(task.id)) continue;
         const engine = this.place(task);
         if (engine) this.send(task, engine);
-        else deferred.push(task);
+        else deferred.push([task, order]);
       }
     } finally {
-      for (const task of deferred) this.ready.push(task);
+      for (const [task, order] of deferred) this.ready.push(task, order);
       this.scheduling = false;
     }
   }

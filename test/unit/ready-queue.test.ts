@@ -144,3 +144,14 @@ test("push and pop scale as O(log n): 200k items drain in priority order quickly
   // A linear-time queue would need minutes here; a heap needs well under a second.
   assert.ok(performance.now() - started < 5000, `took ${Math.round(performance.now() - started)} ms`);
 });
+
+test("an item pushed back with its order keeps its place in line", () => {
+  const q = new ReadyQueue<{ id: string; priority: number }>();
+  q.push({ id: "first", priority: 0 });
+  q.push({ id: "second", priority: 0 });
+  const order = q.nextOrder() as number;
+  const first = q.pop() as { id: string; priority: number };
+  q.push({ id: "third", priority: 0 });
+  q.push(first, order);
+  assert.deepEqual([q.pop()?.id, q.pop()?.id, q.pop()?.id], ["first", "second", "third"]);
+});
