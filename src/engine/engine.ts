@@ -30,6 +30,10 @@ export interface EngineOptions {
   seed?: Record<string, unknown>;
   /** Called once registered, with the assigned id. */
   onRegistered?: (id: number, heartbeatInterval: number) => void;
+  /** Give up when the controller has not answered the registration within this many ms. */
+  registrationTimeout?: number;
+  /** Called when registration timed out (the process should exit non-zero). */
+  onRegistrationTimeout?: (message: string) => void;
 }
 
 /** Streamed output is flushed at most this often while a task runs. */
@@ -68,6 +72,15 @@ export class Engine {
       ...(this.options.requestedId === undefined ? {} : { requestedId: this.options.requestedId }),
     };
     this.send("registration_request", content);
+    const limit = this.options.registrationTimeout;
+    if (limit !== undefined) {
+      // Messages signed with the wrong key are dropped silently by the controller, so silence
+      // is the only symptom: say what to check instead of waiting forever.
+      const timer = setTimeout(() => this.options.onRegistrationTimeout?.(
+        `no registration reply from ${this.options.url} within ${limit} ms: check that the controller runs there and that the key in the engine connection file is the controller's`,
+      ), limit);
+      void this.ready.then(() => clearTimeout(timer));
+    }
   }
 
   /** Closes the socket; the process may then exit. */

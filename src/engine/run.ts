@@ -15,6 +15,7 @@ export const ENGINE_ARG_SPEC = {
   "requested-id": { type: "string" },
   mpi: { type: "boolean", default: false },
   cwd: { type: "string" },
+  "registration-timeout": { type: "string", default: "30000" },
 } as const;
 
 /** MPI launchers put the rank in one of these variables. */
@@ -27,6 +28,12 @@ function firstInteger(names: readonly string[]): number | undefined {
     if (value !== undefined && /^\d+$/.test(value)) return Number(value);
   }
   return undefined;
+}
+
+function positiveMs(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive number of ms, got ${raw}`);
+  return value;
 }
 
 /** Runs an engine (or its supervisor) as described by command-line arguments. */
@@ -55,6 +62,11 @@ export async function runEngine(argv: string[]): Promise<void> {
     ...(requested === undefined ? {} : { requestedId: requested }),
     seed: rank === undefined ? {} : { mpiRank: rank, mpiSize: size },
     onRegistered: (id, heartbeatInterval) => process.send?.({ type: "registered", id, heartbeatInterval }),
+    registrationTimeout: positiveMs("registration-timeout", values["registration-timeout"]),
+    onRegistrationTimeout: (message) => {
+      process.stderr.write(`parallax engine: ${message}\n`);
+      process.exit(2);
+    },
   });
   process.on("SIGTERM", () => void engine.stop().then(() => process.exit(0)));
   // SIGINT interrupts the running task; the engine stays up. The acknowledgement tells the

@@ -39,3 +39,23 @@ test("forged, unsigned, tampered and replayed requests never reach an engine; re
     await t.stop();
   }
 });
+
+test("an engine holding the wrong key never registers, and exits non-zero with a hint about the key", async () => {
+  const t = await startTestCluster({ n: 1 });
+  try {
+    const { spawnSync } = await import("node:child_process");
+    const fs = await import("node:fs");
+    const path = await import("node:path");
+    const { writeJsonAtomic } = await import("../../src/cluster/profile.js");
+    const wrongFile = path.join(t.dir, "security", "engine-wrong-key.json");
+    writeJsonAtomic(wrongFile, { ...readConnectionFile(t.cluster.files.engine), key: "0".repeat(64) });
+    const entry = path.join(import.meta.dirname, "../../src/engine/main.ts");
+    const result = spawnSync(process.execPath, ["--import", "tsx", entry, "--file", wrongFile, "--registration-timeout", "1500"], { encoding: "utf8", timeout: 20_000 });
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /no registration reply from tcp:\/\/127\.0\.0\.1:\d+ within 1500 ms: check .* the key in the engine connection file/);
+    assert.deepEqual(t.rc.ids, [0], "the engine with the wrong key never registered");
+    assert.ok(fs.existsSync(wrongFile));
+  } finally {
+    await t.stop();
+  }
+});
