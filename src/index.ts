@@ -28,6 +28,7 @@ export type { ReturnWhen } from "./client/executor.js";
 export { depend, fromModule, requireModules } from "./client/functions.js";
 export type { DependentFunction } from "./client/functions.js";
 export type { TargetSpec } from "./client/targets.js";
+export { PxSession, PxUsageError, makePx, parsePxFlags, type PxDisplay, type PxFlags, type PxOptions, type PxRun, type PxTag } from "./client/px.js";
 export { Dependency } from "./graph/dependency.js";
 export type { DependencyOptions } from "./graph/dependency.js";
 export { TaskGraph, TaskGraphResults, TaskNode } from "./graph/task-graph.js";

@@ -7,6 +7,7 @@ import { Cluster } from "../cluster/cluster.js";
 import { pidAlive, readConnectionFile } from "../cluster/profile.js";
 import { runController } from "../controller/run.js";
 import { runEngine } from "../engine/run.js";
+import { addReplCommand } from "./repl.js";
 
 function integer(min: number) {
   return (raw: string): number => {
@@ -136,6 +137,7 @@ export function buildProgram(): Command {
     .description("run an engine (options: --file <engine connection file>, --no-supervisor, --mpi)")
     .allowUnknownOption().helpOption(false).argument("[args...]")
     .action(async (args: string[]) => runEngine(args));
+  addReplCommand(program);
   return program;
 }
 
