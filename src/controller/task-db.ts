@@ -52,7 +52,8 @@ export interface MemoryDbLimits {
 }
 
 const DEFAULT_LIMITS: MemoryDbLimits = { maxRecords: 100_000, maxBytes: 1024 * 1024 * 1024 };
-const CULLED_MEMORY = 1_000_000;
+/** How many culled ids are remembered (to say "culled" rather than "unknown"); older ones are forgotten. */
+const CULLED_MEMORY = 200_000;
 
 function recordBytes(record: TaskRecord): number {
   let bytes = 256;
