@@ -208,6 +208,17 @@ export class Engine {
     }
   }
 
+  /**
+   * An exception escaped user code (a throw in a timer callback, an unhandled rejection): the
+   * running task fails with it and the engine goes on. Returns whether a task took the blame.
+   */
+  failCurrent(error: unknown): boolean {
+    if (!this.abortCurrent) return false;
+    // Errors from the namespace come from another realm: instanceof Object is false for them.
+    this.abortCurrent(typeof error === "object" && error !== null ? (error as Error) : new Error(String(error)));
+    return true;
+  }
+
   /** Interrupts the running task, if any (SIGINT). Returns whether there was one to interrupt. */
   interrupt(): boolean {
     if (!this.abortCurrent) return false;

@@ -75,6 +75,13 @@ export async function runEngine(argv: string[]): Promise<void> {
     const interrupted = engine.interrupt();
     process.send?.({ type: "interrupt-ack", interrupted });
   });
+  // User code may throw from a timer or leave a rejection unhandled: that fails the running
+  // task (or is logged between tasks) instead of killing the engine and its namespace.
+  const escaped = (error: unknown) => {
+    if (!engine.failCurrent(error)) process.stderr.write(`parallax engine: error outside any task: ${String((error as Error)?.stack ?? error)}\n`);
+  };
+  process.on("uncaughtException", escaped);
+  process.on("unhandledRejection", escaped);
   process.on("message", (message: { type?: string }) => {
     if (message?.type === "reregister") engine.reregister();
   });

@@ -197,3 +197,19 @@ test("F3: swapping the buffers of a signed message is detected; the engine never
   }
 });
 
+
+test("A8: a throw inside a timer callback fails the running task with a RemoteError; the engine and its namespace stay", async () => {
+  const t = await startTestCluster({ n: 1 });
+  try {
+    await t.rc.view(0).push({ kept: 7 });
+    const pid = await enginePid(t, 0);
+    const ar = t.rc.view(0).apply(() => new Promise(() => setTimeout(() => { throw new RangeError("thrown from a timer"); }, 10)));
+    await assert.rejects(ar, (e: unknown) => e instanceof RemoteError && e.ename === "RangeError" && /thrown from a timer/.test(e.evalue));
+    const rejected = t.rc.view(0).apply(() => new Promise(() => { void Promise.reject(new TypeError("nobody handles me")); }));
+    await assert.rejects(rejected, (e: unknown) => e instanceof RemoteError && e.ename === "TypeError");
+    assert.equal(await enginePid(t, 0), pid, "the same engine process");
+    assert.equal(await t.rc.view(0).pull("kept"), 7);
+  } finally {
+    await t.stop();
+  }
+});
