@@ -57,11 +57,6 @@ export class Channel {
     if (!this.pumping) void this.pump();
   }
 
-  /** Number of messages waiting to be handed to the socket. */
-  get backlog(): number {
-    return this.queue.length;
-  }
-
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
