@@ -12,9 +12,10 @@ import { ConfigurationError } from "../errors.js";
 import type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./launchers/launcher.js";
 import { LocalLauncher } from "./launchers/local.js";
 import { MpiLauncher } from "./launchers/mpi.js";
-import { SlurmLauncher } from "./launchers/slurm.js";
+import { SlurmControllerLauncher, SlurmLauncher } from "./launchers/slurm.js";
+import type { SlurmJob, SlurmJobData } from "./launchers/slurm.js";
 import { SshLauncher } from "./launchers/ssh.js";
-import { entryCommand, spawnNode, terminate, waitForExit, waitForFile } from "./processes.js";
+import { entryCommand, fileReady, spawnNode, terminate, waitForExit, waitForFile } from "./processes.js";
 import { clusterFiles, logDir, newClusterId, pidAlive, profileDir, readJsonSecure, securityDir, writeJsonAtomic } from "./profile.js";
 
 /** Launcher names known to every cluster, mapped to factories. */
@@ -41,8 +42,11 @@ export interface ClusterOptions {
   engines?: string | EngineLauncher;
   /** Options of the launcher named by `engines` (`{ hosts }` for ssh, `{ mpiArgs }` for mpi…). */
   launcherOptions?: Record<string, unknown>;
-  /** Controller launcher; only `"local"` runs the controller on this machine. */
-  controller?: "local";
+  /**
+   * Controller launcher: `"local"` (default) runs the controller on this machine, `"slurm"`
+   * submits it as a Slurm batch job (options from `launcherOptions`, see `SlurmLauncherOptions`).
+   */
+  controller?: "local" | "slurm";
   /** Interface the controller binds (`127.0.0.1` by default; `"*"` or `0.0.0.0` for all). */
   controllerIp?: string;
   /** Host name or address written into connection files for engines and clients to reach. */
@@ -106,8 +110,8 @@ export function validateClusterOptions(options: ClusterOptions): void {
   if (options.db !== undefined && !["memory", "sqlite", "none"].includes(options.db)) {
     throw new RangeError(`Cluster option db must be "memory", "sqlite" or "none", got ${JSON.stringify(options.db)}`);
   }
-  if (options.controller !== undefined && options.controller !== "local") {
-    throw new RangeError(`Cluster option controller must be "local", got ${JSON.stringify(options.controller)}`);
+  if (options.controller !== undefined && options.controller !== "local" && options.controller !== "slurm") {
+    throw new RangeError(`Cluster option controller must be "local" or "slurm", got ${JSON.stringify(options.controller)}`);
   }
   if (typeof options.engines === "string" && !(options.engines in LAUNCHERS)) {
     throw new RangeError(`Cluster option engines must be one of ${Object.keys(LAUNCHERS).join(", ")} or a launcher object, got ${JSON.stringify(options.engines)}`);
@@ -119,8 +123,9 @@ export function validateClusterOptions(options: ClusterOptions): void {
   if (launcherOptions !== undefined && (launcherOptions === null || typeof launcherOptions !== "object" || Array.isArray(launcherOptions))) {
     throw new TypeError(`Cluster option launcherOptions must be an object, got ${JSON.stringify(launcherOptions)}`);
   }
-  // Building the named launcher checks its options now rather than when engines start.
+  // Building the named launchers checks their options now rather than when processes start.
   if (typeof options.engines === "string") LAUNCHERS[options.engines]?.(options);
+  if (options.controller === "slurm") new SlurmControllerLauncher(options.launcherOptions);
   for (const name of ["controllerArgs", "engineArgs"] as const) {
     const value = options[name];
     if (value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === "string"))) throw new TypeError(`Cluster option ${name} must be an array of strings`);
@@ -133,12 +138,24 @@ export function validateClusterOptions(options: ClusterOptions): void {
   }
 }
 
+/**
+ * The controller as the cluster file records it. `pid` comes from the connection file the
+ * controller writes; a Slurm controller runs on a compute node, where that pid lives, and is
+ * found by `jobId` (with what `scancel`/`squeue` need in `data`).
+ */
+export interface ControllerInfo {
+  pid: number;
+  launcher?: "local" | "slurm";
+  jobId?: string;
+  data?: SlurmJobData;
+}
+
 /** What the cluster file holds. */
 export interface ClusterFile {
   clusterId: string;
   profile: string;
   profileDir: string;
-  controller: { pid: number } | null;
+  controller: ControllerInfo | null;
   engineSets: Record<string, EngineSetInfo>;
   options: ClusterOptions;
   created: number;
@@ -152,6 +169,8 @@ export class Cluster {
   private readonly options: ClusterOptions;
   private controllerProcess: ChildProcess | undefined;
   private controllerPid: number | undefined;
+  /** The controller's batch job, with `controller: "slurm"`. */
+  private controllerJob: SlurmJob | undefined;
   private readonly sets = new Map<string, EngineSet>();
   private nextSet = 0;
   private created = Date.now();
@@ -169,8 +188,9 @@ export class Cluster {
     return clusterFiles(this.profileDir, this.clusterId);
   }
 
-  /** The controller process (its pid), once started. */
-  get controller(): { pid: number } | undefined {
+  /** The controller process (its pid), once started; a Slurm controller also has its job id. */
+  get controller(): ControllerInfo | undefined {
+    if (this.controllerJob) return { pid: this.controllerPid ?? 0, launcher: "slurm", jobId: this.controllerJob.jobId, data: this.controllerJob.data };
     return this.controllerPid === undefined ? undefined : { pid: this.controllerPid };
   }
 
@@ -192,6 +212,10 @@ export class Cluster {
    * ids and, with the SQLite database, earlier results stay retrievable.
    */
   async startController(options: { restore?: boolean } = {}): Promise<void> {
+    if (this.options.controller === "slurm") {
+      await this.startSlurmController(options.restore ?? false);
+      return;
+    }
     if (options.restore && this.controllerPid !== undefined) {
       // The predecessor may still be on its way out (and hold its ports) after a kill.
       await waitForExit(this.controllerPid, 5000, this.controllerProcess);
@@ -199,20 +223,8 @@ export class Cluster {
     if (this.controllerPid !== undefined && pidAlive(this.controllerPid)) return;
     securityDir(this.profileDir);
     const logs = logDir(this.profileDir);
-    const args = [
-      ...entryCommand("controller/main"), "--profile", this.profile, "--profile-dir", this.profileDir, "--cluster-id", this.clusterId,
-      ...(this.options.controllerIp ? ["--ip", this.options.controllerIp] : []),
-      ...(this.options.location ? ["--location", this.options.location] : []),
-      ...(this.options.scheme ? ["--scheme", this.options.scheme] : []),
-      ...(this.options.hwm !== undefined ? ["--hwm", String(this.options.hwm)] : []),
-      ...(this.options.heartbeatInterval ? ["--heartbeat-interval", String(this.options.heartbeatInterval)] : []),
-      ...(this.options.db ? ["--db", this.options.db] : []),
-      ...(this.options.dbPath ? ["--db-path", this.options.dbPath] : []),
-      ...(this.options.dashboard ? ["--dashboard", this.options.dashboard === true ? "0" : String(this.options.dashboard)] : []),
-      ...(options.restore ? ["--restore"] : []),
-      ...(this.options.controllerArgs ?? []),
-    ];
     if (!options.restore) fs.rmSync(this.files.client, { force: true });
+    const args = [...entryCommand("controller/main"), ...this.controllerArgs(options.restore ?? false)];
     const child = spawnNode(args, { logFile: path.join(logs, `controller-${this.clusterId}.log`), cwd: this.options.cwd ?? process.cwd(), env: this.options.env ?? {} });
     child.unref();
     this.controllerProcess = child;
@@ -259,9 +271,11 @@ export class Cluster {
     for (const id of this.setIds(setId)) await this.sets.get(id)?.signal(signal);
   }
 
-  /** Stops the controller. */
+  /** Stops the controller (a Slurm controller: `scancel`, then until `squeue` no longer lists the job). */
   async stopController(): Promise<void> {
-    if (this.controllerPid !== undefined) await terminate(this.controllerPid, 5000, this.controllerProcess);
+    if (this.controllerJob) await this.controllerJob.stop();
+    else if (this.controllerPid !== undefined) await terminate(this.controllerPid, 5000, this.controllerProcess);
+    this.controllerJob = undefined;
     this.controllerPid = undefined;
     this.controllerProcess = undefined;
     for (const file of [this.files.client, this.files.engine]) fs.rmSync(file, { force: true });
@@ -309,7 +323,13 @@ export class Cluster {
     if (!clusterId) throw new ConfigurationError(`no cluster file found in ${path.join(dir, "security")}`);
     const data = readJsonSecure<ClusterFile>(clusterFiles(dir, clusterId).cluster);
     const cluster = new Cluster({ ...data.options, profile: data.profile, profileDir: data.profileDir, clusterId: data.clusterId });
-    cluster.controllerPid = data.controller?.pid;
+    if (data.controller?.launcher === "slurm") {
+      cluster.controllerJob = cluster.slurmControllerLauncher().attach(data.controller.data ?? { jobId: data.controller.jobId }, cluster.options.env ?? {});
+      // pid 0: the job was submitted but its controller had not written its connection file.
+      cluster.controllerPid = data.controller.pid || undefined;
+    } else {
+      cluster.controllerPid = data.controller?.pid;
+    }
     cluster.created = data.created;
     for (const [id, info] of Object.entries(data.engineSets)) {
       const launcher = LAUNCHERS[info.launcher]?.(data.options);
@@ -357,6 +377,62 @@ export class Cluster {
     const factory = LAUNCHERS[engines];
     if (!factory) throw new ConfigurationError(`no launcher named ${engines}`);
     return factory(this.options);
+  }
+
+  /** Controller arguments after its entry point, the same wherever the controller runs. */
+  private controllerArgs(restore: boolean): string[] {
+    // A controller in a batch job runs on a node chosen later, which the submit host and the
+    // engines' nodes must reach: it binds every interface unless told otherwise.
+    const ip = this.options.controllerIp ?? (this.options.controller === "slurm" ? "0.0.0.0" : undefined);
+    return [
+      "--profile", this.profile, "--profile-dir", this.profileDir, "--cluster-id", this.clusterId,
+      ...(ip ? ["--ip", ip] : []),
+      ...(this.options.location ? ["--location", this.options.location] : []),
+      ...(this.options.scheme ? ["--scheme", this.options.scheme] : []),
+      ...(this.options.hwm !== undefined ? ["--hwm", String(this.options.hwm)] : []),
+      ...(this.options.heartbeatInterval ? ["--heartbeat-interval", String(this.options.heartbeatInterval)] : []),
+      ...(this.options.db ? ["--db", this.options.db] : []),
+      ...(this.options.dbPath ? ["--db-path", this.options.dbPath] : []),
+      ...(this.options.dashboard ? ["--dashboard", this.options.dashboard === true ? "0" : String(this.options.dashboard)] : []),
+      ...(restore ? ["--restore"] : []),
+      ...(this.options.controllerArgs ?? []),
+    ];
+  }
+
+  private slurmControllerLauncher(): SlurmControllerLauncher {
+    return new SlurmControllerLauncher(this.options.launcherOptions);
+  }
+
+  /**
+   * Submits the controller as a Slurm job and waits, through the shared file system, for the
+   * connection file it writes. A job that ends first, or does not write it in `engineTimeout`,
+   * is cancelled and the error names the job, its state and its log.
+   */
+  private async startSlurmController(restore: boolean): Promise<void> {
+    if (this.controllerJob && (await this.controllerJob.active())) return;
+    securityDir(this.profileDir);
+    const logs = logDir(this.profileDir);
+    if (!restore) fs.rmSync(this.files.client, { force: true });
+    // With --restore the new controller reads the old file and then replaces it: any other text is the new one's.
+    const previous = fileReady(this.files.client) ? fs.readFileSync(this.files.client, "utf8") : undefined;
+    const launcher = this.slurmControllerLauncher();
+    const context = { engineFile: this.files.engine, profileDir: this.profileDir, logDir: logs, clusterId: this.clusterId, cwd: this.options.cwd ?? process.cwd(), env: { ...(this.options.env ?? {}) } };
+    const job = await launcher.start(this.controllerArgs(restore), context);
+    this.controllerJob = job;
+    this.controllerPid = undefined;
+    // Recorded before waiting, so that the job can be found and cancelled if this process dies.
+    this.writeClusterFile();
+    const describe = `controller (log: ${launcher.logFile(context, job.jobId)})`;
+    try {
+      await job.waitForFile(this.files.client, this.options.engineTimeout ?? 30_000, describe, (text) => text !== previous);
+    } catch (error) {
+      await job.stop().catch(() => undefined);
+      this.controllerJob = undefined;
+      this.writeClusterFile();
+      throw error;
+    }
+    this.controllerPid = readJsonSecure<{ controllerPid: number }>(this.files.client).controllerPid;
+    this.writeClusterFile();
   }
 
   private launchContext(setId: string): LaunchContext {

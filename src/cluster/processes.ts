@@ -77,17 +77,19 @@ export async function terminate(pid: number, graceMs = 5000, child?: ChildProces
   await waitForExit(pid, 2000, child);
 }
 
+/** True when `file` exists and its text passes `ready`. */
+export function fileReady(file: string, ready: (text: string) => boolean = () => true): boolean {
+  try {
+    return ready(fs.readFileSync(file, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 /** Polls until `file` exists (and its text passes `ready`); fails early when `child` exits. */
 export async function waitForFile(file: string, timeoutMs: number, child?: ChildProcess, describe = "process", ready: (text: string) => boolean = () => true): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const isReady = () => {
-    try {
-      return ready(fs.readFileSync(file, "utf8"));
-    } catch {
-      return false;
-    }
-  };
-  while (!isReady()) {
+  while (!fileReady(file, ready)) {
     if (child && (child.exitCode !== null || child.signalCode !== null)) {
       throw new Error(`${describe} exited (${child.exitCode ?? child.signalCode}) before writing ${file}`);
     }

@@ -10,7 +10,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { Cluster, ConfigurationError, MpiLauncher, SlurmLauncher, SshLauncher } from "../../src/index.js";
 import { shellJoin, shellQuote } from "../../src/cluster/launchers/command.js";
-import { parseJobId, renderTemplate } from "../../src/cluster/launchers/slurm.js";
+import { parseJobId, renderTemplate, SlurmControllerLauncher } from "../../src/cluster/launchers/slurm.js";
 import { parseStartOutput, placeEngines, splitLogs, stopScript } from "../../src/cluster/launchers/ssh.js";
 import type { LaunchContext } from "../../src/cluster/launchers/launcher.js";
 
@@ -155,6 +155,29 @@ test("a user Slurm template gets its placeholders filled and the shell's ${VAR} 
   const script = new SlurmLauncher({ template, jobName: "mine" }).renderScript(5, context("/p"));
   assert.match(script, /^#!\/bin\/bash\n#SBATCH -J mine\n#SBATCH --array=0-4\nmodule load node\necho \$\{HOME\} 5 c1-3\n\S+ .*--file \/p\/security\/engine-c1\.json\n$/);
   assert.throws(() => renderTemplate("{nope}", {}), /Slurm template placeholder \{nope\} is unknown/);
+});
+
+test("the Slurm controller job shares the #SBATCH options, runs one task and execs the controller", () => {
+  const launcher = new SlurmControllerLauncher({ partition: "debug", account: "proj", timeLimit: "2:00:00", sbatchArgs: ["--mem=1G"], array: true, srunArgs: ["-v"] });
+  const script = launcher.renderScript(["--profile", "default", "--ip", "0.0.0.0"], context("/p"));
+  assert.deepEqual(script.split("\n").filter((l) => l.startsWith("#SBATCH")), [
+    "#SBATCH --job-name=parallax-controller", "#SBATCH --ntasks=1", "#SBATCH --output=/p/log/controller-c1-slurm-%j.log", "#SBATCH --partition=debug",
+    "#SBATCH --account=proj", "#SBATCH --time=2:00:00", "#SBATCH --mem=1G",
+  ]);
+  assert.match(script, /\nexec \S+ .*controller\/main\.(ts|js) --profile default --ip 0\.0\.0\.0\n$/);
+  const custom = new SlurmControllerLauncher({ controllerJobName: "ctl", controllerTemplate: "#!/bin/bash\n#SBATCH -J {jobName}\nmodule load node\n{launch} # {setId}\n" })
+    .renderScript([], context("/p"));
+  assert.match(custom, /^#!\/bin\/bash\n#SBATCH -J ctl\nmodule load node\nexec \S+ .*controller\/main\.(ts|js) # controller\n$/);
+  rejects(SlurmControllerLauncher, { controllerJobName: "a b" }, RangeError, /SlurmControllerLauncher option controllerJobName must be a word without spaces or quotes, got "a b"/);
+  rejects(SlurmControllerLauncher, { controllerTemplate: "{ctl}" }, RangeError, /SlurmControllerLauncher option controllerTemplate must be a script whose placeholders are among .*, got "\{ctl\}"/);
+  rejects(SlurmControllerLauncher, { remoteControllerEntry: "main.js" }, TypeError, /SlurmControllerLauncher option remoteControllerEntry must be an array of strings/);
+});
+
+test("controller: \"slurm\" is validated with the Slurm launcherOptions", () => {
+  assert.throws(() => new Cluster({ controller: "pbs" as never }), (error: unknown) => error instanceof RangeError && /Cluster option controller must be "local" or "slurm", got "pbs"/.test(error.message));
+  assert.throws(() => new Cluster({ controller: "slurm", launcherOptions: { timeLimit: "forever" } }), /SlurmControllerLauncher option timeLimit must be a Slurm time limit .*, got "forever"/);
+  assert.throws(() => new Cluster({ controller: "slurm", launcherOptions: { hosts: { node1: 1 } } }), /unknown SlurmControllerLauncher option "hosts"/);
+  assert.ok(new Cluster({ controller: "slurm", engines: "slurm", launcherOptions: { partition: "debug", controllerJobName: "ctl", array: true } }));
 });
 
 test("sbatch --parsable output gives the job id", () => {

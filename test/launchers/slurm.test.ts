@@ -23,7 +23,11 @@ interface SlurmSystem {
   daemons: Daemon[];
 }
 
-/** The smallest slurm.conf that runs jobs on this one node, everything under `dir`. */
+/**
+ * The smallest slurm.conf that runs jobs on this one node, everything under `dir`. The node
+ * claims at least 4 CPUs (config_overrides keeps slurmd from draining it for having fewer), so
+ * a controller job and a two-engine job run side by side on a small machine.
+ */
 function slurmConf(dir: string, socket: string, ports: { ctld: number; slurmd: number }): string {
   const host = os.hostname().split(".")[0] as string;
   return [
@@ -33,7 +37,8 @@ function slurmConf(dir: string, socket: string, ports: { ctld: number; slurmd: n
     "AccountingStorageType=accounting_storage/none", "SelectType=select/cons_tres", "SelectTypeParameters=CR_Core", "MpiDefault=none",
     `StateSaveLocation=${dir}/state`, `SlurmdSpoolDir=${dir}/spool`, `SlurmctldPidFile=${dir}/slurmctld.pid`, `SlurmdPidFile=${dir}/slurmd.pid`,
     `SlurmctldLogFile=${dir}/slurmctld.log`, `SlurmdLogFile=${dir}/slurmd.log`, "ReturnToService=2", "KillWait=2", "MinJobAge=2",
-    "InactiveLimit=0", `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${os.availableParallelism()} State=UNKNOWN`,
+    "InactiveLimit=0", "SlurmdParameters=config_overrides",
+    `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${Math.max(os.availableParallelism(), 4)} State=UNKNOWN`,
     `PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP`, "",
   ].join("\n");
 }
@@ -150,6 +155,86 @@ test("a job array runs one engine per task; state() follows the job from RUNNING
     }
   } finally {
     await cluster?.stop().catch(() => undefined);
+    if (slurm) await stopAll(slurm.daemons);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("controller: \"slurm\" runs the controller as a batch job beside the engines' job; stop() cancels both and no process is left", { timeout: 120_000 }, async (t) => {
+  const why = missingRequirements(PROGRAMS, { root: true, packages: PACKAGES });
+  if (why) {
+    t.skip(why);
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-slurm-"));
+  const profileDir = path.join(dir, "profile");
+  let slurm: SlurmSystem | undefined;
+  const clusters: Cluster[] = [];
+  try {
+    slurm = await startSlurm(dir);
+    const env = slurm.env;
+
+    // A controller job that exits before writing its connection file: the error names the job and its state.
+    const failing = new Cluster({ profileDir, controller: "slurm", launcherOptions: { remoteControllerEntry: ["-e", "process.exit(3)", "--"] }, env });
+    clusters.push(failing);
+    await assert.rejects(failing.startController(), /controller \(log: .*controller-.*-slurm-\d+\.log\) \(Slurm job \d+\) ended before writing .*client-.*\.json: the job is (FAILED|no longer listed by squeue)/);
+    assert.equal(failing.controller, undefined);
+    assert.deepEqual(activeJobs(env), []);
+
+    // One that never writes it: after engineTimeout the error names the job and its state, and the job is cancelled.
+    const silent = new Cluster({ profileDir, controller: "slurm", engineTimeout: 2000, launcherOptions: { remoteControllerEntry: ["-e", "setTimeout(() => {}, 60000)", "--"] }, env });
+    clusters.push(silent);
+    await assert.rejects(silent.startController(), /\(Slurm job \d+\) did not write .*client-.*\.json within 2000 ms: the job is (PENDING|CONFIGURING|RUNNING)/);
+    assert.deepEqual(activeJobs(env), []);
+
+    const cluster = new Cluster({
+      n: 2, profileDir, controller: "slurm", engines: "slurm", env,
+      launcherOptions: { partition: "debug", timeLimit: "10:00", jobName: "px-engines", controllerJobName: "px-controller" },
+    });
+    clusters.push(cluster);
+    await cluster.start();
+    const controller = cluster.controller;
+    const controllerJob = controller?.jobId as string;
+    const controllerPid = controller?.pid as number;
+    assert.equal(controller?.launcher, "slurm");
+    assert.match(controllerJob, /^\d+$/);
+    assert.ok(controllerPid > 0, "the pid comes from the connection file the controller wrote");
+    // The controller is the batch job's own process (the script execs it).
+    assert.ok(fs.readFileSync(`/proc/${controllerPid}/environ`, "utf8").split("\0").includes(`SLURM_JOB_ID=${controllerJob}`));
+    const script = fs.readFileSync(controller?.data?.script as string, "utf8");
+    assert.match(script, /#SBATCH --job-name=px-controller\n#SBATCH --ntasks=1\n#SBATCH --output=.*controller-.*-slurm-%j\.log\n#SBATCH --partition=debug\n#SBATCH --time=10:00\n/);
+    assert.match(script, /\nexec \S+ .*controller\/main\.(ts|js) --profile default .*--ip 0\.0\.0\.0/);
+    const recorded = Cluster.list({ profileDir }).find((c) => c.clusterId === cluster.clusterId);
+    assert.deepEqual([recorded?.controller?.launcher, recorded?.controller?.jobId, recorded?.controller?.pid], ["slurm", controllerJob, controllerPid]);
+
+    const rc = await cluster.connectClient();
+    let enginePids: number[];
+    try {
+      assert.deepEqual(await rc.waitForEngines(2, { timeout: 45_000 }), [0, 1]);
+      const engineJob = Object.values(cluster.engineSets)[0]?.data?.jobId as string;
+      assert.notEqual(engineJob, controllerJob);
+      assert.deepEqual(await rc.view().apply(() => process.env.SLURM_JOB_ID), [engineJob, engineJob]);
+      assert.deepEqual(await rc.view().map((x: number) => x * x, [1, 2, 3, 4]), [1, 4, 9, 16]);
+      enginePids = (await rc.view().apply(() => process.pid)) as number[];
+    } finally {
+      rc.close();
+    }
+    assert.equal(Cluster.fromFile({ profileDir, clusterId: cluster.clusterId }).controller?.jobId, controllerJob);
+    await cluster.stop();
+    assert.deepEqual(activeJobs(env), []);
+    for (const pid of [controllerPid, ...enginePids]) assert.equal(alive(pid), false, `process ${pid} still alive`);
+    assert.equal(fs.existsSync(cluster.files.client), false);
+
+    // Another process stops a Slurm controller through the cluster file alone.
+    const detached = new Cluster({ profileDir, controller: "slurm", env });
+    clusters.push(detached);
+    await detached.startController();
+    const detachedPid = detached.controller?.pid as number;
+    await Cluster.fromFile({ profileDir, clusterId: detached.clusterId }).stop();
+    assert.deepEqual(activeJobs(env), []);
+    assert.equal(alive(detachedPid), false);
+  } finally {
+    for (const cluster of clusters) await cluster.stop().catch(() => undefined);
     if (slurm) await stopAll(slurm.daemons);
     fs.rmSync(dir, { recursive: true, force: true });
   }
