@@ -11,7 +11,7 @@ export { MpiLauncher } from "./cluster/launchers/mpi.js";
 export type { MpiLauncherOptions } from "./cluster/launchers/mpi.js";
 export { SshLauncher } from "./cluster/launchers/ssh.js";
 export type { SshLauncherOptions } from "./cluster/launchers/ssh.js";
-export { DEFAULT_SLURM_TEMPLATE, SLURM_PLACEHOLDERS, SlurmEngineSet, SlurmLauncher } from "./cluster/launchers/slurm.js";
+export { DEFAULT_SLURM_TEMPLATE, SLURM_PLACEHOLDERS, SlurmControllerLauncher, SlurmEngineSet, SlurmLauncher } from "./cluster/launchers/slurm.js";
 export type { SlurmLauncherOptions } from "./cluster/launchers/slurm.js";
 export type { ConnectionInfo } from "./cluster/profile.js";
 export { Client } from "./client/client.js";
