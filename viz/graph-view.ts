@@ -346,3 +346,13 @@ function collapsedView(tasks: Map<string, TaskNodeAttributes>, edges: Serialized
     dependencyCount: edges.length,
   };
 }
+
+/** Escapes text for SVG element content and double-quoted attributes. */
+export function escapeXml(text: string): string {
+  return text
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, " ")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
+}

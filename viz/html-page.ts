@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { TaskGraphJSON } from "../src/graph/graph-json.js";
-import { escapeXml } from "./timeline.js";
+import { escapeXml } from "./graph-view.js";
 
 /** Options of {@link htmlPage}. */
 export interface HtmlOptions {

@@ -4,7 +4,7 @@
  */
 export { visualize, renderDot, resolveFormat } from "./visualize.js";
 export type { VisualizeFormat, VisualizeKind, VisualizeOptions } from "./visualize.js";
-export { timeline, escapeXml } from "./timeline.js";
+export { timeline } from "./timeline.js";
 export type { TimelineOptions } from "./timeline.js";
 export { toDot, viewToDot, dotString, dotTooltip, dotHtml } from "./to-dot.js";
 export type { DotOptions } from "./to-dot.js";
@@ -12,6 +12,6 @@ export { graphFromResults, toTaskGraphJSON, isTaskGraphJSON, isAsyncResultLike, 
 export type { AsyncResultLike, GraphInput, GraphSource, TaskMetadataLike } from "./graph-input.js";
 export { htmlPage, DEFAULT_HTML_MAX_NODES } from "./html-page.js";
 export type { HtmlOptions } from "./html-page.js";
-export { buildView, DEFAULT_MAX_NODES, EDGE_STYLES, STATE_STYLES, formatDuration } from "./graph-view.js";
+export { buildView, DEFAULT_MAX_NODES, EDGE_STYLES, STATE_STYLES, escapeXml, formatDuration } from "./graph-view.js";
 export type { EdgeStyle, GraphView, StateStyle, ViewEdge, ViewNode, ViewOptions } from "./graph-view.js";
 export type { EdgeKind, TaskEdgeAttributes, TaskGraphJSON, TaskNodeAttributes, TaskState } from "../src/graph/graph-json.js";

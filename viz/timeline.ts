@@ -7,7 +7,7 @@ import type { TaskGraphJSON, TaskNodeAttributes, TaskState } from "../src/graph/
 import { toTaskGraphJSON } from "./graph-input.js";
 import type { GraphInput } from "./graph-input.js";
 import {
-  assertTaskGraphJSON, dependencyDetails, EDGE_KINDS, EDGE_STYLES, edgeKind, formatDuration, formatTime, singleLine,
+  assertTaskGraphJSON, dependencyDetails, EDGE_KINDS, EDGE_STYLES, edgeKind, escapeXml, formatDuration, formatTime, singleLine,
   STATE_STYLES, TASK_STATES, taskAttributes, taskDetails,
 } from "./graph-view.js";
 
@@ -49,15 +49,6 @@ const LANE_PADDING = 4;
 const TICK_TARGET = 8;
 const CHAR_WIDTH = 6.2;
 
-/** Escapes text for SVG element content and double-quoted attributes. */
-export function escapeXml(text: string): string {
-  return text
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, " ")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;");
-}
 
 function latestTime(tasks: Iterable<TaskNodeAttributes>): number {
   let latest = -Infinity;

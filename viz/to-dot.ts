@@ -3,7 +3,7 @@
  * dependency styled by kind, hover tooltips with engine, timings and errors.
  */
 import type { TaskGraphJSON } from "../src/graph/graph-json.js";
-import { buildView, EDGE_KINDS, EDGE_STYLES, STATE_STYLES, TASK_STATES } from "./graph-view.js";
+import { buildView, EDGE_KINDS, EDGE_STYLES, escapeXml, STATE_STYLES, TASK_STATES } from "./graph-view.js";
 import type { GraphView, ViewEdge, ViewNode, ViewOptions } from "./graph-view.js";
 
 /** Options of {@link toDot}. */
@@ -48,15 +48,8 @@ function quote(text: string, backslash: string): string {
   return `"${escaped}"`;
 }
 
-/** Escapes text for a Graphviz HTML-like label (an XML fragment). */
-export function dotHtml(text: string): string {
-  return text
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, " ")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;");
-}
+/** Escapes text for a Graphviz HTML-like label (an XML fragment: the same rules as SVG text). */
+export const dotHtml = escapeXml;
 
 function attributeList(attributes: Record<string, string | number>): string {
   const parts = Object.entries(attributes).map(([name, value]) => {
