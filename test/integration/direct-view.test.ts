@@ -216,3 +216,25 @@ describe("DirectView on 4 real engines", () => {
 });
 
 declare const incr: (x: number) => number, kept: number, notDefinedAnywhere: unknown;
+
+describe("waitInteractive on a terminal", () => {
+  test("draws a cli-progress bar that reaches every task", async () => {
+    const { startTestCluster: start } = await import("../helpers/cluster.js");
+    const t = await start({ n: 1 });
+    try {
+      let drawn = "";
+      const tty = {
+        isTTY: true, columns: 80,
+        write: (s: string) => ((drawn += s), true),
+        cursorTo: () => true, clearLine: () => true, moveCursor: () => true, clearScreenDown: () => true,
+        on: () => tty, removeListener: () => tty,
+      } as unknown as NodeJS.WriteStream;
+      const ar = t.rc.view(0).map((ms: number) => new Promise((r) => setTimeout(() => r(ms), ms)), [100, 100, 100]);
+      await ar.waitInteractive({ interval: 50, stream: tty });
+      assert.equal(ar.ready(), true);
+      assert.match(drawn, /3\/3 tasks/);
+    } finally {
+      await t.stop();
+    }
+  });
+});
