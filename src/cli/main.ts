@@ -17,6 +17,17 @@ function integer(min: number) {
   };
 }
 
+function jsonObject(raw: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new InvalidArgumentError(`expected a JSON object, got ${raw} (${(error as Error).message})`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new InvalidArgumentError(`expected a JSON object, got ${raw}`);
+  return value as Record<string, unknown>;
+}
+
 interface StartOptions {
   n?: number;
   profile: string;
@@ -30,6 +41,7 @@ interface StartOptions {
   hwm?: number;
   db?: "memory" | "sqlite" | "none";
   dashboard?: boolean | string;
+  launcherOptions?: Record<string, unknown>;
 }
 
 async function startCluster(options: StartOptions): Promise<void> {
@@ -45,6 +57,7 @@ async function startCluster(options: StartOptions): Promise<void> {
     ...(options.hwm === undefined ? {} : { hwm: options.hwm }),
     ...(options.db ? { db: options.db } : {}),
     ...(options.dashboard === undefined ? {} : { dashboard: options.dashboard === true ? true : Number(options.dashboard) }),
+    ...(options.launcherOptions ? { launcherOptions: options.launcherOptions } : {}),
   });
   await cluster.start();
   const engines = Object.values(cluster.engineSets).reduce((n, s) => n + s.n, 0);
@@ -96,7 +109,8 @@ export function buildProgram(): Command {
     .option("--profile <name>", "profile", "default")
     .option("--profile-dir <dir>", "profile folder")
     .option("--cluster-id <id>", "cluster id")
-    .option("--engines <launcher>", "engine launcher", "local")
+    .option("--engines <launcher>", "engine launcher: local, mpi, ssh or slurm", "local")
+    .option("--launcher-options <json>", "launcher options as JSON, e.g. '{\"hosts\":{\"node1\":4}}'", jsonObject)
     .option("--ip <address>", "controller bind address")
     .option("--location <host>", "host written into connection files")
     .option("--scheme <name>", "load-balancing scheme")

@@ -84,3 +84,32 @@ test("Cluster({ engines: \"mpi\", launcherOptions }) uses the named launcher; th
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("parallax cluster start --engines mpi --launcher-options starts ranks as engines from the command line", { timeout: 90_000 }, async (t) => {
+  const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
+  if (why) {
+    t.skip(why);
+    return;
+  }
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  const { Client } = await import("../../src/index.js");
+  const run = promisify(execFile);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-cli-"));
+  const env = { ...process.env, PARALLAX_DIR: root };
+  const cli = [path.join(import.meta.dirname, "../../src/cli/main.ts")];
+  const node = (args: string[]) => run(process.execPath, ["--import", "tsx", ...cli, ...args], { env, timeout: 60_000 });
+  await node(["cluster", "start", "-n", "2", "--engines", "mpi", "--launcher-options", JSON.stringify({ mpiArgs: MPI_ARGS }), "--daemonize"]);
+  try {
+    const rc = await Client.connect({ profileDir: path.join(root, "profile_default") });
+    try {
+      assert.deepEqual(await rc.waitForEngines(2, { timeout: 45_000 }), [0, 1]);
+      assert.deepEqual(await rc.view().apply(() => mpiRank), [0, 1]);
+    } finally {
+      await rc.close();
+    }
+  } finally {
+    await node(["cluster", "stop"]);
+  }
+  await assert.rejects(node(["cluster", "start", "--launcher-options", "[1]"]), /expected a JSON object, got \[1\]/);
+});
