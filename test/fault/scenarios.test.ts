@@ -213,3 +213,53 @@ test("A8: a throw inside a timer callback fails the running task with a RemoteEr
     await t.stop();
   }
 });
+
+test("A3: with the supervisor off, a killed engine is found by missed heartbeats; its direct task fails with EngineError", async () => {
+  const t = await startTestCluster({ n: 2, heartbeatInterval: 250, engineArgs: ["--no-supervisor"] });
+  try {
+    const pid = await enginePid(t, 1);
+    const ar = t.rc.view(1).apply(() => new Promise(() => {}));
+    const killed = Date.now();
+    process.kill(pid, "SIGKILL");
+    await assert.rejects(ar, (e: unknown) => e instanceof EngineError && /missed 3 heartbeats/.test((e as Error).message));
+    assert.ok(Date.now() - killed < 3000, `detected after ${Date.now() - killed} ms`);
+    assert.deepEqual(t.rc.ids, [0]);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("C4: a chain of 1000 after-dependent tasks on 4 engines completes in order although an engine is killed mid-chain", async () => {
+  const t = await startTestCluster({ n: 4, heartbeatInterval: 250 });
+  try {
+    const victim = await enginePid(t, 2);
+    const lview = t.rc.loadBalancedView().with({ retries: 1 });
+    const chain: AsyncResult[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const link = (i === 0 ? lview : lview.with({ after: chain[i - 1] as AsyncResult })).apply((x: number) => x, i);
+      chain.push(link);
+      if (i === 300) void link.then(() => process.kill(victim, "SIGKILL"));
+    }
+    const values = await Promise.all(chain);
+    assert.deepEqual(values, Array.from({ length: 1000 }, (_, i) => i));
+    for (let i = 1; i < chain.length; i++) {
+      assert.ok((meta(chain[i] as AsyncResult).started as number) >= (meta(chain[i - 1] as AsyncResult).completed as number), `link ${i} started early`);
+    }
+    assert.ok(!t.rc.ids.includes(2), "the killed engine left");
+    await assertNothingLost(t, chain);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("E6: a 128 MiB argument round-trips", async () => {
+  const t = await startTestCluster({ n: 1 });
+  try {
+    const big = new Float64Array(16 * 1024 * 1024).map((_, i) => i % 1000);
+    const back = (await t.rc.view(0).apply((x: Float64Array) => x, big)) as Float64Array;
+    assert.equal(back.length, big.length);
+    assert.equal(back[16 * 1024 * 1024 - 1], (16 * 1024 * 1024 - 1) % 1000);
+  } finally {
+    await t.stop();
+  }
+});
