@@ -252,6 +252,15 @@ export class Client extends EventEmitter<ClientEvents> {
     return (await this.query("db_query", { filter: query, ...(keys ? { keys } : {}) })).content.records as Array<Record<string, unknown>>;
   }
 
+  /**
+   * Asks the controller to check its invariants (engine loads equal the tasks in flight, no
+   * finished task still queued) and throws an Error listing any violation. For tests and debugging.
+   */
+  async debugValidate(): Promise<void> {
+    const violations = (await this.query("validate", {})).content.violations as string[];
+    if (violations.length > 0) throw new Error(`controller invariants violated:\n  ${violations.join("\n  ")}`);
+  }
+
   /** Deletes finished records from the hub's database. */
   async purgeResults(jobs: "all" | string | AsyncResult | ReadonlyArray<string | AsyncResult>): Promise<number> {
     const msgIds = jobs === "all" ? "all" : msgIdsOf(jobs);

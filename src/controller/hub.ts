@@ -176,6 +176,25 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     }
   }
 
+  /**
+   * Checks the hub's invariants: every task an engine owes is unfinished and placed on that
+   * engine, and the scheduler holds no finished task. Returns the violations (none is good).
+   */
+  violations(): string[] {
+    const found = this.scheduler.violations();
+    for (const engine of this.registry.all()) {
+      for (const [kind, owed] of [["direct", engine.direct], ["load-balanced", engine.balanced]] as const) {
+        for (const msgId of owed) {
+          const record = this.db.get(msgId);
+          if (!record) found.push(`engine ${engine.id} owes unknown ${kind} task ${msgId}`);
+          else if (record.phase === "done") found.push(`engine ${engine.id} still counts finished ${kind} task ${msgId}`);
+          else if (record.engineId !== engine.id) found.push(`${kind} task ${msgId} is counted on engine ${engine.id} but placed on ${record.engineId}`);
+        }
+      }
+    }
+    return found;
+  }
+
   /** Submits a stored request again under a new msg id, for `client.resubmit`. */
   resubmit(record: TaskRecord, identity: Buffer, msgId: string): string {
     const message = {
@@ -287,12 +306,14 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   engineLost(engineId: number, reason: string): void {
     const engine = this.registry.remove(engineId);
     if (!engine) return;
+    // Clients hear of the unregistration first, so that by the time a task's EngineError
+    // arrives, the engine has already left their ids.
+    this.notifyClients({ event: "unregistration", id: engineId, info: { reason } });
     for (const msgId of engine.direct) {
       const record = this.db.get(msgId);
       if (record) this.fail(record, errorInfo("EngineError", `${reason} while running task ${msgId}`, "ENGINE_ERROR", engineId));
     }
     this.scheduler.engineRemoved(engine, reason);
-    this.notifyClients({ event: "unregistration", id: engineId, info: { reason } });
     this.emit("unregistration", engine, reason);
   }
 

@@ -41,6 +41,8 @@ export async function answerQuery(hub: Hub, identity: Buffer, raw: Record<string
       return plain({ msgIds: hub.db.history() });
     case "resubmit":
       return plain({ msgIds: resubmit(hub, identity, asIds(query.msgIds), asIds(query.newIds)) });
+    case "validate":
+      return plain({ violations: hub.violations() });
     case "db_query":
       validateFilter(query.filter);
       return plain({ records: hub.db.query(query.filter).map((r) => project(r, query.keys)) });

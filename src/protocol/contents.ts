@@ -93,7 +93,7 @@ export interface RegistrationContent {
 /** Client query operations answered by the hub. */
 export type QueryOp =
   | "connect" | "queue_status" | "abort" | "signal" | "shutdown" | "get_result" | "history"
-  | "resubmit" | "purge" | "db_query" | "engines";
+  | "resubmit" | "purge" | "db_query" | "engines" | "validate";
 
 /** Notifications pushed to every connected client. */
 export interface NotificationContent {

@@ -73,6 +73,17 @@ export class TaskScheduler {
     return this.tasks.size - this.assignedCount();
   }
 
+  /** Invariant violations of the scheduler's own state (for tests and debugging). */
+  violations(): string[] {
+    const found: string[] = [];
+    for (const [id, task] of this.tasks) {
+      if (task.record.phase === "done") found.push(`scheduler still holds finished task ${id}`);
+      if (this.waiting.has(id) && this.ready.has(id)) found.push(`task ${id} is both waiting and ready`);
+    }
+    for (const id of this.waiting.keys()) if (!this.tasks.has(id)) found.push(`waiting task ${id} is unknown`);
+    return found;
+  }
+
   /** Accepts a load-balanced request. */
   submit(record: TaskRecord, raw: Buffer[]): void {
     const meta = record.requestMetadata;

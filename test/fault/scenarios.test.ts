@@ -31,6 +31,7 @@ async function assertNothingLost(t: TestCluster, results: AsyncResult[]): Promis
   const status = await t.rc.queueStatus();
   for (const id of t.rc.ids) assert.deepEqual([status[id]?.queue, status[id]?.tasks], [0, 0], `engine ${id} still owes work`);
   assert.equal(status.unassigned, 0);
+  await t.rc.debugValidate();
 }
 
 async function enginePid(t: TestCluster, id: number): Promise<number> {
