@@ -267,6 +267,8 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       return;
     }
     engine.lastBeat = Date.now();
+    // The answer tells the supervisor its controller is alive (it gives up after a long silence).
+    this.send(this.engineChannel, identity, "pong", {});
     // After a re-registration the supervisor is known by its beats.
     if (!engine.supervisor && !identity.equals(engine.identity)) engine.supervisor = identity;
   }

@@ -16,6 +16,7 @@ export const ENGINE_ARG_SPEC = {
   mpi: { type: "boolean", default: false },
   cwd: { type: "string" },
   "registration-timeout": { type: "string", default: "30000" },
+  "controller-timeout": { type: "string", default: "60000" },
 } as const;
 
 /** MPI launchers put the rank in one of these variables. */
@@ -43,7 +44,10 @@ export async function runEngine(argv: string[]): Promise<void> {
   if (!file) throw new Error("parallax engine needs --file <engine connection file> (or PARALLAX_ENGINE_FILE)");
   const info = readConnectionFile(file);
   if (!values["supervised-child"] && !values["no-supervisor"]) {
-    process.exitCode = await runSupervisor({ url: info.url, key: info.key, engineArgs: [...argv, "--supervised-child"] });
+    process.exitCode = await runSupervisor({
+      url: info.url, key: info.key, engineArgs: [...argv, "--supervised-child"],
+      controllerTimeout: positiveMs("controller-timeout", values["controller-timeout"]),
+    });
     return;
   }
   const rank = values.mpi ? firstInteger(RANK_VARIABLES) : undefined;

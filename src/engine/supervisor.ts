@@ -16,6 +16,11 @@ export interface SupervisorOptions {
   key: string;
   /** Arguments passed on to the engine process. */
   engineArgs: string[];
+  /**
+   * Stop the engine when the controller has not answered a heartbeat for this long (ms). Long
+   * enough by default for a controller restarted with --restore to adopt the engine first.
+   */
+  controllerTimeout: number;
 }
 
 // Running from source (tsx), the engine entry is the .ts file; built, the .js file.
@@ -69,6 +74,7 @@ class SupervisorLink {
   private engineId: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private interruptTimer: NodeJS.Timeout | undefined;
+  private lastAnswer = Date.now();
   private exitReason: string | undefined;
 
   constructor(private readonly options: SupervisorOptions, private readonly child: ChildProcess) {
@@ -82,7 +88,13 @@ class SupervisorLink {
     this.send("supervise_request", { engine_id: engineId, pid: this.child.pid, supervisor_pid: process.pid });
     // A stopped engine (SIGSTOP, a debugger) cannot work: stop vouching for it, so the hub
     // declares it dead after the usual missed beats instead of waiting forever.
+    this.lastAnswer = Date.now();
     this.timer = setInterval(() => {
+      if (Date.now() - this.lastAnswer > this.options.controllerTimeout) {
+        this.exitReason = `the controller did not answer for ${this.options.controllerTimeout} ms`;
+        forward(this.child, "SIGKILL");
+        return;
+      }
       if (!isStopped(this.child.pid)) this.send("engine_beat", { engine_id: engineId });
     }, heartbeatInterval);
   }
@@ -117,6 +129,7 @@ class SupervisorLink {
   }
 
   private onMessage(message: Incoming): void {
+    this.lastAnswer = Date.now();
     if (message.header.msg_type !== "control_request") return;
     const { op, signal } = message.content as { op?: string; signal?: NodeJS.Signals };
     if (op === "reregister") this.child.send?.({ type: "reregister" });

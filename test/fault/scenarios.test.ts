@@ -264,3 +264,16 @@ test("E6: a 128 MiB argument round-trips", async () => {
     await t.stop();
   }
 });
+
+test("A10: after the controller is killed, supervised engines give up within their controller timeout; nothing is left", async () => {
+  const t = await startTestCluster({ n: 2, heartbeatInterval: 250, engineArgs: ["--controller-timeout", "1500"] });
+  try {
+    const enginePids = (await t.rc.view().apply(() => process.pid)) as number[];
+    const supervisors = Object.values(t.cluster.engineSets).flatMap((s) => s.pids);
+    await t.rc.close();
+    process.kill(t.cluster.controller?.pid as number, "SIGKILL");
+    for (const pid of [...enginePids, ...supervisors]) assert.equal(await waitForExit(pid, 5000), true, `process ${pid} still running`);
+  } finally {
+    await t.stop();
+  }
+});
