@@ -16,12 +16,15 @@ export interface EncodedValue {
 
 /** Cans and serializes `value`; `what` names it in errors (`args`, `push`…). */
 export function encodeArgument(value: unknown, what: string, hook?: CanHook): EncodedValue {
-  const { value: canned, canned: hasCans } = canValue(value, what, hook);
   try {
+    const { value: canned, canned: hasCans } = canValue(value, what, hook);
     return { buffers: encodeValue(canned, what), canned: hasCans };
   } catch (error) {
-    const where = findUnserializablePath(canned, what) ?? what;
-    throw new SerializationError(`${where} cannot be sent to an engine: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+    // A view refusing futures among the arguments is a usage error, not a serialization one.
+    if (error instanceof TypeError && /AsyncResult/.test(error.message)) throw error;
+    const where = findUnserializablePath(value, what) ?? what;
+    const reason = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
+    throw new SerializationError(`${where} cannot be sent to an engine: ${reason}`, { cause: error });
   }
 }
 

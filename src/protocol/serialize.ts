@@ -100,7 +100,7 @@ export function findUnserializablePath(value: unknown, path: string, seen = new 
   if (typeof value === "function") return path;
   if (value === null || typeof value !== "object" || seen.has(value)) return undefined;
   seen.add(value);
-  if (value instanceof WeakMap || value instanceof WeakSet || value instanceof Promise) return path;
+  if (value instanceof WeakMap || value instanceof WeakSet || value instanceof Promise || value instanceof SharedArrayBuffer) return path;
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return undefined;
   if (value instanceof Map) {
     let i = 0;
@@ -120,8 +120,14 @@ export function findUnserializablePath(value: unknown, path: string, seen = new 
     return undefined;
   }
   for (const key of Object.keys(value)) {
-    const child = (value as Record<string, unknown>)[key];
-    const found = findUnserializablePath(child, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, seen);
+    const where = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;
+    let child: unknown;
+    try {
+      child = (value as Record<string, unknown>)[key];
+    } catch {
+      return where; // a getter that throws
+    }
+    const found = findUnserializablePath(child, where, seen);
     if (found) return found;
   }
   return undefined;

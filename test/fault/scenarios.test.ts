@@ -8,7 +8,7 @@ import fs from "node:fs";
 import { test } from "node:test";
 import * as zmq from "zeromq";
 import {
-  Client, EngineError, ImpossibleDependency, RemoteError, TaskTimeout,
+  Client, EngineError, ImpossibleDependency, RemoteError, SerializationError, TaskTimeout,
 } from "../../src/index.js";
 import type { AsyncResult, TaskMetadata } from "../../src/index.js";
 import { waitForExit } from "../../src/cluster/processes.js";
@@ -273,6 +273,22 @@ test("A10: after the controller is killed, supervised engines give up within the
     await t.rc.close();
     process.kill(t.cluster.controller?.pid as number, "SIGKILL");
     for (const pid of [...enginePids, ...supervisors]) assert.equal(await waitForExit(pid, 5000), true, `process ${pid} still running`);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("E1: unserializable arguments fail synchronously with SerializationError naming the path; nothing is sent", async () => {
+  const t = await startTestCluster({ n: 1 });
+  try {
+    const before = (await t.rc.hubHistory()).length;
+    const withGetter = { ok: 1, get broken(): number { throw new Error("getter exploded"); } };
+    assert.throws(() => t.rc.view(0).apply((x: unknown) => x, { data: [1, new SharedArrayBuffer(8)] }), (e: unknown) =>
+      e instanceof SerializationError && /args\[0\]\.data\[1\] cannot be sent to an engine/.test((e as Error).message));
+    assert.throws(() => t.rc.loadBalancedView().apply((x: unknown) => x, withGetter), (e: unknown) =>
+      e instanceof SerializationError && /args\[0\]\.broken cannot be sent to an engine: getter exploded/.test((e as Error).message));
+    assert.throws(() => t.rc.view(0).push({ handle: new WeakMap() }), (e: unknown) => e instanceof SerializationError && /push\.handle/.test((e as Error).message));
+    assert.equal((await t.rc.hubHistory()).length, before, "no message reached the hub");
   } finally {
     await t.stop();
   }
