@@ -27,11 +27,13 @@ export interface TaskSummary {
   label: string | null;
   stdout: string | null;
   stderr: string | null;
+  resubmitted: string | null;
 }
 
 /** Field names a query may use. */
 export const QUERY_FIELDS: ReadonlyArray<keyof TaskSummary> = [
   "msg_id", "client", "engine_id", "balanced", "submitted", "started", "completed", "phase", "status", "label", "stdout", "stderr",
+  "resubmitted",
 ];
 
 const OPERATORS = new Set(["$lt", "$gt", "$lte", "$gte", "$eq", "$ne", "$in", "$nin", "$exists", "$glob"]);
@@ -51,6 +53,7 @@ export function summarize(record: TaskRecord): TaskSummary {
     label: record.requestMetadata.label ?? null,
     stdout: record.reply?.metadata.stdout ?? null,
     stderr: record.reply?.metadata.stderr ?? null,
+    resubmitted: record.resubmitted ?? null,
   };
 }
 

@@ -202,6 +202,8 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       content: record.requestContent, buffers: record.requestBuffers,
     };
     this.onApplyRequest(identity, { ...message, identities: [identity], raw: this.codec.encode(message) });
+    record.resubmitted = msgId;
+    this.db.update(record);
     return msgId;
   }
 

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   request_buffers BLOB NOT NULL,
   reply_content TEXT,
   reply_metadata TEXT,
-  reply_buffers BLOB
+  reply_buffers BLOB,
+  resubmitted TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_completed ON tasks (completed);
 `;
@@ -57,6 +58,7 @@ interface Row {
   msg_id: string; client: string; engine_id: number | null; balanced: number; submitted: number; started: number | null;
   completed: number | null; phase: string; status: string | null; label: string | null; request_metadata: string;
   request_content: string; request_buffers: Buffer; reply_content: string | null; reply_metadata: string | null; reply_buffers: Buffer | null;
+  resubmitted: string | null;
 }
 
 /** SQLite-backed task database. */
@@ -73,7 +75,7 @@ export class SqliteTaskDatabase implements TaskDatabase {
     this.db.pragma("synchronous = NORMAL");
     this.db.exec(SCHEMA);
     this.upsert = this.db.prepare(`INSERT OR REPLACE INTO tasks VALUES (@msg_id, @client, @engine_id, @balanced, @submitted, @started, @completed,
-      @phase, @status, @label, @request_metadata, @request_content, @request_buffers, @reply_content, @reply_metadata, @reply_buffers)`);
+      @phase, @status, @label, @request_metadata, @request_content, @request_buffers, @reply_content, @reply_metadata, @reply_buffers, @resubmitted)`);
     this.select = this.db.prepare("SELECT * FROM tasks WHERE msg_id = ?");
   }
 
@@ -88,7 +90,7 @@ export class SqliteTaskDatabase implements TaskDatabase {
 
   update(record: TaskRecord): void {
     this.cache.update(record);
-    if (record.phase === "done") this.write(record);
+    if (record.phase === "done" || record.resubmitted !== undefined) this.write(record);
   }
 
   wasCulled(): boolean {
@@ -133,6 +135,7 @@ export class SqliteTaskDatabase implements TaskDatabase {
       reply_content: record.reply ? JSON.stringify(record.reply.content) : null,
       reply_metadata: record.reply ? JSON.stringify(record.reply.metadata) : null,
       reply_buffers: record.reply ? packFrames(record.reply.buffers) : null,
+      resubmitted: record.resubmitted ?? null,
     });
   }
 
@@ -147,6 +150,7 @@ export class SqliteTaskDatabase implements TaskDatabase {
       ...(row.engine_id === null ? {} : { engineId: row.engine_id }),
       ...(row.started === null ? {} : { started: row.started }),
       ...(row.completed === null ? {} : { completed: row.completed }),
+      ...(row.resubmitted === null ? {} : { resubmitted: row.resubmitted }),
       // A record that was running when its controller died can no longer finish.
       phase: row.phase === "done" ? "done" : row.phase === "running" ? "running" : "queued",
       requestMetadata: JSON.parse(row.request_metadata) as RequestMetadata,

@@ -26,6 +26,8 @@ export interface TaskRecord {
   requestContent: Record<string, unknown>;
   requestBuffers: Buffer[];
   reply?: { content: ReplyContent; metadata: ReplyMetadata; buffers: Buffer[] };
+  /** Msg id of the task that re-ran this one (`client.resubmit`). */
+  resubmitted?: string;
 }
 
 /** Storage of task records. */
