@@ -67,10 +67,13 @@ async function startCluster(options: StartOptions): Promise<void> {
   if (dashboardUrl) process.stdout.write(`dashboard: ${dashboardUrl}\n`);
   if (options.daemonize) return;
   process.stdout.write("press Ctrl-C to stop the cluster\n");
+  // The cluster's processes are detached and unreferenced: something must keep this one alive.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
+  clearInterval(keepAlive);
   await cluster.stop();
   process.stdout.write(`cluster ${cluster.clusterId} stopped\n`);
 }

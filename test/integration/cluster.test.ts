@@ -176,3 +176,26 @@ test("controllerIp 0.0.0.0 binds every interface and writes the given location i
     await cluster.stop();
   }
 });
+
+test("CLI: cluster start in the foreground stops its cluster on Ctrl-C", async () => {
+  const root = tempDir();
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, ["--import", "tsx", ...CLI, "cluster", "start", "-n", "1", "--profile", "fg"], { env: { ...process.env, PARALLAX_DIR: root }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("press Ctrl-C")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`cluster start exited early (${code}): ${out}`)));
+  });
+  const rc = await Client.connect({ profileDir: path.join(root, "profile_fg") });
+  await rc.waitForEngines(1, { timeout: 20_000 });
+  const pids = [...((await rc.view().apply(() => process.pid)) as number[]), Number(/controller pid (\d+)/.exec(out)?.[1])];
+  await rc.close();
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGINT");
+  assert.equal(await exited, 0);
+  assert.match(out, /stopped/);
+  for (const pid of pids) assert.equal(alive(pid), false, `process ${pid} still alive`);
+});
