@@ -93,6 +93,10 @@ export class SqliteTaskDatabase implements TaskDatabase {
     if (record.phase === "done" || record.resubmitted !== undefined) this.write(record);
   }
 
+  culledStatus(): undefined {
+    return undefined;
+  }
+
   wasCulled(): boolean {
     // Nothing is culled from the file; a missing id was never recorded (or was purged).
     return false;

@@ -38,6 +38,8 @@ export interface TaskDatabase {
   update(record: TaskRecord): void;
   /** True when the id existed but was dropped to respect the bounds. */
   wasCulled(msgId: string): boolean;
+  /** How a culled task ended (dependencies on it still need to know), when remembered. */
+  culledStatus(msgId: string): "ok" | "failed" | undefined;
   /** Msg ids in submission order. */
   history(): string[];
   /** Deletes finished records (all, or the given ids). Returns how many were removed. */
@@ -54,7 +56,10 @@ export interface MemoryDbLimits {
 }
 
 const DEFAULT_LIMITS: MemoryDbLimits = { maxRecords: 100_000, maxBytes: 1024 * 1024 * 1024 };
-/** How many culled ids are remembered (to say "culled" rather than "unknown"); older ones are forgotten. */
+/**
+ * How many culled ids are remembered, with their outcome (to say "culled" rather than
+ * "unknown", and to keep dependencies on them exact); older ones are forgotten.
+ */
 const CULLED_MEMORY = 200_000;
 
 function recordBytes(record: TaskRecord): number {
@@ -68,7 +73,8 @@ function recordBytes(record: TaskRecord): number {
 export class MemoryTaskDatabase implements TaskDatabase {
   private readonly records = new Map<string, TaskRecord>();
   private readonly sizes = new Map<string, number>();
-  private readonly culled = new Set<string>();
+  /** Culled ids and whether they succeeded, oldest first. */
+  private readonly culled = new Map<string, boolean>();
   private bytes = 0;
 
   constructor(private readonly limits: MemoryDbLimits = DEFAULT_LIMITS) {}
@@ -91,6 +97,11 @@ export class MemoryTaskDatabase implements TaskDatabase {
 
   wasCulled(msgId: string): boolean {
     return this.culled.has(msgId);
+  }
+
+  culledStatus(msgId: string): "ok" | "failed" | undefined {
+    const ok = this.culled.get(msgId);
+    return ok === undefined ? undefined : ok ? "ok" : "failed";
   }
 
   history(): string[] {
@@ -136,8 +147,8 @@ export class MemoryTaskDatabase implements TaskDatabase {
       if (this.records.size <= this.limits.maxRecords && this.bytes <= this.limits.maxBytes) break;
       if (record.phase !== "done") continue;
       this.drop(id);
-      this.culled.add(id);
-      if (this.culled.size > CULLED_MEMORY) this.culled.delete(this.culled.values().next().value as string);
+      this.culled.set(id, record.reply?.content.status === "ok");
+      if (this.culled.size > CULLED_MEMORY) this.culled.delete(this.culled.keys().next().value as string);
     }
   }
 

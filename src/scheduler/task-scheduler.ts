@@ -224,7 +224,9 @@ export class TaskScheduler {
     for (const id of ids) {
       const record = this.port.db.get(id);
       if (!record) {
-        if (this.port.db.wasCulled(id)) completed.add(id);
+        const culled = this.port.db.culledStatus(id);
+        if (culled === "ok") completed.add(id);
+        else if (culled === "failed") failed.add(id);
         continue;
       }
       if (record.phase !== "done") continue;
