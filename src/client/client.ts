@@ -83,6 +83,8 @@ export class Client extends EventEmitter<ClientEvents> {
   private lastHeard = Date.now();
   private lostError: ControllerLostError | undefined;
   private closed = false;
+  /** The controller's message size limit, learned when connecting. */
+  private maxMessageBytes = Number.POSITIVE_INFINITY;
 
   private constructor(readonly connection: ConnectionInfo, private readonly missedHeartbeats: number) {
     super();
@@ -100,6 +102,7 @@ export class Client extends EventEmitter<ClientEvents> {
     try {
       const answer = await client.query("connect", {}, options.timeout ?? 10_000);
       client.adoptEngines(answer.content.engines as Array<{ id: number; pid: number; hostname: string }>);
+      if (typeof answer.content.maxMessageBytes === "number") client.maxMessageBytes = answer.content.maxMessageBytes;
     } catch (error) {
       client.close();
       if (error instanceof TimeoutError) {
@@ -302,6 +305,13 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Sends task messages and tracks their entries. */
   submit(submissions: readonly Submission[]): void {
     this.assertUsable();
+    for (const s of submissions) {
+      // The controller would refuse it anyway; refusing here saves sending it.
+      const size = s.buffers.reduce((n, b) => n + b.byteLength, 0);
+      if (size > this.maxMessageBytes) {
+        throw new ProtocolError(`request of ${size} bytes is over the controller's limit of ${this.maxMessageBytes} bytes (--max-message-bytes)`);
+      }
+    }
     for (const s of submissions) {
       this.track(s.entry);
       this.send("apply_request", s.content, s.metadata, s.buffers, s.entry.msgId);

@@ -26,7 +26,7 @@ export async function answerQuery(hub: Hub, identity: Buffer, raw: Record<string
   switch (query.op) {
     case "connect":
     case "engines":
-      return plain({ engines: engineList(hub), heartbeatInterval: hub.options.heartbeatInterval });
+      return plain({ engines: engineList(hub), heartbeatInterval: hub.options.heartbeatInterval, maxMessageBytes: hub.options.maxMessageBytes });
     case "queue_status":
       return plain(queueStatus(hub, query.targets));
     case "abort":

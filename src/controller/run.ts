@@ -15,7 +15,7 @@ import type { Scheme } from "../scheduler/schemes.js";
 import { Dashboard } from "./dashboard.js";
 import { Hub } from "./hub.js";
 import { SqliteTaskDatabase } from "./sqlite-db.js";
-import { MemoryTaskDatabase } from "./task-db.js";
+import { DEFAULT_DB_LIMITS, MemoryTaskDatabase } from "./task-db.js";
 
 /** Options of `parallax controller`. */
 export const CONTROLLER_ARG_SPEC = {
@@ -33,8 +33,8 @@ export const CONTROLLER_ARG_SPEC = {
   "db-path": { type: "string" },
   restore: { type: "boolean", default: false },
   dashboard: { type: "string" },
-  "db-max-records": { type: "string", default: "100000" },
-  "db-max-bytes": { type: "string", default: String(1024 * 1024 * 1024) },
+  "db-max-records": { type: "string", default: String(DEFAULT_DB_LIMITS.maxRecords) },
+  "db-max-bytes": { type: "string", default: String(DEFAULT_DB_LIMITS.maxBytes) },
 } as const;
 
 function integerOption(name: string, raw: string, min: number): number {

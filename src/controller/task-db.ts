@@ -55,7 +55,11 @@ export interface MemoryDbLimits {
   maxBytes: number;
 }
 
-const DEFAULT_LIMITS: MemoryDbLimits = { maxRecords: 100_000, maxBytes: 1024 * 1024 * 1024 };
+/**
+ * Default bounds: enough for the results clients still ask for, small enough that a
+ * long-running controller stays flat (a record costs a few KB). SQLite keeps everything.
+ */
+export const DEFAULT_DB_LIMITS: MemoryDbLimits = { maxRecords: 10_000, maxBytes: 256 * 1024 * 1024 };
 /**
  * How many culled ids are remembered, with their outcome (to say "culled" rather than
  * "unknown", and to keep dependencies on them exact); older ones are forgotten.
@@ -77,7 +81,7 @@ export class MemoryTaskDatabase implements TaskDatabase {
   private readonly culled = new Map<string, boolean>();
   private bytes = 0;
 
-  constructor(private readonly limits: MemoryDbLimits = DEFAULT_LIMITS) {}
+  constructor(private readonly limits: MemoryDbLimits = DEFAULT_DB_LIMITS) {}
 
   add(record: TaskRecord): void {
     this.records.set(record.msgId, record);

@@ -42,11 +42,13 @@ test("restartDeadEngines replaces a killed engine; the replacement registers wit
 test("oversize requests are refused with the size and the limit; unknown message types get an error", async () => {
   const t = await startTestCluster({ n: 1, controllerArgs: ["--max-message-bytes", "100000"] });
   try {
-    await assert.rejects(t.rc.view(0).apply((b: Uint8Array) => b.length, new Uint8Array(200_000)), (e: unknown) => {
+    const before = (await t.rc.hubHistory()).length;
+    assert.throws(() => t.rc.view(0).apply((b: Uint8Array) => b.length, new Uint8Array(200_000)), (e: unknown) => {
       assert.ok(e instanceof ProtocolError);
-      assert.match((e as Error).message, /is \d+ bytes, over the limit of 100000 bytes/);
+      assert.match((e as Error).message, /request of \d+ bytes is over the controller's limit of 100000 bytes/);
       return true;
     });
+    assert.equal((await t.rc.hubHistory()).length, before, "refused at the sender: nothing reached the hub");
     assert.equal(await t.rc.view(0).apply((b: Uint8Array) => b.length, new Uint8Array(1000)), 1000);
     const info = readConnectionFile(t.cluster.files.client);
     const codec = new Codec(info.key);
@@ -56,6 +58,13 @@ test("oversize requests are refused with the size and the limit; unknown message
     const reply = codec.decode(await dealer.receive());
     assert.equal(reply?.header.msg_type, "error_reply");
     assert.match(String(reply?.content.error), /unknown message type "engine_beat"/);
+    // A sender that ignores the limit is refused by the controller, with the size and the limit.
+    await dealer.send(codec.encode({
+      header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 }, content: { op: "push" }, buffers: [Buffer.alloc(200_000)],
+    }));
+    const refused = codec.decode(await dealer.receive());
+    assert.equal(refused?.header.msg_type, "apply_reply");
+    assert.match(String((refused?.content.error as { evalue?: string } | undefined)?.evalue), /is \d+ bytes, over the limit of 100000 bytes/);
     dealer.close();
   } finally {
     await t.stop();
