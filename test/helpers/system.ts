@@ -110,3 +110,20 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
 export async function stopAll(daemons: Daemon[]): Promise<void> {
   for (const daemon of [...daemons].reverse()) await daemon.stop().catch(() => undefined);
 }
+
+/**
+ * Checks that a launcher's `signal()` reaches engine 0: a task that announced it started (a
+ * latch on its streamed output) is interrupted with SIGINT, and the engine goes on serving.
+ */
+export async function assertSignalInterrupts(rc: import("../../src/index.js").Client, cluster: import("../../src/index.js").Cluster): Promise<void> {
+  const { TaskInterrupted } = await import("../../src/index.js");
+  const assert = (await import("node:assert/strict")).default;
+  const long = rc.view(0).apply(() => {
+    console.log("started");
+    return new Promise((r) => setTimeout(r, 30_000));
+  });
+  await waitUntil("the long task to start", 10_000, () => String(long.stdout).includes("started"));
+  await cluster.signalEngines("SIGINT");
+  await assert.rejects(long, TaskInterrupted);
+  assert.equal(await rc.view(0).apply(() => "still here"), "still here");
+}
