@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { EngineError, ExecutionTimeout, TaskInterrupted } from "../../src/index.js";
+import fs from "node:fs";
+import path from "node:path";
 import { startTestCluster } from "../helpers/cluster.js";
+import { waitUntil } from "../helpers/system.js";
 
 declare const engineId: number;
 const busy = (ms: number) => {
@@ -34,16 +37,21 @@ test("execTimeout interrupts a running task, synchronous or async; the engine ke
 test("SIGINT interrupts a task waiting on async work within 1 s; the next task runs normally", async () => {
   const t = await startTestCluster({ n: 2 });
   try {
-    const ar = t.rc.view(1).apply(() => new Promise((r) => setTimeout(r, 30_000)));
-    await t.rc.view(1).queueStatus();
-    await new Promise((r) => setTimeout(r, 100));
+    const ar = t.rc.view(1).apply(() => {
+      console.log("started");
+      return new Promise((r) => setTimeout(r, 30_000));
+    });
+    await waitUntil("the task to start", 10_000, () => String(ar.stdout).includes("started"));
     const sent = Date.now();
     assert.deepEqual(await ar.interrupt(), [1]);
     await assert.rejects(ar, TaskInterrupted);
     assert.ok(Date.now() - sent < 1000, `interrupted after ${Date.now() - sent} ms`);
     assert.equal(await t.rc.view(1).apply(() => engineId), 1);
-    const viaClient = t.rc.view(0).apply(() => new Promise((r) => setTimeout(r, 30_000)));
-    await new Promise((r) => setTimeout(r, 100));
+    const viaClient = t.rc.view(0).apply(() => {
+      console.log("started");
+      return new Promise((r) => setTimeout(r, 30_000));
+    });
+    await waitUntil("the task to start", 10_000, () => String(viaClient.stdout).includes("started"));
     await t.rc.sendSignal("SIGINT", 0);
     await assert.rejects(viaClient, TaskInterrupted);
     assert.deepEqual(t.rc.ids, [0, 1]);
@@ -55,8 +63,14 @@ test("SIGINT interrupts a task waiting on async work within 1 s; the next task r
 test("an engine stuck in synchronous code that cannot answer SIGINT is stopped, failing its task with EngineError", async () => {
   const t = await startTestCluster({ n: 1 });
   try {
-    const ar = t.rc.view(0).apply(busy, 60_000);
-    await new Promise((r) => setTimeout(r, 200));
+    // A busy engine cannot stream output, so the task marks its start with a file.
+    const marker = path.join(t.dir, "busy-started");
+    const ar = t.rc.view(0).apply((file: string, ms: number) => {
+      (require("node:fs") as typeof import("node:fs")).writeFileSync(file, "");
+      const end = Date.now() + ms;
+      while (Date.now() < end) { /* spin */ }
+    }, marker, 60_000);
+    await waitUntil("the busy task to start", 10_000, () => fs.existsSync(marker));
     const sent = Date.now();
     await t.rc.sendSignal("SIGINT");
     await assert.rejects(ar, (e: unknown) => {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import * as zmq from "zeromq";
 import {
@@ -16,6 +17,7 @@ import { readConnectionFile } from "../../src/cluster/profile.js";
 import { Codec } from "../../src/protocol/message.js";
 import { encodeValue } from "../../src/protocol/serialize.js";
 import { startTestCluster } from "../helpers/cluster.js";
+import { waitUntil } from "../helpers/system.js";
 import type { TestCluster } from "../helpers/cluster.js";
 
 declare const engineId: number;
@@ -42,12 +44,17 @@ test("A2: a load-balanced task on a killed engine is retried on the other engine
   const t = await startTestCluster({ n: 2, heartbeatInterval: 250 });
   try {
     const victimPid = await enginePid(t, 0);
-    const ar = t.rc.loadBalancedView().with({ retries: 1, targets: [0, 1] }).apply(async (pid: number) => {
-      if (process.pid === pid) await new Promise(() => {});
+    const marker = path.join(t.dir, "victim-started");
+    const ar = t.rc.loadBalancedView().with({ retries: 1, targets: [0, 1] }).apply(async (pid: number, file: string) => {
+      if (process.pid === pid) {
+        (require("node:fs") as typeof import("node:fs")).writeFileSync(file, "");
+        await new Promise(() => {});
+      }
       return engineId;
-    }, victimPid);
+    }, victimPid, marker);
     const placed = t.rc.loadBalancedView().with({ targets: [1] }).apply(hold, 300);
-    await new Promise((r) => setTimeout(r, 100));
+    // If the task went to engine 1 first there is nothing to kill it on; wait for either.
+    await waitUntil("the task to start", 10_000, () => fs.existsSync(marker) || ar.ready());
     process.kill(victimPid, "SIGKILL");
     assert.equal(await ar, 1);
     assert.equal(meta(ar).engineId, 1);
