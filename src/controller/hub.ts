@@ -65,6 +65,8 @@ export interface HubEvents {
 }
 
 const CLIENT_FORGET_MS = 60_000;
+/** Room for headers on top of the payload limit when bounding single frames. */
+const FRAME_SLACK = 64 * 1024;
 
 /** The hub. */
 export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
@@ -90,8 +92,11 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   /** Binds both sockets on free ports and starts the liveness monitor. */
   async start(): Promise<HubEndpoints> {
     const host = this.options.ip === "0.0.0.0" ? "*" : this.options.ip;
-    const client = await bindRouter(`tcp://${host}:${this.options.ports?.client || "*"}`);
-    const engine = await bindRouter(`tcp://${host}:${this.options.ports?.engine || "*"}`);
+    // One frame over the whole-message limit can never be accepted: libzmq drops its sender
+    // before buffering it. Messages of several frames are checked against the limit on arrival.
+    const frameLimit = this.options.maxMessageBytes + FRAME_SLACK;
+    const client = await bindRouter(`tcp://${host}:${this.options.ports?.client || "*"}`, frameLimit);
+    const engine = await bindRouter(`tcp://${host}:${this.options.ports?.engine || "*"}`, frameLimit);
     this.clientChannel = new Channel(client.socket, this.codec);
     this.engineChannel = new Channel(engine.socket, this.codec);
     const onDrop = () => this.emit("dropped", JSON.stringify(this.codec.dropped));

@@ -99,9 +99,13 @@ export function connectDealer(address: string, routingId?: string, linger = 0): 
   return socket;
 }
 
-/** Creates a ROUTER bound to `address` (port 0 or `*` picks a free port) and returns it with its endpoint. */
-export async function bindRouter(address: string): Promise<{ socket: zmq.Router; endpoint: string }> {
-  const socket = new zmq.Router({ linger: 0, mandatory: false, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+/**
+ * Creates a ROUTER bound to `address` (port 0 or `*` picks a free port) and returns it with its
+ * endpoint. A peer sending a frame over `maxMessageSize` bytes is disconnected by libzmq before
+ * the frame is held in memory (-1: no limit).
+ */
+export async function bindRouter(address: string, maxMessageSize = -1): Promise<{ socket: zmq.Router; endpoint: string }> {
+  const socket = new zmq.Router({ linger: 0, mandatory: false, sendHighWaterMark: 0, receiveHighWaterMark: 0, maxMessageSize });
   await socket.bind(address);
   return { socket, endpoint: socket.lastEndpoint ?? address };
 }

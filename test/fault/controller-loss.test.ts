@@ -58,13 +58,25 @@ test("oversize requests are refused with the size and the limit; unknown message
     const reply = codec.decode(await dealer.receive());
     assert.equal(reply?.header.msg_type, "error_reply");
     assert.match(String(reply?.content.error), /unknown message type "engine_beat"/);
-    // A sender that ignores the limit is refused by the controller, with the size and the limit.
+    // A sender that ignores the limit with frames each under it is refused with the size and the limit…
     await dealer.send(codec.encode({
-      header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 }, content: { op: "push" }, buffers: [Buffer.alloc(200_000)],
+      header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 }, content: { op: "push" }, buffers: [Buffer.alloc(70_000), Buffer.alloc(70_000)],
     }));
     const refused = codec.decode(await dealer.receive());
     assert.equal(refused?.header.msg_type, "apply_reply");
     assert.match(String((refused?.content.error as { evalue?: string } | undefined)?.evalue), /is \d+ bytes, over the limit of 100000 bytes/);
+    // …and one whose single frame is over it is cut off by libzmq before the frame is buffered.
+    const flooder = new zmq.Dealer({ linger: 0 });
+    const disconnected = new Promise<void>((resolve) => {
+      void (async () => {
+        for await (const event of flooder.events) if (event.type === "disconnect") return resolve();
+      })();
+    });
+    flooder.connect(info.url);
+    await flooder.send(codec.encode({ header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 }, content: { op: "push" }, buffers: [Buffer.alloc(1_000_000)] }));
+    await disconnected;
+    flooder.close();
+    assert.equal(await t.rc.view(0).apply(() => "still serving"), "still serving");
     dealer.close();
   } finally {
     await t.stop();
