@@ -17,6 +17,7 @@ export const ENGINE_ARG_SPEC = {
   cwd: { type: "string" },
   "registration-timeout": { type: "string", default: "30000" },
   "controller-timeout": { type: "string", default: "60000" },
+  "max-memory": { type: "string" },
 } as const;
 
 /** MPI launchers put the rank in one of these variables. */
@@ -47,6 +48,7 @@ export async function runEngine(argv: string[]): Promise<void> {
     process.exitCode = await runSupervisor({
       url: info.url, key: info.key, engineArgs: [...argv, "--supervised-child"],
       controllerTimeout: positiveMs("controller-timeout", values["controller-timeout"]),
+      maxMemoryMiB: values["max-memory"] === undefined ? undefined : positiveMs("max-memory", values["max-memory"]),
     });
     return;
   }

@@ -21,6 +21,8 @@ export interface SupervisorOptions {
    * enough by default for a controller restarted with --restore to adopt the engine first.
    */
   controllerTimeout: number;
+  /** Heap limit of the engine in MiB (Node's --max-old-space-size); none when undefined. */
+  maxMemoryMiB?: number | undefined;
 }
 
 // Running from source (tsx), the engine entry is the .ts file; built, the .js file.
@@ -29,7 +31,8 @@ const ENGINE_MAIN = fileURLToPath(new URL(`./main.${import.meta.url.endsWith(".t
 /** Runs the supervisor until the engine exits; resolves with the exit code to use. */
 export function runSupervisor(options: SupervisorOptions): Promise<number> {
   return new Promise((resolve) => {
-    const child = fork(ENGINE_MAIN, options.engineArgs, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: process.execArgv });
+    const execArgv = options.maxMemoryMiB === undefined ? process.execArgv : [...process.execArgv, `--max-old-space-size=${options.maxMemoryMiB}`];
+    const child = fork(ENGINE_MAIN, options.engineArgs, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv });
     const link = new SupervisorLink(options, child);
     child.on("message", (message: { type?: string; id?: number; heartbeatInterval?: number }) => {
       if (message.type === "registered" && typeof message.id === "number") link.attach(message.id, message.heartbeatInterval ?? 1000);
@@ -121,6 +124,10 @@ class SupervisorLink {
 
   async reportExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    // V8 aborts when the heap limit is reached: name the likely cause.
+    if (this.options.maxMemoryMiB !== undefined && (signal === "SIGABRT" || code === 134)) {
+      this.exitReason ??= `it probably ran out of memory (heap limit ${this.options.maxMemoryMiB} MiB)`;
+    }
     clearTimeout(this.interruptTimer);
     if (this.channel === undefined) return;
     this.send("engine_exit", { engine_id: this.engineId, code, signal, ...(this.exitReason ? { reason: this.exitReason } : {}) });

@@ -300,3 +300,18 @@ test("E1: unserializable arguments fail synchronously with SerializationError na
     await t.stop();
   }
 });
+
+test("A8: an engine that runs out of its heap limit fails its task with EngineError naming the cause; other engines go on", async () => {
+  const t = await startTestCluster({ n: 2, engineArgs: ["--max-memory", "64"], restartDeadEngines: true });
+  try {
+    const hog = t.rc.view(0).apply(() => {
+      const kept: number[][] = [];
+      for (;;) kept.push(new Array(1_000_000).fill(1.5));
+    });
+    await assert.rejects(hog, (e: unknown) => e instanceof EngineError && e.engineId === 0 && /out of memory \(heap limit 64 MiB\)/.test((e as Error).message));
+    assert.equal(await t.rc.view(1).apply(() => "unaffected"), "unaffected");
+    assert.deepEqual(await t.rc.waitForEngines(2, { timeout: 20_000 }), [1, 2], "the dead engine was replaced under a new id");
+  } finally {
+    await t.stop();
+  }
+});
