@@ -172,6 +172,7 @@ export class LoadBalancedView {
 
   private submitTask(op: "call" | "map", fn: unknown, args: unknown[], count: number): TaskEntry {
     this.client.assertUsable();
+    this.assertTargetsKnown();
     const refs: string[] = [];
     const hook = (value: object): CannedResultRef | undefined => {
       if (!(value instanceof AsyncResult)) return undefined;
@@ -184,6 +185,16 @@ export class LoadBalancedView {
     const entry = new TaskEntry(newMsgId(), { count, ...(this.flags.label ? { label: this.flags.label } : { label: labelOf(fn) }), dependsOn: dependsOn(metadata) });
     this.client.submit([{ content: content as unknown as Record<string, unknown>, metadata: metadata as Record<string, unknown>, buffers, entry }]);
     return entry;
+  }
+
+  /** Targets that name no registered engine could never run: refuse at once, naming them. */
+  private assertTargetsKnown(): void {
+    if (this.flags.targets === undefined) return;
+    const targets = [this.flags.targets].flat();
+    const registered = this.client.ids;
+    if (registered.length > 0 && !targets.some((id) => registered.includes(id))) {
+      throw new RangeError(`flag targets names no registered engine: [${targets.join(", ")}] (registered: [${registered.join(", ")}])`);
+    }
   }
 
   private requestMetadata(refs: string[], source: string, buffers: Buffer[]): RequestMetadata {

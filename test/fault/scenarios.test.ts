@@ -315,3 +315,31 @@ test("A8: an engine that runs out of its heap limit fails its task with EngineEr
     await t.stop();
   }
 });
+
+test("B4/C1/C5: timeout bounds only the wait, a task cannot depend on itself, targets naming no engine fail at once", async () => {
+  const t = await startTestCluster({ n: 1 });
+  try {
+    const lview = t.rc.loadBalancedView();
+    assert.equal(await lview.with({ timeout: 200 }).apply(hold, 600), 0, "a task that started in time may run longer than its timeout");
+    assert.throws(() => lview.with({ targets: [99] }).apply(() => 1), /flag targets names no registered engine: \[99\] \(registered: \[0\]\)/);
+    // A request that names itself as its dependency (only a hand-made one can) is invalid at once.
+    const info = readConnectionFile(t.cluster.files.client);
+    const codec = new Codec(info.key);
+    const dealer = new zmq.Dealer({ linger: 0 });
+    dealer.connect(info.url);
+    try {
+      const header = codec.header("apply_request");
+      await dealer.send(codec.encode({
+        header, parent: {}, metadata: { after: { ids: [header.msg_id], all: true, success: true, failure: false } },
+        content: { op: "call", fn: { __parallax_can__: "source", src: "() => 1", name: "f" } }, buffers: encodeValue([]),
+      }));
+      const reply = codec.decode(await dealer.receive());
+      assert.equal((reply?.content.error as { code?: string } | undefined)?.code, "INVALID_DEPENDENCY");
+      assert.match(String((reply?.content.error as { evalue?: string } | undefined)?.evalue), /cannot depend on itself/);
+    } finally {
+      dealer.close();
+    }
+  } finally {
+    await t.stop();
+  }
+});
