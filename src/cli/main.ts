@@ -42,6 +42,7 @@ interface StartOptions {
   db?: "memory" | "sqlite" | "none";
   dashboard?: boolean | string;
   launcherOptions?: Record<string, unknown>;
+  curve?: boolean;
 }
 
 async function startCluster(options: StartOptions): Promise<void> {
@@ -58,6 +59,7 @@ async function startCluster(options: StartOptions): Promise<void> {
     ...(options.db ? { db: options.db } : {}),
     ...(options.dashboard === undefined ? {} : { dashboard: options.dashboard === true ? true : Number(options.dashboard) }),
     ...(options.launcherOptions ? { launcherOptions: options.launcherOptions } : {}),
+    ...(options.curve ? { curve: true } : {}),
   });
   await cluster.start();
   const engines = Object.values(cluster.engineSets).reduce((n, s) => n + s.n, 0);
@@ -120,6 +122,7 @@ export function buildProgram(): Command {
     .option("--hwm <n>", "outstanding tasks per engine (0 = unlimited)", integer(0))
     .option("--db <backend>", "task database: memory, sqlite or none")
     .option("--dashboard [port]", "serve the live dashboard (a free port unless given)")
+    .option("--curve", "encrypt and authenticate every connection with CURVE")
     .option("--daemonize", "return once started, leaving the cluster running")
     .action(startCluster);
   cluster.command("stop")

@@ -90,7 +90,7 @@ export class Client extends EventEmitter<ClientEvents> {
     super();
     this.codec = new Codec(connection.key);
     // A short linger lets requests submitted just before close() still reach the controller.
-    this.channel = new Channel(connectDealer(connection.url, `client-${this.codec.session}`, 500), this.codec);
+    this.channel = new Channel(connectDealer(connection.url, `client-${this.codec.session}`, 500, connection.curveServerKey), this.codec);
     this.channel.start((message) => this.onMessage(message));
   }
 

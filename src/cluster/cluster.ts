@@ -61,6 +61,8 @@ export interface ClusterOptions {
   /** Task database: memory (default, bounded), sqlite or none. */
   db?: "memory" | "sqlite" | "none";
   dbPath?: string;
+  /** Encrypt and authenticate every connection with CURVE (the controller's key pair is made at start). */
+  curve?: boolean;
   /** Serve the live dashboard: `true` for a free port, or a port number. */
   dashboard?: boolean | number;
   /** Replace engines that die (local launcher). */
@@ -76,7 +78,7 @@ export interface ClusterOptions {
 
 const OPTION_NAMES = new Set([
   "n", "profile", "profileDir", "clusterId", "engines", "launcherOptions", "controller", "controllerIp", "location", "engineTimeout",
-  "heartbeatInterval", "scheme", "hwm", "db", "dbPath", "dashboard", "restartDeadEngines", "controllerArgs", "engineArgs", "cwd", "env",
+  "heartbeatInterval", "scheme", "hwm", "db", "dbPath", "dashboard", "curve", "restartDeadEngines", "controllerArgs", "engineArgs", "cwd", "env",
 ]);
 const SCHEMES = new Set(["leastload", "lru", "weighted", "plainrandom", "twobin"]);
 
@@ -132,6 +134,9 @@ export function validateClusterOptions(options: ClusterOptions): void {
   }
   if (options.dashboard !== undefined && typeof options.dashboard !== "boolean" && !(Number.isInteger(options.dashboard) && options.dashboard >= 0 && options.dashboard < 65536)) {
     throw new TypeError(`Cluster option dashboard must be a boolean or a port number, got ${JSON.stringify(options.dashboard)}`);
+  }
+  if (options.curve !== undefined && typeof options.curve !== "boolean") {
+    throw new TypeError(`Cluster option curve must be a boolean, got ${JSON.stringify(options.curve)}`);
   }
   if (options.restartDeadEngines !== undefined && typeof options.restartDeadEngines !== "boolean") {
     throw new TypeError(`Cluster option restartDeadEngines must be a boolean, got ${JSON.stringify(options.restartDeadEngines)}`);
@@ -394,6 +399,7 @@ export class Cluster {
       ...(this.options.db ? ["--db", this.options.db] : []),
       ...(this.options.dbPath ? ["--db-path", this.options.dbPath] : []),
       ...(this.options.dashboard ? ["--dashboard", this.options.dashboard === true ? "0" : String(this.options.dashboard)] : []),
+      ...(this.options.curve ? ["--curve"] : []),
       ...(restore ? ["--restore"] : []),
       ...(this.options.controllerArgs ?? []),
     ];

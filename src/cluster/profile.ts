@@ -23,6 +23,8 @@ export interface ConnectionInfo {
   controllerPid: number;
   /** Dashboard address, when served. */
   dashboardUrl?: string;
+  /** The controller's CURVE public key, when connections are encrypted. */
+  curveServerKey?: string;
 }
 
 /** Root folder of all profiles. */

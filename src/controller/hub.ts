@@ -37,6 +37,8 @@ export interface HubOptions {
   adoptEngines?: boolean;
   /** Ports to bind (a restored controller reuses its predecessor's); 0 or absent picks free ones. */
   ports?: { client: number; engine: number };
+  /** CURVE secret key: encrypt and authenticate every connection (clients and engines need the public key). */
+  curveSecretKey?: string;
 }
 
 /** Addresses the hub listens on. */
@@ -95,8 +97,8 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     // One frame over the whole-message limit can never be accepted: libzmq drops its sender
     // before buffering it. Messages of several frames are checked against the limit on arrival.
     const frameLimit = this.options.maxMessageBytes + FRAME_SLACK;
-    const client = await bindRouter(`tcp://${host}:${this.options.ports?.client || "*"}`, frameLimit);
-    const engine = await bindRouter(`tcp://${host}:${this.options.ports?.engine || "*"}`, frameLimit);
+    const client = await bindRouter(`tcp://${host}:${this.options.ports?.client || "*"}`, frameLimit, this.options.curveSecretKey);
+    const engine = await bindRouter(`tcp://${host}:${this.options.ports?.engine || "*"}`, frameLimit, this.options.curveSecretKey);
     this.clientChannel = new Channel(client.socket, this.codec);
     this.engineChannel = new Channel(engine.socket, this.codec);
     const onDrop = () => this.emit("dropped", JSON.stringify(this.codec.dropped));

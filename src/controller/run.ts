@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { clusterFiles, newClusterId, profileDir, readConnectionFile, securityDir, writeJsonAtomic } from "../cluster/profile.js";
+import * as zmq from "zeromq";
+import { clusterFiles, newClusterId, profileDir, readConnectionFile, readJsonSecure, securityDir, writeJsonAtomic } from "../cluster/profile.js";
 import type { ConnectionInfo } from "../cluster/profile.js";
 import { newKey } from "../protocol/message.js";
 import { registerScheme } from "../scheduler/schemes.js";
@@ -33,6 +34,7 @@ export const CONTROLLER_ARG_SPEC = {
   "db-path": { type: "string" },
   restore: { type: "boolean", default: false },
   dashboard: { type: "string" },
+  curve: { type: "boolean", default: false },
   "db-max-records": { type: "string", default: String(DEFAULT_DB_LIMITS.maxRecords) },
   "db-max-bytes": { type: "string", default: String(DEFAULT_DB_LIMITS.maxBytes) },
 } as const;
@@ -58,6 +60,24 @@ async function loadUserScheme(scheme: string): Promise<void> {
   const module = (await import(pathToFileURL(path.resolve(scheme)).href)) as { default?: unknown };
   if (typeof module.default !== "function") throw new TypeError(`--scheme ${scheme}: the module must export a default function (loads, random) => index`);
   registerScheme(scheme, module.default as Scheme);
+}
+
+/**
+ * The controller's CURVE key pair: new, or (restoring) the predecessor's, so that running
+ * engines can reconnect. The secret stays in a 0600 file of the security folder.
+ */
+function curveKeys(file: string, restore: boolean): { publicKey: string; secretKey: string } {
+  if (!zmq.capability.curve) throw new Error("--curve: this zeromq build has no CURVE support");
+  if (restore) {
+    try {
+      return readJsonSecure<{ publicKey: string; secretKey: string }>(file);
+    } catch {
+      // No previous key pair: the predecessor ran without --curve; start with a new one.
+    }
+  }
+  const pair = zmq.curveKeyPair();
+  writeJsonAtomic(file, pair);
+  return pair;
 }
 
 /** `--dashboard` may come without a port (a free one is picked). */
@@ -109,8 +129,10 @@ export async function runController(argv: string[]): Promise<Hub> {
     db.engineIds().forEach((id) => usedIds.add(id));
   }
   await loadUserScheme(values.scheme);
+  const curve = values.curve ? curveKeys(path.join(dir, "security", `controller-${clusterId}.json`), previous !== undefined) : undefined;
   const hub = new Hub({
     ip: values.ip, key, heartbeatInterval, db,
+    ...(curve ? { curveSecretKey: curve.secretKey } : {}),
     adoptEngines: previous !== undefined,
     ...(previous ? { ports: previous.ports } : {}),
     missedBeats: integerOption("missed-beats", values["missed-beats"], 1),
@@ -124,6 +146,7 @@ export async function runController(argv: string[]): Promise<Hub> {
   const base: Omit<ConnectionInfo, "url"> = {
     key, signatureScheme: "hmac-sha256", clusterId, profile: values.profile, heartbeatInterval, controllerPid: process.pid,
     ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
+    ...(curve ? { curveServerKey: curve.publicKey } : {}),
   };
   writeJsonAtomic(files.engine, { ...base, url: endpoints.engine.replace(/\/\/[^:]+:/, `//${host}:`) });
   writeJsonAtomic(files.client, { ...base, url: endpoints.client.replace(/\/\/[^:]+:/, `//${host}:`) });
@@ -131,7 +154,7 @@ export async function runController(argv: string[]): Promise<Hub> {
   const stop = async () => {
     await dashboard?.close();
     await hub.stop();
-    for (const file of [files.client, files.engine]) fs.rmSync(file, { force: true });
+    for (const file of [files.client, files.engine, path.join(dir, "security", `controller-${clusterId}.json`)]) fs.rmSync(file, { force: true });
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop());

@@ -20,6 +20,8 @@ export interface EngineOptions {
   url: string;
   /** Signing key from the connection file. */
   key: string;
+  /** The controller's CURVE public key, when connections are encrypted. */
+  curveServerKey?: string | undefined;
   /** Working directory: `require` and module paths resolve from here. */
   cwd?: string;
   /** Ask for this id (MPI rank, or a restored engine). */
@@ -59,7 +61,7 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.codec = new Codec(options.key);
-    this.channel = new Channel(connectDealer(options.url, `engine-${this.codec.session}`, 500), this.codec);
+    this.channel = new Channel(connectDealer(options.url, `engine-${this.codec.session}`, 500, options.curveServerKey), this.codec);
   }
 
   /** Connects and sends the registration request. */

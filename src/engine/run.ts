@@ -46,7 +46,7 @@ export async function runEngine(argv: string[]): Promise<void> {
   const info = readConnectionFile(file);
   if (!values["supervised-child"] && !values["no-supervisor"]) {
     process.exitCode = await runSupervisor({
-      url: info.url, key: info.key, engineArgs: [...argv, "--supervised-child"],
+      url: info.url, key: info.key, curveServerKey: info.curveServerKey, engineArgs: [...argv, "--supervised-child"],
       controllerTimeout: positiveMs("controller-timeout", values["controller-timeout"]),
       maxMemoryMiB: values["max-memory"] === undefined ? undefined : positiveMs("max-memory", values["max-memory"]),
     });
@@ -63,6 +63,7 @@ export async function runEngine(argv: string[]): Promise<void> {
   const engine = new Engine({
     url: info.url,
     key: info.key,
+    curveServerKey: info.curveServerKey,
     cwd: process.cwd(),
     selfBeat: Boolean(values["no-supervisor"]),
     ...(requested === undefined ? {} : { requestedId: requested }),

@@ -14,6 +14,8 @@ import { Channel, connectDealer } from "../transport/channel.js";
 export interface SupervisorOptions {
   url: string;
   key: string;
+  /** The controller's CURVE public key, when connections are encrypted. */
+  curveServerKey?: string | undefined;
   /** Arguments passed on to the engine process. */
   engineArgs: string[];
   /**
@@ -86,7 +88,7 @@ class SupervisorLink {
 
   attach(engineId: number, heartbeatInterval: number): void {
     this.engineId = engineId;
-    this.channel = new Channel(connectDealer(this.options.url, `supervisor-${this.codec.session}`, 1000), this.codec);
+    this.channel = new Channel(connectDealer(this.options.url, `supervisor-${this.codec.session}`, 1000, this.options.curveServerKey), this.codec);
     this.channel.start((message) => this.onMessage(message));
     this.send("supervise_request", { engine_id: engineId, pid: this.child.pid, supervisor_pid: process.pid });
     // A stopped engine (SIGSTOP, a debugger) cannot work: stop vouching for it, so the hub

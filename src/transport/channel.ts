@@ -92,9 +92,17 @@ export class Channel {
   }
 }
 
-/** Creates a DEALER connected to `address`; `linger` bounds how long unsent messages survive close(). */
-export function connectDealer(address: string, routingId?: string, linger = 0): zmq.Dealer {
-  const socket = new zmq.Dealer({ linger, sendHighWaterMark: 0, receiveHighWaterMark: 0, ...(routingId ? { routingId } : {}) });
+/**
+ * Creates a DEALER connected to `address`; `linger` bounds how long unsent messages survive
+ * close(). With `curveServerKey` the connection is encrypted (CURVE) and must reach that server.
+ */
+export function connectDealer(address: string, routingId?: string, linger = 0, curveServerKey?: string): zmq.Dealer {
+  // With CURVE, each connecting socket uses a fresh key pair; only the server's key is shared.
+  const curve = curveServerKey ? (() => {
+    const own = zmq.curveKeyPair();
+    return { curveServerKey, curvePublicKey: own.publicKey, curveSecretKey: own.secretKey };
+  })() : {};
+  const socket = new zmq.Dealer({ linger, sendHighWaterMark: 0, receiveHighWaterMark: 0, ...(routingId ? { routingId } : {}), ...curve });
   socket.connect(address);
   return socket;
 }
@@ -102,10 +110,11 @@ export function connectDealer(address: string, routingId?: string, linger = 0): 
 /**
  * Creates a ROUTER bound to `address` (port 0 or `*` picks a free port) and returns it with its
  * endpoint. A peer sending a frame over `maxMessageSize` bytes is disconnected by libzmq before
- * the frame is held in memory (-1: no limit).
+ * the frame is held in memory (-1: no limit). With `curveSecretKey` the socket is a CURVE server.
  */
-export async function bindRouter(address: string, maxMessageSize = -1): Promise<{ socket: zmq.Router; endpoint: string }> {
-  const socket = new zmq.Router({ linger: 0, mandatory: false, sendHighWaterMark: 0, receiveHighWaterMark: 0, maxMessageSize });
+export async function bindRouter(address: string, maxMessageSize = -1, curveSecretKey?: string): Promise<{ socket: zmq.Router; endpoint: string }> {
+  const curve = curveSecretKey ? { curveServer: true, curveSecretKey } : {};
+  const socket = new zmq.Router({ linger: 0, mandatory: false, sendHighWaterMark: 0, receiveHighWaterMark: 0, maxMessageSize, ...curve });
   await socket.bind(address);
   return { socket, endpoint: socket.lastEndpoint ?? address };
 }

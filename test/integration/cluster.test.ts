@@ -103,6 +103,8 @@ test("every Cluster option is validated with its name and value", () => {
     [{ controllerArgs: "x" }, /option controllerArgs must be an array of strings/],
     [{ engineArgs: [1] }, /option engineArgs/],
     [{ restartDeadEngines: "yes" }, /option restartDeadEngines must be a boolean/],
+    [{ curve: 1 }, /option curve must be a boolean/],
+    [{ dashboard: "on" }, /option dashboard must be a boolean or a port number/],
     [{ nope: 1 }, /unknown Cluster option "nope"/],
   ];
   for (const [options, message] of cases) assert.throws(() => new Cluster(options as never), message, JSON.stringify(options));

@@ -59,3 +59,24 @@ test("an engine holding the wrong key never registers, and exits non-zero with a
     await t.stop();
   }
 });
+
+test("with CURVE, work runs encrypted; a peer holding the wrong server key, or none, gets no answer", async () => {
+  const t = await startTestCluster({ n: 1, curve: true });
+  try {
+    const info = readConnectionFile(t.cluster.files.client);
+    assert.match(info.curveServerKey ?? "", /^.{40}$/, "the public key is in the connection file");
+    assert.equal(await t.rc.view(0).apply(() => "encrypted"), "encrypted");
+    const { writeJsonAtomic } = await import("../../src/cluster/profile.js");
+    const path = await import("node:path");
+    const { Client, ControllerLostError } = await import("../../src/index.js");
+    const wrong = path.join(t.dir, "security", "client-wrong-curve.json");
+    writeJsonAtomic(wrong, { ...info, curveServerKey: zmq.curveKeyPair().publicKey });
+    await assert.rejects(Client.connect({ connectionFile: wrong, timeout: 1500 }), ControllerLostError);
+    const plain = path.join(t.dir, "security", "client-no-curve.json");
+    const { curveServerKey: _dropped, ...withoutCurve } = info;
+    writeJsonAtomic(plain, withoutCurve);
+    await assert.rejects(Client.connect({ connectionFile: plain, timeout: 1500 }), ControllerLostError);
+  } finally {
+    await t.stop();
+  }
+});
