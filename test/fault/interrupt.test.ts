@@ -60,16 +60,44 @@ test("SIGINT interrupts a task waiting on async work within 1 s; the next task r
   }
 });
 
-test("an engine stuck in synchronous code that cannot answer SIGINT is stopped, failing its task with EngineError", async () => {
+test("SIGINT breaks synchronous code too: the task fails with TaskInterrupted and the engine keeps its namespace", async () => {
   const t = await startTestCluster({ n: 1 });
   try {
+    await t.rc.view(0).push({ kept: "namespace" });
+    const pid = (await t.rc.view(0).apply(() => process.pid)) as number;
     // A busy engine cannot stream output, so the task marks its start with a file.
     const marker = path.join(t.dir, "busy-started");
-    const ar = t.rc.view(0).apply((file: string, ms: number) => {
+    const spin = (file: string, ms: number) => {
       (require("node:fs") as typeof import("node:fs")).writeFileSync(file, "");
       const end = Date.now() + ms;
       while (Date.now() < end) { /* spin */ }
-    }, marker, 60_000);
+      return "finished";
+    };
+    const ar = t.rc.view(0).apply(spin, marker, 60_000);
+    await waitUntil("the busy task to start", 10_000, () => fs.existsSync(marker));
+    const sent = Date.now();
+    await t.rc.sendSignal("SIGINT");
+    await assert.rejects(ar, TaskInterrupted);
+    assert.ok(Date.now() - sent < 1000, `interrupted after ${Date.now() - sent} ms`);
+    assert.equal(await t.rc.view(0).apply(() => process.pid), pid, "the same engine process");
+    assert.equal(await t.rc.view(0).pull("kept"), "namespace");
+  } finally {
+    await t.stop();
+  }
+});
+
+test("a function that returned quickly before and now hangs in synchronous code is stopped by its supervisor: EngineError", async () => {
+  const t = await startTestCluster({ n: 1 });
+  try {
+    const marker = path.join(t.dir, "spin-started");
+    const spin = (file: string, ms: number) => {
+      if (ms > 0) (require("node:fs") as typeof import("node:fs")).writeFileSync(file, "");
+      const end = Date.now() + ms;
+      while (Date.now() < end) { /* spin */ }
+      return "finished";
+    };
+    assert.equal(await t.rc.view(0).apply(spin, marker, 0), "finished", "a quick first call: later calls go direct");
+    const ar = t.rc.view(0).apply(spin, marker, 60_000);
     await waitUntil("the busy task to start", 10_000, () => fs.existsSync(marker));
     const sent = Date.now();
     await t.rc.sendSignal("SIGINT");
