@@ -10,6 +10,8 @@ test("kill -9 of an engine fails its outstanding direct tasks with EngineError w
     const left = new Promise<{ id: number }>((resolve) => t.rc.once("unregistration", resolve));
     const running = t.rc.view(1).apply(() => new Promise(() => {}));
     const queued = t.rc.view(1).apply(() => 1);
+    // Both requests are at the hub (it handles this client's messages in order) before the kill.
+    assert.equal((await t.rc.queueStatus(1))[1]?.queue, 2);
     const killedAt = Date.now();
     process.kill(pid, "SIGKILL");
     for (const ar of [running, queued]) {
