@@ -42,20 +42,19 @@ async function latency(rc: Client, m: Record<string, number>): Promise<void> {
   const e0 = rc.view(0);
   const lview = rc.loadBalancedView();
   for (let i = 0; i < 50; i++) await e0.apply(noop);
-  const direct: number[] = [];
+  latStats("latency_direct", await sampleLatency(() => e0.apply(noop)), m);
+  latStats("latency_lb", await sampleLatency(() => lview.apply(noop)), m);
+}
+
+/** Seconds taken by each of LAT_N blocking calls. */
+async function sampleLatency(call: () => PromiseLike<unknown>): Promise<number[]> {
+  const samples: number[] = [];
   for (let i = 0; i < LAT_N; i++) {
     const t = now();
-    await e0.apply(noop);
-    direct.push(now() - t);
+    await call();
+    samples.push(now() - t);
   }
-  latStats("latency_direct", direct, m);
-  const lb: number[] = [];
-  for (let i = 0; i < LAT_N; i++) {
-    const t = now();
-    await lview.apply(noop);
-    lb.push(now() - t);
-  }
-  latStats("latency_lb", lb, m);
+  return samples;
 }
 
 async function throughput(rc: Client, m: Record<string, number>): Promise<void> {

@@ -16,16 +16,29 @@ export interface EncodedValue {
 
 /** Cans and serializes `value`; `what` names it in errors (`args`, `push`…). */
 export function encodeArgument(value: unknown, what: string, hook?: CanHook): EncodedValue {
+  // A hook refusing a value (a view that takes no futures) is a usage error: it passes through
+  // unchanged, while anything else that fails here is a serialization problem.
+  const guarded: CanHook | undefined = hook && ((v) => {
+    try {
+      return hook(v);
+    } catch (error) {
+      throw new HookRefusal(error);
+    }
+  });
   try {
-    const { value: canned, canned: hasCans } = canValue(value, what, hook);
+    const { value: canned, canned: hasCans } = canValue(value, what, guarded);
     return { buffers: encodeValue(canned, what), canned: hasCans };
   } catch (error) {
-    // A view refusing futures among the arguments is a usage error, not a serialization one.
-    if (error instanceof TypeError && /AsyncResult/.test(error.message)) throw error;
+    if (error instanceof HookRefusal) throw error.refusal;
     const where = findUnserializablePath(value, what) ?? what;
     const reason = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
     throw new SerializationError(`${where} cannot be sent to an engine: ${reason}`, { cause: error });
   }
+}
+
+/** Carries an error thrown by a canning hook through the canning walk. */
+class HookRefusal {
+  constructor(readonly refusal: unknown) {}
 }
 
 /** Content and frames of a call (`call` or `map`) of `fn` with `args`. */

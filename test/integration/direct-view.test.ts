@@ -212,6 +212,9 @@ describe("DirectView on 4 real engines", () => {
     assert.throws(() => t.rc.view().apply(() => 1, { s: Symbol("s") }), /args\[0\]\.s cannot be sent to an engine/);
     assert.throws(() => t.rc.view().apply(42), /must be a function or fromModule/);
     assert.throws(() => t.rc.view().pull([]), /expected a name/);
+    const future = t.rc.loadBalancedView().apply(() => 1);
+    assert.throws(() => t.rc.view(0).apply((x: unknown) => x, future), (e: unknown) =>
+      e instanceof TypeError && /AsyncResults cannot be arguments of a DirectView call/.test((e as Error).message));
   });
 });
 
