@@ -5,9 +5,8 @@
  *
  *   npm run build && node dist/bench/dag-scaling.js
  */
-import type { EngineRecord } from "../src/controller/registry.js";
 import { MemoryTaskDatabase } from "../src/controller/task-db.js";
-import type { TaskRecord } from "../src/controller/task-db.js";
+import type { EngineRecord, TaskRecord } from "../src/scheduler/records.js";
 import type { RemoteErrorInfo } from "../src/errors.js";
 import { TaskScheduler } from "../src/scheduler/task-scheduler.js";
 import type { SchedulerPort } from "../src/scheduler/task-scheduler.js";

@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError } from "commander";
 import { Cluster } from "../cluster/cluster.js";
-import { pidAlive, readConnectionFile } from "../cluster/profile.js";
+import { pidAlive, readConnectionFile } from "../connection/profile.js";
 import { runController } from "../controller/run.js";
 import { runEngine } from "../engine/run.js";
 import { addReplCommand } from "./repl.js";

@@ -5,8 +5,8 @@
  */
 import { EventEmitter } from "node:events";
 import path from "node:path";
-import { clusterFiles, listClusterIds, pidAlive, profileDir, readConnectionFile } from "../cluster/profile.js";
-import type { ConnectionInfo } from "../cluster/profile.js";
+import { clusterFiles, listClusterIds, pidAlive, profileDir, readConnectionFile } from "../connection/profile.js";
+import type { ConnectionInfo } from "../connection/profile.js";
 import { ConfigurationError, ControllerLostError, NoEnginesRegistered, ProtocolError, ResultCulled, TimeoutError } from "../errors.js";
 import type { NotificationContent, QueryOp, ReplyContent, ReplyMetadata, StreamContent } from "../protocol/contents.js";
 import { Codec, newMsgId } from "../protocol/message.js";
@@ -17,6 +17,7 @@ import { AsyncResult } from "./async-result.js";
 import { DirectView } from "./direct-view.js";
 import { Executor } from "./executor.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
+import type { ClientPort, QueueStatus, Submission } from "./client-port.js";
 import { TaskEntry } from "./task-entry.js";
 import type { TargetSpec } from "./targets.js";
 
@@ -43,28 +44,10 @@ export interface ClientEvents {
   shutdown: [];
 }
 
-/** Status of one engine's queues, as `queueStatus()` returns it. */
-export interface EngineQueueStatus {
-  queue: number;
-  tasks: number;
-  completed: number;
-}
-
-/** `queueStatus()` result: per engine id, plus tasks not yet assigned. */
-export type QueueStatus = Record<number, EngineQueueStatus> & { unassigned: number };
-
 /** Raw answer of a query. */
 export interface QueryAnswer {
   content: Record<string, unknown>;
   buffers: Buffer[];
-}
-
-/** A message the client sends for a task. */
-export interface Submission {
-  content: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  buffers: Buffer[];
-  entry: TaskEntry;
 }
 
 const HISTORY_LIMIT = 100_000;
@@ -72,7 +55,7 @@ const HISTORY_LIMIT = 100_000;
 const RESULT_POLL_MS = 200;
 
 /** Connection to a Parallax cluster. */
-export class Client extends EventEmitter<ClientEvents> {
+export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private readonly codec: Codec;
   private readonly channel: Channel;
   private readonly engines = new Map<number, { pid?: number; hostname?: string }>();
@@ -145,7 +128,7 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   /** An executor (like `concurrent.futures`) over a LoadBalancedView. */
-  executor(targets?: number | number[] | string): Executor {
+  executor(targets?: number | number[] | string): Executor<LoadBalancedView> {
     return new Executor(this.loadBalancedView(targets));
   }
 

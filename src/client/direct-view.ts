@@ -9,7 +9,7 @@ import type { ApplyContent } from "../protocol/contents.js";
 import { newMsgId } from "../protocol/message.js";
 import { AsyncMapResult, AsyncResult } from "./async-result.js";
 import type { ResultShape } from "./async-result.js";
-import type { Client, QueueStatus } from "./client.js";
+import type { ClientPort, QueueStatus } from "./client-port.js";
 import { encodeArgument, encodeCall, labelOf } from "./encode.js";
 import { resolveTargets, validateTargetSpec } from "./targets.js";
 import type { TargetSpec } from "./targets.js";
@@ -30,7 +30,7 @@ const refuseFutures = (value: object) => {
 
 /** A view on specific engines. */
 export class DirectView {
-  constructor(readonly client: Client, private readonly targetSpec: TargetSpec = "all") {
+  constructor(readonly client: ClientPort, private readonly targetSpec: TargetSpec = "all") {
     validateTargetSpec(targetSpec);
   }
 
@@ -71,7 +71,7 @@ export class DirectView {
     try {
       code = fs.readFileSync(resolved, "utf8");
     } catch (error) {
-      throw new Error(`run: cannot read ${resolved}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new Error(`run: cannot read ${resolved}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
     }
     return this.send(() => ({ content: { op: "execute", code: code.replace(/^#!.*\n/, "\n"), filename: resolved }, buffers: [] }), { label: path.basename(file) });
   }

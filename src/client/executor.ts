@@ -4,14 +4,20 @@
  */
 import { TimeoutError } from "../errors.js";
 import type { AsyncResult } from "./async-result.js";
-import type { LoadBalancedView } from "./load-balanced-view.js";
+import type { ClientPort } from "./client-port.js";
 
-/** An executor over a LoadBalancedView. */
-export class Executor {
+/** What an executor needs of its view (a LoadBalancedView): one call at a time, and its client. */
+export interface ExecutorView {
+  readonly client: Pick<ClientPort, "ids" | "abort">;
+  apply<R = unknown>(fn: unknown, ...args: unknown[]): AsyncResult<R>;
+}
+
+/** An executor over a view, usually a LoadBalancedView (`view.executor`, `rc.executor()`). */
+export class Executor<V extends ExecutorView = ExecutorView> {
   private readonly futures = new Set<AsyncResult>();
   private closed = false;
 
-  constructor(readonly view: LoadBalancedView) {}
+  constructor(readonly view: V) {}
 
   /** Schedules `fn(...args)`; returns its future. */
   submit<R = unknown>(fn: unknown, ...args: unknown[]): AsyncResult<R> {

@@ -9,11 +9,12 @@ import { CAN_KEY } from "../protocol/canning.js";
 import type { CannedResultRef } from "../protocol/canning.js";
 import type { DependencySpec, RequestMetadata } from "../protocol/contents.js";
 import { newMsgId } from "../protocol/message.js";
-import { memoKey } from "../scheduler/memo.js";
+import { memoKey } from "../protocol/memo-key.js";
 import { AsyncMapResult, AsyncResult } from "./async-result.js";
-import type { Client } from "./client.js";
+import type { ClientPort } from "./client-port.js";
 import { Executor } from "./executor.js";
 import { encodeCall, labelOf } from "./encode.js";
+import { validateTargetSpec } from "./targets.js";
 import { TaskEntry } from "./task-entry.js";
 import type { TaskMetadata } from "./task-entry.js";
 
@@ -100,9 +101,9 @@ export function dependencySpec(value: DependencyLike | undefined): DependencySpe
 export class LoadBalancedView {
   private flags: LoadBalancedFlags;
 
-  constructor(readonly client: Client, targets?: number | number[] | string, flags: LoadBalancedFlags = DEFAULT_FLAGS) {
-    const resolved = typeof targets === "string" ? client.view(targets).targets : targets;
-    const asTargets = typeof resolved === "string" ? undefined : (resolved as number | number[] | undefined);
+  constructor(readonly client: ClientPort, targets?: number | number[] | string, flags: LoadBalancedFlags = DEFAULT_FLAGS) {
+    if (targets !== undefined) validateTargetSpec(targets);
+    const asTargets = typeof targets === "string" ? undefined : targets;
     this.flags = { ...flags, ...(asTargets === undefined ? {} : { targets: asTargets }) };
     validateFlags(this.flags);
   }
@@ -166,7 +167,7 @@ export class LoadBalancedView {
   }
 
   /** An executor over this view. */
-  get executor(): Executor {
+  get executor(): Executor<LoadBalancedView> {
     return new Executor(this);
   }
 

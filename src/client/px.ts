@@ -7,7 +7,7 @@
 import util from "node:util";
 import { ParallaxError, RemoteError } from "../errors.js";
 import type { AsyncResult } from "./async-result.js";
-import type { Client } from "./client.js";
+import type { ClientPort } from "./client-port.js";
 import type { DirectView } from "./direct-view.js";
 import { validateTargetSpec } from "./targets.js";
 import type { TargetSpec } from "./targets.js";
@@ -127,9 +127,9 @@ export function formatTargets(spec: TargetSpec): string {
 }
 
 /** Per-engine execution counts, shared by every px of a client, like a kernel's `In[n]`. */
-const executionCounts = new WeakMap<Client, Map<number, number>>();
+const executionCounts = new WeakMap<ClientPort, Map<number, number>>();
 
-function countExecutions(client: Client, engineIds: ReadonlyArray<number | undefined>): number[] {
+function countExecutions(client: ClientPort, engineIds: ReadonlyArray<number | undefined>): number[] {
   let counts = executionCounts.get(client);
   if (!counts) executionCounts.set(client, (counts = new Map()));
   const table = counts;

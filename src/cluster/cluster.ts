@@ -16,7 +16,7 @@ import { SlurmControllerLauncher, SlurmLauncher } from "./launchers/slurm.js";
 import type { SlurmJob, SlurmJobData } from "./launchers/slurm.js";
 import { SshLauncher } from "./launchers/ssh.js";
 import { entryCommand, fileReady, spawnNode, terminate, waitForExit, waitForFile } from "./processes.js";
-import { clusterFiles, logDir, newClusterId, pidAlive, profileDir, readJsonSecure, securityDir, writeJsonAtomic } from "./profile.js";
+import { clusterFiles, logDir, newClusterId, pidAlive, profileDir, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
 
 /** Launcher names known to every cluster, mapped to factories. */
 const LAUNCHERS: Record<string, (options: ClusterOptions) => EngineLauncher> = {
@@ -106,7 +106,7 @@ export function validateClusterOptions(options: ClusterOptions): void {
   if (options.clusterId !== undefined && !/^[\w.-]+$/.test(options.clusterId)) {
     throw new RangeError(`Cluster option clusterId may only use letters, digits, '.', '_' and '-', got ${JSON.stringify(options.clusterId)}`);
   }
-  if (options.scheme !== undefined && !SCHEMES.has(options.scheme) && !/[\/\\]|\.[cm]?js$/.test(options.scheme)) {
+  if (options.scheme !== undefined && !SCHEMES.has(options.scheme) && !/[/\\]|\.[cm]?js$/.test(options.scheme)) {
     throw new RangeError(`Cluster option scheme must be one of ${[...SCHEMES].join(", ")} or a module path, got ${JSON.stringify(options.scheme)}`);
   }
   if (options.db !== undefined && !["memory", "sqlite", "none"].includes(options.db)) {
@@ -348,7 +348,7 @@ export class Cluster {
   static list(options: { profile?: string; profileDir?: string } = {}): ClusterFile[] {
     const dir = profileDir(options.profile ?? "default", options.profileDir);
     const security = path.join(dir, "security");
-    let names: string[] = [];
+    let names: string[];
     try {
       names = fs.readdirSync(security).filter((n) => n.startsWith("cluster-") && n.endsWith(".json"));
     } catch {

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import { pidAlive } from "./profile.js";
+import { pidAlive } from "../connection/profile.js";
 
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
 

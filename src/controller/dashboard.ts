@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { TaskEdgeAttributes, TaskGraphJSON, TaskNodeAttributes, TaskState } from "../graph/graph-json.js";
 import { DASHBOARD_PAGE } from "./dashboard-page.js";
 import type { Hub } from "./hub.js";
-import type { TaskRecord } from "./task-db.js";
+import type { TaskRecord } from "../scheduler/records.js";
 
 /** How many recent tasks the dashboard shows. */
 const RECENT = 300;

@@ -2,7 +2,7 @@
  * `dbQuery` filters in MongoDB style, as IPython Parallel's hub accepts them:
  * `{ completed: { $gt: t }, engine_id: { $in: [0, 1] }, label: { $glob: "fit*" } }`.
  */
-import type { TaskRecord } from "./task-db.js";
+import type { TaskRecord } from "../scheduler/records.js";
 
 /** One field's condition: a value (equality) or operators. */
 export type FieldCondition = unknown | {

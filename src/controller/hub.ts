@@ -13,11 +13,11 @@ import { Codec } from "../protocol/message.js";
 import type { Header, Incoming, MsgType } from "../protocol/message.js";
 import { TaskScheduler } from "../scheduler/task-scheduler.js";
 import type { SchedulerOptions, SchedulerPort } from "../scheduler/task-scheduler.js";
+import type { EngineRecord, TaskRecord } from "../scheduler/records.js";
 import { Channel, bindRouter } from "../transport/channel.js";
 import { EngineRegistry } from "./registry.js";
-import type { EngineRecord } from "./registry.js";
 import { MemoryTaskDatabase } from "./task-db.js";
-import type { TaskDatabase, TaskRecord } from "./task-db.js";
+import type { TaskDatabase } from "./task-db.js";
 import { answerQuery } from "./queries.js";
 
 /** How the hub listens and behaves. */

@@ -3,9 +3,23 @@
  * history, resubmission and purging.
  */
 import type { QueryOp } from "../protocol/contents.js";
+import type { EngineRecord, TaskRecord } from "../scheduler/records.js";
+import type { TaskScheduler } from "../scheduler/task-scheduler.js";
 import { project, validateFilter } from "./db-query.js";
-import type { Hub } from "./hub.js";
-import type { EngineRecord } from "./registry.js";
+import type { EngineRegistry } from "./registry.js";
+import type { TaskDatabase } from "./task-db.js";
+
+/** What queries read and act on: the hub, seen through the parts they use. */
+export interface QueryHost {
+  readonly options: { readonly heartbeatInterval: number; readonly maxMessageBytes: number };
+  readonly db: TaskDatabase;
+  readonly registry: EngineRegistry;
+  readonly scheduler: Pick<TaskScheduler, "unassigned" | "abort">;
+  violations(): string[];
+  control(engine: EngineRecord, content: Record<string, unknown>, toSupervisor?: boolean): boolean;
+  resubmit(record: TaskRecord, identity: Buffer, msgId: string): string;
+  emit(event: "shutdown-requested"): boolean;
+}
 
 /** A query answer: JSON content plus value frames. */
 export interface QueryAnswer {
@@ -21,7 +35,7 @@ type QueryContent = {
 const SIGNALS = new Set(["SIGINT", "SIGTERM", "SIGKILL", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"]);
 
 /** Dispatches one query. Throws with a message naming what was wrong. */
-export async function answerQuery(hub: Hub, identity: Buffer, raw: Record<string, unknown>): Promise<QueryAnswer> {
+export async function answerQuery(hub: QueryHost, identity: Buffer, raw: Record<string, unknown>): Promise<QueryAnswer> {
   const query = raw as QueryContent;
   switch (query.op) {
     case "connect":
@@ -62,11 +76,11 @@ function asIds(ids: unknown): string[] {
   return ids;
 }
 
-function engineList(hub: Hub): Array<Record<string, unknown>> {
+function engineList(hub: QueryHost): Array<Record<string, unknown>> {
   return [...hub.registry.all()].map((e) => ({ id: e.id, pid: e.pid, hostname: e.hostname, supervisorPid: e.supervisorPid ?? null, cwd: e.cwd }));
 }
 
-function targetEngines(hub: Hub, targets: number[] | undefined): EngineRecord[] {
+function targetEngines(hub: QueryHost, targets: number[] | undefined): EngineRecord[] {
   if (targets === undefined) return [...hub.registry.all()];
   return targets.map((id) => {
     const engine = hub.registry.get(id);
@@ -75,7 +89,7 @@ function targetEngines(hub: Hub, targets: number[] | undefined): EngineRecord[] 
   });
 }
 
-function queueStatus(hub: Hub, targets: number[] | undefined): Record<string, unknown> {
+function queueStatus(hub: QueryHost, targets: number[] | undefined): Record<string, unknown> {
   const status: Record<string, unknown> = {};
   for (const engine of targetEngines(hub, targets)) {
     status[engine.id] = { queue: engine.direct.size, tasks: engine.balanced.size, completed: engine.completed };
@@ -84,7 +98,7 @@ function queueStatus(hub: Hub, targets: number[] | undefined): Record<string, un
   return status;
 }
 
-function abort(hub: Hub, msgIds: string[] | "all" | undefined, targets: number[] | undefined): string[] {
+function abort(hub: QueryHost, msgIds: string[] | "all" | undefined, targets: number[] | undefined): string[] {
   const ids = msgIds === undefined || msgIds === "all" ? undefined : asIds(msgIds);
   const aborted = hub.scheduler.abort(ids);
   for (const engine of targetEngines(hub, targets)) {
@@ -94,7 +108,7 @@ function abort(hub: Hub, msgIds: string[] | "all" | undefined, targets: number[]
   return aborted;
 }
 
-function signal(hub: Hub, name: string | undefined, targets: number[] | undefined): number[] {
+function signal(hub: QueryHost, name: string | undefined, targets: number[] | undefined): number[] {
   if (!name || !SIGNALS.has(name)) throw new Error(`signal must be one of ${[...SIGNALS].join(", ")}, got ${JSON.stringify(name)}`);
   const signalled: number[] = [];
   for (const engine of targetEngines(hub, targets)) {
@@ -105,7 +119,7 @@ function signal(hub: Hub, name: string | undefined, targets: number[] | undefine
 }
 
 /** Engines currently running (or queueing) any of these tasks. */
-function runningEngines(hub: Hub, msgIds: string[]): number[] {
+function runningEngines(hub: QueryHost, msgIds: string[]): number[] {
   const ids = new Set<number>();
   for (const msgId of msgIds) {
     const record = hub.db.get(msgId);
@@ -123,14 +137,14 @@ function tryKill(pid: number, name: string): boolean {
   }
 }
 
-function shutdown(hub: Hub, targets: number[] | undefined, wholeHub: boolean): Record<string, unknown> {
+function shutdown(hub: QueryHost, targets: number[] | undefined, wholeHub: boolean): Record<string, unknown> {
   const engines = targetEngines(hub, targets);
   for (const engine of engines) hub.control(engine, { op: "shutdown" });
   if (wholeHub) setTimeout(() => hub.emit("shutdown-requested"), 50).unref();
   return { engines: engines.map((e) => e.id), hub: wholeHub };
 }
 
-function results(hub: Hub, msgIds: string[]): QueryAnswer {
+function results(hub: QueryHost, msgIds: string[]): QueryAnswer {
   const buffers: Buffer[] = [];
   const entries = msgIds.map((msgId) => {
     const record = hub.db.get(msgId);
@@ -145,7 +159,7 @@ function results(hub: Hub, msgIds: string[]): QueryAnswer {
   return { content: { results: entries }, buffers };
 }
 
-function resubmit(hub: Hub, identity: Buffer, msgIds: string[], newIds: string[]): string[] {
+function resubmit(hub: QueryHost, identity: Buffer, msgIds: string[], newIds: string[]): string[] {
   if (newIds.length !== msgIds.length) throw new Error(`resubmit needs one new msg id per task (${msgIds.length}), got ${newIds.length}`);
   const records = msgIds.map((msgId) => {
     const record = hub.db.get(msgId);

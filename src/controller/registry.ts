@@ -2,26 +2,7 @@
  * The engine registry: ids from 0, never reused, each with its routing identity, supervisor
  * and outstanding tasks.
  */
-
-/** One registered engine as the hub sees it. */
-export interface EngineRecord {
-  id: number;
-  /** Routing identity of the engine's DEALER. */
-  identity: Buffer;
-  /** Routing identity of its supervisor's DEALER, once it attached. */
-  supervisor?: Buffer;
-  pid: number;
-  supervisorPid?: number;
-  hostname: string;
-  cwd: string;
-  registered: number;
-  lastBeat: number;
-  /** Direct-view tasks sent and not yet answered. */
-  direct: Set<string>;
-  /** Load-balanced tasks sent and not yet answered. */
-  balanced: Set<string>;
-  completed: number;
-}
+import type { EngineRecord } from "../scheduler/records.js";
 
 /** Registration facts reported by an engine. */
 export interface EngineRegistration {

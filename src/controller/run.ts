@@ -8,8 +8,8 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
-import { clusterFiles, newClusterId, profileDir, readConnectionFile, readJsonSecure, securityDir, writeJsonAtomic } from "../cluster/profile.js";
-import type { ConnectionInfo } from "../cluster/profile.js";
+import { clusterFiles, newClusterId, profileDir, readConnectionFile, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
+import type { ConnectionInfo } from "../connection/profile.js";
 import { newKey } from "../protocol/message.js";
 import { registerScheme } from "../scheduler/schemes.js";
 import type { Scheme } from "../scheduler/schemes.js";
@@ -56,7 +56,7 @@ function connectHost(ip: string, location: string | undefined): string {
  * that path; its default export is `(loads, random) => index`.
  */
 async function loadUserScheme(scheme: string): Promise<void> {
-  if (!/[\/\\]|\.[cm]?js$/.test(scheme)) return;
+  if (!/[/\\]|\.[cm]?js$/.test(scheme)) return;
   const module = (await import(pathToFileURL(path.resolve(scheme)).href)) as { default?: unknown };
   if (typeof module.default !== "function") throw new TypeError(`--scheme ${scheme}: the module must export a default function (loads, random) => index`);
   registerScheme(scheme, module.default as Scheme);
@@ -103,7 +103,7 @@ function previousController(files: { client: string; engine: string }): { key: s
     client = readConnectionFile(files.client);
     engine = readConnectionFile(files.engine);
   } catch (error) {
-    throw new Error(`--restore needs the connection files of the previous controller: ${(error as Error).message}`);
+    throw new Error(`--restore needs the connection files of the previous controller: ${(error as Error).message}`, { cause: error });
   }
   return { key: engine.key, ports: { client: port(client.url), engine: port(engine.url) } };
 }

@@ -9,7 +9,8 @@ import type { ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/c
 import { matches, summarize } from "./db-query.js";
 import type { DbFilter, TaskSummary } from "./db-query.js";
 import { MemoryTaskDatabase } from "./task-db.js";
-import type { TaskDatabase, TaskRecord } from "./task-db.js";
+import type { TaskRecord } from "../scheduler/records.js";
+import type { TaskDatabase } from "./task-db.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tasks (

@@ -3,43 +3,15 @@
  * record count and bytes (IPython Parallel keeps everything and grows without limit); culled
  * ids are remembered so that `getResult` can say the record was culled rather than unknown.
  */
-import type { ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
+import type { TaskLookup, TaskRecord } from "../scheduler/records.js";
 import { matches, summarize } from "./db-query.js";
 import type { DbFilter, TaskSummary } from "./db-query.js";
 
-/** Where a task is in its life. */
-export type TaskPhase = "queued" | "running" | "done";
-
-/** One task as recorded by the hub. */
-export interface TaskRecord {
-  msgId: string;
-  /** Routing identity of the submitting client (latin1). */
-  client: string;
-  engineId?: number;
-  balanced: boolean;
-  submitted: number;
-  started?: number;
-  completed?: number;
-  phase: TaskPhase;
-  requestMetadata: RequestMetadata;
-  /** Content and value frames of the request, kept for resubmission. */
-  requestContent: Record<string, unknown>;
-  requestBuffers: Buffer[];
-  reply?: { content: ReplyContent; metadata: ReplyMetadata; buffers: Buffer[] };
-  /** Msg id of the task that re-ran this one (`client.resubmit`). */
-  resubmitted?: string;
-}
-
 /** Storage of task records. */
-export interface TaskDatabase {
+export interface TaskDatabase extends TaskLookup {
   add(record: TaskRecord): void;
-  get(msgId: string): TaskRecord | undefined;
   /** Called after a record changed (so a persistent backend can write it). */
   update(record: TaskRecord): void;
-  /** True when the id existed but was dropped to respect the bounds. */
-  wasCulled(msgId: string): boolean;
-  /** How a culled task ended (dependencies on it still need to know), when remembered. */
-  culledStatus(msgId: string): "ok" | "failed" | undefined;
   /** Msg ids in submission order. */
   history(): string[];
   /** Deletes finished records (all, or the given ids). Returns how many were removed. */

@@ -3,7 +3,7 @@
  * the engine entry point again with `--supervised-child` to run the engine itself.
  */
 import { parseArgs } from "node:util";
-import { readConnectionFile } from "../cluster/profile.js";
+import { readConnectionFile } from "../connection/profile.js";
 import { Engine } from "./engine.js";
 import { runSupervisor } from "./supervisor.js";
 

@@ -7,8 +7,7 @@
 import { Dependency } from "../graph/dependency.js";
 import type { RemoteErrorInfo } from "../errors.js";
 import type { ReplyContent, ReplyMetadata } from "../protocol/contents.js";
-import type { EngineRecord } from "../controller/registry.js";
-import type { TaskDatabase, TaskRecord } from "../controller/task-db.js";
+import type { EngineRecord, TaskLookup, TaskRecord } from "./records.js";
 import { ReadyQueue } from "./ready-queue.js";
 import { resolveScheme } from "./schemes.js";
 import type { Scheme } from "./schemes.js";
@@ -25,7 +24,7 @@ export interface SchedulerOptions {
 
 /** What the scheduler needs from the hub. */
 export interface SchedulerPort {
-  readonly db: TaskDatabase;
+  readonly db: TaskLookup;
   dispatch(record: TaskRecord, engine: EngineRecord, raw: Buffer[]): void;
   fail(record: TaskRecord, error: RemoteErrorInfo & { code?: string }, status?: "error" | "aborted"): void;
   answerWithResult(record: TaskRecord, source: TaskRecord): void;

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import { test } from "node:test";
 import * as zmq from "zeromq";
 import { ControllerLostError, ProtocolError } from "../../src/index.js";
-import { readConnectionFile } from "../../src/cluster/profile.js";
+import { readConnectionFile } from "../../src/connection/profile.js";
 import { Codec } from "../../src/protocol/message.js";
 import { alive, startTestCluster } from "../helpers/cluster.js";
 

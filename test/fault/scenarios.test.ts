@@ -13,7 +13,7 @@ import {
 } from "../../src/index.js";
 import type { AsyncResult, TaskMetadata } from "../../src/index.js";
 import { waitForExit } from "../../src/cluster/processes.js";
-import { readConnectionFile } from "../../src/cluster/profile.js";
+import { readConnectionFile } from "../../src/connection/profile.js";
 import { Codec } from "../../src/protocol/message.js";
 import { encodeValue } from "../../src/protocol/serialize.js";
 import { startTestCluster } from "../helpers/cluster.js";

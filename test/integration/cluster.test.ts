@@ -162,7 +162,7 @@ test("controllerIp 0.0.0.0 binds every interface and writes the given location i
   const cluster = new Cluster({ n: 1, profileDir: dir, controllerIp: "0.0.0.0", location: "127.0.0.1" });
   await cluster.start();
   try {
-    const { readConnectionFile } = await import("../../src/cluster/profile.js");
+    const { readConnectionFile } = await import("../../src/connection/profile.js");
     const urls = [cluster.files.client, cluster.files.engine].map((f) => readConnectionFile(f).url);
     for (const url of urls) assert.match(url, /^tcp:\/\/127\.0\.0\.1:\d+$/);
     const listening = fs.readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[3] === "0A");

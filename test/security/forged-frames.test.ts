@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as zmq from "zeromq";
-import { readConnectionFile } from "../../src/cluster/profile.js";
+import { readConnectionFile } from "../../src/connection/profile.js";
 import { Codec } from "../../src/protocol/message.js";
 import { encodeValue } from "../../src/protocol/serialize.js";
 import { startTestCluster } from "../helpers/cluster.js";
@@ -46,7 +46,7 @@ test("an engine holding the wrong key never registers, and exits non-zero with a
     const { spawnSync } = await import("node:child_process");
     const fs = await import("node:fs");
     const path = await import("node:path");
-    const { writeJsonAtomic } = await import("../../src/cluster/profile.js");
+    const { writeJsonAtomic } = await import("../../src/connection/profile.js");
     const wrongFile = path.join(t.dir, "security", "engine-wrong-key.json");
     writeJsonAtomic(wrongFile, { ...readConnectionFile(t.cluster.files.engine), key: "0".repeat(64) });
     const entry = path.join(import.meta.dirname, "../../src/engine/main.ts");
@@ -66,7 +66,7 @@ test("with CURVE, work runs encrypted; a peer holding the wrong server key, or n
     const info = readConnectionFile(t.cluster.files.client);
     assert.match(info.curveServerKey ?? "", /^.{40}$/, "the public key is in the connection file");
     assert.equal(await t.rc.view(0).apply(() => "encrypted"), "encrypted");
-    const { writeJsonAtomic } = await import("../../src/cluster/profile.js");
+    const { writeJsonAtomic } = await import("../../src/connection/profile.js");
     const path = await import("node:path");
     const { Client, ControllerLostError } = await import("../../src/index.js");
     const wrong = path.join(t.dir, "security", "client-wrong-curve.json");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import * as zmq from "zeromq";
-import { readConnectionFile } from "../../src/cluster/profile.js";
+import { readConnectionFile } from "../../src/connection/profile.js";
 import { Codec, DELIMITER } from "../../src/protocol/message.js";
 import { startTestCluster } from "../helpers/cluster.js";
 

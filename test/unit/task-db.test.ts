@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MemoryTaskDatabase } from "../../src/controller/task-db.js";
-import type { TaskRecord } from "../../src/controller/task-db.js";
+import type { TaskRecord } from "../../src/scheduler/records.js";
 
 function record(msgId: string, status?: "ok" | "error"): TaskRecord {
   return {

@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import path from "node:path";
-import { pidAlive } from "../profile.js";
+import { pidAlive } from "../../connection/profile.js";
 import { entryCommand, terminate } from "../processes.js";
 import { childPids, spawnLogged } from "./command.js";
 import type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./launcher.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
-import { memoKey } from "../../src/scheduler/memo.js";
+import { memoKey } from "../../src/protocol/memo-key.js";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
