@@ -2,6 +2,7 @@
 /**
  * The `parallax` command: start, list and stop clusters, and run a controller or an engine.
  */
+import fs from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { Cluster } from "../cluster/cluster.js";
 import { pidAlive, readConnectionFile } from "../connection/profile.js";
@@ -60,6 +61,7 @@ async function startCluster(options: StartOptions): Promise<void> {
     ...(options.dashboard === undefined ? {} : { dashboard: options.dashboard === true ? true : Number(options.dashboard) }),
     ...(options.launcherOptions ? { launcherOptions: options.launcherOptions } : {}),
     ...(options.curve ? { curve: true } : {}),
+    shutdownAtExit: !options.daemonize,
   });
   await cluster.start();
   const engines = Object.values(cluster.engineSets).reduce((n, s) => n + s.n, 0);
@@ -69,21 +71,46 @@ async function startCluster(options: StartOptions): Promise<void> {
   if (dashboardUrl) process.stdout.write(`dashboard: ${dashboardUrl}\n`);
   if (options.daemonize) return;
   process.stdout.write("press Ctrl-C to stop the cluster\n");
-  // The cluster's processes are detached and unreferenced: something must keep this one alive.
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
-  clearInterval(keepAlive);
+  const how = await untilStopped(cluster);
   await cluster.stop();
-  process.stdout.write(`cluster ${cluster.clusterId} stopped\n`);
+  process.stdout.write(`cluster ${cluster.clusterId} stopped${how === "elsewhere" ? " (by another process)" : ""}\n`);
+}
+
+/**
+ * Waits for Ctrl-C or SIGTERM, or for the cluster to be stopped from elsewhere (`parallax
+ * cluster stop` removes the cluster file; a controller may also just die).
+ */
+async function untilStopped(cluster: Cluster): Promise<"signal" | "elsewhere"> {
+  return await new Promise((resolve) => {
+    // The timer also keeps this process alive: the cluster's processes are unreferenced.
+    const watch = setInterval(() => {
+      const controller = cluster.controller;
+      // A Slurm controller's pid is on another node: its job is what `cluster stop` ends.
+      const controllerDied = controller !== undefined && controller.launcher !== "slurm" && !pidAlive(controller.pid);
+      if (fs.existsSync(cluster.files.cluster) && !controllerDied) return;
+      done("elsewhere");
+    }, 250);
+    const onSignal = () => done("signal");
+    const done = (how: "signal" | "elsewhere") => {
+      clearInterval(watch);
+      process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+      resolve(how);
+    };
+    process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+  });
 }
 
 async function stopClusters(options: { profile: string; profileDir?: string; clusterId?: string; all?: boolean }): Promise<void> {
   const listed = Cluster.list(options);
   const ids = options.all ? listed.map((c) => c.clusterId) : [options.clusterId ?? listed[0]?.clusterId].filter((id): id is string => id !== undefined);
-  if (ids.length === 0) throw new Error(`no cluster to stop in profile ${options.profile}`);
+  if (ids.length === 0) {
+    // Nothing to stop is what --all asked for; naming no cluster when there is none is an error.
+    if (options.all) {
+      process.stdout.write(`no cluster running in profile ${options.profile}\n`);
+      return;
+    }
+    throw new Error(`no cluster to stop in profile ${options.profile}`);
+  }
   for (const clusterId of ids) {
     await Cluster.fromFile({ ...options, clusterId }).stop();
     process.stdout.write(`cluster ${clusterId} stopped\n`);

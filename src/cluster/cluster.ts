@@ -15,6 +15,7 @@ import { MpiLauncher } from "./launchers/mpi.js";
 import { SlurmControllerLauncher, SlurmLauncher } from "./launchers/slurm.js";
 import type { SlurmJob, SlurmJobData } from "./launchers/slurm.js";
 import { SshLauncher } from "./launchers/ssh.js";
+import { OWNER_PID_VARIABLE } from "../connection/owner.js";
 import { entryCommand, fileReady, spawnNode, terminate, waitForExit, waitForFile } from "./processes.js";
 import { clusterFiles, logDir, newClusterId, pidAlive, profileDir, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
 
@@ -28,7 +29,7 @@ const LAUNCHERS: Record<string, (options: ClusterOptions) => EngineLauncher> = {
 
 /** Registers a launcher under a name usable in `engines:`, beside the built-in local, mpi, ssh and slurm. */
 export function registerLauncher(name: string, factory: (options: ClusterOptions) => EngineLauncher): void {
-  LAUNCHERS[name] = factory;
+  LAUNCHERS[name.toLowerCase()] = factory;
 }
 
 /** Options of a cluster. Durations are milliseconds. */
@@ -74,11 +75,20 @@ export interface ClusterOptions {
   cwd?: string;
   /** Extra environment variables for the cluster's processes. */
   env?: Record<string, string>;
+  /**
+   * Stop the controller and engines when this process ends, however it ends (exit, Ctrl-C,
+   * SIGTERM, an uncaught error, SIGKILL): they watch it and stop themselves. `false` leaves
+   * the cluster running for others (`parallax cluster start --daemonize`). A cluster attached
+   * with `Cluster.fromFile` never owns its processes.
+   * @default true
+   */
+  shutdownAtExit?: boolean;
 }
 
 const OPTION_NAMES = new Set([
   "n", "profile", "profileDir", "clusterId", "engines", "launcherOptions", "controller", "controllerIp", "location", "engineTimeout",
   "heartbeatInterval", "scheme", "hwm", "db", "dbPath", "dashboard", "curve", "restartDeadEngines", "controllerArgs", "engineArgs", "cwd", "env",
+  "shutdownAtExit",
 ]);
 const SCHEMES = new Set(["leastload", "lru", "weighted", "plainrandom", "twobin"]);
 
@@ -89,9 +99,18 @@ function positiveInteger(name: string, value: unknown, min: number): void {
   }
 }
 
+/** Launcher names are case-insensitive (`"MPI"` is `"mpi"`): the lowercase names of `engines` and `controller`. */
+function launcherNames(options: ClusterOptions): Pick<ClusterOptions, "engines" | "controller"> {
+  return {
+    ...(typeof options.engines === "string" ? { engines: options.engines.toLowerCase() } : {}),
+    ...(typeof options.controller === "string" ? { controller: options.controller.toLowerCase() as ClusterOptions["controller"] } : {}),
+  };
+}
+
 /** Validates cluster options; throws TypeError/RangeError naming the option and the value. */
-export function validateClusterOptions(options: ClusterOptions): void {
-  if (options === null || typeof options !== "object") throw new TypeError("Cluster options must be an object");
+export function validateClusterOptions(given: ClusterOptions): void {
+  if (given === null || typeof given !== "object") throw new TypeError("Cluster options must be an object");
+  const options = { ...given, ...launcherNames(given) };
   for (const key of Object.keys(options)) {
     if (!OPTION_NAMES.has(key)) throw new TypeError(`unknown Cluster option ${JSON.stringify(key)} (valid: ${[...OPTION_NAMES].join(", ")})`);
   }
@@ -138,8 +157,8 @@ export function validateClusterOptions(options: ClusterOptions): void {
   if (options.curve !== undefined && typeof options.curve !== "boolean") {
     throw new TypeError(`Cluster option curve must be a boolean, got ${JSON.stringify(options.curve)}`);
   }
-  if (options.restartDeadEngines !== undefined && typeof options.restartDeadEngines !== "boolean") {
-    throw new TypeError(`Cluster option restartDeadEngines must be a boolean, got ${JSON.stringify(options.restartDeadEngines)}`);
+  for (const name of ["restartDeadEngines", "shutdownAtExit"] as const) {
+    if (options[name] !== undefined && typeof options[name] !== "boolean") throw new TypeError(`Cluster option ${name} must be a boolean, got ${JSON.stringify(options[name])}`);
   }
 }
 
@@ -182,7 +201,7 @@ export class Cluster {
 
   constructor(options: ClusterOptions = {}) {
     validateClusterOptions(options);
-    this.options = { ...options };
+    this.options = { ...options, ...launcherNames(options) };
     this.profile = options.profile ?? "default";
     this.profileDir = profileDir(this.profile, options.profileDir);
     this.clusterId = options.clusterId ?? newClusterId();
@@ -225,12 +244,12 @@ export class Cluster {
       // The predecessor may still be on its way out (and hold its ports) after a kill.
       await waitForExit(this.controllerPid, 5000, this.controllerProcess);
     }
-    if (this.controllerPid !== undefined && pidAlive(this.controllerPid)) return;
+    if (this.controllerPid !== undefined && pidAlive(this.controllerPid)) throw this.alreadyRunning(`pid ${this.controllerPid}`);
     securityDir(this.profileDir);
     const logs = logDir(this.profileDir);
     if (!options.restore) fs.rmSync(this.files.client, { force: true });
     const args = [...entryCommand("controller/main"), ...this.controllerArgs(options.restore ?? false)];
-    const child = spawnNode(args, { logFile: path.join(logs, `controller-${this.clusterId}.log`), cwd: this.options.cwd ?? process.cwd(), env: this.options.env ?? {} });
+    const child = spawnNode(args, { logFile: path.join(logs, `controller-${this.clusterId}.log`), cwd: this.options.cwd ?? process.cwd(), env: { ...this.options.env, ...this.ownerEnv() } });
     child.unref();
     this.controllerProcess = child;
     this.controllerPid = child.pid;
@@ -327,7 +346,7 @@ export class Cluster {
     const clusterId = options.clusterId ?? Cluster.list({ ...options }).at(0)?.clusterId;
     if (!clusterId) throw new ConfigurationError(`no cluster file found in ${path.join(dir, "security")}`);
     const data = readJsonSecure<ClusterFile>(clusterFiles(dir, clusterId).cluster);
-    const cluster = new Cluster({ ...data.options, profile: data.profile, profileDir: data.profileDir, clusterId: data.clusterId });
+    const cluster = new Cluster({ ...data.options, profile: data.profile, profileDir: data.profileDir, clusterId: data.clusterId, shutdownAtExit: false });
     if (data.controller?.launcher === "slurm") {
       cluster.controllerJob = cluster.slurmControllerLauncher().attach(data.controller.data ?? { jobId: data.controller.jobId }, cluster.options.env ?? {});
       // pid 0: the job was submitted but its controller had not written its connection file.
@@ -405,6 +424,10 @@ export class Cluster {
     ];
   }
 
+  private alreadyRunning(which: string): ConfigurationError {
+    return new ConfigurationError(`the controller of cluster ${this.clusterId} is already running (${which}): stop it first, or after it died use startController({ restore: true })`);
+  }
+
   private slurmControllerLauncher(): SlurmControllerLauncher {
     return new SlurmControllerLauncher(this.options.launcherOptions);
   }
@@ -415,7 +438,7 @@ export class Cluster {
    * is cancelled and the error names the job, its state and its log.
    */
   private async startSlurmController(restore: boolean): Promise<void> {
-    if (this.controllerJob && (await this.controllerJob.active())) return;
+    if (this.controllerJob && (await this.controllerJob.active())) throw this.alreadyRunning(`Slurm job ${this.controllerJob.jobId}`);
     securityDir(this.profileDir);
     const logs = logDir(this.profileDir);
     if (!restore) fs.rmSync(this.files.client, { force: true });
@@ -444,8 +467,17 @@ export class Cluster {
   private launchContext(setId: string): LaunchContext {
     return {
       engineFile: this.files.engine, profileDir: this.profileDir, logDir: logDir(this.profileDir), clusterId: this.clusterId,
-      setId, cwd: this.options.cwd ?? process.cwd(), env: { ...(this.options.env ?? {}) },
+      setId, cwd: this.options.cwd ?? process.cwd(), env: { ...(this.options.env ?? {}) }, localEnv: this.ownerEnv(),
     };
+  }
+
+  /**
+   * What makes a process on this machine stop when this one ends (see `shutdownAtExit`). Only
+   * local processes get it: a pid means nothing on another host, and engines elsewhere are
+   * stopped by their controller when it stops for its owner.
+   */
+  private ownerEnv(): Record<string, string> {
+    return this.options.shutdownAtExit === false ? {} : { [OWNER_PID_VARIABLE]: String(process.pid) };
   }
 
   private setIds(setId?: string): string[] {

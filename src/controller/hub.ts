@@ -377,6 +377,12 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     return true;
   }
 
+  /** Asks every registered engine to shut down, and waits (briefly) until the requests are sent. */
+  async stopEngines(): Promise<void> {
+    for (const engine of this.registry.all()) this.control(engine, { op: "shutdown" });
+    await this.engineChannel.flush(500);
+  }
+
   /** Pushes a notification to every client seen recently. */
   notifyClients(content: NotificationContent): void {
     for (const client of this.clients.values()) this.send(this.clientChannel, client.identity, "notification", content);

@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
 import { clusterFiles, newClusterId, profileDir, readConnectionFile, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
+import { watchOwner } from "../connection/owner.js";
 import type { ConnectionInfo } from "../connection/profile.js";
 import { newKey } from "../protocol/message.js";
 import { registerScheme } from "../scheduler/schemes.js";
@@ -160,6 +161,15 @@ export async function runController(argv: string[]): Promise<Hub> {
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => void stop());
   hub.on("shutdown-requested", () => void stop());
+  watchOwner((owner) => {
+    // The process that started this cluster is gone and cannot stop it: the controller stops
+    // its engines (wherever a launcher put them) and removes the cluster file itself.
+    process.stderr.write(`${new Date().toISOString()} the process that started this cluster (pid ${owner}) is gone: stopping its engines and this controller\n`);
+    void hub.stopEngines().then(() => {
+      fs.rmSync(files.cluster, { force: true });
+      return stop();
+    });
+  });
   return hub;
 }
 

@@ -3,6 +3,7 @@
  * the engine entry point again with `--supervised-child` to run the engine itself.
  */
 import { parseArgs } from "node:util";
+import { watchOwner } from "../connection/owner.js";
 import { readConnectionFile } from "../connection/profile.js";
 import { Engine } from "./engine.js";
 import { runSupervisor } from "./supervisor.js";
@@ -44,6 +45,11 @@ export async function runEngine(argv: string[]): Promise<void> {
   const file = values.file ?? process.env.PARALLAX_ENGINE_FILE;
   if (!file) throw new Error("parallax engine needs --file <engine connection file> (or PARALLAX_ENGINE_FILE)");
   const info = readConnectionFile(file);
+  if (!values["supervised-child"]) {
+    // Started for a process that is now gone: stop as `parallax cluster stop` would (the
+    // supervisor passes SIGTERM on to its engine). The engine itself never sees the variable.
+    watchOwner(() => process.kill(process.pid, "SIGTERM"));
+  }
   if (!values["supervised-child"] && !values["no-supervisor"]) {
     process.exitCode = await runSupervisor({
       url: info.url, key: info.key, curveServerKey: info.curveServerKey, engineArgs: [...argv, "--supervised-child"],

@@ -3,9 +3,10 @@
  * liveness (so a CPU-bound task never looks dead), reports its exit at once, and delivers signals.
  */
 import { fork } from "node:child_process";
-import { readFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { getHeapStatistics } from "node:v8";
+import { processState } from "../connection/owner.js";
 import { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
 import { Channel, connectDealer } from "../transport/channel.js";
@@ -46,20 +47,19 @@ export function runSupervisor(options: SupervisorOptions): Promise<number> {
     for (const signal of ["SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
       process.on(signal, () => forward(child, signal));
     }
+    // An engine busy in synchronous code cannot run its SIGTERM handler: it is killed after a grace period.
+    process.once("SIGTERM", () => setTimeout(() => forward(child, "SIGKILL"), STOP_GRACE_MS).unref());
     process.on("SIGINT", () => link.interrupt());
   });
 }
 
 /** Whether a process is stopped (state T in /proc/<pid>/stat); false where /proc is absent. */
 function isStopped(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "T";
-  } catch {
-    return false;
-  }
+  return pid !== undefined && processState(pid) === "T";
 }
+
+/** How long an engine may take to stop after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 3000;
 
 /** How long an engine may take to answer SIGINT before it is taken to be stuck in synchronous code. */
 const INTERRUPT_GRACE_MS = 1000;
@@ -126,9 +126,11 @@ class SupervisorLink {
 
   async reportExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    // V8 aborts when the heap limit is reached: name the likely cause.
-    if (this.options.maxMemoryMiB !== undefined && (signal === "SIGABRT" || code === 134)) {
-      this.exitReason ??= `it probably ran out of memory (heap limit ${this.options.maxMemoryMiB} MiB)`;
+    // V8 aborts when the heap limit is reached: name the likely cause and the way to raise it.
+    if (signal === "SIGABRT" || code === 134) {
+      // The engine runs with this process's Node flags, so their heap limit is the engine's.
+      const limit = this.options.maxMemoryMiB ?? Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+      this.exitReason ??= `it probably ran out of memory (heap limit ${limit} MiB; raise it with the engine option --max-memory <MiB>)`;
     }
     clearTimeout(this.interruptTimer);
     if (this.channel === undefined) return;

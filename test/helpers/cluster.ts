@@ -32,6 +32,15 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   };
 }
 
+/**
+ * Environment variables that tie processes a test starts some other way (the CLI, a daemonized
+ * cluster, engines started by hand or on another "host" of this machine) to the test process:
+ * they stop themselves when it is gone, as clusters started with `new Cluster()` do.
+ */
+export function ownedByTest(): { PARALLAX_OWNER_PID: string } {
+  return { PARALLAX_OWNER_PID: String(process.pid) };
+}
+
 /** True while a process with this pid exists. */
 export function alive(pid: number): boolean {
   try {

@@ -6,7 +6,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { test } from "node:test";
 import { Client, Cluster, ConfigurationError } from "../../src/index.js";
-import { alive } from "../helpers/cluster.js";
+import { alive, ownedByTest } from "../helpers/cluster.js";
 
 const run = promisify(execFile);
 const CLI = [path.join(import.meta.dirname, "../../src/cli/main.ts")];
@@ -103,6 +103,7 @@ test("every Cluster option is validated with its name and value", () => {
     [{ controllerArgs: "x" }, /option controllerArgs must be an array of strings/],
     [{ engineArgs: [1] }, /option engineArgs/],
     [{ restartDeadEngines: "yes" }, /option restartDeadEngines must be a boolean/],
+    [{ shutdownAtExit: "no" }, /option shutdownAtExit must be a boolean, got "no"/],
     [{ curve: 1 }, /option curve must be a boolean/],
     [{ dashboard: "on" }, /option dashboard must be a boolean or a port number/],
     [{ nope: 1 }, /unknown Cluster option "nope"/],
@@ -118,7 +119,7 @@ test("Client.connect options are validated", async () => {
 
 test("CLI: cluster start --daemonize, list, engines and stop", async () => {
   const root = tempDir();
-  const env = { ...process.env, PARALLAX_DIR: root };
+  const env = { ...process.env, ...ownedByTest(), PARALLAX_DIR: root };
   const node = (args: string[]) => run(process.execPath, ["--import", "tsx", ...CLI, ...args], { env, timeout: 60_000 });
   const started = await node(["cluster", "start", "-n", "2", "--profile", "cli", "--cluster-id", "c1", "--daemonize"]);
   assert.match(started.stdout, /cluster c1 started: controller pid \d+, 2 engine\(s\)/);
@@ -140,7 +141,7 @@ test("CLI: cluster start --daemonize, list, engines and stop", async () => {
 
 test("CLI: controller and engine commands run the processes in the foreground", async () => {
   const root = tempDir();
-  const env = { ...process.env, PARALLAX_DIR: root };
+  const env = { ...process.env, ...ownedByTest(), PARALLAX_DIR: root };
   const { spawn } = await import("node:child_process");
   const controller = spawn(process.execPath, ["--import", "tsx", ...CLI, "controller", "--profile", "fg", "--cluster-id", "fg1"], { env, stdio: "ignore" });
   const clientFile = path.join(root, "profile_fg", "security", "client-fg1.json");
@@ -182,7 +183,7 @@ test("controllerIp 0.0.0.0 binds every interface and writes the given location i
 test("CLI: cluster start in the foreground stops its cluster on Ctrl-C", async () => {
   const root = tempDir();
   const { spawn } = await import("node:child_process");
-  const child = spawn(process.execPath, ["--import", "tsx", ...CLI, "cluster", "start", "-n", "1", "--profile", "fg"], { env: { ...process.env, PARALLAX_DIR: root }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", ...CLI, "cluster", "start", "-n", "1", "--profile", "fg"], { env: { ...process.env, ...ownedByTest(), PARALLAX_DIR: root }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   await new Promise<void>((resolve, reject) => {
     child.stdout.on("data", (chunk: Buffer) => {
@@ -200,4 +201,50 @@ test("CLI: cluster start in the foreground stops its cluster on Ctrl-C", async (
   assert.equal(await exited, 0);
   assert.match(out, /stopped/);
   for (const pid of pids) assert.equal(alive(pid), false, `process ${pid} still alive`);
+});
+
+test("CLI: a foreground cluster start exits when parallax cluster stop stops its cluster from elsewhere", async () => {
+  const root = tempDir();
+  const env = { ...process.env, ...ownedByTest(), PARALLAX_DIR: root };
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, ["--import", "tsx", ...CLI, "cluster", "start", "-n", "1", "--profile", "fg2"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("press Ctrl-C")) resolve();
+    });
+    void exited.then((code) => reject(new Error(`cluster start exited early (${code}): ${out}`)));
+  });
+  const stopped = await run(process.execPath, ["--import", "tsx", ...CLI, "cluster", "stop", "--profile", "fg2"], { env, timeout: 60_000 });
+  assert.match(stopped.stdout, /stopped/);
+  assert.equal(await exited, 0);
+  assert.match(out, /stopped \(by another process\)/);
+});
+
+test("CLI: cluster stop --all with nothing running exits 0; stop of no cluster at all fails", async () => {
+  const env = { ...process.env, PARALLAX_DIR: tempDir() };
+  const all = await run(process.execPath, ["--import", "tsx", ...CLI, "cluster", "stop", "--all", "--profile", "empty"], { env });
+  assert.match(all.stdout, /no cluster running in profile empty/);
+  await assert.rejects(run(process.execPath, ["--import", "tsx", ...CLI, "cluster", "stop", "--profile", "empty"], { env }), /no cluster to stop in profile empty/);
+});
+
+test("launcher names are case-insensitive", () => {
+  assert.equal(new Cluster({ engines: "MPI" }).toJSON().options.engines, "mpi");
+  assert.equal(new Cluster({ engines: "Local", controller: "LOCAL" as never }).toJSON().options.controller, "local");
+  assert.throws(() => new Cluster({ engines: "Kubernetes" }), /option engines must be one of .*got "kubernetes"/);
+});
+
+test("a second startController() on a running cluster throws instead of returning silently", async () => {
+  const cluster = new Cluster({ n: 0, profileDir: tempDir() });
+  await cluster.start();
+  try {
+    const pid = cluster.controller?.pid;
+    await assert.rejects(cluster.startController(), (e: unknown) => e instanceof ConfigurationError && /controller of cluster .* is already running \(pid \d+\)/.test((e as Error).message));
+    await assert.rejects(cluster.start(), ConfigurationError);
+    assert.equal(cluster.controller?.pid, pid, "the running controller is kept");
+  } finally {
+    await cluster.stop();
+  }
 });

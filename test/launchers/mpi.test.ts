@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { Cluster, MpiLauncher } from "../../src/index.js";
-import { alive } from "../helpers/cluster.js";
+import { alive, ownedByTest } from "../helpers/cluster.js";
 import { assertSignalInterrupts, missingRequirements, waitUntil } from "../helpers/system.js";
 
 /** Bound in each engine's namespace by `--mpi`; functions sent to engines read them there. */
@@ -92,7 +92,7 @@ test("parallax cluster start --engines mpi --launcher-options starts ranks as en
   const { Client } = await import("../../src/index.js");
   const run = promisify(execFile);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-cli-"));
-  const env = { ...process.env, PARALLAX_DIR: root };
+  const env = { ...process.env, ...ownedByTest(), PARALLAX_DIR: root };
   const cli = [path.join(import.meta.dirname, "../../src/cli/main.ts")];
   const node = (args: string[]) => run(process.execPath, ["--import", "tsx", ...cli, ...args], { env, timeout: 60_000 });
   await node(["cluster", "start", "-n", "2", "--engines", "mpi", "--launcher-options", JSON.stringify({ mpiArgs: MPI_ARGS }), "--daemonize"]);

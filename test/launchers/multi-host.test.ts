@@ -13,7 +13,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { test } from "node:test";
 import { entryCommand } from "../../src/cluster/processes.js";
-import { alive } from "../helpers/cluster.js";
+import { alive, ownedByTest } from "../helpers/cluster.js";
 import { missingRequirements, signalGroup, waitUntil } from "../helpers/system.js";
 
 const CONTROLLER_ADDRESS = "10.231.0.1";
@@ -51,7 +51,7 @@ function removeNamespace(ns: string): void {
 function spawnIn(ns: string, args: string[], logFile: string, stdout: "pipe" | "log"): ChildProcess {
   const out = fs.openSync(logFile, "a");
   try {
-    return spawn("ip", ["netns", "exec", ns, process.execPath, ...args], { detached: true, stdio: ["ignore", stdout === "pipe" ? "pipe" : out, out] });
+    return spawn("ip", ["netns", "exec", ns, process.execPath, ...args], { detached: true, stdio: ["ignore", stdout === "pipe" ? "pipe" : out, out], env: { ...process.env, ...ownedByTest() } });
   } finally {
     fs.closeSync(out);
   }

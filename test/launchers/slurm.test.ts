@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { Cluster, SlurmEngineSet, SlurmLauncher } from "../../src/index.js";
-import { alive } from "../helpers/cluster.js";
+import { alive, ownedByTest } from "../helpers/cluster.js";
 import { freePort, missingRequirements, startDaemon, stopAll, waitUntil, which } from "../helpers/system.js";
 import type { Daemon } from "../helpers/system.js";
 
@@ -57,7 +57,8 @@ async function startSlurm(dir: string): Promise<SlurmSystem> {
     await waitUntil("munged's socket", 10_000, () => fs.existsSync(socket));
     const conf = path.join(dir, "slurm.conf");
     fs.writeFileSync(conf, slurmConf(dir, socket, { ctld: await freePort(), slurmd: await freePort() }));
-    const env = { SLURM_CONF: conf };
+    // The jobs' controllers and engines run on this machine: they stop when this test is gone.
+    const env = { SLURM_CONF: conf, ...ownedByTest() };
     daemons.push(await startDaemon("slurmctld", which("slurmctld") as string, ["-D", "-i", "-f", conf], { logFile: path.join(dir, "slurmctld.out"), env }));
     daemons.push(await startDaemon("slurmd", which("slurmd") as string, ["-D", "-f", conf], { logFile: path.join(dir, "slurmd.out"), env }));
     await waitUntil("the Slurm node to be idle", 30_000, () => {

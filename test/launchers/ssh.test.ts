@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { Cluster, SshLauncher } from "../../src/index.js";
-import { alive } from "../helpers/cluster.js";
+import { alive, ownedByTest } from "../helpers/cluster.js";
 import { assertSignalInterrupts, freePort, missingRequirements, startDaemon, waitUntil, which } from "../helpers/system.js";
 import type { Daemon } from "../helpers/system.js";
 
@@ -57,7 +57,7 @@ test("ssh starts engines on two host entries, they run work, and stop kills them
     sshd = started.daemon;
     // Two entries for the same machine: "user@address" and a bare name resolved by ssh.
     const hosts = { [`${user}@127.0.0.1`]: 2, localhost: 1 };
-    cluster = new Cluster({ n: 3, profileDir: path.join(dir, "profile"), engines: new SshLauncher({ hosts, sshArgs: started.sshArgs }) });
+    cluster = new Cluster({ n: 3, profileDir: path.join(dir, "profile"), engines: new SshLauncher({ hosts, sshArgs: started.sshArgs }), env: ownedByTest() });
     await cluster.start();
     const rc = await cluster.connectClient();
     try {
@@ -107,7 +107,7 @@ test("a host that refuses the login fails start() with ssh's message and leaves 
     const started = await startSshd(dir);
     sshd = started.daemon;
     const hosts = { "127.0.0.1": 1, "nobody-here@127.0.0.1": 1 };
-    cluster = new Cluster({ n: 2, profileDir: path.join(dir, "profile"), engines: new SshLauncher({ hosts, sshArgs: started.sshArgs }) });
+    cluster = new Cluster({ n: 2, profileDir: path.join(dir, "profile"), engines: new SshLauncher({ hosts, sshArgs: started.sshArgs }), env: ownedByTest() });
     await assert.rejects(cluster.start(), /SshLauncher could not start engines: .*nobody-here@127\.0\.0\.1.*Permission denied/s);
     const leftovers = fs.readdirSync("/tmp").filter((f) => f.startsWith("parallax-") && fs.existsSync(path.join("/tmp", f, "engine.json")))
       .filter((f) => fs.readFileSync(path.join("/tmp", f, "engine.json"), "utf8").includes(cluster?.clusterId as string));

@@ -14,6 +14,11 @@ export interface LaunchContext {
   setId: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * More variables for processes started on this machine only: the owner watch (see
+   * `ClusterOptions.shutdownAtExit`), whose pid means nothing on another host.
+   */
+  localEnv?: NodeJS.ProcessEnv;
 }
 
 /** Serializable description of a running set, kept in the cluster file. */

@@ -25,7 +25,7 @@ class LocalEngineSet implements EngineSet {
   spawnEngine(index: number): void {
     const log = path.join(this.context.logDir, `engine-${this.context.clusterId}-${this.id}-${index}.log`);
     const child = spawnNode([...entryCommand("engine/main"), "--file", this.context.engineFile, ...(this.options.engineArgs ?? [])], {
-      logFile: log, cwd: this.context.cwd, env: this.context.env,
+      logFile: log, cwd: this.context.cwd, env: { ...this.context.env, ...this.context.localEnv },
     });
     const pid = child.pid as number;
     this.children.set(pid, child);
