@@ -1,9 +1,11 @@
 /**
- * Runs IPython Parallel's and dask's anchor benchmarks and Parallax's, one after another in one
- * run on this machine, and prints one JSON document with every metric and Parallax's ratio to
- * each anchor (higher is better for Parallax: rates are ours/theirs, times are theirs/ours).
+ * Runs IPython Parallel's and dask's anchor benchmarks, raw zeromq.js between two Node processes
+ * (the wire's limit) and Parallax's own benchmarks, one after another in one run on this
+ * machine, and prints one JSON document with every metric, Parallax's ratio to each anchor
+ * (higher is better for Parallax: rates are ours/theirs, times are theirs/ours) and each target
+ * of the fast path, met or not.
  *
- *   npm run build && node dist/bench/compare.js [--anchors ../shared/anchors] [--only ipp,dask]
+ *   npm run bench   (node dist/bench/compare.js [--anchors ../shared/anchors] [--only ipp,dask,zmq] [--engines 64])
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -16,7 +18,8 @@ const root = path.resolve(here, "../..");
 const { values } = parseArgs({
   options: {
     anchors: { type: "string", default: path.resolve(root, "../shared/anchors") },
-    only: { type: "string", default: "ipp,dask" },
+    only: { type: "string", default: "ipp,dask,zmq" },
+    engines: { type: "string", default: "64" },
   },
 });
 
@@ -32,33 +35,60 @@ const METRICS: Record<string, "higher" | "lower"> = {
   direct_one_apply_async_tasks_per_s: "higher",
   push_1MiB_MBps: "higher",
   push_16MiB_MBps: "higher",
+  push_128MiB_MBps: "higher",
   pull_1MiB_MBps: "higher",
   pull_16MiB_MBps: "higher",
+  pull_128MiB_MBps: "higher",
   chain_tasks_per_s: "higher",
   fan_tasks_per_s: "higher",
   stop_s: "lower",
 };
 
-function runJson(command: string, args: string[], cwd: string): { metrics: Record<string, number> } {
-  const out = execFileSync(command, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 900_000, stdio: ["ignore", "pipe", "ignore"] });
+/** The fast path's targets: metric, bound, and whether the bound is a floor or a ceiling. */
+const TARGETS: Array<[string, "min" | "max", number]> = [
+  ["lb_apply_async_tasks_per_s", "min", 20_000],
+  ["latency_lb_ms_median", "max", 0.5],
+  ["latency_direct_ms_median", "max", 0.4],
+  ["map_chunk1_items_per_s", "min", 15_000],
+  ["map_chunk100_items_per_s", "min", 1_000_000],
+  ["chain_tasks_per_s", "min", 3_000],
+  ["fan_tasks_per_s", "min", 10_000],
+  ["push_16MiB_MBps", "min", 1_000],
+  ["push_128MiB_MBps", "min", 1_000],
+  ["start_vs_bare_node", "max", 1.5],
+  ["throughput_many_vs_2", "min", 0.9],
+  ["memory_per_engine_MB", "max", 60],
+];
+
+function runJson(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): { metrics: Record<string, number> } {
+  const out = execFileSync(command, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 900_000, stdio: ["ignore", "pipe", "ignore"] });
   const line = out.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
   if (!line) throw new Error(`${command} ${args.join(" ")} printed no JSON`);
   return JSON.parse(line) as { metrics: Record<string, number> };
 }
 
-const anchors: Record<string, string> = { ipp: "ipp_bench.py", dask: "dask_bench.py" };
+/** How to run each anchor; the raw zeromq.js script finds the zeromq package in ours. */
+const anchors: Record<string, () => { metrics: Record<string, number> }> = {
+  ipp: () => runJson("/usr/bin/python3", [path.join(values.anchors, "ipp_bench.py"), "--push-mib", "1,16,128"], values.anchors),
+  dask: () => runJson("/usr/bin/python3", [path.join(values.anchors, "dask_bench.py"), "--push-mib", "1,16,128"], values.anchors),
+  zmq: () => runJson(process.execPath, [path.join(values.anchors, "zmq/bench.js")], values.anchors, { ...process.env, NODE_PATH: path.join(root, "node_modules") }),
+};
 const results: Record<string, Record<string, number>> = {};
 const errors: Record<string, string> = {};
 for (const name of values.only.split(",").filter(Boolean)) {
-  const script = anchors[name];
-  if (!script) throw new Error(`unknown anchor ${name}`);
+  const run = anchors[name];
+  if (!run) throw new Error(`unknown anchor ${name} (known: ${Object.keys(anchors).join(", ")})`);
   try {
-    results[name] = runJson("/usr/bin/python3", [path.join(values.anchors, script), "--push-mib", "1,16"], values.anchors).metrics;
+    results[name] = run().metrics;
   } catch (error) {
     errors[name] = String(error).slice(0, 300);
   }
 }
-results.parallax = runJson(process.execPath, [path.join(here, "core.js"), "--push-mib", "1,16"], root).metrics;
+results.parallax = runJson(process.execPath, [path.join(here, "core.js"), "--push-mib", "1,16,128"], root).metrics;
+const scale = runJson(process.execPath, [path.join(here, "scale.js"), "--engines", values.engines], root).metrics;
+Object.assign(results.parallax, scale, {
+  throughput_many_vs_2: scale[`throughput_${values.engines}_vs_2`],
+});
 
 const ratios: Record<string, Record<string, number>> = {};
 for (const anchor of Object.keys(results).filter((n) => n !== "parallax")) {
@@ -70,7 +100,22 @@ for (const anchor of Object.keys(results).filter((n) => n !== "parallax")) {
     (ratios[`parallax_vs_${anchor}`] as Record<string, number>)[metric] = Number((better === "higher" ? ours / theirs : theirs / ours).toFixed(2));
   }
 }
-const report = { date: new Date().toISOString(), machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version }, results, ratios, errors };
+// The wire's limit: raw zeromq.js between two Node processes, against the same operations.
+const zmq = results.zmq;
+if (zmq) {
+  ratios.parallax_vs_raw_zmq = {
+    latency_direct_ms_median: Number(((zmq.latency_small_ms_median ?? 0) / (results.parallax.latency_direct_ms_median ?? 1)).toFixed(3)),
+    lb_apply_async_tasks_per_s: Number(((results.parallax.lb_apply_async_tasks_per_s ?? 0) / (zmq.echo_small_roundtrips_per_s ?? 1)).toFixed(3)),
+    push_1MiB_MBps: Number(((results.parallax.push_1MiB_MBps ?? 0) / (zmq.oneway_1MiB_MBps ?? 1)).toFixed(3)),
+  };
+}
+const targets = TARGETS.map(([metric, kind, bound]) => {
+  const value = results.parallax?.[metric];
+  const met = typeof value === "number" && (kind === "min" ? value >= bound : value <= bound);
+  return { metric, target: `${kind === "min" ? ">=" : "<="} ${bound}`, value: value ?? null, met };
+});
+const os = await import("node:os");
+const report = { date: new Date().toISOString(), machine: { cpus: os.availableParallelism(), loadavg: os.loadavg(), node: process.version }, results, ratios, targets, errors };
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
 fs.writeFileSync(path.join(root, "bench/results/latest.json"), `${JSON.stringify(report, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(report)}\n`);

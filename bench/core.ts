@@ -173,7 +173,7 @@ async function main(): Promise<void> {
       errors[name] = String(error);
     }
   }
-  rc.close();
+  await rc.close();
   const ts = now();
   await cluster.stop();
   m.stop_s = round(now() - ts);

@@ -1,0 +1,111 @@
+/**
+ * Many engines on one host: how long 64 engines take to start compared with 64 bare Node
+ * processes started the same way in the same run, load-balanced throughput with 64 engines
+ * against 2, and the memory each engine costs (its process plus its supervisor, RSS).
+ * Prints one JSON line.
+ *
+ *   npm run build && node dist/bench/scale.js [--engines 64] [--tasks 5000]
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { Cluster } from "../src/index.js";
+import type { AsyncResult } from "../src/index.js";
+
+const { values: args } = parseArgs({
+  options: {
+    engines: { type: "string", default: "64" },
+    tasks: { type: "string", default: "5000" },
+  },
+});
+const ENGINES = Number(args.engines);
+const TASKS = Number(args.tasks);
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+const seconds = () => performance.now() / 1000;
+
+/** Seconds until `n` bare Node processes have each started and said so. */
+async function bareNodeStart(n: number): Promise<number> {
+  const t = seconds();
+  const children = Array.from({ length: n }, () =>
+    spawn(process.execPath, ["-e", "process.stdout.write('up\\n'); setInterval(() => {}, 1000)"], { stdio: ["ignore", "pipe", "ignore"] }),
+  );
+  await Promise.all(children.map((child) => new Promise((resolve) => child.stdout.once("data", resolve))));
+  const elapsed = seconds() - t;
+  for (const child of children) child.kill("SIGKILL");
+  return elapsed;
+}
+
+/** Resident memory of a process in bytes, from /proc (0 when it is gone). */
+function rssBytes(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Pids of the processes whose command line mentions `needle` and runs `entry`. */
+function processesOf(needle: string, entry: string): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${name}/cmdline`, "utf8");
+      if (cmdline.includes(needle) && cmdline.includes(entry)) pids.push(Number(name));
+    } catch {
+      // The process ended while being listed.
+    }
+  }
+  return pids;
+}
+
+/** Load-balanced no-op tasks per second on a cluster of `engines`, with the start time and memory. */
+async function clusterRun(engines: number): Promise<Record<string, number>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-scale-"));
+  const m: Record<string, number> = {};
+  const t = seconds();
+  const cluster = new Cluster({ n: engines, profileDir: dir });
+  try {
+    await cluster.start();
+    const rc = await cluster.connectClient();
+    await rc.waitForEngines(engines, { timeout: 300_000 });
+    m.start_s = round(seconds() - t);
+    const processes = processesOf(dir, "engine/main");
+    const total = processes.reduce((sum, pid) => sum + rssBytes(pid), 0);
+    m.engine_processes = processes.length;
+    m.memory_per_engine_MB = round(total / engines / 1e6, 1);
+    const controller = processesOf(dir, "controller/main");
+    m.controller_rss_MB = round(controller.reduce((sum, pid) => sum + rssBytes(pid), 0) / 1e6, 1);
+    const lview = rc.loadBalancedView();
+    await Promise.all(Array.from({ length: engines * 4 }, () => lview.apply(() => null)));
+    const started = seconds();
+    const results: AsyncResult[] = [];
+    for (let i = 0; i < TASKS; i++) results.push(lview.apply(() => null));
+    await Promise.all(results);
+    m.lb_tasks_per_s = round(TASKS / (seconds() - started), 1);
+    await rc.close();
+  } finally {
+    await cluster.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return m;
+}
+
+const bare = await bareNodeStart(ENGINES);
+const many = await clusterRun(ENGINES);
+const two = await clusterRun(2);
+const metrics = {
+  [`bare_node_start_${ENGINES}_s`]: round(bare),
+  [`start_${ENGINES}_engines_s`]: many.start_s as number,
+  start_vs_bare_node: round((many.start_s as number) / bare, 2),
+  [`lb_tasks_per_s_${ENGINES}_engines`]: many.lb_tasks_per_s as number,
+  lb_tasks_per_s_2_engines: two.lb_tasks_per_s as number,
+  [`throughput_${ENGINES}_vs_2`]: round((many.lb_tasks_per_s as number) / (two.lb_tasks_per_s as number), 2),
+  memory_per_engine_MB: many.memory_per_engine_MB as number,
+  processes_per_engine: round((many.engine_processes as number) / ENGINES, 2),
+  [`controller_rss_${ENGINES}_engines_MB`]: many.controller_rss_MB as number,
+};
+process.stdout.write(`${JSON.stringify({ system: "parallax", config: { engines: ENGINES, tasks: TASKS }, metrics })}\n`);
