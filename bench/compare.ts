@@ -9,6 +9,7 @@
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -60,21 +61,33 @@ const TARGETS: Array<[string, "min" | "max", number]> = [
   ["memory_per_engine_MB", "max", 60],
 ];
 
-function runJson(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): { metrics: Record<string, number> } {
-  const out = execFileSync(command, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 900_000, stdio: ["ignore", "pipe", "ignore"] });
+function runJson(command: string, args: string[], cwd: string): { metrics: Record<string, number> } {
+  const out = execFileSync(command, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 900_000, stdio: ["ignore", "pipe", "ignore"] });
   const line = out.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
   if (!line) throw new Error(`${command} ${args.join(" ")} printed no JSON`);
   return JSON.parse(line) as { metrics: Record<string, number> };
+}
+
+/**
+ * The raw zeromq.js anchor reads `node_modules/zeromq` beside itself: run a copy of it in a
+ * temporary folder whose node_modules is ours (the anchors folder is read-only).
+ */
+function zmqAnchorDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-zmq-anchor-"));
+  fs.copyFileSync(path.join(values.anchors, "zmq/bench.js"), path.join(dir, "bench.js"));
+  fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+  return dir;
 }
 
 /** How to run each anchor; the raw zeromq.js script finds the zeromq package in ours. */
 const anchors: Record<string, () => { metrics: Record<string, number> }> = {
   ipp: () => runJson("/usr/bin/python3", [path.join(values.anchors, "ipp_bench.py"), "--push-mib", "1,16,128"], values.anchors),
   dask: () => runJson("/usr/bin/python3", [path.join(values.anchors, "dask_bench.py"), "--push-mib", "1,16,128"], values.anchors),
-  zmq: () => runJson(process.execPath, [path.join(values.anchors, "zmq/bench.js")], values.anchors, { ...process.env, NODE_PATH: path.join(root, "node_modules") }),
+  zmq: () => runJson(process.execPath, ["bench.js"], zmqAnchorDir()),
 };
 const results: Record<string, Record<string, number>> = {};
 const errors: Record<string, string> = {};
+if (!fs.existsSync(values.anchors)) throw new Error(`no anchor scripts at ${values.anchors}: pass --anchors <folder with ipp_bench.py, dask_bench.py, zmq/bench.js>`);
 for (const name of values.only.split(",").filter(Boolean)) {
   const run = anchors[name];
   if (!run) throw new Error(`unknown anchor ${name} (known: ${Object.keys(anchors).join(", ")})`);
@@ -91,7 +104,7 @@ Object.assign(results.parallax, scale, {
 });
 
 const ratios: Record<string, Record<string, number>> = {};
-for (const anchor of Object.keys(results).filter((n) => n !== "parallax")) {
+for (const anchor of Object.keys(results).filter((n) => n !== "parallax" && n !== "zmq")) {
   ratios[`parallax_vs_${anchor}`] = {};
   for (const [metric, better] of Object.entries(METRICS)) {
     const ours = results.parallax?.[metric];
@@ -114,7 +127,6 @@ const targets = TARGETS.map(([metric, kind, bound]) => {
   const met = typeof value === "number" && (kind === "min" ? value >= bound : value <= bound);
   return { metric, target: `${kind === "min" ? ">=" : "<="} ${bound}`, value: value ?? null, met };
 });
-const os = await import("node:os");
 const report = { date: new Date().toISOString(), machine: { cpus: os.availableParallelism(), loadavg: os.loadavg(), node: process.version }, results, ratios, targets, errors };
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
 fs.writeFileSync(path.join(root, "bench/results/latest.json"), `${JSON.stringify(report, null, 2)}\n`);
