@@ -3,16 +3,13 @@
  * order inside its persistent namespace. Control requests (abort, shutdown) bypass the queue.
  */
 import os from "node:os";
-import { UnmetDependency } from "../errors.js";
 import type { RemoteErrorInfo } from "../errors.js";
-import { uncanValue } from "../protocol/canning.js";
 import type { ApplyContent, RegistrationContent, ReplyContent, ReplyMetadata, TaskStatus } from "../protocol/contents.js";
 import { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
-import { decodeValue, encodeValue } from "../protocol/serialize.js";
 import { Channel, connectDealer } from "../transport/channel.js";
-import { OutputCapture } from "./capture.js";
-import { Namespace } from "./namespace.js";
+import { TaskThread } from "./task-thread.js";
+import type { ErrorFields } from "./task-thread.js";
 
 /** How an engine finds and joins its controller. */
 export interface EngineOptions {
@@ -38,26 +35,22 @@ export interface EngineOptions {
   onRegistrationTimeout?: (message: string) => void;
 }
 
-/** A function whose synchronous part returned within this many ms is not made interruptible again. */
-const QUICK_CALL_MS = 5;
-
 /** Streamed output is flushed at most this often while a task runs. */
 const STREAM_FLUSH_MS = 100;
+
+/** Exit code of a process that V8 aborted (SIGABRT): how the supervisor recognises running out of memory. */
+const OUT_OF_MEMORY_EXIT = 134;
 
 /** A running engine. */
 export class Engine {
   private readonly codec: Codec;
   private readonly channel: Channel;
-  private readonly capture = new OutputCapture();
   private readonly queue: Incoming[] = [];
-  private namespace: Namespace | undefined;
+  /** Runs user code in the namespace; started once registered. */
+  private thread: TaskThread | undefined;
   private busy = false;
   private current: Incoming | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
-  /** Functions that returned quickly once; they are called without the interruptible wrapper. */
-  private readonly quickFunctions = new WeakSet<Function>();
-  /** Rejects the running task's wait when it is interrupted (SIGINT) or runs out of time. */
-  private abortCurrent: ((error: Error) => void) | undefined;
   /** Id assigned by the hub, once registered. */
   id = -1;
   private registered!: (id: number) => void;
@@ -121,7 +114,7 @@ export class Engine {
       // unless the hub had to hand out another one.
       if (error === undefined && id !== this.id) {
         this.id = id;
-        this.namespace?.push({ engineId: id });
+        this.thread?.push({ engineId: id });
       }
       return;
     }
@@ -132,7 +125,11 @@ export class Engine {
       return;
     }
     this.id = id;
-    this.namespace = new Namespace(this.options.cwd ?? process.cwd(), { engineId: id, UnmetDependency, ...this.options.seed });
+    this.thread = new TaskThread({ cwd: this.options.cwd ?? process.cwd(), seed: { engineId: id, ...this.options.seed } }, (code, error) => {
+      // User code called process.exit, or the thread ran out of memory: the namespace is gone.
+      if (error) process.stderr.write(`parallax engine: task thread failed: ${error.message}\n`);
+      process.exit((error as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY" ? OUT_OF_MEMORY_EXIT : code);
+    });
     if (this.options.selfBeat) {
       this.beatTimer = setInterval(() => this.send("engine_beat", { engine_id: id }), heartbeatInterval);
       this.beatTimer.unref();
@@ -171,7 +168,7 @@ export class Engine {
   }
 
   private async drain(): Promise<void> {
-    if (this.namespace === undefined) return;
+    if (this.thread === undefined) return;
     this.busy = true;
     try {
       for (let request = this.queue.shift(); request; request = this.queue.shift()) await this.execute(request);
@@ -183,25 +180,29 @@ export class Engine {
   private async execute(request: Incoming): Promise<void> {
     this.current = request;
     const pending = { stdout: "", stderr: "" };
+    const output = { stdout: "", stderr: "" };
     const flusher = setInterval(() => this.flushStreams(request, pending), STREAM_FLUSH_MS);
-    this.capture.begin((name, text) => (pending[name] += text));
     const started = Date.now();
+    const limit = execTimeoutOf(request);
+    const timer = limit === undefined ? undefined : setTimeout(() => {
+      void this.thread?.stop(namedError("ExecutionTimeout", `task ${request.header.msg_id} ran longer than its execTimeout of ${limit} ms on engine ${this.id}`, "EXECUTION_TIMEOUT"));
+    }, limit);
+    const outcome = await (this.thread as TaskThread).run(request.content as unknown as ApplyContent, request.buffers, (name, text) => {
+      pending[name] += text;
+      output[name] += text;
+    });
+    clearTimeout(timer);
+    clearInterval(flusher);
     let status: TaskStatus = "ok";
     let buffers: Buffer[] = [];
     let error: (RemoteErrorInfo & { code?: string }) | undefined;
     let unmet = false;
-    try {
-      const limit = execTimeoutOf(request);
-      const value = await this.guarded(this.perform(request.content as unknown as ApplyContent, request.buffers, limit), limit);
-      buffers = encodeValue(value, `result of ${describeRequest(request.content as unknown as ApplyContent)}`);
-    } catch (thrown) {
+    if (outcome.error === undefined) buffers = outcome.buffers;
+    else {
       status = "error";
-      error = this.errorInfo(thrown);
+      error = this.errorInfo(outcome.error);
       unmet = error.ename === "UnmetDependency";
-    } finally {
-      clearInterval(flusher);
     }
-    const output = this.capture.end();
     this.current = undefined;
     const metadata: ReplyMetadata = { started, completed: Date.now(), stdout: output.stdout, stderr: output.stderr, ...(unmet ? { unmet } : {}) };
     this.reply(request, status, buffers, metadata, error);
@@ -216,121 +217,16 @@ export class Engine {
   }
 
   /**
-   * An exception escaped user code (a throw in a timer callback, an unhandled rejection): the
-   * running task fails with it and the engine goes on. Returns whether a task took the blame.
+   * Interrupts the running task, if any (SIGINT). Resolves with whether there was one to
+   * interrupt, once the engine is ready for its next task.
    */
-  failCurrent(error: unknown): boolean {
-    if (!this.abortCurrent) return false;
-    // Errors from the namespace come from another realm: instanceof Object is false for them.
-    this.abortCurrent(typeof error === "object" && error !== null ? (error as Error) : new Error(String(error)));
-    return true;
+  interrupt(): Promise<boolean> {
+    return this.thread?.stop(namedError("TaskInterrupted", `task ${this.current?.header.msg_id} was interrupted on engine ${this.id}`, "TASK_INTERRUPTED")) ?? Promise.resolve(false);
   }
 
-  /** Interrupts the running task, if any (SIGINT). Returns whether there was one to interrupt. */
-  interrupt(): boolean {
-    if (!this.abortCurrent) return false;
-    this.abortCurrent(namedError("TaskInterrupted", `task ${this.current?.header.msg_id} was interrupted on engine ${this.id}`, "TASK_INTERRUPTED"));
-    return true;
-  }
-
-  /** Waits for a task, unless it is interrupted or exceeds `limit` ms. */
-  private async guarded(work: Promise<unknown>, limit: number | undefined): Promise<unknown> {
-    let timer: NodeJS.Timeout | undefined;
-    const stop = new Promise<never>((_resolve, reject) => {
-      this.abortCurrent = reject;
-      if (limit !== undefined) {
-        timer = setTimeout(() => reject(namedError("ExecutionTimeout", `task ${this.current?.header.msg_id} ran longer than its execTimeout of ${limit} ms on engine ${this.id}`, "EXECUTION_TIMEOUT")), limit);
-      }
-    });
-    try {
-      return await Promise.race([work, stop]);
-    } finally {
-      clearTimeout(timer);
-      this.abortCurrent = undefined;
-      // An abandoned task may still settle later; its outcome no longer matters.
-      work.catch(() => {});
-    }
-  }
-
-  private async perform(content: ApplyContent, buffers: Buffer[], limit?: number): Promise<unknown> {
-    const ns = this.namespace as Namespace;
-    const values = () => {
-      const decoded = decodeValue(content.argFrames === undefined ? buffers : buffers.slice(0, content.argFrames));
-      if (!content.canned) return decoded;
-      return uncanValue(decoded, (canned) => {
-        if (canned.__parallax_can__ !== "result") return ns.revive(canned);
-        const range = content.refFrames?.[canned.msgId];
-        if (!range) throw new Error(`the result of task ${canned.msgId} was not delivered with this task`);
-        return decodeValue(buffers.slice(range[0], range[1]));
-      });
-    };
-    switch (content.op) {
-      case "call": {
-        const fn = await ns.resolveFunction(content.fn!);
-        return await this.invokeBounded(fn, values() as unknown[], limit);
-      }
-      case "map":
-        return await this.mapPartition(await ns.resolveFunction(content.fn!), values() as unknown[][]);
-      case "execute":
-        return await ns.execute(content.code ?? "", content.filename);
-      case "push":
-        ns.push(values() as Record<string, unknown>);
-        return undefined;
-      case "pull":
-        return Array.isArray(content.names) ? content.names.map((n) => ns.evaluate(n)) : ns.evaluate(content.names ?? "");
-      case "clear":
-        ns.reset();
-        return undefined;
-      case "require":
-        return await ns.requireModules(content.modules ?? {});
-      default:
-        throw new TypeError(`unknown engine operation ${JSON.stringify(content.op)}`);
-    }
-  }
-
-  private async mapPartition(fn: Function, sequences: unknown[][]): Promise<unknown[]> {
-    const ns = this.namespace as Namespace;
-    const length = Math.min(...sequences.map((s) => s.length));
-    const out = new Array<unknown>(Number.isFinite(length) ? length : 0);
-    for (let i = 0; i < out.length; i++) {
-      const value = ns.invoke(fn, sequences.map((s) => s[i]));
-      out[i] = isThenable(value) ? await value : value;
-    }
-    return out;
-  }
-
-  /**
-   * Calls a task's function. A function not yet seen to return quickly runs so that SIGINT can
-   * break its synchronous part; once it has returned within {@link QUICK_CALL_MS}, later calls
-   * go direct (the interruptible path costs about 0.2 ms a call). A quick function that one day
-   * hangs is still stopped: the supervisor kills an engine that does not answer SIGINT.
-   */
-  private invokeBounded(fn: Function, args: unknown[], limit: number | undefined): unknown {
-    const interruptible = !this.quickFunctions.has(fn);
-    const started = performance.now();
-    try {
-      const value = (this.namespace as Namespace).invoke(fn, args, { timeoutMs: limit, interruptible });
-      if (interruptible && performance.now() - started < QUICK_CALL_MS) this.quickFunctions.add(fn);
-      return value;
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
-        throw namedError("ExecutionTimeout", `task ${this.current?.header.msg_id} ran longer than its execTimeout of ${limit} ms on engine ${this.id}`, "EXECUTION_TIMEOUT");
-      }
-      if (code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
-        // vm took the signal instead of our SIGINT listener: answer the supervisor ourselves.
-        process.send?.({ type: "interrupt-ack", interrupted: true });
-        throw namedError("TaskInterrupted", `task ${this.current?.header.msg_id} was interrupted on engine ${this.id}`, "TASK_INTERRUPTED");
-      }
-      throw error;
-    }
-  }
-
-  private errorInfo(thrown: unknown): RemoteErrorInfo & { code?: string } {
-    // Errors thrown by user code come from the namespace's realm, so instanceof Error is false.
-    const error = (typeof thrown === "object" && thrown !== null ? thrown : new Error(String(thrown))) as Error & { code?: unknown };
-    const ename = typeof error.name === "string" ? error.name : "Error";
-    let evalue = typeof error.message === "string" ? error.message : String(thrown);
+  private errorInfo(error: ErrorFields | (Error & { code?: string })): RemoteErrorInfo & { code?: string } {
+    const ename = error.name;
+    let evalue = error.message;
     const free = ename === "ReferenceError" ? /^(\S+) is not defined$/.exec(evalue) : null;
     if (free) {
       evalue = `${free[1]} is not defined on engine ${this.id}: functions run in the engine's namespace, ` +
@@ -369,14 +265,4 @@ function execTimeoutOf(request: Incoming): number | undefined {
 
 function namedError(name: string, message: string, code: string): Error {
   return Object.assign(new Error(message), { name, code });
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
-}
-
-function describeRequest(content: ApplyContent): string {
-  if (content.fn && "name" in content.fn) return content.fn.name;
-  if (content.fn && "exportName" in content.fn) return content.fn.exportName;
-  return content.op;
 }

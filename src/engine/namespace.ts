@@ -33,7 +33,6 @@ export class Namespace {
   private context!: vm.Context;
   private readonly compiled = new Map<string, Function>();
   private readonly modules = new Map<string, unknown>();
-  private readonly invoker = new vm.Script("__parallax_invoke__()", { filename: "parallax:invoke" });
 
   constructor(private readonly cwd: string, private readonly seed: NamespaceSeed = {}) {
     this.reset();
@@ -103,23 +102,9 @@ export class Namespace {
     return fn;
   }
 
-  /**
-   * Calls `fn` with `args`. `timeoutMs` bounds the synchronous part (vm's watchdog interrupts a
-   * busy loop and the namespace survives). `interruptible` lets SIGINT break synchronous code
-   * (vm's breakOnSigint); both cost about 0.1–0.2 ms per call, so plain calls go direct.
-   */
-  invoke(fn: Function, args: readonly unknown[], options: { timeoutMs?: number | undefined; interruptible?: boolean } = {}): unknown {
-    const { timeoutMs, interruptible = false } = options;
-    if (timeoutMs === undefined && !interruptible) return Reflect.apply(fn, undefined, args);
-    this.context.__parallax_invoke__ = () => Reflect.apply(fn, undefined, args);
-    try {
-      return this.invoker.runInContext(this.context, {
-        breakOnSigint: interruptible,
-        ...(timeoutMs === undefined ? {} : { timeout: Math.max(1, Math.round(timeoutMs)) }),
-      });
-    } finally {
-      this.context.__parallax_invoke__ = undefined;
-    }
+  /** Calls `fn` with `args` (a compiled function, or one imported from a module). */
+  invoke(fn: Function, args: readonly unknown[]): unknown {
+    return Reflect.apply(fn, undefined, args);
   }
 
   /** Revives a canned marker found inside arguments or pushed values. */

@@ -82,16 +82,14 @@ export async function runEngine(argv: string[]): Promise<void> {
     },
   });
   process.on("SIGTERM", () => void engine.stop().then(() => process.exit(0)));
-  // SIGINT interrupts the running task; the engine stays up. The acknowledgement tells the
-  // supervisor the engine was responsive (a busy synchronous task cannot answer).
+  // SIGINT interrupts the running task; the engine stays up. The acknowledgement, sent once
+  // the task thread is free again, tells the supervisor not to stop the engine.
   process.on("SIGINT", () => {
-    const interrupted = engine.interrupt();
-    process.send?.({ type: "interrupt-ack", interrupted });
+    void engine.interrupt().then((interrupted) => process.send?.({ type: "interrupt-ack", interrupted }));
   });
-  // User code may throw from a timer or leave a rejection unhandled: that fails the running
-  // task (or is logged between tasks) instead of killing the engine and its namespace.
+  // User code runs in the task thread, which handles what escapes it; this thread only logs.
   const escaped = (error: unknown) => {
-    if (!engine.failCurrent(error)) process.stderr.write(`parallax engine: error outside any task: ${String((error as Error)?.stack ?? error)}\n`);
+    process.stderr.write(`parallax engine: unexpected error: ${String((error as Error)?.stack ?? error)}\n`);
   };
   process.on("uncaughtException", escaped);
   process.on("unhandledRejection", escaped);

@@ -61,7 +61,7 @@ function isStopped(pid: number | undefined): boolean {
 /** How long an engine may take to stop after SIGTERM before it is killed. */
 const STOP_GRACE_MS = 3000;
 
-/** How long an engine may take to answer SIGINT before it is taken to be stuck in synchronous code. */
+/** How long an engine may take to answer SIGINT before it is taken to be stuck. */
 const INTERRUPT_GRACE_MS = 1000;
 
 function forward(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -105,15 +105,15 @@ class SupervisorLink {
   }
 
   /**
-   * Delivers SIGINT. An engine waiting on async work interrupts its task and answers; one
-   * stuck in synchronous code cannot, and after a grace period it is killed so that its task
-   * fails with EngineError instead of blocking forever.
+   * Delivers SIGINT. The engine interrupts its task and answers once it is ready for the next
+   * one; an engine that cannot (its task thread could not be broken out of its code) is killed
+   * after a grace period, so that its task fails with EngineError instead of blocking forever.
    */
   interrupt(): void {
     forward(this.child, "SIGINT");
     if (this.interruptTimer) return;
     this.interruptTimer = setTimeout(() => {
-      this.exitReason = `it did not answer an interrupt within ${INTERRUPT_GRACE_MS} ms (busy in synchronous code)`;
+      this.exitReason = `it did not answer an interrupt within ${INTERRUPT_GRACE_MS} ms (its task could not be interrupted)`;
       forward(this.child, "SIGKILL");
     }, INTERRUPT_GRACE_MS);
   }

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { EngineError, ExecutionTimeout, TaskInterrupted } from "../../src/index.js";
+import { CompositeError, ExecutionTimeout, TaskInterrupted } from "../../src/index.js";
+import type { AsyncResult } from "../../src/index.js";
 import fs from "node:fs";
 import path from "node:path";
 import { startTestCluster } from "../helpers/cluster.js";
+import type { TestCluster } from "../helpers/cluster.js";
 import { waitUntil } from "../helpers/system.js";
 
 declare const engineId: number;
@@ -86,27 +88,113 @@ test("SIGINT breaks synchronous code too: the task fails with TaskInterrupted an
   }
 });
 
-test("a function that returned quickly before and now hangs in synchronous code is stopped by its supervisor: EngineError", async () => {
+/** The failure of one task, or of every task of a map (which reports them in a CompositeError). */
+function failedWith(kind: new (...args: never[]) => Error): (e: unknown) => boolean {
+  return (e) => e instanceof kind || (e instanceof CompositeError && e.errors.length > 0 && e.errors.every((inner) => inner instanceof kind));
+}
+
+/** Code that never yields, in every place a task can run it; each prints "started" first. */
+const spinners: Array<[string, (t: TestCluster) => AsyncResult<unknown>]> = [
+  ["code run by execute()", (t) => t.rc.view(0).execute("console.log('started'); for (;;) {}")],
+  ["a file run by run()", (t) => {
+    const file = path.join(t.dir, "spin.js");
+    fs.writeFileSync(file, "console.log('started');\nwhile (true) {}\n");
+    return t.rc.view(0).run(file);
+  }],
+  ["a DirectView map partition", (t) => t.rc.view(0).map((x: number) => {
+    console.log("started", x);
+    for (;;) { /* spin */ }
+  }, [1, 2, 3])],
+  ["a load-balanced map", (t) => t.rc.loadBalancedView().map((x: number) => {
+    console.log("started", x);
+    for (;;) { /* spin */ }
+  }, [1])],
+  ["an async loop that never yields to the event loop", (t) => t.rc.view(0).apply(async () => {
+    console.log("started");
+    for (;;) await null;
+  })],
+  ["synchronous code after an await", (t) => t.rc.view(0).apply(async () => {
+    await new Promise((r) => setTimeout(r, 10));
+    console.log("started");
+    for (;;) { /* spin */ }
+  })],
+  ["a timer callback", (t) => t.rc.view(0).apply(() => new Promise(() => setTimeout(() => {
+    console.log("started");
+    for (;;) { /* spin */ }
+  }, 10)))],
+];
+
+test("SIGINT breaks any running code within 1 s, wherever it runs; the same engine keeps its namespace and runs the next task", async () => {
   const t = await startTestCluster({ n: 1 });
   try {
-    const marker = path.join(t.dir, "spin-started");
-    const spin = (file: string, ms: number) => {
-      if (ms > 0) (require("node:fs") as typeof import("node:fs")).writeFileSync(file, "");
+    await t.rc.view(0).push({ kept: "namespace" });
+    const pid = (await t.rc.view(0).apply(() => process.pid)) as number;
+    for (const [i, [what, submit]] of spinners.entries()) {
+      const ar = submit(t);
+      await waitUntil(`${what} to start`, 10_000, () => String(ar.stdout).includes("started"));
+      const sent = Date.now();
+      if (i % 2 === 0) await ar.interrupt();
+      else await t.rc.sendSignal("SIGINT", 0);
+      await assert.rejects(ar, failedWith(TaskInterrupted), what);
+      assert.ok(Date.now() - sent < 1000, `${what}: interrupted after ${Date.now() - sent} ms`);
+      assert.equal(await t.rc.view(0).apply(() => process.pid), pid, `${what}: the same engine process`);
+      assert.equal(await t.rc.view(0).pull("kept"), "namespace", `${what}: the namespace is kept`);
+    }
+  } finally {
+    await t.stop();
+  }
+});
+
+test("a function that returned quickly before is interrupted like any other", async () => {
+  const t = await startTestCluster({ n: 1 });
+  try {
+    await t.rc.view(0).push({ kept: "namespace" });
+    const spin = (ms: number) => {
+      if (ms > 0) console.log("started");
       const end = Date.now() + ms;
       while (Date.now() < end) { /* spin */ }
       return "finished";
     };
-    assert.equal(await t.rc.view(0).apply(spin, marker, 0), "finished", "a quick first call: later calls go direct");
-    const ar = t.rc.view(0).apply(spin, marker, 60_000);
-    await waitUntil("the busy task to start", 10_000, () => fs.existsSync(marker));
+    for (let i = 0; i < 3; i++) assert.equal(await t.rc.view(0).apply(spin, 0), "finished");
+    const ar = t.rc.view(0).apply(spin, 600_000);
+    await waitUntil("the busy task to start", 10_000, () => String(ar.stdout).includes("started"));
     const sent = Date.now();
     await t.rc.sendSignal("SIGINT");
-    await assert.rejects(ar, (e: unknown) => {
-      assert.ok(e instanceof EngineError);
-      assert.match((e as Error).message, /did not answer an interrupt within 1000 ms/);
-      return true;
-    });
-    assert.ok(Date.now() - sent < 3000);
+    await assert.rejects(ar, TaskInterrupted);
+    assert.ok(Date.now() - sent < 1000, `interrupted after ${Date.now() - sent} ms`);
+    assert.equal(await t.rc.view(0).pull("kept"), "namespace");
+    assert.equal(await t.rc.view(0).apply(spin, 0), "finished", "the next call runs normally");
+  } finally {
+    await t.stop();
+  }
+});
+
+test("execTimeout stops code that never yields, wherever it runs; the engine keeps its namespace", async () => {
+  const t = await startTestCluster({ n: 1 });
+  try {
+    await t.rc.view(0).push({ kept: "namespace" });
+    const pid = (await t.rc.view(0).apply(() => process.pid)) as number;
+    const lview = t.rc.loadBalancedView().with({ execTimeout: 300 });
+    const quick = () => "quick";
+    assert.equal(await lview.apply(quick), "quick");
+    const cases: Array<[string, () => AsyncResult<unknown>]> = [
+      ["a load-balanced map", () => lview.map((x: number) => { for (;;) { /* spin */ } }, [1])],
+      ["an async loop that never yields", () => lview.apply(async () => { for (;;) await null; })],
+      ["synchronous code after an await", () => lview.apply(async () => {
+        await new Promise((r) => setTimeout(r, 10));
+        for (;;) { /* spin */ }
+      })],
+      ["a timer callback", () => lview.apply(() => new Promise(() => setTimeout(() => { for (;;) { /* spin */ } }, 10)))],
+      ["a function that returned quickly before", () => lview.apply(busy, 600_000)],
+    ];
+    assert.equal(await lview.apply(busy, 0), "done", "a quick first call");
+    for (const [what, submit] of cases) {
+      const started = Date.now();
+      await assert.rejects(submit(), failedWith(ExecutionTimeout), what);
+      assert.ok(Date.now() - started < 3000, `${what}: stopped after ${Date.now() - started} ms`);
+      assert.equal(await t.rc.view(0).apply(() => process.pid), pid, `${what}: the same engine process`);
+      assert.equal(await t.rc.view(0).pull("kept"), "namespace", `${what}: the namespace is kept`);
+    }
   } finally {
     await t.stop();
   }

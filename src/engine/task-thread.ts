@@ -1,0 +1,231 @@
+/**
+ * The engine's side of its task thread. User code runs in a worker thread that owns the
+ * namespace; the main thread keeps the socket, so an interrupt or an execTimeout is always
+ * heard, whatever the task does, and the task thread is broken out of it without losing the
+ * namespace.
+ *
+ * Why a thread, measured on Node 20 (figures in the README's reliability notes and
+ * bench/engine-overhead.ts):
+ * - vm's `breakOnSigint` (and its `timeout`) only covers the synchronous part of one vm call,
+ *   and starts a watchdog thread each time: 0.1–0.2 ms a call, against 1 µs for a plain call.
+ *   It cannot reach promise continuations (`await x; for (;;) {}`, `for (;;) await null`) nor
+ *   timer callbacks, which run from the event loop outside any vm call.
+ * - A context with `microtaskMode: "afterEvaluate"` drains its own microtasks inside the vm
+ *   call, but continuations woken from outside it (a host timer, I/O, `await fetch()`) wait in
+ *   that queue until some later vm call: ordinary async code would hang.
+ * - Terminating JavaScript on the main thread (the inspector's `Runtime.terminateExecution`)
+ *   drops every pending microtask of the thread, the engine's own included.
+ * In a worker thread, termination only drops the task's own pending work, and V8 cancels it as
+ * soon as the interrupted code has unwound: the thread, its event loop and its namespace go on.
+ * A message round trip to the thread costs about 30 µs per task. The thread runs with
+ * `--no-force-async-hooks-checks`, because code cut off inside a timer or I/O callback leaves
+ * the async-hooks stack unbalanced and Node would otherwise abort the process.
+ */
+import inspector from "node:inspector";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { ApplyContent } from "../protocol/contents.js";
+
+/** What the task thread starts with. */
+export interface TaskThreadData {
+  cwd: string;
+  seed: Record<string, unknown>;
+}
+
+/** Messages to the task thread. */
+export type ToTaskThread =
+  | { type: "run"; seq: number; content: ApplyContent; buffers: Uint8Array[] }
+  | { type: "push"; values: Record<string, unknown> }
+  | { type: "ping"; seq: number };
+
+/** A thrown value, as far as a reply needs it. */
+export interface ErrorFields {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+}
+
+/** Messages from the task thread. */
+export type FromTaskThread =
+  | { type: "output"; seq: number; name: "stdout" | "stderr"; text: string }
+  | { type: "done"; seq: number; buffers?: Uint8Array[]; error?: ErrorFields }
+  | { type: "pong"; seq: number };
+
+/** How a task ended: its encoded value, or what it threw (or why it was stopped). */
+export type TaskOutcome = { buffers: Buffer[]; error?: undefined } | { error: ErrorFields | Error };
+
+/** An idle thread answers a ping within this many ms; one that does not is busy in user code. */
+const PROBE_MS = 150;
+
+/** After this many ms a thread that could not be broken out of user code is given up (the engine exits). */
+const RELEASE_LIMIT_MS = 5000;
+
+// Running from source (tsx), the thread loads the .ts entry through tsx's loader.
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
+const WORKER_ENTRY = new URL(`./task-worker.${FROM_SOURCE ? "ts" : "js"}`, import.meta.url);
+
+// V8's process-wide flags apply to every thread already (the heap limit included), and Worker
+// refuses them in its execArgv; loaders and other Node flags are passed on.
+const PROCESS_WIDE_FLAG = /^--(max-old-space-size|max-semi-space-size|stack-size|v8-pool-size|title|max-http-header-size)\b/;
+
+interface Running {
+  seq: number;
+  settle: (outcome: TaskOutcome) => void;
+  onOutput: (name: "stdout" | "stderr", text: string) => void;
+}
+
+/** The worker thread that runs an engine's tasks, one at a time. */
+export class TaskThread {
+  private readonly worker: Worker;
+  private readonly inspectorSession: Promise<WorkerSession | undefined>;
+  private running: Running | undefined;
+  /** Settles once the thread is free again after a task was stopped. */
+  private released: Promise<boolean> = Promise.resolve(true);
+  private seq = 0;
+  private readonly pongs = new Map<number, () => void>();
+
+  /**
+   * @param onExit called when the thread ends (user code called `process.exit`, or it ran out
+   * of memory); the engine cannot go on without its namespace.
+   */
+  constructor(data: TaskThreadData, onExit: (code: number, error?: Error) => void) {
+    const execArgv = [...process.execArgv.filter((flag) => !PROCESS_WIDE_FLAG.test(flag)), "--no-force-async-hooks-checks"];
+    this.worker = FROM_SOURCE
+      ? new Worker(`import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`, { eval: true, workerData: data, execArgv })
+      : new Worker(fileURLToPath(WORKER_ENTRY), { workerData: data, execArgv });
+    let failure: Error | undefined;
+    this.worker.on("error", (error) => (failure = error));
+    this.worker.on("exit", (code) => onExit(code, failure));
+    this.worker.on("message", (message: FromTaskThread) => this.onMessage(message));
+    this.inspectorSession = WorkerSession.attach(this.worker.threadId);
+  }
+
+  /** Runs one task; `onOutput` sees what it writes as it goes. */
+  async run(content: ApplyContent, buffers: Buffer[], onOutput: Running["onOutput"]): Promise<TaskOutcome> {
+    await this.released;
+    const seq = ++this.seq;
+    const outcome = new Promise<TaskOutcome>((settle) => (this.running = { seq, settle, onOutput }));
+    this.post({ type: "run", seq, content, buffers });
+    return await outcome;
+  }
+
+  /** Binds values in the namespace. */
+  push(values: Record<string, unknown>): void {
+    this.post({ type: "push", values });
+  }
+
+  /**
+   * Ends the running task with `reason` at once, then frees the thread: if it does not answer
+   * a ping it is busy in user code, which is terminated. Resolves with whether there was a task
+   * to stop, once the thread is free again; never resolves if the thread cannot be freed (the
+   * engine then exits, see {@link RELEASE_LIMIT_MS}).
+   */
+  async stop(reason: Error): Promise<boolean> {
+    const running = this.running;
+    if (running === undefined) {
+      await this.released;
+      return false;
+    }
+    this.running = undefined;
+    running.settle({ error: reason });
+    this.released = this.release();
+    return await this.released;
+  }
+
+  private async release(): Promise<boolean> {
+    if (await this.ping(PROBE_MS)) return true;
+    const session = await this.inspectorSession;
+    // Without an inspector (Node built without it) nothing can break the thread out of its
+    // code; the engine's supervisor stops the engine instead.
+    const terminated = session?.terminateExecution() ?? new Promise<never>(() => {});
+    // An idle thread reports the termination when it next runs code: give it some.
+    this.post({ type: "ping", seq: 0 });
+    const freed = await Promise.race([terminated.then(() => true), delay(RELEASE_LIMIT_MS).then(() => false)]);
+    if (!freed) {
+      process.stderr.write(`parallax engine: the task thread could not be interrupted within ${RELEASE_LIMIT_MS} ms; exiting\n`);
+      process.exit(1);
+    }
+    return true;
+  }
+
+  private ping(limit: number): Promise<boolean> {
+    const seq = ++this.seq;
+    this.post({ type: "ping", seq });
+    return Promise.race([
+      new Promise<boolean>((resolve) => this.pongs.set(seq, () => resolve(true))),
+      delay(limit).then(() => false),
+    ]).finally(() => this.pongs.delete(seq));
+  }
+
+  private onMessage(message: FromTaskThread): void {
+    if (message.type === "pong") {
+      this.pongs.get(message.seq)?.();
+      return;
+    }
+    const running = this.running;
+    // Outcomes and output of a task that was stopped arrive late, if at all: they are dropped.
+    if (running?.seq !== message.seq) return;
+    if (message.type === "output") {
+      running.onOutput(message.name, message.text);
+      return;
+    }
+    this.running = undefined;
+    running.settle(message.error ? { error: message.error } : { buffers: (message.buffers ?? []).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)) });
+  }
+
+  private post(message: ToTaskThread): void {
+    this.worker.postMessage(message);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** An inspector session on the main thread, attached to the task thread. */
+class WorkerSession {
+  private requests = 0;
+  private readonly answers = new Map<number, () => void>();
+
+  private constructor(private readonly session: inspector.Session, private readonly sessionId: string) {
+    session.on("NodeWorker.receivedMessageFromWorker", ({ params }) => {
+      const { id } = JSON.parse(params.message) as { id?: number };
+      if (id !== undefined) this.answers.get(id)?.();
+    });
+  }
+
+  /** Attaches to the worker thread `threadId`; undefined when this Node has no inspector. */
+  static attach(threadId: number): Promise<WorkerSession | undefined> {
+    let session: inspector.Session;
+    try {
+      session = new inspector.Session();
+      session.connect();
+    } catch {
+      return Promise.resolve(undefined);
+    }
+    return new Promise((resolve) => {
+      session.on("NodeWorker.attachedToWorker", ({ params }) => {
+        if (params.workerInfo.workerId === String(threadId)) resolve(new WorkerSession(session, params.sessionId));
+      });
+      session.post("NodeWorker.enable", { waitForDebuggerOnStart: false }, (error) => {
+        if (error) resolve(undefined);
+      });
+    });
+  }
+
+  /**
+   * Stops the JavaScript running on the thread (or the next it runs). Resolves once V8 has
+   * unwound it and cancelled the termination, which it does when the outermost call returns.
+   */
+  terminateExecution(): Promise<void> {
+    const id = ++this.requests;
+    return new Promise((resolve) => {
+      this.answers.set(id, () => {
+        this.answers.delete(id);
+        resolve();
+      });
+      this.session.post("NodeWorker.sendMessageToWorker", { sessionId: this.sessionId, message: JSON.stringify({ id, method: "Runtime.terminateExecution" }) });
+    });
+  }
+}

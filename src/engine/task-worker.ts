@@ -1,0 +1,123 @@
+/**
+ * The engine's task thread (a worker thread): it owns the namespace and runs every piece of
+ * user code, synchronous parts, promise continuations and timers alike. The engine's main
+ * thread keeps the socket, so it can always hear an interrupt and break this thread out of
+ * whatever it runs without losing the namespace (see task-thread.ts).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { UnmetDependency } from "../errors.js";
+import { uncanValue } from "../protocol/canning.js";
+import type { ApplyContent } from "../protocol/contents.js";
+import { decodeValue, encodeValue } from "../protocol/serialize.js";
+import { OutputCapture } from "./capture.js";
+import { Namespace } from "./namespace.js";
+import type { TaskThreadData, ToTaskThread, FromTaskThread, ErrorFields } from "./task-thread.js";
+
+const port = parentPort!;
+const { cwd, seed } = workerData as TaskThreadData;
+const namespace = new Namespace(cwd, { UnmetDependency, ...seed });
+const capture = new OutputCapture();
+/** The task being run; a later `run` (after an interrupt) replaces it and drops its outcome. */
+let current: number | undefined;
+
+port.on("message", (message: ToTaskThread) => {
+  if (message.type === "run") void run(message.seq, message.content, message.buffers.map(asBuffer));
+  else if (message.type === "push") namespace.push(message.values);
+  else port.postMessage({ type: "pong", seq: message.seq } satisfies FromTaskThread);
+});
+
+// User code may throw from a timer or leave a rejection unhandled: that fails the running
+// task (or is logged between tasks) instead of ending the thread and its namespace.
+const escaped = (error: unknown): void => {
+  if (current === undefined) process.stderr.write(`parallax engine: error outside any task: ${String((error as Error)?.stack ?? error)}\n`);
+  else finish({ type: "done", seq: current, error: errorFields(error) });
+};
+process.on("uncaughtException", escaped);
+process.on("unhandledRejection", escaped);
+
+async function run(seq: number, content: ApplyContent, buffers: Buffer[]): Promise<void> {
+  current = seq;
+  capture.begin((name, text) => port.postMessage({ type: "output", seq, name, text } satisfies FromTaskThread));
+  try {
+    const value = await perform(content, buffers);
+    finish({ type: "done", seq, buffers: encodeValue(value, `result of ${describeRequest(content)}`) });
+  } catch (thrown) {
+    finish({ type: "done", seq, error: errorFields(thrown) });
+  }
+}
+
+function finish(outcome: FromTaskThread & { type: "done" }): void {
+  if (current !== outcome.seq) return;
+  current = undefined;
+  capture.end();
+  port.postMessage(outcome);
+}
+
+async function perform(content: ApplyContent, buffers: Buffer[]): Promise<unknown> {
+  const values = () => {
+    const decoded = decodeValue(content.argFrames === undefined ? buffers : buffers.slice(0, content.argFrames));
+    if (!content.canned) return decoded;
+    return uncanValue(decoded, (canned) => {
+      if (canned.__parallax_can__ !== "result") return namespace.revive(canned);
+      const range = content.refFrames?.[canned.msgId];
+      if (!range) throw new Error(`the result of task ${canned.msgId} was not delivered with this task`);
+      return decodeValue(buffers.slice(range[0], range[1]));
+    });
+  };
+  switch (content.op) {
+    case "call":
+      return await namespace.invoke(await namespace.resolveFunction(content.fn!), values() as unknown[]);
+    case "map":
+      return await mapPartition(await namespace.resolveFunction(content.fn!), values() as unknown[][]);
+    case "execute":
+      return await namespace.execute(content.code ?? "", content.filename);
+    case "push":
+      namespace.push(values() as Record<string, unknown>);
+      return undefined;
+    case "pull":
+      return Array.isArray(content.names) ? content.names.map((n) => namespace.evaluate(n)) : namespace.evaluate(content.names ?? "");
+    case "clear":
+      namespace.reset();
+      return undefined;
+    case "require":
+      return await namespace.requireModules(content.modules ?? {});
+    default:
+      throw new TypeError(`unknown engine operation ${JSON.stringify(content.op)}`);
+  }
+}
+
+async function mapPartition(fn: Function, sequences: unknown[][]): Promise<unknown[]> {
+  const length = Math.min(...sequences.map((s) => s.length));
+  const out = new Array<unknown>(Number.isFinite(length) ? length : 0);
+  for (let i = 0; i < out.length; i++) {
+    const value = namespace.invoke(fn, sequences.map((s) => s[i]));
+    out[i] = isThenable(value) ? await value : value;
+  }
+  return out;
+}
+
+/** What the main thread needs of a thrown value; errors from the namespace's realm included. */
+function errorFields(thrown: unknown): ErrorFields {
+  const error = (typeof thrown === "object" && thrown !== null ? thrown : new Error(String(thrown))) as Error & { code?: unknown };
+  return {
+    name: typeof error.name === "string" ? error.name : "Error",
+    message: typeof error.message === "string" ? error.message : String(thrown),
+    ...(typeof error.stack === "string" ? { stack: error.stack } : {}),
+    ...(typeof error.code === "string" ? { code: error.code } : {}),
+  };
+}
+
+/** Buffers arrive as plain Uint8Arrays; the decoders expect Buffers. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+function describeRequest(content: ApplyContent): string {
+  if (content.fn && "name" in content.fn) return content.fn.name;
+  if (content.fn && "exportName" in content.fn) return content.fn.exportName;
+  return content.op;
+}
