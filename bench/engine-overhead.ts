@@ -78,7 +78,7 @@ try {
   t = performance.now();
   await e0.map((x: number) => x + 1, items);
   m.map_item_us = round(((performance.now() - t) * 1000) / ITEMS);
-  rc.close();
+  await rc.close();
   process.stdout.write(`${JSON.stringify({ bench: "engine-overhead", n: N, items: ITEMS, ...m })}\n`);
 } finally {
   await cluster.stop();
