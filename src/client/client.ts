@@ -1,7 +1,8 @@
 /**
  * The client: one DEALER to the controller, the history of submitted messages, engine ids kept
- * current by notifications, and a heartbeat that turns a lost controller into
- * `ControllerLostError` instead of a hang.
+ * current by notifications, a bounded window of tasks in flight, and a heartbeat that rides out
+ * a controller's pause or restart and turns a lost controller into `ControllerLostError`
+ * (after `controllerTimeout`) instead of a hang.
  */
 import { EventEmitter } from "node:events";
 import path from "node:path";
@@ -13,11 +14,13 @@ import { Codec, newMsgId } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
 import { decodeValue } from "../protocol/serialize.js";
 import { Channel, connectDealer } from "../transport/channel.js";
+import { StallMeter, creditStall } from "../transport/stall.js";
 import { AsyncResult } from "./async-result.js";
 import { DirectView } from "./direct-view.js";
 import { Executor } from "./executor.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import type { ClientPort, QueueStatus, Submission } from "./client-port.js";
+import { SendWindow } from "./send-window.js";
 import { TaskEntry } from "./task-entry.js";
 import type { TargetSpec } from "./targets.js";
 
@@ -33,15 +36,40 @@ export interface ConnectOptions {
   connectionFile?: string;
   /** How long to wait for the controller's answer, in ms (default 10 000). */
   timeout?: number;
-  /** Heartbeats the controller may miss before it is declared lost (default 5). */
+  /**
+   * Heartbeats the controller may miss before the connection counts as interrupted: the client
+   * emits `disconnected`, keeps every outstanding result, and once the controller answers again
+   * (paused, busy or restarted with --restore) emits `reconnected` and asks for the results it
+   * may have missed (default 5).
+   */
   missedHeartbeats?: number;
+  /**
+   * How long the controller may stay silent, in ms, before the client gives up on it:
+   * outstanding results fail with ControllerLostError and new submissions fail at once
+   * (default 60 000, like the engines' `--controller-timeout`).
+   */
+  controllerTimeout?: number;
+  /**
+   * At most this many submitted tasks are unfinished at the controller at once; later ones wait
+   * in the client, in submission order, and are sent as earlier ones finish. Bounds the
+   * controller's memory however much is submitted (default 1 000).
+   */
+  maxInFlight?: number;
 }
+
+const DEFAULT_MISSED_HEARTBEATS = 5;
+const DEFAULT_CONTROLLER_TIMEOUT = 60_000;
+const DEFAULT_MAX_IN_FLIGHT = 1_000;
 
 /** Events a client emits. */
 export interface ClientEvents {
   registration: [{ id: number; pid?: number; hostname?: string }];
   unregistration: [{ id: number; reason?: string }];
   shutdown: [];
+  /** The controller missed `missedHeartbeats` heartbeats; results are kept while it may come back. */
+  disconnected: [];
+  /** The controller answered again after `disconnected`; missed results are being fetched. */
+  reconnected: [];
 }
 
 /** Raw answer of a query. */
@@ -51,6 +79,8 @@ export interface QueryAnswer {
 }
 
 const HISTORY_LIMIT = 100_000;
+/** Handing requests to the socket on close() gives up when it takes nothing for this long. */
+const HANDOVER_IDLE_MS = 1000;
 /** How often `getResult` asks again about a task that is still running. */
 const RESULT_POLL_MS = 200;
 
@@ -62,26 +92,34 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private readonly outstanding = new Map<string, TaskEntry>();
   private readonly queries = new Map<string, { resolve: (a: QueryAnswer) => void; reject: (e: Error) => void }>();
   private readonly historyIds: string[] = [];
+  private readonly window: SendWindow<Submission>;
   private heartbeat: NodeJS.Timeout | undefined;
   private lastHeard = Date.now();
+  /** The controller missed its heartbeats and has not answered since. */
+  private interrupted = false;
   private lostError: ControllerLostError | undefined;
   private closed = false;
   /** The controller's message size limit, learned when connecting. */
   private maxMessageBytes = Number.POSITIVE_INFINITY;
+  private readonly missedHeartbeats: number;
+  private readonly controllerTimeout: number;
 
-  private constructor(readonly connection: ConnectionInfo, private readonly missedHeartbeats: number) {
+  private constructor(readonly connection: ConnectionInfo, options: ConnectOptions) {
     super();
+    this.missedHeartbeats = options.missedHeartbeats ?? DEFAULT_MISSED_HEARTBEATS;
+    this.controllerTimeout = options.controllerTimeout ?? DEFAULT_CONTROLLER_TIMEOUT;
     this.codec = new Codec(connection.key);
     // A short linger lets requests submitted just before close() still reach the controller.
     this.channel = new Channel(connectDealer(connection.url, `client-${this.codec.session}`, 500, connection.curveServerKey), this.codec);
     this.channel.start((message) => this.onMessage(message));
+    this.window = new SendWindow(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, (s) => this.send("apply_request", s.content, s.metadata, s.buffers, s.entry.msgId));
   }
 
   /** Connects to a running cluster (see {@link ConnectOptions}). */
   static async connect(options: ConnectOptions = {}): Promise<Client> {
     validateConnectOptions(options);
     const info = readConnectionFile(findConnectionFile(options));
-    const client = new Client(info, options.missedHeartbeats ?? 5);
+    const client = new Client(info, options);
     try {
       const answer = await client.query("connect", {}, options.timeout ?? 10_000);
       client.adoptEngines(answer.content.engines as Array<{ id: number; pid: number; hostname: string }>);
@@ -171,10 +209,13 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   /** Aborts queued tasks: the given msg ids / AsyncResults, or all queued tasks. */
   async abort(jobs?: string | AsyncResult | ReadonlyArray<string | AsyncResult>, targets?: number | number[]): Promise<string[]> {
     const msgIds = jobs === undefined ? undefined : msgIdsOf(jobs);
+    // Tasks still waiting in the send window never reach the controller.
+    const held = this.window.abort(msgIds, targets === undefined ? undefined : [targets].flat());
+    for (const id of held) this.outstanding.delete(id);
     const answer = await this.query("abort", {
       ...(msgIds ? { msgIds } : {}), ...(targets === undefined ? {} : { targets: [targets].flat() }),
     });
-    return answer.content.aborted as string[];
+    return [...held, ...(answer.content.aborted as string[])];
   }
 
   /** Clears the namespaces of engines (all, or `targets`). */
@@ -254,15 +295,18 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   }
 
   /**
-   * Closes the connection. Outstanding results fail with ControllerLostError; requests already
-   * submitted are still handed to the controller (awaiting the returned promise waits for that).
+   * Closes the connection. Outstanding results fail with ControllerLostError; every request
+   * submitted, including those still waiting in the send window, is handed to the controller
+   * first (awaiting the returned promise waits for that; it gives up when the socket takes
+   * nothing for a second).
    */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (!this.lostError) this.window.release();
     this.failEverything(new ControllerLostError("the client was closed before the result arrived"));
-    return this.channel.close(this.lostError ? 0 : 1000);
+    return this.channel.close(this.lostError ? 0 : HANDOVER_IDLE_MS);
   }
 
   /** `await using client = …` closes it. */
@@ -285,7 +329,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     return ids;
   }
 
-  /** Sends task messages and tracks their entries. */
+  /** Sends task messages (through the send window) and tracks their entries. */
   submit(submissions: readonly Submission[]): void {
     this.assertUsable();
     for (const s of submissions) {
@@ -297,7 +341,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     }
     for (const s of submissions) {
       this.track(s.entry);
-      this.send("apply_request", s.content, s.metadata, s.buffers, s.entry.msgId);
+      this.window.submit(s);
     }
   }
 
@@ -371,6 +415,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 
   private onMessage(message: Incoming): void {
     this.lastHeard = Date.now();
+    if (this.interrupted) this.resume();
     const parentId = message.parent.msg_id;
     switch (message.header.msg_type) {
       case "apply_reply": {
@@ -421,17 +466,50 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     for (const e of engines) this.engines.set(e.id, { pid: e.pid, hostname: e.hostname });
   }
 
+  /**
+   * Pings the controller every heartbeat interval. Any message counts as an answer, and time
+   * this process itself was stalled (a large message, a busy loop) is not counted as silence.
+   */
   private startHeartbeat(): void {
     const interval = this.connection.heartbeatInterval;
+    const stall = new StallMeter(interval);
     this.heartbeat = setInterval(() => {
-      if (Date.now() - this.lastHeard > interval * this.missedHeartbeats) {
-        this.controllerLost(new ControllerLostError(`the controller at ${this.connection.url} missed ${this.missedHeartbeats} heartbeats`));
+      const now = Date.now();
+      this.lastHeard = creditStall(this.lastHeard, stall.stalled(now), now);
+      const silent = now - this.lastHeard;
+      if (silent > this.controllerTimeout) {
+        this.controllerLost(new ControllerLostError(`the controller at ${this.connection.url} did not answer for ${silent} ms (controllerTimeout ${this.controllerTimeout} ms)`));
         return;
+      }
+      if (!this.interrupted && silent > interval * this.missedHeartbeats) {
+        this.interrupted = true;
+        this.emit("disconnected");
       }
       this.send("ping", {}, {}, [], newMsgId());
     }, interval);
     this.heartbeat.unref();
   }
+
+  /**
+   * The controller answers again after a silence. If it was restarted, or the connection
+   * dropped, results it sent meanwhile are gone: ask for those of every task it was sent.
+   */
+  private resume(): void {
+    this.interrupted = false;
+    const sent = [...this.outstanding.values()].filter((entry) => !this.window.isHeld(entry.msgId));
+    this.emit("reconnected");
+    if (sent.length === 0) return;
+    this.query("get_result", { msgIds: sent.map((e) => e.msgId) }).then((answer) => {
+      const stored = answer.content.results as Array<Record<string, unknown>>;
+      sent.forEach((entry, i) => {
+        if (this.outstanding.get(entry.msgId) !== entry) return;
+        if (this.settleFromStored(entry, stored[i] ?? {}, answer.buffers)) this.outstanding.delete(entry.msgId);
+      });
+    }, () => {
+      // Unanswered: the heartbeat goes on, and a later silence resumes again or gives up.
+    });
+  }
+
 
   private controllerLost(error: ControllerLostError): void {
     if (this.lostError) return;
@@ -449,13 +527,19 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 }
 
 function validateConnectOptions(options: ConnectOptions): void {
-  const known = new Set(["profile", "profileDir", "clusterId", "connectionFile", "timeout", "missedHeartbeats"]);
+  const known = new Set(["profile", "profileDir", "clusterId", "connectionFile", "timeout", "missedHeartbeats", "controllerTimeout", "maxInFlight"]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`Client.connect: unknown option ${JSON.stringify(key)} (valid: ${[...known].join(", ")})`);
   }
   if (options.timeout !== undefined && !(options.timeout > 0)) throw new RangeError(`Client.connect: timeout must be a positive number of ms, got ${options.timeout}`);
   if (options.missedHeartbeats !== undefined && !(Number.isInteger(options.missedHeartbeats) && options.missedHeartbeats >= 1)) {
     throw new RangeError(`Client.connect: missedHeartbeats must be an integer >= 1, got ${options.missedHeartbeats}`);
+  }
+  if (options.controllerTimeout !== undefined && !(Number.isFinite(options.controllerTimeout) && options.controllerTimeout > 0)) {
+    throw new RangeError(`Client.connect: controllerTimeout must be a positive number of ms, got ${options.controllerTimeout}`);
+  }
+  if (options.maxInFlight !== undefined && !(Number.isInteger(options.maxInFlight) && options.maxInFlight >= 1)) {
+    throw new RangeError(`Client.connect: maxInFlight must be an integer >= 1, got ${options.maxInFlight}`);
   }
 }
 

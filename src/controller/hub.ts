@@ -15,6 +15,7 @@ import { TaskScheduler } from "../scheduler/task-scheduler.js";
 import type { SchedulerOptions, SchedulerPort } from "../scheduler/task-scheduler.js";
 import type { EngineRecord, TaskRecord } from "../scheduler/records.js";
 import { Channel, bindRouter } from "../transport/channel.js";
+import { StallMeter, creditStall } from "../transport/stall.js";
 import { EngineRegistry } from "./registry.js";
 import { MemoryTaskDatabase } from "./task-db.js";
 import type { TaskDatabase } from "./task-db.js";
@@ -80,6 +81,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   private clientChannel!: Channel;
   private engineChannel!: Channel;
   private monitor: NodeJS.Timeout | undefined;
+  private stall!: StallMeter;
   /** Bound addresses, once started. */
   endpoints!: HubEndpoints;
   readonly started = Date.now();
@@ -104,6 +106,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     const onDrop = () => this.emit("dropped", JSON.stringify(this.codec.dropped));
     this.clientChannel.start((m) => this.onClientMessage(m), (e) => this.emit("dropped", String(e)), onDrop);
     this.engineChannel.start((m) => this.onEngineMessage(m), (e) => this.emit("dropped", String(e)), onDrop);
+    this.stall = new StallMeter(this.options.heartbeatInterval);
     this.monitor = setInterval(() => this.checkLiveness(), this.options.heartbeatInterval);
     this.endpoints = { client: client.endpoint, engine: engine.endpoint };
     return this.endpoints;
@@ -219,6 +222,10 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   private onEngineMessage(message: Incoming): void {
     const identity = message.identities[0];
     if (identity === undefined) return;
+    // Any message shows the engine is alive: a beat queued behind a large reply is no reason
+    // to declare it dead.
+    const sender = this.registry.byRoutingIdentity(identity);
+    if (sender) sender.lastBeat = Date.now();
     switch (message.header.msg_type) {
       case "registration_request":
         this.onRegistration(identity, message.content as unknown as RegistrationContent);
@@ -305,11 +312,18 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
 
   private checkLiveness(): void {
     const now = Date.now();
+    // While this process was paused or busy, the engines' beats waited unread in the socket:
+    // that time is not theirs to account for.
+    const stalled = this.stall.stalled(now);
     const limit = this.options.heartbeatInterval * (this.options.missedBeats + 1);
     for (const engine of [...this.registry.all()]) {
+      engine.lastBeat = creditStall(engine.lastBeat, stalled, now);
       if (now - engine.lastBeat > limit) this.engineLost(engine.id, `engine ${engine.id} missed ${this.options.missedBeats} heartbeats`);
     }
-    for (const [key, client] of this.clients) if (now - client.lastSeen > CLIENT_FORGET_MS) this.clients.delete(key);
+    for (const [key, client] of this.clients) {
+      client.lastSeen = creditStall(client.lastSeen, stalled, now);
+      if (now - client.lastSeen > CLIENT_FORGET_MS) this.clients.delete(key);
+    }
     this.scheduler.tick(now);
   }
 

@@ -10,6 +10,7 @@ import { processState } from "../connection/owner.js";
 import { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
 import { Channel, connectDealer } from "../transport/channel.js";
+import { StallMeter, creditStall } from "../transport/stall.js";
 
 /** What the supervisor needs: where the controller is, and how to start the engine. */
 export interface SupervisorOptions {
@@ -94,8 +95,12 @@ class SupervisorLink {
     // A stopped engine (SIGSTOP, a debugger) cannot work: stop vouching for it, so the hub
     // declares it dead after the usual missed beats instead of waiting forever.
     this.lastAnswer = Date.now();
+    const stall = new StallMeter(heartbeatInterval);
     this.timer = setInterval(() => {
-      if (Date.now() - this.lastAnswer > this.options.controllerTimeout) {
+      // Time this process itself was stopped is not the controller's silence.
+      const now = Date.now();
+      this.lastAnswer = creditStall(this.lastAnswer, stall.stalled(now), now);
+      if (now - this.lastAnswer > this.options.controllerTimeout) {
         this.exitReason = `the controller did not answer for ${this.options.controllerTimeout} ms`;
         forward(this.child, "SIGKILL");
         return;

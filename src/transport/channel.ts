@@ -74,15 +74,21 @@ export class Channel {
     }
   }
 
-  /** Waits until the send queue is handed to the socket (bounded by `timeoutMs`). */
-  async flush(timeoutMs = 1000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((this.queue.length > 0 || this.pumping) && Date.now() < deadline) {
+  /**
+   * Waits until the send queue is handed to the socket. A long queue takes as long as it needs;
+   * the wait gives up only when the socket takes nothing for `idleMs`.
+   */
+  async flush(idleMs = 1000): Promise<void> {
+    let left = this.queue.length;
+    let progressAt = Date.now();
+    while ((this.queue.length > 0 || this.pumping) && Date.now() - progressAt < idleMs) {
       await new Promise((resolve) => setTimeout(resolve, 2));
+      if (this.queue.length < left) progressAt = Date.now();
+      left = this.queue.length;
     }
   }
 
-  /** Hands queued messages to the socket (at most `flushMs`), then closes it; the reader loop ends quietly. */
+  /** Hands queued messages to the socket (see {@link flush}), then closes it; the reader loop ends quietly. */
   async close(flushMs = 0): Promise<void> {
     if (this.closed) return;
     if (flushMs > 0) await this.flush(flushMs);

@@ -114,6 +114,10 @@ test("every Cluster option is validated with its name and value", () => {
 test("Client.connect options are validated", async () => {
   await assert.rejects(Client.connect({ timeout: -1 }), /timeout must be a positive number of ms, got -1/);
   await assert.rejects(Client.connect({ missedHeartbeats: 0 }), /missedHeartbeats must be an integer >= 1/);
+  await assert.rejects(Client.connect({ controllerTimeout: 0 }), /controllerTimeout must be a positive number of ms, got 0/);
+  await assert.rejects(Client.connect({ controllerTimeout: Number.NaN }), /controllerTimeout must be a positive number of ms, got NaN/);
+  await assert.rejects(Client.connect({ maxInFlight: 0 }), /maxInFlight must be an integer >= 1, got 0/);
+  await assert.rejects(Client.connect({ maxInFlight: 2.5 }), /maxInFlight must be an integer >= 1, got 2.5/);
   await assert.rejects(Client.connect({ bogus: 1 } as never), /unknown option "bogus"/);
 });
 

@@ -1,0 +1,69 @@
+/**
+ * The client's bounded submission window. A client may submit far more tasks than the
+ * controller should hold at once (a 200,000-item map with chunksize 1): at most `size` of them
+ * are unfinished at the controller, the rest wait here in submission order and are signed and
+ * sent as earlier ones finish. The controller's memory then follows the window, not the backlog.
+ */
+import PQueue from "p-queue";
+import { TaskAborted } from "../errors.js";
+import type { TaskEntry } from "./task-entry.js";
+
+/** A task message waiting for its turn. */
+export interface WindowedSubmission {
+  readonly metadata: Record<string, unknown>;
+  readonly entry: TaskEntry;
+}
+
+/** Submissions in flight (at most `size`) and those waiting for room. */
+export class SendWindow<S extends WindowedSubmission> {
+  private readonly queue: PQueue;
+  /** Submissions not yet sent, by msg id. */
+  private readonly held = new Map<string, S>();
+
+  constructor(size: number, private readonly send: (submission: S) => void) {
+    this.queue = new PQueue({ concurrency: size });
+  }
+
+  /** Sends at once while there is room (so it stays ordered with later queries); else holds it. */
+  submit(submission: S): void {
+    this.held.set(submission.entry.msgId, submission);
+    void this.queue.add(async () => {
+      this.held.delete(submission.entry.msgId);
+      // Aborted or failed while it waited: nothing to send.
+      if (submission.entry.settled) return;
+      this.send(submission);
+      await submission.entry.done;
+    });
+  }
+
+  /** Whether a task is still waiting here (the controller has not seen it). */
+  isHeld(msgId: string): boolean {
+    return this.held.has(msgId);
+  }
+
+  /**
+   * Aborts waiting tasks: those in `msgIds` (all when undefined); direct ones only when their
+   * engine is among `targets` (when given), as the controller does for its queues.
+   */
+  abort(msgIds: readonly string[] | undefined, targets: readonly number[] | undefined): string[] {
+    const aborted: string[] = [];
+    for (const id of msgIds ?? [...this.held.keys()]) {
+      const submission = this.held.get(id);
+      if (!submission) continue;
+      const engine = submission.metadata.engine;
+      if (msgIds === undefined && targets !== undefined && typeof engine === "number" && !targets.includes(engine)) continue;
+      this.held.delete(id);
+      submission.entry.fail(new TaskAborted(`task ${id} was aborted before it was sent`), "aborted");
+      aborted.push(id);
+    }
+    return aborted;
+  }
+
+  /**
+   * Sends everything still waiting, now: the window protects a live controller's memory, a
+   * client that closes hands over all it was given.
+   */
+  release(): void {
+    this.queue.concurrency = Number.POSITIVE_INFINITY;
+  }
+}
