@@ -125,7 +125,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
       client.adoptEngines(answer.content.engines as Array<{ id: number; pid: number; hostname: string }>);
       if (typeof answer.content.maxMessageBytes === "number") client.maxMessageBytes = answer.content.maxMessageBytes;
     } catch (error) {
-      client.close();
+      await client.close();
       if (error instanceof TimeoutError) {
         throw new ControllerLostError(`no controller answered at ${info.url} (cluster ${info.clusterId}) within ${options.timeout ?? 10_000} ms`);
       }

@@ -20,7 +20,10 @@ export class SendWindow<S extends WindowedSubmission> {
   /** Submissions not yet sent, by msg id. */
   private readonly held = new Map<string, S>();
 
-  constructor(size: number, private readonly send: (submission: S) => void) {
+  constructor(
+    size: number,
+    private readonly send: (submission: S) => void,
+  ) {
     this.queue = new PQueue({ concurrency: size });
   }
 
