@@ -33,7 +33,6 @@ function run(n: number, seed = 1): number {
       throw new Error(`task ${record.msgId} failed: ${error.evalue}`);
     },
     answerWithResult() {},
-    encodeWithRefs: (_record, raw) => raw,
   };
   const scheduler = new TaskScheduler(port, { scheme: "leastload", hwm: 0, impossibleGraceMs: 1000 });
   const engines = [engine(0), engine(1)];
@@ -50,7 +49,7 @@ function run(n: number, seed = 1): number {
       requestContent: {}, requestBuffers: [],
     };
     db.add(record);
-    scheduler.submit(record, []);
+    scheduler.submit(record);
   }
   // The whole graph is queued (most of it waiting on dependencies); engines now answer.
   for (let next = 0; next < inFlight.length; next++) {

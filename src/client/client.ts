@@ -10,10 +10,11 @@ import { clusterFiles, listClusterIds, pidAlive, profileDir, readConnectionFile 
 import type { ConnectionInfo } from "../connection/profile.js";
 import { ConfigurationError, ControllerLostError, NoEnginesRegistered, ProtocolError, ResultCulled, TimeoutError } from "../errors.js";
 import type { NotificationContent, QueryOp, ReplyContent, ReplyMetadata, StreamContent } from "../protocol/contents.js";
-import { Codec, newMsgId } from "../protocol/message.js";
+import { newMsgId } from "../protocol/message.js";
+import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
 import { decodeValue } from "../protocol/serialize.js";
-import { Channel, connectDealer } from "../transport/channel.js";
+import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
 import { AsyncResult } from "./async-result.js";
 import { DirectView } from "./direct-view.js";
@@ -108,7 +109,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     super();
     this.missedHeartbeats = options.missedHeartbeats ?? DEFAULT_MISSED_HEARTBEATS;
     this.controllerTimeout = options.controllerTimeout ?? DEFAULT_CONTROLLER_TIMEOUT;
-    this.codec = new Codec(connection.key);
+    this.codec = newCodec(connection.key);
     // A short linger lets requests submitted just before close() still reach the controller.
     this.channel = new Channel(connectDealer(connection.url, `client-${this.codec.session}`, 500, connection.curveServerKey), this.codec);
     this.channel.start((message) => this.onMessage(message));

@@ -9,13 +9,14 @@ import type { RemoteErrorInfo } from "../errors.js";
 import type {
   NotificationContent, RegistrationContent, ReplyContent, ReplyMetadata, RequestMetadata,
 } from "../protocol/contents.js";
-import { Codec } from "../protocol/message.js";
-import type { Header, Incoming, MsgType } from "../protocol/message.js";
+import type { Codec } from "../protocol/message.js";
+import type { Incoming, Message, MsgType } from "../protocol/message.js";
 import { TaskScheduler } from "../scheduler/task-scheduler.js";
 import type { SchedulerOptions, SchedulerPort } from "../scheduler/task-scheduler.js";
 import type { EngineRecord, TaskRecord } from "../scheduler/records.js";
-import { Channel, bindRouter } from "../transport/channel.js";
+import { Channel, bindRouter, newCodec } from "../transport/channel.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
+import { MsgIdSet } from "./msg-id-set.js";
 import { EngineRegistry } from "./registry.js";
 import { MemoryTaskDatabase } from "./task-db.js";
 import type { TaskDatabase } from "./task-db.js";
@@ -78,6 +79,8 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   readonly db: TaskDatabase;
   readonly scheduler: TaskScheduler;
   private readonly clients = new Map<string, ClientRecord>();
+  /** Every apply msg id ever received, for the life of the controller. */
+  private readonly acceptedIds = new MsgIdSet();
   private clientChannel!: Channel;
   private engineChannel!: Channel;
   private monitor: NodeJS.Timeout | undefined;
@@ -88,7 +91,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
 
   constructor(readonly options: HubOptions) {
     super();
-    this.codec = new Codec(options.key);
+    this.codec = newCodec(options.key);
     this.db = options.db ?? new MemoryTaskDatabase();
     this.scheduler = new TaskScheduler(this, options.scheduler);
   }
@@ -134,7 +137,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
         this.sendToClient(identity, "pong", {}, message.header.msg_id);
         break;
       case "apply_request":
-        this.onApplyRequest(identity, message);
+        this.onApplyRequest(identity, message, message.raw.reduce((sum, frame) => sum + frame.byteLength, 0));
         break;
       case "query_request":
         void this.onQuery(identity, message);
@@ -144,16 +147,18 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     }
   }
 
-  private onApplyRequest(identity: Buffer, message: Incoming): void {
+  /** Records a request of `size` bytes (as received) and sends it on or queues it. */
+  private onApplyRequest(identity: Buffer, message: Message, size: number): void {
     const metadata = message.metadata as RequestMetadata;
-    const size = message.raw.reduce((sum, frame) => sum + frame.byteLength, 0);
     const record: TaskRecord = {
       msgId: message.header.msg_id, client: identity.toString("latin1"), balanced: metadata.engine === undefined,
       submitted: message.header.date, phase: "queued", requestMetadata: metadata,
       requestContent: message.content, requestBuffers: message.buffers,
     };
-    if (this.db.get(record.msgId)) {
-      // A resent msg id must never produce a second result.
+    if (!this.acceptedIds.add(record.msgId) || this.db.get(record.msgId)) {
+      // A resent msg id must never produce a second result, even once its record is gone
+      // (purged, culled) or the sender's clock is far ahead of ours. The database answers for
+      // ids recorded before a restore.
       this.answerFor(record, errorInfo("ProtocolError", `msg id ${record.msgId} was already submitted`, "PROTOCOL_ERROR"), undefined, false);
       return;
     }
@@ -164,7 +169,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       return;
     }
     if (metadata.engine === undefined) {
-      this.scheduler.submit(record, message.raw);
+      this.scheduler.submit(record);
       return;
     }
     const engine = this.registry.get(metadata.engine);
@@ -174,7 +179,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     }
     record.engineId = engine.id;
     engine.direct.add(record.msgId);
-    this.engineChannel.sendFrames([engine.identity, ...message.raw]);
+    this.engineChannel.sendFrames(this.requestFrames(record, engine));
   }
 
   private async onQuery(identity: Buffer, message: Incoming): Promise<void> {
@@ -211,7 +216,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       header: this.codec.header("apply_request", msgId), parent: {}, metadata: record.requestMetadata as Record<string, unknown>,
       content: record.requestContent, buffers: record.requestBuffers,
     };
-    this.onApplyRequest(identity, { ...message, identities: [identity], raw: this.codec.encode(message) });
+    this.onApplyRequest(identity, message, record.requestBuffers.reduce((sum, frame) => sum + frame.byteLength, 0));
     record.resubmitted = msgId;
     this.db.update(record);
     return msgId;
@@ -291,7 +296,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
 
   private onStream(message: Incoming): void {
     const record = message.parent.msg_id ? this.db.get(message.parent.msg_id) : undefined;
-    if (record) this.clientChannel.sendFrames([Buffer.from(record.client, "latin1"), ...message.raw]);
+    if (record) this.relay(record, message);
   }
 
   private onApplyReply(identity: Buffer, message: Incoming): void {
@@ -305,7 +310,16 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     if (record.balanced && !this.scheduler.onReply(record, engine, content, metadata)) return;
     engine.completed++;
     this.complete(record, content, metadata, message.buffers);
-    this.clientChannel.sendFrames([Buffer.from(record.client, "latin1"), ...message.raw]);
+    this.relay(record, message);
+  }
+
+  /**
+   * Passes an engine's message on to the task's client in the hub's own envelope: the client
+   * then hears one session only, whose numbering keeps replies valid however long they wait
+   * in its socket.
+   */
+  private relay(record: TaskRecord, message: Incoming): void {
+    this.send(this.clientChannel, Buffer.from(record.client, "latin1"), message.header.msg_type, message.content, message.metadata, record.msgId, message.buffers);
   }
 
   // ---- liveness ----
@@ -344,29 +358,38 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
 
   // ---- SchedulerPort ----
 
-  /** Sends a load-balanced task's request frames to an engine. */
-  dispatch(record: TaskRecord, engine: EngineRecord, raw: Buffer[]): void {
+  /** Sends a load-balanced task's request to an engine. */
+  dispatch(record: TaskRecord, engine: EngineRecord): void {
     record.engineId = engine.id;
     record.phase = "running";
     engine.balanced.add(record.msgId);
-    this.engineChannel.sendFrames([engine.identity, ...raw]);
+    this.engineChannel.sendFrames(this.requestFrames(record, engine));
   }
 
   /**
-   * Re-signs a request with the results of the tasks it takes as arguments appended, so the
-   * engine can put the values where the futures were.
+   * A request as sent to an engine: signed by the hub when it is sent, not when the client sent
+   * it, so a request held any length of time (queued, retried, restored) is still accepted, while
+   * the client's own frames stay refused as replays. The payload buffers are the client's, not
+   * copies. The results of tasks passed as arguments are appended, so the engine can put the
+   * values where the futures were.
    */
-  encodeWithRefs(record: TaskRecord, raw: Buffer[], refs: readonly string[]): Buffer[] {
-    const header = { ...(JSON.parse((raw[2] as Buffer).toString()) as Header), date: Date.now() };
-    const buffers = [...record.requestBuffers];
-    const refFrames: Record<string, [number, number]> = {};
-    for (const id of refs) {
-      const frames = this.db.get(id)?.reply?.buffers ?? [];
-      refFrames[id] = [buffers.length, buffers.length + frames.length];
-      buffers.push(...frames);
+  private requestFrames(record: TaskRecord, engine: EngineRecord): Buffer[] {
+    let content = record.requestContent;
+    let buffers = record.requestBuffers;
+    const refs = record.requestMetadata.argRefs;
+    if (refs?.length) {
+      buffers = [...buffers];
+      const refFrames: Record<string, [number, number]> = {};
+      for (const id of refs) {
+        const frames = this.db.get(id)?.reply?.buffers ?? [];
+        refFrames[id] = [buffers.length, buffers.length + frames.length];
+        buffers.push(...frames);
+      }
+      content = { ...content, argFrames: record.requestBuffers.length, refFrames };
     }
-    const content = { ...record.requestContent, argFrames: record.requestBuffers.length, refFrames };
-    return this.codec.encode({ header, parent: {}, metadata: record.requestMetadata, content, buffers });
+    return this.codec.encode({
+      header: this.codec.header("apply_request", record.msgId), parent: {}, metadata: record.requestMetadata, content, buffers,
+    }, [engine.identity]);
   }
 
   /** Answers a task with an error on the hub's behalf. */

@@ -5,9 +5,9 @@
 import os from "node:os";
 import type { RemoteErrorInfo } from "../errors.js";
 import type { ApplyContent, RegistrationContent, ReplyContent, ReplyMetadata, TaskStatus } from "../protocol/contents.js";
-import { Codec } from "../protocol/message.js";
+import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
-import { Channel, connectDealer } from "../transport/channel.js";
+import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { TaskThread } from "./task-thread.js";
 import type { ErrorFields } from "./task-thread.js";
 
@@ -58,7 +58,7 @@ export class Engine {
   readonly ready = new Promise<number>((resolve) => (this.registered = resolve));
 
   constructor(private readonly options: EngineOptions) {
-    this.codec = new Codec(options.key);
+    this.codec = newCodec(options.key);
     this.channel = new Channel(connectDealer(options.url, `engine-${this.codec.session}`, 500, options.curveServerKey), this.codec);
   }
 

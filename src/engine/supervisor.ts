@@ -7,9 +7,9 @@ import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { getHeapStatistics } from "node:v8";
 import { processState } from "../connection/owner.js";
-import { Codec } from "../protocol/message.js";
+import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
-import { Channel, connectDealer } from "../transport/channel.js";
+import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
 
 /** What the supervisor needs: where the controller is, and how to start the engine. */
@@ -84,7 +84,7 @@ class SupervisorLink {
   private exitReason: string | undefined;
 
   constructor(private readonly options: SupervisorOptions, private readonly child: ChildProcess) {
-    this.codec = new Codec(options.key);
+    this.codec = newCodec(options.key);
   }
 
   attach(engineId: number, heartbeatInterval: number): void {

@@ -1,7 +1,13 @@
 /**
  * Message layout: `[...identities, DELIMITER, signature, header, parent, metadata, content, ...buffers]`.
  * The HMAC-SHA256 signature covers every frame after it, buffers included. A receiver drops a
- * message whose signature is bad, missing or already seen (a replay), and counts it.
+ * message whose signature is bad or missing, or which it has already seen (a replay), and counts it.
+ *
+ * Replays are recognised without trusting clocks: every sender (one {@link Codec}, one session)
+ * numbers its messages, and a receiver accepts from a session it knows only numbers above the
+ * last one it accepted. The sender's date matters only for the first message of a session the
+ * receiver does not know (or has forgotten), so a message that waited in a socket behind a busy
+ * receiver is still accepted when it is finally read.
  * Pure apart from hashing: no sockets, no files.
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
@@ -25,6 +31,8 @@ export interface Header {
   msg_type: MsgType;
   session: string;
   date: number;
+  /** Position of the message in its session, set by {@link Codec.encode}; present on every decoded message. */
+  seq?: number;
 }
 
 /** A message with its payload buffers, before signing or after verification. */
@@ -65,23 +73,44 @@ function jsonFrame(value: object): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
+/** How far a new session's first message may be from the receiver's clock (either way). */
+export const DEFAULT_REPLAY_WINDOW_MS = 60_000;
+
 /**
- * Signs and lays out messages, and verifies incoming frames with a time-bounded replay cache.
- * One per socket owner; the key comes from the connection file.
+ * Sessions remembered before the receiver starts forgetting those whose every message is
+ * outside the replay window (a replay of them is then refused as stale). About 200 bytes each.
+ */
+const SESSION_MEMORY = 10_000;
+
+/** What a receiver remembers of one sending session. */
+interface SessionState {
+  /** Highest sequence number accepted. */
+  seq: number;
+  /** Latest header date seen (the sender's clock): the session is forgettable once this is stale. */
+  date: number;
+}
+
+/**
+ * Signs and lays out messages, and verifies incoming frames, refusing replays by per-session
+ * sequence numbers. One per socket owner (never two codecs with one session: their numbers
+ * would collide); the key comes from the connection file.
  */
 export class Codec {
   private readonly key: Buffer;
-  private readonly seen = new Map<string, number>();
-  private lastPurge = Date.now();
+  /** Known sending sessions, least recently heard first. */
+  private readonly sessions = new Map<string, SessionState>();
+  private nextSeq = 1;
   /** Dropped-message counters, by reason. */
   readonly dropped: DropCounts = { malformed: 0, "bad-signature": 0, replay: 0, stale: 0 };
 
   /**
    * @param key shared secret (hex or text); an empty key disables nothing: it is refused.
-   * @param replayWindowMs how long a signature is remembered; older messages are refused as stale.
+   * @param replayWindowMs how far from the receiver's clock the first message of an unknown
+   *   session may be dated; further is refused as stale.
    */
-  constructor(key: string, readonly session: string = randomUUID(), private readonly replayWindowMs = 60_000) {
+  constructor(key: string, readonly session: string = randomUUID(), private readonly replayWindowMs = DEFAULT_REPLAY_WINDOW_MS) {
     if (!key) throw new TypeError("a signing key is required");
+    if (!(replayWindowMs > 0)) throw new RangeError(`the replay window must be a positive number of ms, got ${String(replayWindowMs)}`);
     this.key = Buffer.from(key);
   }
 
@@ -90,10 +119,13 @@ export class Codec {
     return { msg_id: msgId, msg_type: type, session: this.session, date: Date.now() };
   }
 
-  /** Signs a message into frames, preceded by `identities` when routing through a ROUTER. */
+  /**
+   * Signs a message into frames, preceded by `identities` when routing through a ROUTER. The
+   * header gets this session's next sequence number: encode in the order of sending.
+   */
   encode(message: Message<object, object>, identities: readonly Buffer[] = []): Buffer[] {
     const parts = [
-      jsonFrame(message.header),
+      jsonFrame({ ...message.header, session: this.session, seq: this.nextSeq++ }),
       Object.keys(message.parent).length === 0 ? EMPTY_JSON : jsonFrame(message.parent),
       Object.keys(message.metadata).length === 0 ? EMPTY_JSON : jsonFrame(message.metadata),
       jsonFrame(message.content),
@@ -120,10 +152,6 @@ export class Codec {
     const parts = frames.slice(split + 2);
     const expected = this.sign(parts);
     if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) return this.drop("bad-signature");
-    // 128 bits of the signature identify a message well enough for replay detection, at half
-    // the memory per remembered message.
-    const sigKey = signature.toString("latin1", 0, 32);
-    if (this.seen.has(sigKey)) return this.drop("replay");
     let message: Incoming;
     try {
       message = {
@@ -139,13 +167,12 @@ export class Codec {
       return this.drop("malformed");
     }
     const header = message.header;
-    if (typeof header !== "object" || header === null || typeof header.msg_id !== "string" || typeof header.msg_type !== "string") {
+    if (typeof header !== "object" || header === null || typeof header.msg_id !== "string" || typeof header.msg_type !== "string"
+      || typeof header.session !== "string" || !Number.isSafeInteger(header.seq) || typeof header.date !== "number") {
       return this.drop("malformed");
     }
-    const now = Date.now();
-    if (typeof header.date !== "number" || Math.abs(now - header.date) > this.replayWindowMs) return this.drop("stale");
-    this.remember(sigKey, now);
-    return message;
+    const refused = this.admit(header as Required<Header>);
+    return refused ? this.drop(refused) : message;
   }
 
   /** Total of dropped messages. */
@@ -153,17 +180,31 @@ export class Codec {
     return Object.values(this.dropped).reduce((a, b) => a + b, 0);
   }
 
-  private remember(sigKey: string, now: number): void {
-    this.seen.set(sigKey, now);
-    // Signatures older than the window cannot be replayed (the date check refuses them), so
-    // forgetting them keeps the cache bounded by the message rate times the window.
-    if (now - this.lastPurge > this.replayWindowMs / 4) {
-      this.lastPurge = now;
-      const cutoff = now - this.replayWindowMs;
-      for (const [key, at] of this.seen) {
-        if (at >= cutoff) break;
-        this.seen.delete(key);
-      }
+  /** Sequence check for known sessions; date check for the first message of an unknown one. */
+  private admit(header: Required<Header>): DropReason | undefined {
+    const now = Date.now();
+    const known = this.sessions.get(header.session);
+    if (known) {
+      if (header.seq <= known.seq) return "replay";
+      // Re-inserted so that the map stays in least-recently-heard order.
+      this.sessions.delete(header.session);
+    } else if (Math.abs(now - header.date) > this.replayWindowMs) {
+      return "stale";
+    }
+    this.sessions.set(header.session, { seq: header.seq, date: Math.max(known?.date ?? header.date, header.date) });
+    if (this.sessions.size > SESSION_MEMORY) this.forgetStale(now);
+    return undefined;
+  }
+
+  /**
+   * Forgets the least recently heard sessions whose latest date is outside the window: any
+   * replay of theirs is then refused as stale. Dates are the sender's, so a sender whose clock
+   * runs ahead is remembered that much longer (its replays stay refused by number).
+   */
+  private forgetStale(now: number): void {
+    for (const [session, state] of this.sessions) {
+      if (this.sessions.size <= SESSION_MEMORY / 2 || now - state.date <= this.replayWindowMs) break;
+      this.sessions.delete(session);
     }
   }
 

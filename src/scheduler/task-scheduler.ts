@@ -25,17 +25,15 @@ export interface SchedulerOptions {
 /** What the scheduler needs from the hub. */
 export interface SchedulerPort {
   readonly db: TaskLookup;
-  dispatch(record: TaskRecord, engine: EngineRecord, raw: Buffer[]): void;
+  dispatch(record: TaskRecord, engine: EngineRecord): void;
   fail(record: TaskRecord, error: RemoteErrorInfo & { code?: string }, status?: "error" | "aborted"): void;
   answerWithResult(record: TaskRecord, source: TaskRecord): void;
-  encodeWithRefs(record: TaskRecord, raw: Buffer[], refs: readonly string[]): Buffer[];
 }
 
 interface PendingTask {
   id: string;
   priority: number;
   record: TaskRecord;
-  raw: Buffer[];
   after?: Dependency;
   args?: Dependency;
   follow?: Dependency;
@@ -84,11 +82,11 @@ export class TaskScheduler {
   }
 
   /** Accepts a load-balanced request. */
-  submit(record: TaskRecord, raw: Buffer[]): void {
+  submit(record: TaskRecord): void {
     const meta = record.requestMetadata;
     if (meta.pure && meta.memoKey && this.shareMemoized(record, meta.memoKey)) return;
     const task: PendingTask = {
-      id: record.msgId, priority: meta.priority ?? 0, record, raw,
+      id: record.msgId, priority: meta.priority ?? 0, record,
       retriesLeft: meta.retries ?? 0, blacklist: new Set(),
       ...(meta.after ? { after: Dependency.fromJSON(meta.after) } : {}),
       // Futures passed as arguments: their values must exist, so they must have succeeded.
@@ -353,10 +351,8 @@ export class TaskScheduler {
   }
 
   private send(task: PendingTask, engine: EngineRecord): void {
-    const refs = task.record.requestMetadata.argRefs;
-    const raw = refs && refs.length > 0 ? this.port.encodeWithRefs(task.record, task.raw, refs) : task.raw;
     this.touch(engine);
-    this.port.dispatch(task.record, engine, raw);
+    this.port.dispatch(task.record, engine);
   }
 
   private touch(engine: EngineRecord): void {

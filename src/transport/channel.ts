@@ -4,7 +4,8 @@
  * through the queue and every message is read by the loop.
  */
 import * as zmq from "zeromq";
-import type { Codec, Incoming } from "../protocol/message.js";
+import { Codec, DEFAULT_REPLAY_WINDOW_MS } from "../protocol/message.js";
+import type { Incoming } from "../protocol/message.js";
 
 // Without this, a process with messages queued for a vanished peer hangs at exit.
 zmq.context.blocky = false;
@@ -96,6 +97,20 @@ export class Channel {
     this.socket.close();
     await this.reading?.catch(() => {});
   }
+}
+
+/**
+ * The codec of one process's socket owner. `PARALLAX_REPLAY_WINDOW_MS` shortens the replay
+ * window, so that tests can hold messages longer than it without waiting a minute; it is not
+ * meant for production (the default suits clocks that agree within a minute).
+ * @throws RangeError when the variable is set but not a positive integer.
+ */
+export function newCodec(key: string): Codec {
+  const raw = process.env.PARALLAX_REPLAY_WINDOW_MS;
+  if (raw === undefined || raw === "") return new Codec(key, undefined, DEFAULT_REPLAY_WINDOW_MS);
+  const window = Number(raw);
+  if (!Number.isSafeInteger(window) || window <= 0) throw new RangeError(`PARALLAX_REPLAY_WINDOW_MS must be a positive integer (ms), got ${JSON.stringify(raw)}`);
+  return new Codec(key, undefined, window);
 }
 
 /**

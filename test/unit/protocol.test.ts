@@ -52,6 +52,37 @@ test("stale messages (older than the replay window) are refused", () => {
   assert.equal(receiver.dropped.stale, 1);
 });
 
+test("a known sender's message is accepted however old its date; an earlier number from it is a replay", () => {
+  const sender = new Codec("k");
+  const receiver = new Codec("k", undefined, 1000);
+  const later = sender.encode({ header: sender.header("ping"), parent: {}, metadata: {}, content: {}, buffers: [] });
+  assert.ok(receiver.decode(message(sender)));
+  // Dated long ago (it waited in a socket behind a busy receiver): the number still follows.
+  assert.ok(receiver.decode(sender.encode({ header: { ...sender.header("ping"), date: Date.now() - 60_000 }, parent: {}, metadata: {}, content: {}, buffers: [] })));
+  assert.equal(receiver.decode(later), undefined, "encoded before the last accepted one");
+  assert.equal(receiver.dropped.replay, 1);
+  assert.equal(receiver.dropped.stale, 0);
+});
+
+test("a sender whose clock runs ahead is still refused a replay once the receiver's window has passed, even when it forgets senders", async () => {
+  const window = 1000;
+  const receiver = new Codec("k", undefined, window);
+  const skewed = new Codec("k");
+  const frames = skewed.encode({ header: { ...skewed.header("ping"), date: Date.now() + 600 }, parent: {}, metadata: {}, content: {}, buffers: [] });
+  assert.ok(receiver.decode(frames));
+  // Enough other senders that the receiver starts forgetting the ones gone quiet.
+  for (let i = 0; i < 10_001; i++) assert.ok(receiver.decode(message(new Codec("k"))));
+  await new Promise((resolve) => setTimeout(resolve, window + 100));
+  assert.ok(receiver.decode(message(new Codec("k"))));
+  // Older than the window by the receiver's clock, but not by its own date.
+  assert.equal(receiver.decode(frames), undefined);
+  assert.equal(receiver.dropped.replay + receiver.dropped.stale, 1);
+});
+
+test("a replay window that is not a positive number is refused", () => {
+  assert.throws(() => new Codec("k", undefined, 0), /replay window must be a positive number of ms, got 0/);
+});
+
 test("malformed frames are counted, never thrown", () => {
   const receiver = new Codec("k");
   assert.equal(receiver.decode([Buffer.from("junk")]), undefined);
@@ -96,4 +127,20 @@ test("plain data is not copied by canning", () => {
   const { value, canned } = canValue(data);
   assert.equal(canned, false);
   assert.equal(value, data);
+});
+
+test("PARALLAX_REPLAY_WINDOW_MS must be a positive integer when set", async () => {
+  const { newCodec } = await import("../../src/transport/channel.js");
+  const saved = process.env.PARALLAX_REPLAY_WINDOW_MS;
+  try {
+    for (const bad of ["0", "-5", "1.5", "soon"]) {
+      process.env.PARALLAX_REPLAY_WINDOW_MS = bad;
+      assert.throws(() => newCodec("k"), new RegExp(`PARALLAX_REPLAY_WINDOW_MS must be a positive integer \\(ms\\), got "${bad}"`));
+    }
+    process.env.PARALLAX_REPLAY_WINDOW_MS = "1500";
+    assert.ok(newCodec("k"));
+  } finally {
+    if (saved === undefined) delete process.env.PARALLAX_REPLAY_WINDOW_MS;
+    else process.env.PARALLAX_REPLAY_WINDOW_MS = saved;
+  }
 });
