@@ -7,7 +7,7 @@
 import { EventEmitter } from "node:events";
 import type { RemoteErrorInfo } from "../errors.js";
 import type {
-  NotificationContent, RegistrationContent, ReplyContent, ReplyMetadata, RequestMetadata,
+  EngineBeatContent, NotificationContent, RegistrationContent, ReplyContent, ReplyMetadata, RequestMetadata,
 } from "../protocol/contents.js";
 import type { Codec } from "../protocol/message.js";
 import type { Incoming, Message, MsgType } from "../protocol/message.js";
@@ -62,8 +62,12 @@ export interface HubEvents {
   "shutdown-requested": [];
   /** A task was recorded. */
   "task-added": [string];
-  /** A task reached its terminal state. */
-  "task-done": [string];
+  /** A task was sent to an engine (msg id, engine id). */
+  "task-dispatched": [string, number];
+  /** A load-balanced task came back from an engine to be tried again (retry, unmet dependency). */
+  "task-requeued": [string];
+  /** A task reached its terminal state (the record is given: a bounded database may drop it at once). */
+  "task-done": [string, TaskRecord];
   /** A message failed verification (reason counts so far); the key is never part of it. */
   dropped: [string];
 }
@@ -179,7 +183,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     }
     record.engineId = engine.id;
     engine.direct.add(record.msgId);
-    this.engineChannel.sendFrames(this.requestFrames(record, engine));
+    this.sendToEngine(engine, record);
   }
 
   private async onQuery(identity: Buffer, message: Incoming): Promise<void> {
@@ -230,7 +234,10 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     // Any message shows the engine is alive: a beat queued behind a large reply is no reason
     // to declare it dead.
     const sender = this.registry.byRoutingIdentity(identity);
-    if (sender) sender.lastBeat = Date.now();
+    if (sender) {
+      sender.lastBeat = Date.now();
+      sender.bytesIn += frameBytes(message.raw);
+    }
     switch (message.header.msg_type) {
       case "registration_request":
         this.onRegistration(identity, message.content as unknown as RegistrationContent);
@@ -245,7 +252,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
         this.onSupervise(identity, message.content as { engine_id: number; pid: number; supervisor_pid: number });
         break;
       case "engine_beat":
-        this.onBeat(identity, message.content as { engine_id: number });
+        this.onBeat(identity, message.content as unknown as EngineBeatContent);
         break;
       case "engine_exit":
       case "unregistration": {
@@ -279,7 +286,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     engine.lastBeat = Date.now();
   }
 
-  private onBeat(identity: Buffer, content: { engine_id: number }): void {
+  private onBeat(identity: Buffer, content: EngineBeatContent): void {
     const engine = this.registry.get(content.engine_id);
     if (!engine) {
       // An engine of a previous controller (restored on the same ports) is asked to register
@@ -288,6 +295,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       return;
     }
     engine.lastBeat = Date.now();
+    if (content.stats) engine.stats = content.stats;
     // The answer tells the supervisor its controller is alive (it gives up after a long silence).
     this.send(this.engineChannel, identity, "pong", {});
     // After a re-registration the supervisor is known by its beats.
@@ -307,7 +315,10 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     engine.balanced.delete(record.msgId);
     const content = message.content as unknown as ReplyContent;
     const metadata = message.metadata as ReplyMetadata;
-    if (record.balanced && !this.scheduler.onReply(record, engine, content, metadata)) return;
+    if (record.balanced && !this.scheduler.onReply(record, engine, content, metadata)) {
+      this.emit("task-requeued", record.msgId);
+      return;
+    }
     engine.completed++;
     this.complete(record, content, metadata, message.buffers);
     this.relay(record, message);
@@ -363,7 +374,14 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     record.engineId = engine.id;
     record.phase = "running";
     engine.balanced.add(record.msgId);
-    this.engineChannel.sendFrames(this.requestFrames(record, engine));
+    this.sendToEngine(engine, record);
+  }
+
+  private sendToEngine(engine: EngineRecord, record: TaskRecord): void {
+    const frames = this.requestFrames(record, engine);
+    engine.bytesOut += frameBytes(frames);
+    this.engineChannel.sendFrames(frames);
+    this.emit("task-dispatched", record.msgId, engine.id);
   }
 
   /**
@@ -445,7 +463,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     record.completed = metadata.completed ?? Date.now();
     record.reply = { content, metadata, buffers };
     this.db.update(record);
-    this.emit("task-done", record.msgId);
+    this.emit("task-done", record.msgId, record);
     if (record.balanced) this.scheduler.onFinished(record);
   }
 
@@ -465,6 +483,10 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       header: this.codec.header(type), parent: parentId === undefined ? {} : { msg_id: parentId }, metadata, content, buffers,
     }, [identity]));
   }
+}
+
+function frameBytes(frames: readonly Buffer[]): number {
+  return frames.reduce((sum, frame) => sum + frame.byteLength, 0);
 }
 
 /** Builds the error part of a hub-made reply. */

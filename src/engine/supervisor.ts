@@ -11,6 +11,7 @@ import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
 import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
+import { ProcessSampler } from "./process-stats.js";
 
 /** What the supervisor needs: where the controller is, and how to start the engine. */
 export interface SupervisorOptions {
@@ -96,6 +97,7 @@ class SupervisorLink {
     // declares it dead after the usual missed beats instead of waiting forever.
     this.lastAnswer = Date.now();
     const stall = new StallMeter(heartbeatInterval);
+    const sampler = this.child.pid === undefined ? undefined : new ProcessSampler(this.child.pid);
     this.timer = setInterval(() => {
       // Time this process itself was stopped is not the controller's silence.
       const now = Date.now();
@@ -105,7 +107,9 @@ class SupervisorLink {
         forward(this.child, "SIGKILL");
         return;
       }
-      if (!isStopped(this.child.pid)) this.send("engine_beat", { engine_id: engineId });
+      // The engine's CPU and memory ride on the beat (for the dashboard).
+      const stats = sampler?.sample();
+      if (!isStopped(this.child.pid)) this.send("engine_beat", { engine_id: engineId, ...(stats ? { stats } : {}) });
     }, heartbeatInterval);
   }
 

@@ -90,6 +90,21 @@ export interface RegistrationContent {
   cwd: string;
 }
 
+/** CPU and memory of an engine process, sampled by its supervisor. */
+export interface ProcessStats {
+  /** CPU use since the previous sample, in percent of one core (may exceed 100 with threads). */
+  cpu: number;
+  /** Resident set size in bytes. */
+  rss: number;
+}
+
+/** Content of an `engine_beat` (sent by the engine's supervisor, or the engine itself). */
+export interface EngineBeatContent {
+  engine_id: number;
+  /** The engine's CPU and memory, where the supervisor can read them. */
+  stats?: ProcessStats;
+}
+
 /** Client query operations answered by the hub. */
 export type QueryOp =
   | "connect" | "queue_status" | "abort" | "signal" | "shutdown" | "get_result" | "history"

@@ -2,7 +2,7 @@
  * The records the controller keeps of each task and engine. The scheduler reads them to place
  * work; the hub and the task database store them.
  */
-import type { ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
+import type { ProcessStats, ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
 
 /** Where a task is in its life. */
 export type TaskPhase = "queued" | "running" | "done";
@@ -45,6 +45,11 @@ export interface EngineRecord {
   /** Load-balanced tasks sent and not yet answered. */
   balanced: Set<string>;
   completed: number;
+  /** CPU and memory from the latest heartbeat, when its supervisor reports them. */
+  stats?: ProcessStats;
+  /** Bytes of messages received from and sent to the engine. */
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** The part of the task database the scheduler reads: records, and the outcome of culled ones. */
