@@ -2,8 +2,8 @@
  * The self-contained HTML view of a task graph: the graph JSON and the page script (built by
  * scripts/build-viz-assets.mjs) are inlined, so the file opens offline from disk.
  */
-import { readFile } from "node:fs/promises";
 import type { TaskGraphJSON } from "../src/graph/graph-json.js";
+import { vizAsset } from "./bundles.js";
 import { escapeXml } from "./graph-view.js";
 
 /** Options of {@link htmlPage}. */
@@ -23,36 +23,9 @@ export interface HtmlOptions {
  */
 export const DEFAULT_HTML_MAX_NODES = 300;
 
-const ASSET = "graph-page.js";
-
-/**
- * Where the bundle may be: beside this module when run from source (viz/), or in the
- * package's viz/assets when run compiled from dist/viz/.
- */
-const ASSET_CANDIDATES = [new URL(`./assets/${ASSET}`, import.meta.url), new URL(`../../viz/assets/${ASSET}`, import.meta.url)];
-
-let assetPromise: Promise<string> | undefined;
-
-async function readFirst(urls: readonly URL[]): Promise<string> {
-  for (const url of urls) {
-    try {
-      return await readFile(url, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
-  }
-  throw new Error(
-    `the HTML page script ${ASSET} was not found (looked in ${urls.map((u) => u.pathname).join(", ")}); build it with: node scripts/build-viz-assets.mjs`,
-  );
-}
-
 /** Reads the page script once per process; a failed read is retried next time. */
 export function pageScript(): Promise<string> {
-  assetPromise ??= readFirst(ASSET_CANDIDATES).catch((error: unknown) => {
-    assetPromise = undefined;
-    throw error;
-  });
-  return assetPromise;
+  return vizAsset("graph-page.js");
 }
 
 /**

@@ -8,13 +8,13 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
-import { clusterFiles, newClusterId, profileDir, readConnectionFile, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
+import { clusterFiles, logDir, newClusterId, profileDir, readConnectionFile, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
 import { watchOwner } from "../connection/owner.js";
 import type { ConnectionInfo } from "../connection/profile.js";
 import { newKey } from "../protocol/message.js";
 import { registerScheme } from "../scheduler/schemes.js";
 import type { Scheme } from "../scheduler/schemes.js";
-import { Dashboard } from "./dashboard.js";
+import { Dashboard, newDashboardToken, tokenOf } from "./dashboard.js";
 import { Hub } from "./hub.js";
 import { SqliteTaskDatabase } from "./sqlite-db.js";
 import { DEFAULT_DB_LIMITS, MemoryTaskDatabase } from "./task-db.js";
@@ -86,17 +86,20 @@ function withDashboardPort(argv: string[]): string[] {
   return argv.flatMap((arg, i) => (arg === "--dashboard" && (argv[i + 1] === undefined || argv[i + 1]?.startsWith("-")) ? [arg, "0"] : [arg]));
 }
 
-/** Serves the dashboard on the controller's interface; `port` "" or "0" picks a free one. */
-async function startDashboard(hub: Hub, ip: string, host: string, port: string): Promise<Dashboard> {
-  const dashboard = new Dashboard(hub);
-  hub.on("task-added", (msgId) => dashboard.taskAdded(msgId));
-  for (const event of ["task-done", "registration", "unregistration"] as const) hub.on(event, () => dashboard.touch());
-  await dashboard.listen(ip === "*" ? "0.0.0.0" : ip, integerOption("dashboard", port === "" ? "0" : port, 0), host);
+/**
+ * Serves the dashboard on the controller's interface; `port` "" or "0" picks a free one. A
+ * restored controller keeps its predecessor's token, so an open page's address stays valid.
+ */
+async function startDashboard(hub: Hub, where: { ip: string; host: string; port: string }, logs: { dir: string; clusterId: string }, previousToken: string | undefined): Promise<Dashboard> {
+  const dashboard = new Dashboard(hub, { token: previousToken ?? newDashboardToken(), logs });
+  await dashboard.listen(where.ip === "*" ? "0.0.0.0" : where.ip, integerOption("dashboard", where.port === "" ? "0" : where.port, 0), where.host);
+  // The controller's log is private (0600), like Jupyter's: the address with its token goes there.
+  process.stdout.write(`dashboard: ${dashboard.url}\n`);
   return dashboard;
 }
 
 /** Key and ports of the controller that ran this cluster before (for --restore). */
-function previousController(files: { client: string; engine: string }): { key: string; ports: { client: number; engine: number } } {
+function previousController(files: { client: string; engine: string }): { key: string; ports: { client: number; engine: number }; dashboardToken?: string } {
   const port = (url: string) => Number(url.split(":").at(-1));
   let client: ConnectionInfo;
   let engine: ConnectionInfo;
@@ -106,7 +109,8 @@ function previousController(files: { client: string; engine: string }): { key: s
   } catch (error) {
     throw new Error(`--restore needs the connection files of the previous controller: ${(error as Error).message}`, { cause: error });
   }
-  return { key: engine.key, ports: { client: port(client.url), engine: port(engine.url) } };
+  const dashboardToken = tokenOf(client.dashboardUrl);
+  return { key: engine.key, ports: { client: port(client.url), engine: port(engine.url) }, ...(dashboardToken ? { dashboardToken } : {}) };
 }
 
 /** Runs a controller until SIGTERM/SIGINT or a client's shutdown request. */
@@ -143,14 +147,15 @@ export async function runController(argv: string[]): Promise<Hub> {
   hub.registry.markUsed(usedIds);
   const endpoints = await hub.start();
   const host = connectHost(values.ip, values.location);
-  const dashboard = values.dashboard === undefined ? undefined : await startDashboard(hub, values.ip, host, values.dashboard);
+  const dashboard = values.dashboard === undefined ? undefined
+    : await startDashboard(hub, { ip: values.ip, host, port: values.dashboard }, { dir: logDir(dir), clusterId }, previous?.dashboardToken);
   const base: Omit<ConnectionInfo, "url"> = {
     key, signatureScheme: "hmac-sha256", clusterId, profile: values.profile, heartbeatInterval, controllerPid: process.pid,
-    ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
     ...(curve ? { curveServerKey: curve.publicKey } : {}),
   };
   writeJsonAtomic(files.engine, { ...base, url: endpoints.engine.replace(/\/\/[^:]+:/, `//${host}:`) });
-  writeJsonAtomic(files.client, { ...base, url: endpoints.client.replace(/\/\/[^:]+:/, `//${host}:`) });
+  // Only clients get the dashboard's address: it carries the token.
+  writeJsonAtomic(files.client, { ...base, url: endpoints.client.replace(/\/\/[^:]+:/, `//${host}:`), ...(dashboard ? { dashboardUrl: dashboard.url } : {}) });
   logDrops(hub);
   const stop = async () => {
     await dashboard?.close();
