@@ -330,10 +330,11 @@ function setupStream(): void {
     const at = timeAt(event.clientX);
     // Proportional to the wheel's travel, so trackpads zoom smoothly and wheels in steps.
     const factor = Math.exp(Math.max(-500, Math.min(500, event.deltaY)) * 0.002);
-    view.from = at - (at - t0) * factor;
-    view.to = at + (t1 - at) * factor;
-    if (view.to - view.from < 50) return;
-    view.live = false;
+    const from = at - (at - t0) * factor;
+    const to = at + (t1 - at) * factor;
+    // No closer than 50 ms across.
+    if (to - from < 50) return;
+    Object.assign(view, { from, to, live: false });
     scheduleDraw();
   }, { passive: false });
   let drag: { x: number; from: number; to: number } | undefined;
