@@ -25,6 +25,10 @@ export interface RemoteErrorInfo {
   engineId?: number | undefined;
   /** Parallax code of the remote error, when it was a Parallax error. */
   remoteCode?: string | undefined;
+  /** For a map: index of the failing item (in the whole map once the client knows the chunk's place). */
+  item?: number | undefined;
+  /** What was thrown when it was not an Error (a string, a number, a plain object…). */
+  thrown?: unknown;
 }
 
 /** User code raised an exception on an engine. */
@@ -38,24 +42,45 @@ export class RemoteError extends ParallaxError {
   readonly remoteStack: string;
   /** Engine the error came from, if any. */
   readonly engineId: number | undefined;
+  /** For a map: index of the input item whose call failed. */
+  readonly item: number | undefined;
+  /** The value thrown, when user code threw something that is not an Error (`throw "boom"`). */
+  readonly thrown: unknown;
   constructor(info: RemoteErrorInfo) {
-    const where = info.engineId === undefined ? "" : `[engine ${info.engineId}] `;
-    super(`${where}${info.ename}: ${info.evalue}`);
+    const place = [info.item === undefined ? "" : `item ${info.item}`, info.engineId === undefined ? "" : `engine ${info.engineId}`].filter(Boolean);
+    super(`${place.length ? `[${place.join(", ")}] ` : ""}${info.ename}: ${info.evalue}`);
     this.ename = info.ename;
     this.evalue = info.evalue;
     this.remoteStack = info.remoteStack;
     this.engineId = info.engineId;
+    this.item = info.item;
+    this.thrown = info.thrown;
   }
 }
 
-/** Several engines failed; `errors` has one entry per failed engine or item. */
+/** How a {@link CompositeError} introduces its failures. */
+export interface CompositeErrorOptions {
+  /** First line, e.g. `2 of 4 engines failed in f`. */
+  summary?: string;
+}
+
+/**
+ * Several tasks failed; `errors` has one entry per failed engine, task or map chunk (a map
+ * chunk's error names the failing item). The message shows the first
+ * {@link CompositeError.shownErrors} of them, then `.... N more exceptions ...`, as IPython
+ * Parallel does.
+ */
 export class CompositeError extends ParallaxError {
+  /** How many failures the message spells out (IPython Parallel's `tb_limit`). */
+  static readonly shownErrors = 4;
   override readonly code = "COMPOSITE_ERROR";
-  /** The individual failures, in target order. */
+  /** The individual failures, in target (or item) order. */
   readonly errors: readonly Error[];
-  constructor(errors: readonly Error[]) {
-    const lines = errors.map((e) => `  ${e.message}`).join("\n");
-    super(`${errors.length} engine(s) failed:\n${lines}`);
+  constructor(errors: readonly Error[], options: CompositeErrorOptions = {}) {
+    const shown = errors.slice(0, CompositeError.shownErrors).map((e) => `  ${e.message}`);
+    const hidden = errors.length - shown.length;
+    const more = hidden > 0 ? [`.... ${hidden} more exceptions ...`] : [];
+    super([`${options.summary ?? `${errors.length} tasks failed`}:`, ...shown, ...more].join("\n"));
     this.errors = errors;
   }
 }

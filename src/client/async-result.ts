@@ -4,12 +4,16 @@
  */
 import cliProgress from "cli-progress";
 import { CompositeError, TimeoutError } from "../errors.js";
+import { checkOptions, checkReturnWhen } from "./options.js";
+import type { ReturnWhen } from "./options.js";
 import type { TaskEntry, TaskMetadata } from "./task-entry.js";
 
 /** What a result needs from its client (kept narrow to avoid an import cycle). */
 export interface ResultOwner {
   abort(jobs: AsyncResult): Promise<string[]>;
   interrupt(jobs: AsyncResult): Promise<number[]>;
+  /** Registered engine ids (empty while no engine has registered). */
+  readonly ids: number[];
 }
 
 /** How entries combine into the awaited value. */
@@ -18,9 +22,13 @@ export interface ResultShape {
   scalar: boolean;
   /** Map results: concatenate chunk results into one list of items. */
   flatten?: boolean;
-  /** Post-processing of the joined value (gather concatenation, `parallel` joins…). */
+  /** Map results: the items one message's value stands for (default: the value, a list). */
+  items?: (value: unknown) => unknown[];
+  /** Post-processing of the joined value (scatter's `undefined`…). */
   join?: (value: unknown) => unknown;
   label?: string;
+  /** What one message is, in error summaries: `engines` for direct views, else `tasks`. */
+  unit?: "engines" | "tasks";
 }
 
 /** Options of {@link AsyncResult.get}. */
@@ -30,6 +38,23 @@ export interface GetOptions {
   /** Return errors in place of values (one entry per input item) instead of throwing. */
   returnExceptions?: boolean;
 }
+
+/** Options of {@link AsyncResult.waitInteractive}. */
+export interface WaitInteractiveOptions {
+  /** Milliseconds between progress updates. @default 1000 */
+  interval?: number;
+  /** Where progress goes. @default process.stderr */
+  stream?: NodeJS.WriteStream;
+  /** Stop waiting after this many ms (the tasks keep running). @default no limit */
+  timeout?: number;
+  /** Return when every message finished, the first one finished, or the first one failed. @default "ALL_COMPLETED" */
+  returnWhen?: ReturnWhen;
+}
+
+const NOT_READY = "result not ready";
+
+/** Option names of {@link AsyncResult.waitInteractive}. */
+export const WAIT_INTERACTIVE_OPTIONS = ["interval", "stream", "timeout", "returnWhen"] as const;
 
 /** The result of a submission. */
 export class AsyncResult<T = unknown> implements PromiseLike<T> {
@@ -63,23 +88,29 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     return this.entries.reduce((n, e) => n + (e.settled ? (this.shape.flatten ? e.count : 1) : 0), 0);
   }
 
-  /** Milliseconds from the first submission to the last result (or to now while running). */
+  /** Milliseconds from the first submission to now while running; once ready, {@link wallTime}. */
   get elapsed(): number {
-    const start = Math.min(...this.entries.map((e) => e.metadata.submitted));
-    const end = this.ready() ? Math.max(...this.entries.map((e) => e.metadata.received ?? Date.now())) : Date.now();
-    return end - start;
+    if (this.ready()) return this.wallTime;
+    return Date.now() - Math.min(...this.entries.map((e) => e.metadata.submitted));
   }
 
-  /** Sum of the engines' compute times, in ms. */
+  /**
+   * Sum of the engines' compute times (completed − started of each message), in ms. Throws
+   * TimeoutError("result not ready") before the result is ready, as IPython Parallel does.
+   */
   get serialTime(): number {
+    if (!this.ready()) throw new TimeoutError(NOT_READY);
     return this.entries.reduce((sum, e) => sum + ((e.metadata.completed ?? 0) - (e.metadata.started ?? e.metadata.completed ?? 0)), 0);
   }
 
-  /** From the first submission to the last completion on an engine, in ms. */
+  /**
+   * From the first submission to the last result received by this client, in ms (both stamps
+   * are the client's clock). Throws TimeoutError("result not ready") before the result is ready.
+   */
   get wallTime(): number {
-    const done = this.entries.filter((e) => e.metadata.completed !== undefined);
-    if (done.length === 0) return 0;
-    return Math.max(...done.map((e) => e.metadata.completed as number)) - Math.min(...this.entries.map((e) => e.metadata.submitted));
+    if (!this.ready()) throw new TimeoutError(NOT_READY);
+    const submitted = Math.min(...this.entries.map((e) => e.metadata.submitted));
+    return Math.max(...this.entries.map((e) => e.metadata.received ?? submitted)) - submitted;
   }
 
   /** Per-message metadata (a single record for a scalar result). */
@@ -118,6 +149,7 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
 
   /** The value, waiting at most `timeout` ms (TimeoutError; the task is not cancelled). */
   async get(options: GetOptions = {}): Promise<T> {
+    checkOptions(options, ["timeout", "returnExceptions"], "get");
     if (options.timeout !== undefined && !(await this.wait(options.timeout))) {
       throw new TimeoutError(`result ${this.describe()} not ready after ${options.timeout} ms (${this.progress}/${this.length} done); the task keeps running`);
     }
@@ -144,19 +176,62 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     return await this.owner.interrupt(this);
   }
 
-  /** One AsyncResult per message. */
+  /** One AsyncResult per message; a one-message result is its own split, as in IPython Parallel. */
   split(): AsyncResult[] {
-    return this.entries.map((e) => new AsyncResult(this.owner, [e], { scalar: true, ...(this.shape.flatten ? { flatten: true } : {}) }));
+    if (this.entries.length === 1) return [this as AsyncResult];
+    return this.entries.map((e) => new AsyncResult(this.owner, [e], { scalar: true, ...this.mapShape() }));
   }
 
-  /** Prints captured output as `[stdout:0] …` lines; returns the text too. */
+  /**
+   * One result over the messages of several (the inverse of {@link split}), e.g. to gather
+   * the `done` set of `wait()`. Map results join into an AsyncMapResult over all their items;
+   * otherwise the value lists every message's value in order. One result joins to itself.
+   */
+  static join(...results: AsyncResult[]): AsyncResult<unknown[]> {
+    const first = results[0];
+    if (first === undefined) throw new TypeError("AsyncResult.join needs at least one AsyncResult");
+    if (!results.every((r) => r instanceof AsyncResult)) throw new TypeError("AsyncResult.join: every argument must be an AsyncResult");
+    if (results.length === 1) return first as AsyncResult<unknown[]>;
+    if (!results.every((r) => r.owner === first.owner)) throw new TypeError("AsyncResult.join: the results belong to different clients");
+    const entries = results.flatMap((r) => [...r.entries]);
+    const label = first.shape.label;
+    if (results.every((r) => r.shape.flatten)) {
+      return new AsyncMapResult(first.owner, entries, { ...(label ? { label } : {}), ...(first.shape.items ? { items: first.shape.items } : {}) });
+    }
+    return new AsyncResult<unknown[]>(first.owner, entries, { scalar: false, ...(label ? { label } : {}) });
+  }
+
+  /**
+   * The results keyed by the engine that produced each one (a map's values are its chunks'
+   * item lists). Throws when one engine ran two of the messages, as IPython Parallel does.
+   */
+  async getDict(options: { timeout?: number } = {}): Promise<Record<number, unknown>> {
+    checkOptions(options, ["timeout"], "getDict");
+    await this.get(options);
+    const out: Record<number, unknown> = {};
+    for (const e of this.entries) {
+      const id = e.metadata.engineId as number;
+      if (Object.hasOwn(out, id)) {
+        const count = this.entries.filter((x) => x.metadata.engineId === id).length;
+        throw new RangeError(`getDict: cannot build a dict, ${count} tasks ran on engine ${id}`);
+      }
+      out[id] = this.shape.flatten ? this.itemsOf(e) : e.value;
+    }
+    return out;
+  }
+
+  /**
+   * Prints captured output as `[stdout:0] …` lines (the bare text for a one-engine result, as
+   * IPython Parallel does); returns the text too.
+   */
   displayOutputs(write: (text: string) => void = (t) => process.stdout.write(t)): string {
+    const single = this.shape.scalar && this.entries.length === 1;
     let text = "";
     for (const e of this.entries) {
       for (const name of ["stdout", "stderr"] as const) {
         const out = e.metadata[name];
         if (!out) continue;
-        const prefix = `[${name}:${e.metadata.engineId ?? "?"}] `;
+        const prefix = single ? "" : `[${name}:${e.metadata.engineId ?? "?"}] `;
         text += out.replace(/\n$/, "").split("\n").map((line) => prefix + line).join("\n") + "\n";
       }
     }
@@ -164,21 +239,70 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     return text;
   }
 
-  /** Waits with a progress bar on stderr (a plain line per interval when stderr is not a TTY). */
-  async waitInteractive(options: { interval?: number; stream?: NodeJS.WriteStream } = {}): Promise<void> {
+  /**
+   * Waits with a progress bar on stderr (a plain line per interval when stderr is not a TTY),
+   * until `returnWhen` holds or `timeout` ms passed; resolves to whether it holds. While no
+   * engine is registered it says so once: the tasks wait for engines to come.
+   */
+  async waitInteractive(options: WaitInteractiveOptions = {}): Promise<boolean> {
+    checkOptions(options, WAIT_INTERACTIVE_OPTIONS, "waitInteractive");
     const interval = options.interval ?? 1000;
     validateTimeout(interval, "interval");
+    if (options.timeout !== undefined) validateTimeout(options.timeout);
+    const returnWhen = checkReturnWhen(options.returnWhen, "waitInteractive");
     const stream = options.stream ?? process.stderr;
+    const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
+    const reached = this.whenReached(returnWhen);
+    let holds = reached.now();
+    const step = async (ms: number) => {
+      holds = await reached.within(Math.max(0, Math.min(ms, deadline - Date.now())));
+      return holds || Date.now() >= deadline;
+    };
+    let warned = false;
+    const warnNoEngines = () => {
+      if (warned || holds || this.owner.ids.length > 0) return;
+      warned = true;
+      stream.write("no engines are registered yet: the tasks wait until engines register (start some, or await client.waitForEngines(n))\n");
+    };
+    warnNoEngines();
     if (stream.isTTY) {
       const bar = new cliProgress.SingleBar({ stream, format: "{bar} {value}/{total} tasks | {duration}s", hideCursor: true }, cliProgress.Presets.shades_classic);
       bar.start(this.length, this.progress);
-      while (!(await this.wait(Math.min(interval, 100)))) bar.update(this.progress);
+      while (!holds && !(await step(Math.min(interval, 100)))) bar.update(this.progress);
       bar.update(this.progress);
       bar.stop();
-      return;
+      return holds;
     }
-    while (!(await this.wait(interval))) stream.write(`${this.progress}/${this.length} tasks finished after ${(this.elapsed / 1000).toFixed(1)} s\n`);
-    stream.write(`done: ${this.progress}/${this.length} tasks in ${(this.elapsed / 1000).toFixed(1)} s\n`);
+    while (!holds && !(await step(interval))) {
+      warnNoEngines();
+      stream.write(`${this.progress}/${this.length} tasks finished after ${(this.elapsed / 1000).toFixed(1)} s\n`);
+    }
+    stream.write(`${holds ? "done" : "still running"}: ${this.progress}/${this.length} tasks in ${(this.elapsed / 1000).toFixed(1)} s\n`);
+    return holds;
+  }
+
+  /** A latch for `returnWhen`: whether it holds now, and a wait of at most `ms` for it. */
+  private whenReached(returnWhen: ReturnWhen): { now: () => boolean; within: (ms: number) => Promise<boolean> } {
+    const now = () =>
+      returnWhen === "FIRST_COMPLETED" ? this.entries.some((e) => e.settled)
+        : returnWhen === "FIRST_EXCEPTION" ? this.ready() || this.entries.some((e) => e.settled && e.error !== undefined)
+          : this.ready();
+    // One listener per message for the whole wait, however many intervals it lasts.
+    const latch = new Promise<void>((resolve) => {
+      for (const e of this.entries) e.onSettled(() => now() && resolve());
+    });
+    const within = async (ms: number) => {
+      if (now()) return true;
+      let timer: NodeJS.Timeout | undefined;
+      const expiry = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+      try {
+        await Promise.race([latch, expiry]);
+      } finally {
+        clearTimeout(timer);
+      }
+      return now();
+    };
+    return { now, within };
   }
 
   /** Results as they become available, in submission order. */
@@ -190,9 +314,14 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     for (const e of this.entries) {
       await e.done;
       if (e.error) throw e.error;
-      if (this.shape.flatten) yield* e.value as unknown[];
+      if (this.shape.flatten) yield* this.itemsOf(e);
       else yield e.value;
     }
+  }
+
+  /** The items a settled map message stands for. */
+  protected itemsOf(e: TaskEntry): unknown[] {
+    return this.shape.items ? this.shape.items(e.value) : (e.value as unknown[]);
   }
 
   then<R1 = T, R2 = never>(onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null, onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
@@ -219,13 +348,26 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     const failed = this.entries.filter((e) => e.error);
     if (!returnExceptions && failed.length > 0) {
       if (this.shape.scalar && this.entries.length === 1) throw failed[0]?.error;
-      throw new CompositeError(failed.map((e) => e.error as Error));
+      throw new CompositeError(failed.map((e) => e.error as Error), { summary: this.failureSummary(failed.length) });
     }
     const values = this.shape.flatten
-      ? this.entries.flatMap((e) => (e.error ? new Array<unknown>(e.count).fill(e.error) : (e.value as unknown[])))
+      ? this.entries.flatMap((e) => (e.error ? new Array<unknown>(e.count).fill(e.error) : this.itemsOf(e)))
       : this.entries.map((e) => e.error ?? e.value);
     const joined = this.shape.scalar && !this.shape.flatten ? values[0] : values;
     return (this.shape.join ? this.shape.join(joined) : joined) as T;
+  }
+
+  /** First line of a CompositeError: how many of what failed, and in which function. */
+  private failureSummary(failures: number): string {
+    const where = this.shape.label ? ` in ${this.shape.label}` : "";
+    // Each failed chunk stops at its first failing item, which its error names.
+    if (this.shape.flatten) return `map${this.shape.label ? ` of ${this.shape.label}` : ""}: ${failures} of ${this.length} items failed`;
+    return `${failures} of ${this.entries.length} ${this.shape.unit ?? "tasks"} failed${where}`;
+  }
+
+  /** The parts of the shape a one-message split keeps. */
+  private mapShape(): Partial<ResultShape> {
+    return this.shape.flatten ? { flatten: true, ...(this.shape.items ? { items: this.shape.items } : {}) } : {};
   }
 
   private pick<V>(f: (e: TaskEntry) => V): V | V[] {
@@ -262,7 +404,7 @@ export class AsyncMapResult<T = unknown> extends AsyncResult<T[]> {
       const next = await Promise.race([...pending].map((e) => e.done.then(() => e)));
       pending.delete(next);
       if (next.error) throw next.error;
-      yield* next.value as T[];
+      yield* this.itemsOf(next) as T[];
     }
   }
 }

@@ -39,6 +39,8 @@ export interface ClientPort extends ResultOwner {
   interrupt(jobs: string | AsyncResult | ReadonlyArray<string | AsyncResult>): Promise<number[]>;
   /** Sends a signal to the engines' processes; returns the engines signalled. */
   sendSignal(signal?: NodeJS.Signals, targets?: number | number[]): Promise<number[]>;
+  /** Warns once that load-balanced work waits because no engine is registered yet. */
+  warnIfNoEngines(): void;
   /** Queue lengths per engine and the tasks not yet assigned. */
   queueStatus(targets?: number | number[]): Promise<QueueStatus>;
 }

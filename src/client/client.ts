@@ -13,15 +13,17 @@ import type { NotificationContent, QueryOp, ReplyContent, ReplyMetadata, StreamC
 import { newMsgId } from "../protocol/message.js";
 import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
-import { decodeValue } from "../protocol/serialize.js";
 import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
-import { AsyncResult } from "./async-result.js";
+import { AsyncResult, WAIT_INTERACTIVE_OPTIONS } from "./async-result.js";
 import { DirectView } from "./direct-view.js";
+import { decodeResult } from "./encode.js";
 import { Executor } from "./executor.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import type { ClientPort, QueueStatus, Submission } from "./client-port.js";
 import { SendWindow } from "./send-window.js";
+import { checkOptions } from "./options.js";
+import type { WaitInteractiveOptions } from "./async-result.js";
 import { TaskEntry } from "./task-entry.js";
 import type { TargetSpec } from "./targets.js";
 
@@ -73,6 +75,9 @@ export interface ClientEvents {
   reconnected: [];
 }
 
+/** Tasks to wait for, abort or look up: msg ids, AsyncResults, history indices, or a list of them. */
+export type Jobs = string | number | AsyncResult | ReadonlyArray<string | number | AsyncResult>;
+
 /** Raw answer of a query. */
 export interface QueryAnswer {
   content: Record<string, unknown>;
@@ -100,6 +105,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private interrupted = false;
   private lostError: ControllerLostError | undefined;
   private closed = false;
+  private warnedNoEngines = false;
   /** The controller's message size limit, learned when connecting. */
   private maxMessageBytes = Number.POSITIVE_INFINITY;
   private readonly missedHeartbeats: number;
@@ -161,6 +167,16 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     return new DirectView(this, targets);
   }
 
+  /** `[...rc]`: a one-engine DirectView per registered engine, as iterating IPython Parallel's client gives. */
+  *[Symbol.iterator](): IterableIterator<DirectView> {
+    for (const id of this.ids) yield this.view(id);
+  }
+
+  /** Number of registered engines (`len(rc)`). */
+  get length(): number {
+    return this.engines.size;
+  }
+
   /** A LoadBalancedView over all engines, or a subset. */
   loadBalancedView(targets?: number | number[] | string): LoadBalancedView {
     return new LoadBalancedView(this, targets);
@@ -173,6 +189,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 
   /** Resolves when at least `n` engines are registered; rejects with TimeoutError after `timeout` ms. */
   async waitForEngines(n: number, options: { timeout?: number } = {}): Promise<number[]> {
+    checkOptions(options, ["timeout"], "waitForEngines");
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`waitForEngines: n must be a non-negative integer, got ${n}`);
     const timeout = options.timeout ?? 60_000;
     if (!(timeout > 0)) throw new RangeError(`waitForEngines: timeout must be a positive number of ms, got ${timeout}`);
@@ -238,18 +255,60 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 
   /** Stops engines (all, or `targets`) and, with `hub: true`, the controller. */
   async shutdown(options: { targets?: number | number[]; hub?: boolean } = {}): Promise<void> {
+    checkOptions(options, ["targets", "hub"], "shutdown");
     await this.query("shutdown", { hub: options.hub === true, ...(options.targets === undefined ? {} : { targets: [options.targets].flat() }) });
   }
 
   /**
-   * Results by msg id (also of tasks submitted by other clients) or by history index. Returns
-   * at once; the result fills in from the hub's database, polling while the task still runs.
+   * Results by msg id (also of tasks submitted by other clients), by history index, or of an
+   * AsyncResult. Returns at once; what this client does not hold fills in from the hub's
+   * database, polling while the task still runs.
    */
-  getResult(job: string | number | ReadonlyArray<string | number>): AsyncResult {
-    const ids = [job].flat().map((j) => (typeof j === "number" ? this.historyAt(j) : j));
-    const entries = ids.map((id) => this.outstanding.get(id) ?? new TaskEntry(id));
-    void this.fillFromHub(entries.filter((e) => !this.outstanding.has(e.msgId)));
-    return new AsyncResult(this, entries, { scalar: !Array.isArray(job) });
+  getResult(job: Jobs): AsyncResult {
+    const held = new Map<string, TaskEntry>();
+    const ids = jobList(job, "getResult").flatMap((j) => {
+      if (j instanceof AsyncResult) {
+        for (const e of j.taskEntries) held.set(e.msgId, e);
+        return j.msgIds;
+      }
+      return [typeof j === "number" ? this.historyAt(j) : j];
+    });
+    const entries = ids.map((id) => held.get(id) ?? this.outstanding.get(id) ?? new TaskEntry(id));
+    void this.fillFromHub(entries.filter((e) => !held.has(e.msgId) && !this.outstanding.has(e.msgId)));
+    return new AsyncResult(this, entries, { scalar: !Array.isArray(job) && ids.length === 1 });
+  }
+
+  /**
+   * Waits for results of this client: `jobs` (msg ids, history indices, AsyncResults), or all
+   * outstanding ones. Resolves to whether they are all done within `timeout` ms; ids that are
+   * not outstanding (finished, or unknown) count as done, as in IPython Parallel.
+   */
+  async wait(jobs?: Jobs, options: { timeout?: number } = {}): Promise<boolean> {
+    checkOptions(options, ["timeout"], "wait");
+    const entries = this.pendingEntries(jobs);
+    if (entries.length === 0) return true;
+    return await new AsyncResult(this, entries, { scalar: false }).wait(options.timeout);
+  }
+
+  /** {@link wait} with a progress bar (see `AsyncResult.waitInteractive`). */
+  async waitInteractive(jobs?: Jobs, options: WaitInteractiveOptions = {}): Promise<boolean> {
+    const entries = this.pendingEntries(jobs);
+    if (entries.length > 0) return await new AsyncResult(this, entries, { scalar: false }).waitInteractive(options);
+    checkOptions(options, WAIT_INTERACTIVE_OPTIONS, "waitInteractive");
+    return true;
+  }
+
+  /**
+   * Warns once, through Node's warnings, that load-balanced work is submitted while no engine
+   * is registered: it waits for engines, which may still come.
+   */
+  warnIfNoEngines(): void {
+    if (this.engines.size > 0 || this.warnedNoEngines) return;
+    this.warnedNoEngines = true;
+    process.emitWarning(
+      "no engines are registered: load-balanced tasks wait until engines register (start some, or await client.waitForEngines(n))",
+      { code: "PARALLAX_NO_ENGINES" },
+    );
   }
 
   /** Submits finished or failed tasks again under new msg ids; returns their result at once. */
@@ -372,6 +431,16 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     return entry;
   }
 
+  /** The entries of `jobs` still outstanding (all outstanding ones when `jobs` is undefined). */
+  private pendingEntries(jobs: Jobs | undefined): TaskEntry[] {
+    if (jobs === undefined) return [...this.outstanding.values()];
+    return jobList(jobs, "wait").flatMap((j) => {
+      if (j instanceof AsyncResult) return j.taskEntries.filter((e) => !e.settled);
+      const entry = this.outstanding.get(typeof j === "number" ? this.historyAt(j) : j);
+      return entry ? [entry] : [];
+    });
+  }
+
   private historyAt(index: number): string {
     const id = this.historyIds.at(index);
     if (id === undefined) throw new RangeError(`history index ${index} is out of range (history has ${this.historyIds.length} entries)`);
@@ -406,7 +475,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     }
     const [start, end] = stored.frames as [number, number];
     entry.metadata.submitted = stored.submitted as number;
-    entry.settle(stored.content as ReplyContent, stored.metadata as ReplyMetadata, () => decodeValue(buffers.slice(start, end)));
+    const content = stored.content as ReplyContent;
+    entry.settle(content, stored.metadata as ReplyMetadata, () => decodeResult(buffers.slice(start, end), content.canned));
     return true;
   }
 
@@ -423,7 +493,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
         const entry = parentId ? this.outstanding.get(parentId) : undefined;
         if (!entry) return;
         this.outstanding.delete(entry.msgId);
-        entry.settle(message.content as unknown as ReplyContent, message.metadata as ReplyMetadata, () => decodeValue(message.buffers));
+        const content = message.content as unknown as ReplyContent;
+        entry.settle(content, message.metadata as ReplyMetadata, () => decodeResult(message.buffers, content.canned));
         break;
       }
       case "stream": {
@@ -562,6 +633,19 @@ export function findConnectionFile(options: ConnectOptions): string {
 }
 
 function msgIdsOf(jobs: string | AsyncResult | ReadonlyArray<string | AsyncResult>): string[] {
-  const list = typeof jobs === "string" || jobs instanceof AsyncResult ? [jobs] : jobs;
-  return list.flatMap((j) => (typeof j === "string" ? [j] : [...j.msgIds]));
+  return jobList(jobs, "jobs").flatMap((j) => {
+    if (typeof j === "number") throw new TypeError(`jobs: expected msg ids or AsyncResults, got the number ${j}`);
+    return typeof j === "string" ? [j] : [...j.msgIds];
+  });
+}
+
+/** `jobs` as a list, refusing anything but msg ids, history indices and AsyncResults. */
+function jobList(jobs: Jobs, what: string): Array<string | number | AsyncResult> {
+  const list = Array.isArray(jobs) ? (jobs as ReadonlyArray<string | number | AsyncResult>) : [jobs as string | number | AsyncResult];
+  for (const j of list) {
+    if (typeof j === "string" || j instanceof AsyncResult) continue;
+    if (typeof j === "number" && Number.isInteger(j)) continue;
+    throw new TypeError(`${what}: expected msg ids, history indices or AsyncResults, got ${j === null ? "null" : typeof j === "object" ? (j as object).constructor?.name ?? "object" : typeof j}`);
+  }
+  return [...list];
 }

@@ -4,19 +4,47 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { partition } from "../graph/partition.js";
+import { partition, sequencesToArrays, toList } from "../graph/partition.js";
+import { isIdentifier } from "../protocol/canning.js";
 import type { ApplyContent } from "../protocol/contents.js";
 import { newMsgId } from "../protocol/message.js";
 import { AsyncMapResult, AsyncResult } from "./async-result.js";
 import type { ResultShape } from "./async-result.js";
 import type { ClientPort, QueueStatus } from "./client-port.js";
 import { encodeArgument, encodeCall, labelOf } from "./encode.js";
+import { moduleBindings } from "./functions.js";
+import { checkOptions } from "./options.js";
 import { resolveTargets, validateTargetSpec } from "./targets.js";
 import type { TargetSpec } from "./targets.js";
 import { TaskEntry } from "./task-entry.js";
 
-/** A sequence that can be partitioned across engines. */
-export type Sequence<T = unknown> = readonly T[] | ArrayLike<T>;
+/** A sequence that can be partitioned across engines: an array, array-like or any iterable. */
+export type Sequence<T = unknown> = readonly T[] | ArrayLike<T> | Iterable<T>;
+
+/** Flags of a DirectView (IPython Parallel's `targets` and `label`). */
+export interface DirectViewFlags {
+  /** Engines the view's calls go to. */
+  targets?: TargetSpec;
+  /** Label recorded with every message (metadata, hub records, `dbQuery`, dashboard). */
+  label?: string | undefined;
+}
+
+const DIRECT_FLAGS = ["targets", "label"];
+
+function validateDirectFlags(flags: unknown): asserts flags is DirectViewFlags {
+  if (flags === undefined) throw new TypeError("DirectView flags: expected an object");
+  checkOptions(flags, DIRECT_FLAGS, "DirectView flags");
+  const f = flags as DirectViewFlags;
+  if (f.targets !== undefined) validateTargetSpec(f.targets);
+  if (f.label !== undefined && typeof f.label !== "string") throw new TypeError(`flag label must be a string, got ${JSON.stringify(f.label)}`);
+}
+
+/** A function wrapped by `parallel()`: calling it partitions its sequences; `.map` maps element-wise. */
+export interface ParallelFunction<R> {
+  (...sequences: Sequence[]): AsyncMapResult<R>;
+  /** Calls the function on each element (like `view.map`). */
+  map(...sequences: Sequence[]): AsyncMapResult<R>;
+}
 
 /** Module bindings for `requireModules`: a specifier (bound under a derived name) or `{ name: specifier }`. */
 export type ModuleSpec = string | Record<string, string>;
@@ -30,13 +58,44 @@ const refuseFutures = (value: object) => {
 
 /** A view on specific engines. */
 export class DirectView {
-  constructor(readonly client: ClientPort, private readonly targetSpec: TargetSpec = "all") {
-    validateTargetSpec(targetSpec);
+  private targetSpec: TargetSpec;
+  private label: string | undefined;
+
+  constructor(readonly client: ClientPort, targets: TargetSpec = "all", flags: Omit<DirectViewFlags, "targets"> = {}) {
+    validateTargetSpec(targets);
+    validateDirectFlags(flags);
+    this.targetSpec = targets;
+    this.label = flags.label;
   }
 
   /** The spec this view was made with ("all" is re-evaluated at every call). */
   get targets(): TargetSpec {
     return this.targetSpec;
+  }
+
+  /** Number of engines this view targets now. */
+  get length(): number {
+    return this.resolve().ids.length;
+  }
+
+  /** A copy of the current flags. */
+  get currentFlags(): Readonly<DirectViewFlags> {
+    return { targets: this.targetSpec, ...(this.label === undefined ? {} : { label: this.label }) };
+  }
+
+  /** A derived view with some flags changed; this view is unchanged. Throws on invalid flags. */
+  with(flags: DirectViewFlags): DirectView {
+    validateDirectFlags(flags);
+    const label = "label" in flags ? flags.label : this.label;
+    return new DirectView(this.client, flags.targets ?? this.targetSpec, label === undefined ? {} : { label });
+  }
+
+  /** Changes flags permanently. Throws on invalid flags, leaving the view unchanged. */
+  setFlags(flags: DirectViewFlags): this {
+    validateDirectFlags(flags);
+    if (flags.targets !== undefined) this.targetSpec = flags.targets;
+    if ("label" in flags) this.label = flags.label;
+    return this;
   }
 
   /** Calls `fn(...args)` on every target. A single integer target gives a scalar result. */
@@ -45,17 +104,25 @@ export class DirectView {
     return this.send(() => ({ content, buffers }), { label: labelOf(fn) }) as AsyncResult<R | R[]>;
   }
 
-  /** Maps `fn` over the sequences: each engine gets one contiguous partition; stops at the shortest. */
+  /**
+   * Maps `fn` over the sequences (arrays or any iterables): each engine gets one contiguous
+   * partition; stops at the shortest.
+   */
   map<R = unknown>(fn: unknown, ...sequences: Sequence[]): AsyncMapResult<R> {
     if (sequences.length === 0) throw new TypeError("map needs at least one sequence");
-    const length = Math.min(...sequences.map(lengthOf));
+    const arrays = sequencesToArrays(sequences, "map");
+    const length = Math.min(...arrays.map((a) => a.length));
     const { ids } = this.resolve();
-    const parts = sequences.map((s) => partition(Array.from(s).slice(0, length), ids.length));
+    const parts = arrays.map((a) => partition(a.slice(0, length), ids.length));
+    let firstItem = 0;
     const entries = ids.map((engineId, i) => {
       const { content, buffers } = encodeCall("map", fn, parts.map((p) => p[i] ?? []), refuseFutures);
-      return this.submitOne(engineId, content, buffers, { count: parts[0]?.[i]?.length ?? 0, label: labelOf(fn) });
+      const count = parts[0]?.[i]?.length ?? 0;
+      const entry = this.submitOne(engineId, content, buffers, { count, firstItem, label: labelOf(fn) });
+      firstItem += count;
+      return entry;
     });
-    return new AsyncMapResult<R>(this.client, entries, { label: labelOf(fn) });
+    return new AsyncMapResult<R>(this.client, entries, { label: this.label ?? labelOf(fn) });
   }
 
   /** Runs code in every target's namespace; the result is each engine's completion value. */
@@ -81,7 +148,10 @@ export class DirectView {
     if (namespace === null || typeof namespace !== "object" || Array.isArray(namespace)) {
       throw new TypeError("push: expected an object of name → value");
     }
-    for (const name of Object.keys(namespace)) assertIdentifier(name, "push");
+    // "a.b" sets property b of the engine's a, as IPython Parallel's view["a.b"] = value does.
+    for (const name of Object.keys(namespace)) {
+      if (!name.split(".").every(isIdentifier)) throw new TypeError(`push: ${JSON.stringify(name)} is not a valid variable name or dotted path`);
+    }
     const encoded = encodeArgument(namespace, "push", refuseFutures);
     return this.send(() => ({ content: { op: "push", ...(encoded.canned ? { canned: true } : {}) }, buffers: encoded.buffers }), { label: "push" }) as AsyncResult<void>;
   }
@@ -101,7 +171,7 @@ export class DirectView {
     return this.pull<R>(name);
   }
 
-  /** Dict-style write: `view.set("a", 1)` is `view.push({ a: 1 })`. */
+  /** Dict-style write: `view.set("a", 1)` is `view.push({ a: 1 })`; `view.set("a.b", 1)` sets a property. */
   set(name: string, value: unknown): AsyncResult<void> {
     return this.push({ [name]: value });
   }
@@ -109,8 +179,9 @@ export class DirectView {
   /** Splits `sequence` into contiguous partitions, one per target, bound to `name`. */
   scatter(name: string, sequence: Sequence, options: { flatten?: boolean } = {}): AsyncResult<void> {
     assertIdentifier(name, "scatter");
+    checkOptions(options, ["flatten"], "scatter");
     const { ids } = this.resolve();
-    const items = Array.from(sequence as ArrayLike<unknown>);
+    const [items = []] = sequencesToArrays([sequence], "scatter");
     const parts = partition(items, ids.length);
     const entries = ids.map((engineId, i) => {
       const part = parts[i] ?? [];
@@ -121,12 +192,12 @@ export class DirectView {
     return new AsyncResult(this.client, entries, { scalar: false, join: () => undefined }) as AsyncResult<void>;
   }
 
-  /** Pulls `name` from every target and concatenates the partitions. */
-  gather<R = unknown>(name: string): AsyncResult<R[]> {
+  /** Pulls `name` from every target and concatenates the partitions; iteration yields items. */
+  gather<R = unknown>(name: string): AsyncMapResult<R> {
     assertIdentifier(name, "gather");
     const { ids } = this.resolve();
     const entries = ids.map((engineId) => this.submitOne(engineId, { op: "pull", names: name }, [], { label: "gather" }));
-    return new AsyncResult(this.client, entries, { scalar: false, join: (values) => (values as unknown[]).flatMap(toList) }) as AsyncResult<R[]>;
+    return new AsyncMapResult<R>(this.client, entries, { label: this.label ?? "gather", items: toList });
   }
 
   /** Wraps `fn` so that calling it applies it on this view's engines (`@remote`). */
@@ -135,19 +206,22 @@ export class DirectView {
   }
 
   /**
-   * Wraps `fn` so that calling it partitions its sequence arguments across the engines, calls
-   * `fn` once per engine on its partitions, and concatenates the outputs (`@parallel`).
+   * Wraps `fn` so that calling it partitions its sequence arguments (of equal length) across
+   * the engines, calls `fn` once per engine on its partitions, and concatenates the outputs
+   * (`@parallel`); `.map(...sequences)` calls `fn` on each element instead.
    */
-  parallel<R>(fn: (...parts: never[]) => R): (...sequences: Sequence[]) => AsyncResult<unknown[]> {
-    return (...sequences: Sequence[]) => {
+  parallel<R = unknown>(fn: (...parts: never[]) => unknown): ParallelFunction<R> {
+    const call = (...sequences: Sequence[]) => {
+      const arrays = equalLengthSequences(sequences, "parallel");
       const { ids } = this.resolve();
-      const parts = sequences.map((s) => partition(Array.from(s as ArrayLike<unknown>), ids.length));
+      const parts = arrays.map((a) => partition(a, ids.length));
       const entries = ids.map((engineId, i) => {
         const { content, buffers } = encodeCall("call", fn, parts.map((p) => p[i] ?? []), refuseFutures);
-        return this.submitOne(engineId, content, buffers, { label: labelOf(fn) });
+        return this.submitOne(engineId, content, buffers, { count: parts[0]?.[i]?.length ?? 0, label: labelOf(fn) });
       });
-      return new AsyncResult(this.client, entries, { scalar: false, join: (values) => (values as unknown[]).flatMap(toList) }) as AsyncResult<unknown[]>;
+      return new AsyncMapResult<R>(this.client, entries, { label: this.label ?? labelOf(fn), items: toList });
     };
+    return Object.assign(call, { map: (...sequences: Sequence[]) => this.map<R>(fn, ...sequences) });
   }
 
   /**
@@ -155,17 +229,7 @@ export class DirectView {
    * `"lodash"` binds `lodash`, `{ _: "lodash" }` binds `_`.
    */
   requireModules(...specs: ModuleSpec[]): AsyncResult<string[]> {
-    const modules: Record<string, string> = {};
-    for (const spec of specs) {
-      if (typeof spec === "string") modules[bindingName(spec)] = spec;
-      else if (spec && typeof spec === "object") {
-        for (const [name, specifier] of Object.entries(spec)) {
-          assertIdentifier(name, "requireModules");
-          if (typeof specifier !== "string") throw new TypeError(`requireModules: module for ${name} must be a specifier string`);
-          modules[name] = specifier;
-        }
-      } else throw new TypeError(`requireModules: expected module specifiers, got ${JSON.stringify(spec)}`);
-    }
+    const modules = moduleBindings(specs, "requireModules");
     return this.send(() => ({ content: { op: "require", modules }, buffers: [] }), { label: "requireModules" }) as AsyncResult<string[]>;
   }
 
@@ -200,38 +264,28 @@ export class DirectView {
     const { ids, scalar } = this.resolve();
     const { content, buffers } = build();
     const entries = ids.map((engineId) => this.submitOne(engineId, content, buffers, shape.label === undefined ? {} : { label: shape.label }));
-    return new AsyncResult(this.client, entries, { scalar, ...shape });
+    return new AsyncResult(this.client, entries, { scalar, unit: "engines", ...shape, ...(this.label === undefined ? {} : { label: this.label }) });
   }
 
-  private submitOne(engineId: number, content: ApplyContent, buffers: Buffer[], options: { count?: number; label?: string }): TaskEntry {
-    const entry = new TaskEntry(newMsgId(), { ...options, engineId });
-    this.client.submit([{ content: content as unknown as Record<string, unknown>, metadata: { engine: engineId }, buffers, entry }]);
+  private submitOne(engineId: number, content: ApplyContent, buffers: Buffer[], options: { count?: number; firstItem?: number; label?: string }): TaskEntry {
+    const label = this.label ?? options.label;
+    const entry = new TaskEntry(newMsgId(), { ...options, engineId, ...(label === undefined ? {} : { label }) });
+    const metadata = { engine: engineId, ...(this.label === undefined ? {} : { label: this.label }) };
+    this.client.submit([{ content: content as unknown as Record<string, unknown>, metadata, buffers, entry }]);
     return entry;
   }
 }
 
-function lengthOf(sequence: Sequence): number {
-  if (sequence === null || typeof sequence !== "object" || typeof (sequence as ArrayLike<unknown>).length !== "number") {
-    throw new TypeError(`map: every sequence must be array-like, got ${typeof sequence}`);
-  }
-  return (sequence as ArrayLike<unknown>).length;
+/** The sequences of a `parallel` call as arrays, refusing unequal lengths as IPython Parallel does. */
+function equalLengthSequences(sequences: readonly Sequence[], what: string): unknown[][] {
+  if (sequences.length === 0) throw new TypeError(`${what}: needs at least one sequence`);
+  const arrays = sequencesToArrays(sequences, what);
+  const lengths = arrays.map((a) => a.length);
+  if (new Set(lengths).size > 1) throw new RangeError(`${what}: all sequences must have equal length, but have [${lengths.join(", ")}] (use .map to stop at the shortest)`);
+  return arrays;
 }
 
-function toList(value: unknown): unknown[] {
-  if (Array.isArray(value)) return value;
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<unknown>);
-  return [value];
-}
-
-const IDENTIFIER = /^[$_\p{ID_Start}][$_\u200C\u200D\p{ID_Continue}]*$/u;
 
 function assertIdentifier(name: string, what: string): void {
-  if (typeof name !== "string" || !IDENTIFIER.test(name)) throw new TypeError(`${what}: ${JSON.stringify(name)} is not a valid variable name`);
-}
-
-/** `node:os` → `os`, `lodash.merge` → `lodashMerge`, `@scope/my-pkg` → `myPkg`. */
-export function bindingName(specifier: string): string {
-  const last = specifier.replace(/^node:/, "").split("/").filter(Boolean).at(-1) ?? specifier;
-  const name = last.replace(/\.[cm]?js$/, "").replace(/[-.]+(\w)/g, (_m, c: string) => c.toUpperCase()).replace(/[^$\w]/g, "_");
-  return /^\d/.test(name) ? `_${name}` : name;
+  if (!isIdentifier(name)) throw new TypeError(`${what}: ${JSON.stringify(name)} is not a valid variable name`);
 }

@@ -3,10 +3,10 @@
  * serialized, and a precise `SerializationError` (with the argument path) when that fails.
  */
 import { SerializationError } from "../errors.js";
-import { canCallable, canValue } from "../protocol/canning.js";
-import type { CanHook } from "../protocol/canning.js";
+import { CAN_KEY, canCallable, canValue, uncanValue } from "../protocol/canning.js";
+import type { CanHook, Canned } from "../protocol/canning.js";
 import type { ApplyContent, EngineOp } from "../protocol/contents.js";
-import { encodeValue, findUnserializablePath } from "../protocol/serialize.js";
+import { decodeValue, encodeValue, findUnserializablePath } from "../protocol/serialize.js";
 
 /** Encoded value frames and whether they contain canned markers. */
 export interface EncodedValue {
@@ -26,7 +26,7 @@ export function encodeArgument(value: unknown, what: string, hook?: CanHook): En
     }
   });
   try {
-    const { value: canned, canned: hasCans } = canValue(value, what, guarded);
+    const { value: canned, canned: hasCans } = canValue(value, what, guarded, { refuseInstances: true });
     return { buffers: encodeValue(canned, what), canned: hasCans };
   } catch (error) {
     if (error instanceof HookRefusal) throw error.refusal;
@@ -53,4 +53,26 @@ export function labelOf(fn: unknown): string {
   if (typeof fn === "function") return fn.name || "anonymous";
   if (fn && typeof fn === "object" && "exportName" in fn) return String((fn as { exportName: unknown }).exportName);
   return "task";
+}
+
+/**
+ * Decodes a result. Functions in it (`pull("g")` of a function) come back as functions rebuilt
+ * from their source in this process, so their free names resolve among this process's globals;
+ * module functions import their module here when called.
+ */
+export function decodeResult(frames: readonly Buffer[], canned: boolean | undefined): unknown {
+  const value = decodeValue(frames);
+  return canned ? uncanValue(value, reviveHere) : value;
+}
+
+function reviveHere(canned: Canned): unknown {
+  if (canned[CAN_KEY] === "source") return new Function(`return (${canned.src}\n);`)() as unknown;
+  if (canned[CAN_KEY] === "module") {
+    const { path, exportName } = canned;
+    return async (...args: unknown[]) => {
+      const module = (await import(path)) as Record<string, (...a: unknown[]) => unknown>;
+      return module[exportName]?.(...args);
+    };
+  }
+  return canned;
 }

@@ -5,6 +5,10 @@
 import { TimeoutError } from "../errors.js";
 import type { AsyncResult } from "./async-result.js";
 import type { ClientPort } from "./client-port.js";
+import { checkOptions, checkReturnWhen } from "./options.js";
+import type { ReturnWhen } from "./options.js";
+
+export type { ReturnWhen } from "./options.js";
 
 /** What an executor needs of its view (a LoadBalancedView): one call at a time, and its client. */
 export interface ExecutorView {
@@ -22,31 +26,41 @@ export class Executor<V extends ExecutorView = ExecutorView> {
   /** Schedules `fn(...args)`; returns its future. */
   submit<R = unknown>(fn: unknown, ...args: unknown[]): AsyncResult<R> {
     if (this.closed) throw new Error("cannot submit to an executor after shutdown()");
+    return this.track<R>(fn, args);
+  }
+
+  /**
+   * Calls `fn` on items taken from the iterables in step (stopping at the shortest), lazily,
+   * yielding results in order, with a bounded number of calls in flight. A map made before
+   * `shutdown()` is work already submitted: it still runs when consumed afterwards.
+   */
+  map<R = unknown>(fn: unknown, ...iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>): AsyncGenerator<R> {
+    if (this.closed) throw new Error("cannot map on an executor after shutdown()");
+    if (iterables.length === 0) throw new TypeError("executor.map needs at least one iterable");
+    return this.mapLazily<R>(fn, iterables);
+  }
+
+  private async *mapLazily<R>(fn: unknown, iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>): AsyncGenerator<R> {
+    const zipped = zipAsync(iterables);
+    const window: Array<AsyncResult<R>> = [];
+    const max = 2 * Math.max(1, this.view.client.ids.length) * 4;
+    for await (const args of zipped) {
+      window.push(this.track<R>(fn, args));
+      if (window.length >= max) yield await (window.shift() as AsyncResult<R>);
+    }
+    while (window.length > 0) yield await (window.shift() as AsyncResult<R>);
+  }
+
+  private track<R>(fn: unknown, args: unknown[]): AsyncResult<R> {
     const future = this.view.apply<R>(fn, ...args);
     this.futures.add(future);
     void future.wait().then(() => this.futures.delete(future));
     return future;
   }
 
-  /**
-   * Calls `fn` on items taken from the iterables in step (stopping at the shortest), lazily,
-   * yielding results in order. At most `maxOutstanding` calls are in flight.
-   */
-  async *map<R = unknown>(fn: unknown, ...iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>): AsyncGenerator<R> {
-    if (this.closed) throw new Error("cannot map on an executor after shutdown()");
-    if (iterables.length === 0) throw new TypeError("executor.map needs at least one iterable");
-    const zipped = zipAsync(iterables);
-    const window: Array<AsyncResult<R>> = [];
-    const max = 2 * Math.max(1, this.view.client.ids.length) * 4;
-    for await (const args of zipped) {
-      window.push(this.submit<R>(fn, ...args));
-      if (window.length >= max) yield await (window.shift() as AsyncResult<R>);
-    }
-    while (window.length > 0) yield await (window.shift() as AsyncResult<R>);
-  }
-
   /** Refuses new work; with `wait` (default) resolves once submitted futures are done. With `cancelFutures`, aborts queued ones. */
   async shutdown(options: { wait?: boolean; cancelFutures?: boolean } = {}): Promise<void> {
+    checkOptions(options, ["wait", "cancelFutures"], "shutdown");
     this.closed = true;
     if (options.cancelFutures && this.futures.size > 0) await this.view.client.abort([...this.futures]);
     if (options.wait ?? true) await Promise.all([...this.futures].map((f) => f.wait()));
@@ -78,6 +92,7 @@ async function* zipAsync(iterables: Array<Iterable<unknown> | AsyncIterable<unkn
  * because an async generator would await each yielded future and hand out its value instead.
  */
 export function asCompleted<T extends AsyncResult>(futures: Iterable<T>, options: { timeout?: number } = {}): AsyncIterableIterator<T> {
+  checkOptions(options, ["timeout"], "asCompleted");
   const pending = new Set(futures);
   const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
   const iterator: AsyncIterableIterator<T> = {
@@ -93,15 +108,10 @@ export function asCompleted<T extends AsyncResult>(futures: Iterable<T>, options
   return iterator;
 }
 
-/** When `wait` returns. */
-export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED";
-
 /** Waits for futures; returns the done and pending sets, like `concurrent.futures.wait`. */
 export async function wait<T extends AsyncResult>(futures: Iterable<T>, options: { returnWhen?: ReturnWhen; timeout?: number } = {}): Promise<{ done: Set<T>; pending: Set<T> }> {
-  const returnWhen = options.returnWhen ?? "ALL_COMPLETED";
-  if (!["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"].includes(returnWhen)) {
-    throw new RangeError(`returnWhen must be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${JSON.stringify(returnWhen)}`);
-  }
+  checkOptions(options, ["returnWhen", "timeout"], "wait");
+  const returnWhen = checkReturnWhen(options.returnWhen, "wait");
   const done = new Set<T>();
   const pending = new Set(futures);
   for (const f of pending) if (f.ready()) done.add(f);

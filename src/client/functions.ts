@@ -4,7 +4,7 @@
  * a check on the engine first and send the task elsewhere when it fails.
  */
 import path from "node:path";
-import { CAN_KEY, canCallable } from "../protocol/canning.js";
+import { CAN_KEY, canCallable, isIdentifier } from "../protocol/canning.js";
 import type { CannedModule, CannedSource } from "../protocol/canning.js";
 
 /** Names a function by module and export; the engine imports the module. */
@@ -56,16 +56,43 @@ export function depend(check: (...args: never[]) => unknown, ...args: unknown[])
   return (fn) => wrap(`depend_${nameOf(fn)}`, checkSource, checkArgs, fn, `dependency ${nameOf(check)}(${checkArgs.slice(1, -1)})`);
 }
 
-/** `requireModules("mathjs")(f)`: `f` only runs on engines that can load these modules. */
-export function requireModules(...modules: string[]): (fn: unknown) => DependentFunction {
-  if (modules.length === 0 || !modules.every((m) => typeof m === "string" && m !== "")) {
-    throw new TypeError("requireModules: expected one or more module specifiers");
-  }
-  const check = `async (...mods) => {
-    for (const m of mods) { try { require.resolve(m); } catch { try { await import(m); } catch { return false; } } }
+/**
+ * `requireModules("node:querystring", { _: "lodash" })(f)`: `f` only runs on engines that can
+ * load these modules, and finds them bound in the namespace (`querystring`, `_`), as IPython
+ * Parallel's `@require` binds what it imports.
+ */
+export function requireModules(...specs: Array<string | Record<string, string>>): (fn: unknown) => DependentFunction {
+  const modules = moduleBindings(specs, "requireModules");
+  if (Object.keys(modules).length === 0) throw new TypeError("requireModules: expected one or more module specifiers");
+  const check = `async (modules) => {
+    try { await __parallax_require_modules__(modules); } catch { return false; }
     return true;
   }`;
-  return (fn) => wrap(`requires_${nameOf(fn)}`, check, literal(modules, "requireModules"), fn, `modules ${modules.join(", ")}`);
+  const specifiers = Object.values(modules);
+  return (fn) => wrap(`requires_${nameOf(fn)}`, check, literal([modules], "requireModules"), fn, `modules ${specifiers.join(", ")}`);
+}
+
+/** Namespace name → specifier, from specifiers (bound under {@link bindingName}) and `{ name: specifier }` objects. */
+export function moduleBindings(specs: ReadonlyArray<unknown>, what: string): Record<string, string> {
+  const modules: Record<string, string> = {};
+  for (const spec of specs) {
+    if (typeof spec === "string" && spec !== "") modules[bindingName(spec)] = spec;
+    else if (spec !== null && typeof spec === "object" && !Array.isArray(spec)) {
+      for (const [name, specifier] of Object.entries(spec)) {
+        if (!isIdentifier(name)) throw new TypeError(`${what}: ${JSON.stringify(name)} is not a valid variable name`);
+        if (typeof specifier !== "string" || specifier === "") throw new TypeError(`${what}: module for ${name} must be a specifier string`);
+        modules[name] = specifier;
+      }
+    } else throw new TypeError(`${what}: expected module specifiers, got ${JSON.stringify(spec)}`);
+  }
+  return modules;
+}
+
+/** `node:os` → `os`, `lodash.merge` → `lodashMerge`, `@scope/my-pkg` → `myPkg`. */
+export function bindingName(specifier: string): string {
+  const last = specifier.replace(/^node:/, "").split("/").filter(Boolean).at(-1) ?? specifier;
+  const name = last.replace(/\.[cm]?js$/, "").replace(/[-.]+(\w)/g, (_m, c: string) => c.toUpperCase()).replace(/[^$\w]/g, "_");
+  return /^\d/.test(name) ? `_${name}` : name;
 }
 
 function nameOf(fn: unknown): string {

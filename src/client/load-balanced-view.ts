@@ -4,7 +4,7 @@
  * before they touch the view, so a bad value never sticks (IPython Parallel's flags do).
  */
 import { Dependency } from "../graph/dependency.js";
-import { chunkSequence } from "../graph/partition.js";
+import { chunkSequence, sequencesToArrays, toList } from "../graph/partition.js";
 import { CAN_KEY } from "../protocol/canning.js";
 import type { CannedResultRef } from "../protocol/canning.js";
 import type { DependencySpec, RequestMetadata } from "../protocol/contents.js";
@@ -13,7 +13,9 @@ import { memoKey } from "../protocol/memo-key.js";
 import { AsyncMapResult, AsyncResult } from "./async-result.js";
 import type { ClientPort } from "./client-port.js";
 import { Executor } from "./executor.js";
+import type { ParallelFunction, Sequence } from "./direct-view.js";
 import { encodeCall, labelOf } from "./encode.js";
+import { checkOptions } from "./options.js";
 import { validateTargetSpec } from "./targets.js";
 import { TaskEntry } from "./task-entry.js";
 import type { TaskMetadata } from "./task-entry.js";
@@ -132,28 +134,72 @@ export class LoadBalancedView {
     return new AsyncResult<R>(this.client, [entry], { scalar: true, ...(this.flags.label ? { label: this.flags.label } : {}) });
   }
 
-  /** Maps `fn` over the sequences in balanced chunks of `chunksize` items (one task per chunk). */
-  map<R = unknown>(fn: unknown, ...sequences: ReadonlyArray<ArrayLike<unknown>>): AsyncMapResult<R> {
+  /**
+   * Maps `fn` over the sequences (arrays or any iterables, read at once) in balanced chunks of
+   * `chunksize` items (one task per chunk).
+   */
+  map<R = unknown>(fn: unknown, ...sequences: Sequence[]): AsyncMapResult<R> {
     if (sequences.length === 0) throw new TypeError("map needs at least one sequence");
-    const length = Math.min(...sequences.map((s) => s.length));
-    const columns = sequences.map((s) => chunkSequence(Array.from(s).slice(0, length), this.flags.chunksize ?? 1));
-    const entries = (columns[0] ?? []).map((chunk, i) => this.submitTask("map", fn, columns.map((c) => c[i] ?? []), chunk.length));
-    return new AsyncMapResult<R>(this.client, entries, { ordered: this.flags.ordered ?? true, ...(this.flags.label ? { label: this.flags.label } : {}) });
+    const arrays = sequencesToArrays(sequences, "map");
+    const length = Math.min(...arrays.map((a) => a.length));
+    const columns = arrays.map((a) => chunkSequence(a.slice(0, length), this.flags.chunksize ?? 1));
+    let firstItem = 0;
+    const entries = (columns[0] ?? []).map((chunk, i) => {
+      const entry = this.submitTask("map", fn, columns.map((c) => c[i] ?? []), chunk.length, firstItem);
+      firstItem += chunk.length;
+      return entry;
+    });
+    return new AsyncMapResult<R>(this.client, entries, { ordered: this.flags.ordered ?? true, label: this.flags.label ?? labelOf(fn) });
   }
 
   /**
    * Lazy map over any (async) iterable, even an infinite one, with at most `maxOutstanding`
-   * tasks in flight; yields results in input order.
+   * tasks in flight. Yields results in input order, or in completion order with
+   * `ordered: false`; with `returnExceptions: true` a failed item yields its error instead of
+   * ending the iteration.
    */
-  async *imap<R = unknown>(fn: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>, options: { maxOutstanding?: number } = {}): AsyncGenerator<R> {
+  async *imap<R = unknown>(fn: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>, options: ImapOptions = {}): AsyncGenerator<R> {
+    checkOptions(options, ["maxOutstanding", "ordered", "returnExceptions"], "imap");
     const max = options.maxOutstanding ?? 2 * Math.max(1, this.client.ids.length);
     checkNumber("maxOutstanding", max, { integer: true, min: 1 });
+    for (const name of ["ordered", "returnExceptions"] as const) {
+      if (options[name] !== undefined && typeof options[name] !== "boolean") throw new TypeError(`imap: ${name} must be a boolean, got ${JSON.stringify(options[name])}`);
+    }
+    if (iterable === null || typeof iterable !== "object" || !(Symbol.iterator in iterable || Symbol.asyncIterator in iterable)) {
+      throw new TypeError(`imap: expected an iterable or async iterable, got ${iterable === null ? "null" : typeof iterable}`);
+    }
+    const ordered = options.ordered ?? true;
+    const settle = async (ar: AsyncResult<R>): Promise<R> => (options.returnExceptions ? ((await ar.get({ returnExceptions: true })) as R) : await ar);
     const window: AsyncResult<R>[] = [];
+    // The next result to hand out: the oldest, or (unordered) the first of the window to finish.
+    const next = async (): Promise<R> => {
+      const index = ordered ? 0 : await firstDone(window);
+      const [ar] = window.splice(index, 1);
+      return await settle(ar as AsyncResult<R>);
+    };
     for await (const item of iterable as AsyncIterable<unknown>) {
       window.push(this.apply<R>(fn, item));
-      if (window.length >= max) yield await (window.shift() as AsyncResult<R>);
+      if (window.length >= max) yield await next();
     }
-    while (window.length > 0) yield await (window.shift() as AsyncResult<R>);
+    while (window.length > 0) yield await next();
+  }
+
+  /**
+   * Wraps `fn` like `@parallel`: calling it with sequences of equal length submits `fn` on
+   * balanced chunks of them (`chunksize` items each, default one) and concatenates the
+   * outputs; `.map(...sequences)` calls `fn` on each element, as `map` does.
+   */
+  parallel<R = unknown>(fn: (...parts: never[]) => unknown): ParallelFunction<R> {
+    const call = (...sequences: Sequence[]) => {
+      if (sequences.length === 0) throw new TypeError("parallel: needs at least one sequence");
+      const arrays = sequencesToArrays(sequences, "parallel");
+      const lengths = arrays.map((a) => a.length);
+      if (new Set(lengths).size > 1) throw new RangeError(`parallel: all sequences must have equal length, but have [${lengths.join(", ")}] (use .map to stop at the shortest)`);
+      const columns = arrays.map((a) => chunkSequence(a, this.flags.chunksize ?? 1));
+      const entries = (columns[0] ?? []).map((chunk, i) => this.submitTask("call", fn, columns.map((c) => c[i] ?? []), chunk.length));
+      return new AsyncMapResult<R>(this.client, entries, { ordered: this.flags.ordered ?? true, label: this.flags.label ?? labelOf(fn), items: toList });
+    };
+    return Object.assign(call, { map: (...sequences: Sequence[]) => this.map<R>(fn, ...sequences) });
   }
 
   /** Wraps `fn` so that calling it submits a task (`@remote` for load-balanced views). */
@@ -171,9 +217,10 @@ export class LoadBalancedView {
     return new Executor(this);
   }
 
-  private submitTask(op: "call" | "map", fn: unknown, args: unknown[], count: number): TaskEntry {
+  private submitTask(op: "call" | "map", fn: unknown, args: unknown[], count: number, firstItem?: number): TaskEntry {
     this.client.assertUsable();
     this.assertTargetsKnown();
+    this.client.warnIfNoEngines();
     const refs: string[] = [];
     const hook = (value: object): CannedResultRef | undefined => {
       if (!(value instanceof AsyncResult)) return undefined;
@@ -183,7 +230,9 @@ export class LoadBalancedView {
     };
     const { content, buffers } = encodeCall(op, fn, args, hook);
     const metadata = this.requestMetadata(refs, content.fn && "src" in content.fn ? content.fn.src : JSON.stringify(content.fn), buffers);
-    const entry = new TaskEntry(newMsgId(), { count, ...(this.flags.label ? { label: this.flags.label } : { label: labelOf(fn) }), dependsOn: dependsOn(metadata) });
+    const entry = new TaskEntry(newMsgId(), {
+      count, ...(firstItem === undefined ? {} : { firstItem }), label: this.flags.label ?? labelOf(fn), dependsOn: dependsOn(metadata),
+    });
     this.client.submit([{ content: content as unknown as Record<string, unknown>, metadata: metadata as Record<string, unknown>, buffers, entry }]);
     return entry;
   }
@@ -215,6 +264,21 @@ export class LoadBalancedView {
       ...(f.pure ? { pure: true, memoKey: memoKey(source, buffers) } : {}),
     };
   }
+}
+
+/** Options of {@link LoadBalancedView.imap}. */
+export interface ImapOptions {
+  /** Tasks in flight at most. @default twice the number of engines */
+  maxOutstanding?: number;
+  /** Yield in input order (true) or as tasks finish (false). @default true */
+  ordered?: boolean;
+  /** Yield a failed item's error instead of throwing it. @default false */
+  returnExceptions?: boolean;
+}
+
+/** Index of the first result of `window` to finish. */
+async function firstDone(window: readonly AsyncResult[]): Promise<number> {
+  return await Promise.race(window.map((ar, i) => ar.wait().then(() => i)));
 }
 
 function dependsOn(metadata: RequestMetadata): TaskMetadata["dependsOn"] {

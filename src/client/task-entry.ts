@@ -37,13 +37,16 @@ export class TaskEntry {
   error: Error | undefined;
   /** Items this message covers (map chunks cover several). */
   readonly count: number;
+  /** For a map chunk: index of its first item in the whole map (so errors name the item). */
+  readonly firstItem: number | undefined;
   private settleDone!: () => void;
   /** Resolves (never rejects) once the message has a terminal state. */
   readonly done = new Promise<void>((resolve) => (this.settleDone = resolve));
   private readonly listeners: Array<() => void> = [];
 
-  constructor(msgId: string, options: { count?: number; label?: string; engineId?: number; dependsOn?: TaskMetadata["dependsOn"] } = {}) {
+  constructor(msgId: string, options: { count?: number; firstItem?: number; label?: string; engineId?: number; dependsOn?: TaskMetadata["dependsOn"] } = {}) {
     this.count = options.count ?? 1;
+    this.firstItem = options.firstItem;
     this.metadata = {
       msgId, engineId: options.engineId, submitted: Date.now(), started: undefined, completed: undefined, received: undefined,
       status: "pending", stdout: "", stderr: "", label: options.label, dependsOn: options.dependsOn ?? [],
@@ -89,7 +92,10 @@ export class TaskEntry {
         return;
       }
     } else {
-      this.fail(errorFromWire(content.error, m.engineId), content.status === "aborted" ? "aborted" : "error");
+      const info = content.error;
+      // The engine numbers a failing item within its chunk; the map numbers it within the whole map.
+      const placed = info?.item !== undefined && this.firstItem !== undefined ? { ...info, item: info.item + this.firstItem } : info;
+      this.fail(errorFromWire(placed, m.engineId), content.status === "aborted" ? "aborted" : "error");
       return;
     }
     this.finish();

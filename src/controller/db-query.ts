@@ -72,9 +72,35 @@ function isOperatorObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).some((k) => k.startsWith("$"));
 }
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${escaped}$`);
+/**
+ * Python's `fnmatch.translate`: `*` any run, `?` one character, `[abc]`/`[a-z]` a class,
+ * `[!abc]` its complement, and a `[` with no closing `]` a literal bracket. So `[*]` and `[?]`
+ * match a literal star and question mark.
+ */
+export function globToRegExp(glob: string): RegExp {
+  let out = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === "*") out += ".*";
+    else if (c === "?") out += ".";
+    else if (c === "[") {
+      // As fnmatch: a leading "!" negates, and a "]" right after "[" or "[!" is a member.
+      let j = i + 1;
+      if (glob[j] === "!") j++;
+      if (glob[j] === "]") j++;
+      while (j < glob.length && glob[j] !== "]") j++;
+      if (j >= glob.length) {
+        out += "\\[";
+        continue;
+      }
+      let body = glob.slice(i + 1, j);
+      const negate = body.startsWith("!");
+      if (negate) body = body.slice(1);
+      out += `[${negate ? "^" : ""}${body.replace(/[\\\]^]/g, (m, offset: number) => (m === "^" && offset > 0 ? m : `\\${m}`))}]`;
+      i = j;
+    } else out += c.replace(/[.+^${}()|[\]\\/-]/g, "\\$&");
+  }
+  return new RegExp(`^${out}$`, "s");
 }
 
 function holds(value: unknown, condition: unknown): boolean {

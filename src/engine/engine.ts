@@ -8,8 +8,8 @@ import type { ApplyContent, RegistrationContent, ReplyContent, ReplyMetadata, Ta
 import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
 import { Channel, connectDealer, newCodec } from "../transport/channel.js";
+import { failureInfo } from "./failure.js";
 import { TaskThread } from "./task-thread.js";
-import type { ErrorFields } from "./task-thread.js";
 
 /** How an engine finds and joins its controller. */
 export interface EngineOptions {
@@ -195,17 +195,19 @@ export class Engine {
     clearInterval(flusher);
     let status: TaskStatus = "ok";
     let buffers: Buffer[] = [];
+    let canned = false;
     let error: (RemoteErrorInfo & { code?: string }) | undefined;
     let unmet = false;
-    if (outcome.error === undefined) buffers = outcome.buffers;
+    if (outcome.error === undefined) ({ buffers, canned = false } = outcome);
     else {
       status = "error";
-      error = this.errorInfo(outcome.error);
+      const op = (request.content as unknown as ApplyContent).op;
+      error = failureInfo(outcome.error, { engineId: this.id, cwd: this.options.cwd ?? process.cwd(), op });
       unmet = error.ename === "UnmetDependency";
     }
     this.current = undefined;
     const metadata: ReplyMetadata = { started, completed: Date.now(), stdout: output.stdout, stderr: output.stderr, ...(unmet ? { unmet } : {}) };
-    this.reply(request, status, buffers, metadata, error);
+    this.reply(request, status, buffers, metadata, error, canned);
   }
 
   private flushStreams(request: Incoming, pending: { stdout: string; stderr: string }): void {
@@ -224,25 +226,8 @@ export class Engine {
     return this.thread?.stop(namedError("TaskInterrupted", `task ${this.current?.header.msg_id} was interrupted on engine ${this.id}`, "TASK_INTERRUPTED")) ?? Promise.resolve(false);
   }
 
-  private errorInfo(error: ErrorFields | (Error & { code?: string })): RemoteErrorInfo & { code?: string } {
-    const ename = error.name;
-    let evalue = error.message;
-    const free = ename === "ReferenceError" ? /^(\S+) is not defined$/.exec(evalue) : null;
-    if (free) {
-      evalue = `${free[1]} is not defined on engine ${this.id}: functions run in the engine's namespace, ` +
-        `so push it first (view.push({ ${free[1]} })) or pass it as an argument`;
-    }
-    return {
-      ename,
-      evalue,
-      remoteStack: typeof error.stack === "string" ? error.stack : `${ename}: ${evalue}`,
-      engineId: this.id,
-      ...(typeof error.code === "string" ? { code: error.code } : {}),
-    };
-  }
-
-  private reply(request: Incoming, status: TaskStatus, buffers: Buffer[], metadata: ReplyMetadata, error?: RemoteErrorInfo & { code?: string }): void {
-    const content: ReplyContent = error ? { status, error } : { status };
+  private reply(request: Incoming, status: TaskStatus, buffers: Buffer[], metadata: ReplyMetadata, error?: RemoteErrorInfo & { code?: string }, canned = false): void {
+    const content: ReplyContent = error ? { status, error } : { status, ...(canned ? { canned } : {}) };
     this.send("apply_reply", content, { ...metadata, engine_id: this.id }, request.header.msg_id, buffers);
   }
 

@@ -33,6 +33,7 @@ export class Namespace {
   private context!: vm.Context;
   private readonly compiled = new Map<string, Function>();
   private readonly modules = new Map<string, unknown>();
+  private readonly checkers = new Map<string, () => string[]>();
 
   constructor(private readonly cwd: string, private readonly seed: NamespaceSeed = {}) {
     this.reset();
@@ -50,15 +51,49 @@ export class Namespace {
     sandbox.__name = (target: object, value: string) => Object.defineProperty(target, "name", { value, configurable: true });
     // Lets users (and tests) see that each distinct source is compiled once.
     sandbox.__parallax_stats__ = () => ({ compiled: this.compiled.size, modules: this.modules.size });
+    // Functions wrapped with requireModules(...) bind their modules through this.
+    sandbox.__parallax_require_modules__ = (modules: Record<string, string>) => this.requireModules(modules);
     Object.assign(sandbox, this.seed);
     this.context = vm.createContext(sandbox, { name: "parallax-engine" });
     vm.runInContext("globalThis.global = globalThis;", this.context);
     this.compiled.clear();
+    this.checkers.clear();
   }
 
-  /** Binds values as globals of the namespace. */
+  /**
+   * Binds values as globals of the namespace. A dotted name (`"a.b"`) sets a property of an
+   * existing object instead, as IPython Parallel's `view["a.b"] = value` does.
+   */
   push(values: Record<string, unknown>): void {
-    for (const [name, value] of Object.entries(values)) this.context[name] = value;
+    for (const [name, value] of Object.entries(values)) {
+      const dot = name.lastIndexOf(".");
+      if (dot < 0) {
+        this.context[name] = value;
+        continue;
+      }
+      const owner = this.evaluate(name.slice(0, dot));
+      if (owner === null || (typeof owner !== "object" && typeof owner !== "function")) {
+        throw new TypeError(`cannot set ${name}: ${name.slice(0, dot)} is ${owner === null ? "null" : typeof owner}, not an object`);
+      }
+      (owner as Record<string, unknown>)[name.slice(dot + 1)] = value;
+    }
+  }
+
+  /**
+   * Which of `names` are not defined in the namespace (neither globals nor top-level
+   * declarations of executed code). One compiled checker per list of names.
+   */
+  missingNames(names: readonly string[]): string[] {
+    const key = names.join(",");
+    let checker = this.checkers.get(key);
+    if (checker === undefined) {
+      // Reading a name is the only test that sees top-level let/const too; a name in its
+      // temporal dead zone exists (its error says so when the function runs).
+      const probes = names.map((n) => `try { void ${n}; } catch (e) { if (e instanceof ReferenceError && /is not defined/.test(e.message)) missing.push(${JSON.stringify(n)}); }`);
+      checker = this.run(`(() => { const missing = []; ${probes.join(" ")} return missing; })`, "parallax:names") as () => string[];
+      this.checkers.set(key, checker);
+    }
+    return [...checker()];
   }
 
   /** Evaluates a name or expression in the namespace. */

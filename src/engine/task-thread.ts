@@ -44,16 +44,21 @@ export interface ErrorFields {
   message: string;
   stack?: string;
   code?: string;
+  /** In a map chunk: the index of the item whose call threw. */
+  item?: number;
+  /** What was thrown was not an Error: `message` describes it and `thrown` keeps it when JSON can carry it. */
+  nonError?: boolean;
+  thrown?: unknown;
 }
 
 /** Messages from the task thread. */
 export type FromTaskThread =
   | { type: "output"; seq: number; name: "stdout" | "stderr"; text: string }
-  | { type: "done"; seq: number; buffers?: Uint8Array[]; error?: ErrorFields }
+  | { type: "done"; seq: number; buffers?: Uint8Array[]; canned?: boolean; error?: ErrorFields }
   | { type: "pong"; seq: number };
 
 /** How a task ended: its encoded value, or what it threw (or why it was stopped). */
-export type TaskOutcome = { buffers: Buffer[]; error?: undefined } | { error: ErrorFields | Error };
+export type TaskOutcome = { buffers: Buffer[]; canned?: boolean; error?: undefined } | { error: ErrorFields | Error };
 
 /** An idle thread answers a ping within this many ms; one that does not is busy in user code. */
 const PROBE_MS = 150;
@@ -171,7 +176,9 @@ export class TaskThread {
       return;
     }
     this.running = undefined;
-    running.settle(message.error ? { error: message.error } : { buffers: (message.buffers ?? []).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)) });
+    running.settle(message.error ? { error: message.error } : {
+      buffers: (message.buffers ?? []).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)), ...(message.canned ? { canned: true } : {}),
+    });
   }
 
   private post(message: ToTaskThread): void {

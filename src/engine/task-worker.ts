@@ -4,9 +4,11 @@
  * thread keeps the socket, so it can always hear an interrupt and break this thread out of
  * whatever it runs without losing the namespace (see task-thread.ts).
  */
+import util from "node:util";
 import { parentPort, workerData } from "node:worker_threads";
 import { UnmetDependency } from "../errors.js";
-import { uncanValue } from "../protocol/canning.js";
+import { canValue, isIdentifier, uncanValue } from "../protocol/canning.js";
+import type { CannedModule, CannedSource } from "../protocol/canning.js";
 import type { ApplyContent } from "../protocol/contents.js";
 import { decodeValue, encodeValue } from "../protocol/serialize.js";
 import { OutputCapture } from "./capture.js";
@@ -40,7 +42,8 @@ async function run(seq: number, content: ApplyContent, buffers: Buffer[]): Promi
   capture.begin((name, text) => port.postMessage({ type: "output", seq, name, text } satisfies FromTaskThread));
   try {
     const value = await perform(content, buffers);
-    finish({ type: "done", seq, buffers: encodeValue(value, `result of ${describeRequest(content)}`) });
+    const result = encodeResult(value, content);
+    finish({ type: "done", seq, buffers: result.buffers, ...(result.canned ? { canned: true } : {}) });
   } catch (thrown) {
     finish({ type: "done", seq, error: errorFields(thrown) });
   }
@@ -65,10 +68,16 @@ async function perform(content: ApplyContent, buffers: Buffer[]): Promise<unknow
     });
   };
   switch (content.op) {
-    case "call":
-      return await namespace.invoke(await namespace.resolveFunction(content.fn!), values() as unknown[]);
-    case "map":
-      return await mapPartition(await namespace.resolveFunction(content.fn!), values() as unknown[][]);
+    case "call": {
+      const fn = await namespace.resolveFunction(content.fn!);
+      checkFreeNames(content.fn!);
+      return await namespace.invoke(fn, values() as unknown[]);
+    }
+    case "map": {
+      const fn = await namespace.resolveFunction(content.fn!);
+      checkFreeNames(content.fn!);
+      return await mapPartition(fn, values() as unknown[][]);
+    }
     case "execute":
       return await namespace.execute(content.code ?? "", content.filename);
     case "push":
@@ -90,21 +99,83 @@ async function mapPartition(fn: Function, sequences: unknown[][]): Promise<unkno
   const length = Math.min(...sequences.map((s) => s.length));
   const out = new Array<unknown>(Number.isFinite(length) ? length : 0);
   for (let i = 0; i < out.length; i++) {
-    const value = namespace.invoke(fn, sequences.map((s) => s[i]));
-    out[i] = isThenable(value) ? await value : value;
+    try {
+      const value = namespace.invoke(fn, sequences.map((s) => s[i]));
+      out[i] = isThenable(value) ? await value : value;
+    } catch (error) {
+      throw new MapItemFailure(i, error);
+    }
   }
   return out;
 }
 
+/** A map item's call failed: which item (in this chunk), and what it threw. */
+class MapItemFailure {
+  constructor(readonly index: number, readonly error: unknown) {}
+}
+
+/**
+ * Fails a call before it runs when names its function reads (found by the client in its
+ * source) are not defined here; the engine adds advice that fits each name.
+ */
+function checkFreeNames(fn: CannedSource | CannedModule): void {
+  if (!("free" in fn) || !Array.isArray(fn.free)) return;
+  const names = fn.free.filter(isIdentifier);
+  if (names.length === 0) return;
+  const missing = namespace.missingNames(names);
+  if (missing.length === 0) return;
+  throw Object.assign(new Error(`${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not defined`), { name: "ReferenceError" });
+}
+
+/**
+ * A result's frames. Functions in it travel as source (`pull` of a function). The completion
+ * value of `execute` is a courtesy: when it cannot be copied back the call still succeeds,
+ * with no value, as IPython Parallel's execute returns nothing.
+ */
+function encodeResult(value: unknown, content: ApplyContent): { buffers: Buffer[]; canned: boolean } {
+  const what = `result of ${describeRequest(content)}`;
+  if (content.op === "execute") {
+    try {
+      return { buffers: encodeValue(value, what), canned: false };
+    } catch {
+      return { buffers: encodeValue(undefined, what), canned: false };
+    }
+  }
+  const { value: canned, canned: hasCans } = canValue(value, what);
+  return { buffers: encodeValue(canned, what), canned: hasCans };
+}
+
 /** What the main thread needs of a thrown value; errors from the namespace's realm included. */
 function errorFields(thrown: unknown): ErrorFields {
-  const error = (typeof thrown === "object" && thrown !== null ? thrown : new Error(String(thrown))) as Error & { code?: unknown };
+  if (thrown instanceof MapItemFailure) return { ...errorFields(thrown.error), item: thrown.index };
+  if (!isErrorLike(thrown)) {
+    const kept = jsonSafe(thrown);
+    const message = typeof thrown === "string" ? thrown : util.inspect(thrown, { depth: 4, breakLength: Infinity });
+    return { name: "ThrownValue", message, nonError: true, ...(kept.ok ? { thrown: kept.value } : {}) };
+  }
+  const error = thrown as Error & { code?: unknown };
   return {
     name: typeof error.name === "string" ? error.name : "Error",
     message: typeof error.message === "string" ? error.message : String(thrown),
     ...(typeof error.stack === "string" ? { stack: error.stack } : {}),
     ...(typeof error.code === "string" ? { code: error.code } : {}),
   };
+}
+
+/** Errors of any realm (and error-shaped objects with a stack), as opposed to thrown plain values. */
+function isErrorLike(thrown: unknown): boolean {
+  if (util.types.isNativeError(thrown)) return true;
+  return typeof thrown === "object" && thrown !== null && typeof (thrown as Error).stack === "string" && typeof (thrown as Error).message === "string";
+}
+
+/** The thrown value if it survives JSON (the reply's error travels as JSON). */
+function jsonSafe(value: unknown): { ok: boolean; value?: unknown } {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? { ok: false } : { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
 }
 
 /** Buffers arrive as plain Uint8Arrays; the decoders expect Buffers. */

@@ -108,3 +108,28 @@ export function zipShortest<T>(seqs: ReadonlyArray<ArrayLike<T>>): T[][] {
   const length = seqs.reduce((min, s) => Math.min(min, s.length), Infinity);
   return Array.from({ length }, (_, i) => seqs.map((s) => s[i] as T));
 }
+
+/**
+ * The items of each sequence of a map, as arrays: arrays as they are; other iterables
+ * (generators, Sets, `Map#values()`, strings) and array-likes are read into arrays, as Python's
+ * `map` reads any iterable. Async iterables are refused with a pointer to `imap`, which streams.
+ */
+export function sequencesToArrays(sequences: readonly unknown[], what: string): unknown[][] {
+  return sequences.map((s, i) => {
+    if (Array.isArray(s)) return s;
+    if (typeof s === "string") return Array.from(s);
+    if (typeof s === "object" && s !== null) {
+      if (Symbol.iterator in s) return Array.from(s as Iterable<unknown>);
+      if (typeof (s as ArrayLike<unknown>).length === "number") return Array.from(s as ArrayLike<unknown>);
+      if (Symbol.asyncIterator in s) throw new TypeError(`${what}: sequence ${i} is an async iterable; use imap, which streams it`);
+    }
+    throw new TypeError(`${what}: every sequence must be iterable or array-like, got ${describe(s)} as sequence ${i}`);
+  });
+}
+
+/** The items one engine's part stands for when parts are joined: a list, a typed array's values, or one value. */
+export function toList(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<unknown>);
+  return [value];
+}

@@ -4,6 +4,7 @@
  * compiled in its own namespace. Pure: no I/O, no `vm`.
  */
 import { SerializationError } from "../errors.js";
+import { freeNames } from "./free-names.js";
 
 /** Marker key: an own property with this name makes a plain object a canned reference. */
 export const CAN_KEY = "__parallax_can__";
@@ -15,6 +16,11 @@ export interface CannedSource {
   src: string;
   /** The function's name, for stack traces and labels. */
   name: string;
+  /**
+   * Names the function reads without declaring them, other than the sender's globals: the
+   * engine checks them before the call so a missing one fails with advice. Absent when unknown.
+   */
+  free?: readonly string[];
 }
 
 /** A function named by module path (or specifier) and export. */
@@ -44,6 +50,13 @@ export interface ModuleFunction {
 }
 
 const sourceCache = new WeakMap<Function, CannedSource>();
+
+const IDENTIFIER = /^[$_\p{ID_Start}][$_\u200C\u200D\p{ID_Continue}]*$/u;
+
+/** True when `name` is a valid JavaScript variable name (namespace bindings, free names). */
+export function isIdentifier(name: unknown): name is string {
+  return typeof name === "string" && IDENTIFIER.test(name);
+}
 
 /** True when `value` is one of the canned markers. */
 export function isCanned(value: unknown): value is Canned {
@@ -89,7 +102,9 @@ export function functionSource(fn: Function, what = "function"): string {
 export function canFunction(fn: Function, what = "function"): CannedSource {
   const cached = sourceCache.get(fn);
   if (cached) return cached;
-  const canned: CannedSource = { [CAN_KEY]: "source", src: functionSource(fn, what), name: fn.name || "anonymous" };
+  const src = functionSource(fn, what);
+  const free = freeNames(src, (name) => name in globalThis);
+  const canned: CannedSource = { [CAN_KEY]: "source", src, name: fn.name || "anonymous", ...(free && free.length > 0 ? { free } : {}) };
   sourceCache.set(fn, canned);
   return canned;
 }
@@ -104,6 +119,15 @@ export function canCallable(fn: unknown, what = "function"): CannedSource | Cann
 /** Hook that replaces special client objects (such as AsyncResults) during canning. */
 export type CanHook = (value: object) => Canned | undefined;
 
+/** How strictly {@link canValue} treats objects structured clone would change. */
+export interface CanOptions {
+  /**
+   * Refuse instances of classes with methods: structured clone would deliver them as plain
+   * objects without their methods, silently. On for what clients send.
+   */
+  refuseInstances?: boolean;
+}
+
 /** Result of canning a value: the value with markers, and whether any marker was made. */
 export interface CanResult {
   value: unknown;
@@ -114,13 +138,13 @@ export interface CanResult {
  * Replaces functions (and objects the hook recognises) inside `value` by markers. Copies only
  * the containers on the path to a replacement, so plain data passes through untouched.
  */
-export function canValue(value: unknown, path = "value", hook?: CanHook): CanResult {
-  const state = { canned: false };
+export function canValue(value: unknown, path = "value", hook?: CanHook, options: CanOptions = {}): CanResult {
+  const state = { canned: false, refuseInstances: options.refuseInstances === true };
   const out = canAt(value, path, hook, state, new Map());
   return { value: out, canned: state.canned };
 }
 
-function canAt(value: unknown, path: string, hook: CanHook | undefined, state: { canned: boolean }, seen: Map<object, unknown>): unknown {
+function canAt(value: unknown, path: string, hook: CanHook | undefined, state: CanState, seen: Map<object, unknown>): unknown {
   if (typeof value === "function") {
     state.canned = true;
     return canFunction(value, path);
@@ -137,15 +161,52 @@ function canAt(value: unknown, path: string, hook: CanHook | undefined, state: {
     return hooked;
   }
   seen.set(value, value);
+  // Tags and prototypes rather than instanceof: engine results come from another realm.
   if (Array.isArray(value)) return canArray(value, path, hook, state, seen);
-  if (value instanceof Map) return canMap(value, path, hook, state, seen);
-  if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
-    return canObject(value as Record<string, unknown>, path, hook, state, seen);
-  }
+  const tag = Object.prototype.toString.call(value);
+  if (tag === "[object Map]") return canMap(value as Map<unknown, unknown>, path, hook, state, seen);
+  if (isPlainPrototype(Object.getPrototypeOf(value))) return canObject(value as Record<string, unknown>, path, hook, state, seen);
+  if (state.refuseInstances && !CLONEABLE_TAGS.has(tag)) refuseInstanceWithMethods(value, path);
   return value;
 }
 
-function canArray(value: unknown[], path: string, hook: CanHook | undefined, state: { canned: boolean }, seen: Map<object, unknown>): unknown {
+interface CanState {
+  canned: boolean;
+  refuseInstances: boolean;
+}
+
+/** Built-in kinds structured clone rebuilds as themselves. */
+const CLONEABLE_TAGS = new Set([
+  "[object Map]", "[object Set]", "[object Date]", "[object RegExp]", "[object Error]", "[object Boolean]", "[object Number]",
+  "[object String]", "[object BigInt]", "[object ArrayBuffer]", "[object SharedArrayBuffer]", "[object Blob]", "[object File]",
+]);
+
+/** Object.prototype of any realm, or null. */
+function isPlainPrototype(proto: unknown): boolean {
+  if (proto === null) return true;
+  if (typeof proto !== "object" || Object.getPrototypeOf(proto) !== null) return false;
+  const ctor = (proto as { constructor?: unknown }).constructor;
+  return typeof ctor === "function" && ctor.name === "Object";
+}
+
+function refuseInstanceWithMethods(value: object, path: string): void {
+  for (let proto = Object.getPrototypeOf(value) as object | null; proto !== null && !isPlainPrototype(proto); proto = Object.getPrototypeOf(proto) as object | null) {
+    const methods = Object.getOwnPropertyNames(proto).filter((key) => {
+      if (key === "constructor") return false;
+      const d = Object.getOwnPropertyDescriptor(proto, key);
+      return typeof d?.value === "function" || d?.get !== undefined || d?.set !== undefined;
+    });
+    if (methods.length === 0) continue;
+    const name = (value.constructor as { name?: string } | undefined)?.name || "an anonymous class";
+    throw new SerializationError(
+      `${path} is an instance of ${name}, and its methods (${methods.slice(0, 3).join(", ")}${methods.length > 3 ? ", …" : ""}) would not ` +
+      `travel: structured clone sends only its own data. Send plain data (e.g. { ...value }) and rebuild the instance on the engine ` +
+      `(define the class there with view.execute or fromModule), or send a function that builds it`,
+    );
+  }
+}
+
+function canArray(value: unknown[], path: string, hook: CanHook | undefined, state: CanState, seen: Map<object, unknown>): unknown {
   let copy: unknown[] | undefined;
   for (let i = 0; i < value.length; i++) {
     const item = value[i];
@@ -160,7 +221,7 @@ function canArray(value: unknown[], path: string, hook: CanHook | undefined, sta
   return copy ?? value;
 }
 
-function canMap(value: Map<unknown, unknown>, path: string, hook: CanHook | undefined, state: { canned: boolean }, seen: Map<object, unknown>): unknown {
+function canMap(value: Map<unknown, unknown>, path: string, hook: CanHook | undefined, state: CanState, seen: Map<object, unknown>): unknown {
   let copy: Map<unknown, unknown> | undefined;
   for (const [k, v] of value) {
     const canned = canAt(v, `${path}.get(${String(k)})`, hook, state, seen);
@@ -173,7 +234,7 @@ function canMap(value: Map<unknown, unknown>, path: string, hook: CanHook | unde
   return copy ?? value;
 }
 
-function canObject(value: Record<string, unknown>, path: string, hook: CanHook | undefined, state: { canned: boolean }, seen: Map<object, unknown>): unknown {
+function canObject(value: Record<string, unknown>, path: string, hook: CanHook | undefined, state: CanState, seen: Map<object, unknown>): unknown {
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
     const item = value[key];

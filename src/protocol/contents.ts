@@ -64,6 +64,8 @@ export type TaskStatus = "ok" | "error" | "aborted";
 export interface ReplyContent {
   status: TaskStatus;
   error?: RemoteErrorInfo & { code?: string };
+  /** The result holds canned functions (a pulled function) that the client rebuilds. */
+  canned?: boolean;
 }
 
 /** Metadata of an `apply_reply`. Times are epoch milliseconds. */

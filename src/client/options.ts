@@ -1,0 +1,29 @@
+/**
+ * Option objects are checked against the names a method knows, so a misspelt or unsupported
+ * option fails at once instead of being silently ignored.
+ */
+
+/** Throws a TypeError naming `where` when `options` is not an object or has a key outside `known`. */
+export function checkOptions(options: unknown, known: readonly string[], where: string): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(`${where}: options must be an object, got ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new TypeError(`${where}: unknown option ${JSON.stringify(key)} (valid: ${known.join(", ")})`);
+  }
+}
+
+/** When a wait returns, as in `concurrent.futures.wait`. */
+export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED";
+
+const RETURN_WHEN: readonly ReturnWhen[] = ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"];
+
+/** Validates a `returnWhen` value (default ALL_COMPLETED). */
+export function checkReturnWhen(value: unknown, where: string): ReturnWhen {
+  if (value === undefined) return "ALL_COMPLETED";
+  if (!RETURN_WHEN.includes(value as ReturnWhen)) {
+    throw new RangeError(`${where}: returnWhen must be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${JSON.stringify(value)}`);
+  }
+  return value as ReturnWhen;
+}
