@@ -5,6 +5,7 @@
  * (after `controllerTimeout`) instead of a hang.
  */
 import { EventEmitter } from "node:events";
+import os from "node:os";
 import path from "node:path";
 import { clusterFiles, listClusterIds, pidAlive, profileDir, readConnectionFile } from "../connection/profile.js";
 import type { ConnectionInfo } from "../connection/profile.js";
@@ -73,6 +74,8 @@ export interface ClientEvents {
   disconnected: [];
   /** The controller answered again after `disconnected`; missed results are being fetched. */
   reconnected: [];
+  /** The client was closed or lost its controller: waits end with this error. */
+  failed: [Error];
 }
 
 /** Tasks to wait for, abort or look up: msg ids, AsyncResults, history indices, or a list of them. */
@@ -125,7 +128,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   /** Connects to a running cluster (see {@link ConnectOptions}). */
   static async connect(options: ConnectOptions = {}): Promise<Client> {
     validateConnectOptions(options);
-    const info = readConnectionFile(findConnectionFile(options));
+    const file = findConnectionFile(options);
+    const info = readConnectionFile(file);
     const client = new Client(info, options);
     try {
       const answer = await client.query("connect", {}, options.timeout ?? 10_000);
@@ -133,9 +137,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
       if (typeof answer.content.maxMessageBytes === "number") client.maxMessageBytes = answer.content.maxMessageBytes;
     } catch (error) {
       await client.close();
-      if (error instanceof TimeoutError) {
-        throw new ControllerLostError(`no controller answered at ${info.url} (cluster ${info.clusterId}) within ${options.timeout ?? 10_000} ms`);
-      }
+      if (error instanceof TimeoutError) throw new ControllerLostError(unanswered(info, file, options.timeout ?? 10_000));
       throw error;
     }
     client.startHeartbeat();
@@ -204,6 +206,10 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
         cleanup();
         reject(new ControllerLostError("the controller shut down while waiting for engines"));
       };
+      const onFailed = (error: Error) => {
+        cleanup();
+        reject(error);
+      };
       const timer = setTimeout(() => {
         cleanup();
         reject(new TimeoutError(`only ${this.engines.size} of ${n} engines registered within ${timeout} ms`));
@@ -212,9 +218,11 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
         clearTimeout(timer);
         this.off("registration", check);
         this.off("shutdown", onShutdown);
+        this.off("failed", onFailed);
       };
       this.on("registration", check);
       this.on("shutdown", onShutdown);
+      this.on("failed", onFailed);
     });
   }
 
@@ -241,9 +249,9 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     await this.view(targets ?? "all").clear();
   }
 
-  /** Sends a signal to the engines' processes (through their supervisors). */
-  async sendSignal(signal: NodeJS.Signals | "SIGINT" = "SIGINT", targets?: number | number[]): Promise<number[]> {
-    const answer = await this.query("signal", { signal, ...(targets === undefined ? {} : { targets: [targets].flat() }) });
+  /** Sends a signal, by name (`"SIGINT"`) or number (`2`), to the engines' processes (through their supervisors). */
+  async sendSignal(signal: NodeJS.Signals | number = "SIGINT", targets?: number | number[]): Promise<number[]> {
+    const answer = await this.query("signal", { signal: signalName(signal), ...(targets === undefined ? {} : { targets: [targets].flat() }) });
     return answer.content.signalled as number[];
   }
 
@@ -595,7 +603,32 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     this.outstanding.clear();
     for (const pending of this.queries.values()) pending.reject(error);
     this.queries.clear();
+    this.emit("failed", error);
   }
+}
+
+/**
+ * Why connecting got no answer. A controller drops (and counts, in its log) every message
+ * signed with another key without a word, so a running controller that stays silent most
+ * likely holds a different key than the connection file.
+ */
+function unanswered(info: ConnectionInfo, file: string, timeout: number): string {
+  const host = new URL(info.url.replace(/^tcp:/, "http:")).hostname;
+  const local = ["127.0.0.1", "localhost", "::1", os.hostname()].includes(host);
+  if (local && pidAlive(info.controllerPid)) {
+    return `the controller at ${info.url} (cluster ${info.clusterId}, pid ${info.controllerPid}) is running but did not answer within ${timeout} ms: ` +
+      `the key in ${file} is most likely not its key (it drops messages with a bad signature, and its log counts the drops), or it is overloaded`;
+  }
+  return `no controller answered at ${info.url} (cluster ${info.clusterId}) within ${timeout} ms: it is not running or not reachable from here, ` +
+    `or the key in ${file} is not its key (it drops messages with a bad signature, and its log counts the drops)`;
+}
+
+/** A signal given by number (`2`, as IPython Parallel accepts) or by name, as its name. */
+function signalName(signal: NodeJS.Signals | number): string {
+  if (typeof signal !== "number") return signal;
+  const name = Object.entries(os.constants.signals).find(([, number]) => number === signal)?.[0];
+  if (name === undefined) throw new RangeError(`sendSignal: no signal has the number ${signal}`);
+  return name;
 }
 
 function validateConnectOptions(options: ConnectOptions): void {

@@ -3,7 +3,7 @@
  * serialized, and a precise `SerializationError` (with the argument path) when that fails.
  */
 import { SerializationError } from "../errors.js";
-import { CAN_KEY, canCallable, canValue, uncanValue } from "../protocol/canning.js";
+import { CAN_KEY, canCallable, canValue, tooDeep, uncanValue } from "../protocol/canning.js";
 import type { CanHook, Canned } from "../protocol/canning.js";
 import type { ApplyContent, EngineOp } from "../protocol/contents.js";
 import { decodeValue, encodeValue, findUnserializablePath } from "../protocol/serialize.js";
@@ -30,6 +30,8 @@ export function encodeArgument(value: unknown, what: string, hook?: CanHook): En
     return { buffers: encodeValue(canned, what), canned: hasCans };
   } catch (error) {
     if (error instanceof HookRefusal) throw error.refusal;
+    // Too deep to walk again for a path: the error already says what is wrong.
+    if (tooDeep((error as Error).cause, what)) throw error;
     const where = findUnserializablePath(value, what) ?? what;
     const reason = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
     throw new SerializationError(`${where} cannot be sent to an engine: ${reason}`, { cause: error });

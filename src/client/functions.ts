@@ -4,7 +4,7 @@
  * a check on the engine first and send the task elsewhere when it fails.
  */
 import path from "node:path";
-import { CAN_KEY, canCallable, isIdentifier } from "../protocol/canning.js";
+import { CAN_KEY, canCallable, isIdentifier, marker } from "../protocol/canning.js";
 import type { CannedModule, CannedSource } from "../protocol/canning.js";
 
 /** Names a function by module and export; the engine imports the module. */
@@ -13,7 +13,7 @@ export function fromModule(modulePath: string, exportName = "default"): CannedMo
   if (typeof exportName !== "string" || exportName === "") throw new TypeError("fromModule: exportName must be a non-empty string");
   // Relative paths are resolved here, where the user wrote them; bare specifiers on the engine.
   const resolved = modulePath.startsWith(".") ? path.resolve(modulePath) : modulePath;
-  return { [CAN_KEY]: "module", path: resolved, exportName };
+  return marker<CannedModule>({ [CAN_KEY]: "module", path: resolved, exportName });
 }
 
 /** A task function wrapped with a check that must pass on the engine. */
@@ -43,7 +43,7 @@ function wrap(name: string, checkSource: string, checkArgs: string, fn: unknown,
   if (ok === false) throw new UnmetDependency(${JSON.stringify(description)} + " is not met on engine " + engineId);
   return await (${body})(...args);
 }`;
-  return { [CAN_KEY]: "source", src, name };
+  return marker<CannedSource>({ [CAN_KEY]: "source", src, name });
 }
 
 /**

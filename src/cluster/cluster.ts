@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Client } from "../client/client.js";
 import type { ConnectOptions } from "../client/client.js";
-import { ConfigurationError } from "../errors.js";
+import { ConfigurationError, EngineError } from "../errors.js";
 import type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./launchers/launcher.js";
 import { LocalLauncher } from "./launchers/local.js";
 import { MpiLauncher } from "./launchers/mpi.js";
@@ -157,6 +157,10 @@ export function validateClusterOptions(given: ClusterOptions): void {
   if (options.curve !== undefined && typeof options.curve !== "boolean") {
     throw new TypeError(`Cluster option curve must be a boolean, got ${JSON.stringify(options.curve)}`);
   }
+  const env: unknown = options.env;
+  if (env !== undefined && (env === null || typeof env !== "object" || Array.isArray(env) || !Object.values(env).every((v) => typeof v === "string"))) {
+    throw new TypeError(`Cluster option env must be an object of strings (variable name to value), got ${JSON.stringify(env)}`);
+  }
   for (const name of ["restartDeadEngines", "shutdownAtExit"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "boolean") throw new TypeError(`Cluster option ${name} must be a boolean, got ${JSON.stringify(options[name])}`);
   }
@@ -196,6 +200,9 @@ export class Cluster {
   /** The controller's batch job, with `controller: "slurm"`. */
   private controllerJob: SlurmJob | undefined;
   private readonly sets = new Map<string, EngineSet>();
+  /** Engine sets that ended on their own while no wait was listening (see `connectClient`). */
+  private readonly setFailures: EngineError[] = [];
+  private readonly setFailureListeners = new Set<(error: EngineError) => void>();
   private nextSet = 0;
   private created = Date.now();
 
@@ -264,8 +271,16 @@ export class Cluster {
     positiveInteger("n", count, 0);
     if (this.controllerPid === undefined) throw new ConfigurationError("start the controller (cluster.start() or startController()) before engines");
     const setId = String(this.nextSet++);
-    const set = await this.launcher().start(count, this.launchContext(setId));
+    const launcher = this.launcher();
+    const set = await launcher.start(count, this.launchContext(setId));
     this.sets.set(setId, set);
+    void set.ended?.then((what) => {
+      // A set stopped on purpose is gone from the map by then.
+      if (this.sets.get(setId) !== set) return;
+      const error = new EngineError(`engine set ${setId} (${launcher.kind}, ${count} engines) of cluster ${this.clusterId} ended: ${what}`);
+      for (const listener of this.setFailureListeners) listener(error);
+      if (this.setFailureListeners.size === 0) this.setFailures.push(error);
+    });
     this.writeClusterFile();
     return setId;
   }
@@ -313,17 +328,43 @@ export class Cluster {
     fs.rmSync(this.files.cluster, { force: true });
   }
 
-  /** A client connected to this cluster. */
+  /**
+   * A client connected to this cluster. Its `waitForEngines` fails at once with `EngineError`
+   * (naming the engine set and its log) when an engine set of this cluster ends on its own,
+   * instead of waiting out its timeout.
+   */
   async connectClient(options: Omit<ConnectOptions, "connectionFile" | "profile" | "profileDir" | "clusterId"> = {}): Promise<Client> {
-    return await Client.connect({ ...options, connectionFile: this.files.client });
+    const client = await Client.connect({ ...options, connectionFile: this.files.client });
+    const waitForEngines = client.waitForEngines.bind(client);
+    return Object.assign(client, {
+      waitForEngines: (...args: Parameters<Client["waitForEngines"]>) => this.unlessSetEnds(waitForEngines(...args), () => client.ids.length >= args[0]),
+    });
+  }
+
+  /**
+   * `wait`, or EngineError as soon as an engine set ends on its own (one that ended before,
+   * unreported, fails the wait at once unless `satisfied` already). Each ending is reported once.
+   */
+  private async unlessSetEnds<T>(wait: Promise<T>, satisfied: () => boolean): Promise<T> {
+    if (this.setFailures.length > 0 && !satisfied()) {
+      wait.catch(() => undefined);
+      throw this.setFailures.shift();
+    }
+    let listener: ((error: EngineError) => void) | undefined;
+    try {
+      return await Promise.race([wait, new Promise<never>((_, reject) => this.setFailureListeners.add((listener = reject)))]);
+    } finally {
+      if (listener) this.setFailureListeners.delete(listener);
+    }
   }
 
   /** Starts a cluster, connects, waits for its engines; disposing the client stops the cluster. */
   static async startAndConnect(options: ClusterOptions = {}): Promise<Client & { cluster: Cluster }> {
     const cluster = new Cluster(options);
+    let client: Client | undefined;
     try {
       await cluster.start();
-      const client = await cluster.connectClient();
+      client = await cluster.connectClient();
       const n = options.n ?? (await import("node:os")).availableParallelism();
       await client.waitForEngines(n, { timeout: options.engineTimeout ?? 60_000 });
       const close = client.close.bind(client);
@@ -335,6 +376,7 @@ export class Cluster {
         },
       });
     } catch (error) {
+      await client?.close();
       await cluster.stop();
       throw error;
     }

@@ -39,8 +39,17 @@ export interface CannedResultRef {
   msgId: string;
 }
 
-/** Anything canning can produce. */
+/** Anything canning can produce that stands for something else on the engine. */
 export type Canned = CannedSource | CannedModule | CannedResultRef;
+
+/**
+ * User data that has a key named like the marker key: carried inside this wrapper so that any
+ * object round-trips, and given back as it was by `uncanValue`.
+ */
+export interface CannedEscape {
+  [CAN_KEY]: "escaped";
+  value: Record<string, unknown>;
+}
 
 /** Object form of `fromModule(path, name)`, as the user holds it. */
 export interface ModuleFunction {
@@ -50,6 +59,8 @@ export interface ModuleFunction {
 }
 
 const sourceCache = new WeakMap<Function, CannedSource>();
+/** Markers Parallax made: any other object with the marker key is user data. */
+const made = new WeakSet<object>();
 
 const IDENTIFIER = /^[$_\p{ID_Start}][$_\u200C\u200D\p{ID_Continue}]*$/u;
 
@@ -58,7 +69,13 @@ export function isIdentifier(name: unknown): name is string {
   return typeof name === "string" && IDENTIFIER.test(name);
 }
 
-/** True when `value` is one of the canned markers. */
+/** Registers a marker made by Parallax (`fromModule`, dependencies, result references). */
+export function marker<T extends Canned>(canned: T): T {
+  made.add(canned);
+  return canned;
+}
+
+/** True when `value` has the marker key (a marker, or user data to escape when sending it). */
 export function isCanned(value: unknown): value is Canned {
   return typeof value === "object" && value !== null && Object.hasOwn(value, CAN_KEY);
 }
@@ -104,7 +121,7 @@ export function canFunction(fn: Function, what = "function"): CannedSource {
   if (cached) return cached;
   const src = functionSource(fn, what);
   const free = freeNames(src, (name) => name in globalThis);
-  const canned: CannedSource = { [CAN_KEY]: "source", src, name: fn.name || "anonymous", ...(free && free.length > 0 ? { free } : {}) };
+  const canned = marker<CannedSource>({ [CAN_KEY]: "source", src, name: fn.name || "anonymous", ...(free && free.length > 0 ? { free } : {}) });
   sourceCache.set(fn, canned);
   return canned;
 }
@@ -140,8 +157,21 @@ export interface CanResult {
  */
 export function canValue(value: unknown, path = "value", hook?: CanHook, options: CanOptions = {}): CanResult {
   const state = { canned: false, refuseInstances: options.refuseInstances === true };
-  const out = canAt(value, path, hook, state, new Map());
-  return { value: out, canned: state.canned };
+  try {
+    const out = canAt(value, path, hook, state, new Map());
+    return { value: out, canned: state.canned };
+  } catch (error) {
+    throw tooDeep(error, path) ?? error;
+  }
+}
+
+/**
+ * A SerializationError for a value nested deeper than the stack allows (a RangeError from the
+ * walk or from V8's serializer), or undefined for any other error.
+ */
+export function tooDeep(error: unknown, what: string): SerializationError | undefined {
+  if (!(error instanceof RangeError) || !/call stack/i.test(error.message)) return undefined;
+  return new SerializationError(`${what} is nested too deeply to be sent (thousands of levels of objects or arrays): flatten it, or send it as text`, { cause: error });
 }
 
 function canAt(value: unknown, path: string, hook: CanHook | undefined, state: CanState, seen: Map<object, unknown>): unknown {
@@ -153,7 +183,11 @@ function canAt(value: unknown, path: string, hook: CanHook | undefined, state: C
   if (seen.has(value)) return seen.get(value);
   if (isCanned(value)) {
     state.canned = true;
-    return value;
+    if (made.has(value)) return value;
+    seen.set(value, value);
+    const escaped: CannedEscape = { [CAN_KEY]: "escaped", value: canObject(value as unknown as Record<string, unknown>, path, hook, state, seen) as Record<string, unknown> };
+    seen.set(value, escaped);
+    return escaped;
   }
   const hooked = hook?.(value);
   if (hooked) {
@@ -255,8 +289,15 @@ function canObject(value: Record<string, unknown>, path: string, hook: CanHook |
  */
 export function uncanValue(value: unknown, revive: (canned: Canned) => unknown, seen = new Set<object>()): unknown {
   if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
-  if (isCanned(value)) return revive(value);
   if (seen.has(value)) return value;
+  if (isCanned(value)) {
+    if ((value as Canned | CannedEscape)[CAN_KEY] !== "escaped") return revive(value);
+    // User data: its own marker key is data, its values may hold markers.
+    const data = (value as unknown as CannedEscape).value;
+    seen.add(data);
+    for (const key of Object.keys(data)) data[key] = uncanValue(data[key], revive, seen);
+    return data;
+  }
   seen.add(value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = uncanValue(value[i], revive, seen);

@@ -4,6 +4,7 @@
  */
 import v8 from "node:v8";
 import { SerializationError } from "../errors.js";
+import { tooDeep } from "./canning.js";
 
 /** Views of at least this many bytes travel as their own frame, without a copy. */
 export const OUT_OF_BAND_MIN_BYTES = 64 * 1024;
@@ -80,7 +81,7 @@ export function encodeValue(value: unknown, what = "value"): Buffer[] {
   try {
     serializer.writeValue(value);
   } catch (error) {
-    throw new SerializationError(`${what} cannot be serialized: ${(error as Error).message}`, { cause: error });
+    throw tooDeep(error, what) ?? new SerializationError(`${what} cannot be serialized: ${(error as Error).message}`, { cause: error });
   }
   return [serializer.releaseBuffer(), ...serializer.frames];
 }

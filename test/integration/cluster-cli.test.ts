@@ -61,3 +61,31 @@ test("a second startController() on a running cluster throws instead of returnin
     await cluster.stop();
   }
 });
+
+test("engines that die at start fail waitForEngines at once with EngineError naming the set and its log", async () => {
+  const { EngineError } = await import("../../src/index.js");
+  const started = Date.now();
+  await assert.rejects(
+    Cluster.startAndConnect({ n: 2, profileDir: tempDir(), engineArgs: ["--no-such-engine-option"] }),
+    (e: unknown) => e instanceof EngineError && /engine set 0 \(local, 2 engines\) of cluster .* ended: every engine process exited \(engine \d with code 1, engine \d with code 1\); read .*log\/engine-.*-0-\*\.log/.test((e as Error).message),
+  );
+  // The default engineTimeout is 60 s: this is the engines' exit, not a timeout.
+  assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+});
+
+test("an engine set that ended before anyone waited fails the next wait that it would block", async () => {
+  const { EngineError } = await import("../../src/index.js");
+  const cluster = new Cluster({ n: 0, profileDir: tempDir(), engineArgs: ["--no-such-engine-option"] });
+  await cluster.start();
+  try {
+    const rc = await cluster.connectClient();
+    const setId = await cluster.startEngines(1);
+    const log = path.join(cluster.profileDir, "log", `engine-${cluster.clusterId}-${setId}-0.log`);
+    while (cluster.engineSets[setId]?.pids.length !== 0) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await rc.waitForEngines(0), [], "a wait already satisfied is not failed");
+    await assert.rejects(rc.waitForEngines(1, { timeout: 60_000 }), (e: unknown) => e instanceof EngineError && (e as Error).message.includes(log));
+    await rc.close();
+  } finally {
+    await cluster.stop();
+  }
+});

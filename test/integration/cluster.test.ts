@@ -104,6 +104,9 @@ test("every Cluster option is validated with its name and value", () => {
     [{ engineArgs: [1] }, /option engineArgs/],
     [{ restartDeadEngines: "yes" }, /option restartDeadEngines must be a boolean/],
     [{ shutdownAtExit: "no" }, /option shutdownAtExit must be a boolean, got "no"/],
+    [{ heartbeatInterval: 0 }, /option heartbeatInterval must be an integer >= 10, got 0/],
+    [{ env: "A=1" }, /option env must be an object of strings .*got "A=1"/],
+    [{ env: { A: 1 } }, /option env must be an object of strings/],
     [{ curve: 1 }, /option curve must be a boolean/],
     [{ dashboard: "on" }, /option dashboard must be a boolean or a port number/],
     [{ nope: 1 }, /unknown Cluster option "nope"/],
@@ -150,7 +153,8 @@ test("CLI: controller and engine commands run the processes in the foreground", 
   const controller = spawn(process.execPath, ["--import", "tsx", ...CLI, "controller", "--profile", "fg", "--cluster-id", "fg1"], { env, stdio: "ignore" });
   const clientFile = path.join(root, "profile_fg", "security", "client-fg1.json");
   const engineFile = path.join(root, "profile_fg", "security", "engine-fg1.json");
-  while (!fs.existsSync(engineFile)) await new Promise((r) => setTimeout(r, 20));
+  // The controller writes the engine file first, then the client file.
+  while (!fs.existsSync(clientFile)) await new Promise((r) => setTimeout(r, 20));
   const engine = spawn(process.execPath, ["--import", "tsx", ...CLI, "engine", "--file", engineFile], { env, stdio: "ignore" });
   const exited = [controller, engine].map((child) => new Promise((r) => child.once("exit", r)));
   const rc = await Client.connect({ connectionFile: clientFile });

@@ -81,6 +81,22 @@ test("Cluster({ engines: \"mpi\", launcherOptions }) uses the named launcher; th
   }
 });
 
+test("an mpiexec that refuses to run fails waitForEngines at once with EngineError naming the set and mpiexec's log", { timeout: 60_000 }, async (t) => {
+  const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
+  if (why) {
+    t.skip(why);
+    return;
+  }
+  const { EngineError } = await import("../../src/index.js");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-refused-"));
+  const started = Date.now();
+  await assert.rejects(
+    Cluster.startAndConnect({ n: 2, profileDir: dir, engines: "mpi", launcherOptions: { mpiArgs: [...MPI_ARGS, "--no-such-mpiexec-option"] } }),
+    (e: unknown) => e instanceof EngineError && /engine set 0 \(mpi, 2 engines\) .* ended: mpiexec exited with code \d+; read .*engines-.*-0-mpi\.log/.test((e as Error).message),
+  );
+  assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+});
+
 test("parallax cluster start --engines mpi --launcher-options starts ranks as engines from the command line", { timeout: 90_000 }, async (t) => {
   const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
   if (why) {

@@ -39,6 +39,12 @@ export interface EngineSet {
   signal(signal: NodeJS.Signals): Promise<void>;
   /** Stops every engine of the set and waits until they are gone. */
   stop(): Promise<void>;
+  /**
+   * Resolves, with what happened and the log to read, once every process the set started has
+   * ended on its own (engines that died at start, an mpiexec that refused to run); never when
+   * the set is stopped. Absent where the engines run out of sight (ssh, Slurm).
+   */
+  readonly ended?: Promise<string>;
 }
 
 /** Starts engine sets. */

@@ -19,24 +19,40 @@ export interface LocalLauncherOptions {
 class LocalEngineSet implements EngineSet {
   private stopping = false;
   private readonly children = new Map<number, ChildProcess>();
+  private readonly exits: string[] = [];
+  private reportEnded: (what: string) => void = () => {};
+  readonly ended = new Promise<string>((resolve) => (this.reportEnded = resolve));
 
   constructor(readonly id: string, readonly info: EngineSetInfo, private readonly context: LaunchContext, private readonly options: LocalLauncherOptions) {}
 
+  private logFile(index: number): string {
+    return path.join(this.context.logDir, `engine-${this.context.clusterId}-${this.id}-${index}.log`);
+  }
+
   spawnEngine(index: number): void {
-    const log = path.join(this.context.logDir, `engine-${this.context.clusterId}-${this.id}-${index}.log`);
+    const log = this.logFile(index);
     const child = spawnNode([...entryCommand("engine/main"), "--file", this.context.engineFile, ...(this.options.engineArgs ?? [])], {
       logFile: log, cwd: this.context.cwd, env: { ...this.context.env, ...this.context.localEnv },
     });
     const pid = child.pid as number;
     this.children.set(pid, child);
     this.info.pids.push(pid);
-    child.once("exit", () => {
+    child.once("exit", (code, signal) => {
       this.children.delete(pid);
       this.info.pids = this.info.pids.filter((p) => p !== pid);
-      if (!this.stopping && this.options.restartDeadEngines) this.spawnEngine(index);
+      if (this.stopping) return;
+      if (this.options.restartDeadEngines) this.spawnEngine(index);
+      else this.engineEnded(index, code, signal);
     });
     // The set must not keep the user's process alive on its own.
     child.unref();
+  }
+
+  private engineEnded(index: number, code: number | null, signal: NodeJS.Signals | null): void {
+    this.exits.push(`engine ${index} ${signal ? `by ${signal}` : `with code ${code}`}`);
+    if (this.children.size > 0) return;
+    const logs = this.info.n === 1 ? this.logFile(0) : path.join(this.context.logDir, `engine-${this.context.clusterId}-${this.id}-*.log`);
+    this.reportEnded(`every engine process exited (${this.exits.join(", ")}); read ${logs}`);
   }
 
   async signal(signal: NodeJS.Signals): Promise<void> {

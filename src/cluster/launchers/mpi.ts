@@ -42,7 +42,15 @@ export function validateMpiOptions(options: MpiLauncherOptions): void {
 const RELAYED_BY_MPIEXEC = new Set<NodeJS.Signals>(["SIGUSR1", "SIGUSR2", "SIGTSTP", "SIGCONT"]);
 
 class MpiEngineSet implements EngineSet {
-  constructor(readonly id: string, readonly info: EngineSetInfo, private readonly stopTimeout: number, private readonly child?: ChildProcess) {}
+  private stopping = false;
+  readonly ended: Promise<string> | undefined;
+
+  constructor(readonly id: string, readonly info: EngineSetInfo, private readonly stopTimeout: number, private readonly child?: ChildProcess) {
+    const logFile = info.data?.logFile;
+    this.ended = child && new Promise((resolve) => child.once("exit", (code, signal) => {
+      if (!this.stopping) resolve(`mpiexec exited ${signal ? `by ${signal}` : `with code ${code}`}; read ${String(logFile)}`);
+    }));
+  }
 
   private get mpiexecPid(): number | undefined {
     return this.info.pids[0];
@@ -63,6 +71,7 @@ class MpiEngineSet implements EngineSet {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     const pid = this.mpiexecPid;
     if (pid === undefined) return;
     // Remember the ranks first: if mpiexec has to be killed outright, they are ended here.
