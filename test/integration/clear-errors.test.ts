@@ -67,7 +67,7 @@ test("numeric signals work like their names: sendSignal(2) interrupts", async ()
 
 test("an engine that aborts (as V8 does out of memory) is reported as probably out of memory, naming --max-memory", async () => {
   await assert.rejects(
-    async () => await t.rc.view(1).apply(() => process.abort()),
+    async () => await t.rc.view(1).apply(() => process.kill(process.pid, "SIGABRT")),
     (e: unknown) => e instanceof EngineError && /probably ran out of memory \(heap limit \d+ MiB; raise it with the engine option --max-memory <MiB>\)/.test((e as Error).message),
   );
 });
