@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import type { TestContext } from "node:test";
 
 /** The full path of a program on PATH (or an absolute path that exists), else undefined. */
 export function which(program: string): string | undefined {
@@ -33,6 +34,32 @@ export function missingRequirements(programs: string[], options: { root?: boolea
   const missing = programs.filter((p) => which(p) === undefined);
   if (missing.length > 0) return `needs ${missing.join(", ")} on PATH (apt-get install ${options.packages ?? programs.join(" ")}; see scripts/ci-system-deps.sh)`;
   return undefined;
+}
+
+/**
+ * Set (to 1) by CI, where every system component is installed: a missing one then fails the
+ * tests that need it instead of skipping them.
+ */
+export const REQUIRE_SYSTEM_DEPS = process.env.PARALLAX_REQUIRE_SYSTEM_DEPS === "1";
+
+/**
+ * Skips a test that cannot run here (`why` says what is missing and how to install it), or,
+ * with PARALLAX_REQUIRE_SYSTEM_DEPS=1, fails it. True when the test must stop.
+ */
+export function skipWithout(t: TestContext, why: string | undefined): boolean {
+  if (why === undefined) return false;
+  if (REQUIRE_SYSTEM_DEPS) throw new Error(`${why} (PARALLAX_REQUIRE_SYSTEM_DEPS=1: a missing system component fails the test)`);
+  t.skip(why);
+  return true;
+}
+
+/** Chromium for the browser tests: Debian's package, or the binary PARALLAX_CHROMIUM names. */
+export const CHROMIUM = process.env.PARALLAX_CHROMIUM ?? "/usr/bin/chromium";
+
+/** Why the browser tests cannot run here, or undefined when Chromium is installed. */
+export function missingChromium(): string | undefined {
+  if (fs.existsSync(CHROMIUM)) return undefined;
+  return `needs Chromium at ${CHROMIUM} (apt-get install chromium, or set PARALLAX_CHROMIUM to a Chromium binary)`;
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

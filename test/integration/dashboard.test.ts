@@ -15,8 +15,8 @@ import { readConnectionFile } from "../../src/connection/profile.js";
 import type { AsyncResult } from "../../src/index.js";
 import { startTestCluster } from "../helpers/cluster.js";
 import type { TestCluster } from "../helpers/cluster.js";
+import { CHROMIUM, missingChromium, skipWithout } from "../helpers/system.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = "test-artifacts";
 /** A laptop screen. */
 const VIEWPORT = { width: 1440, height: 900 };
@@ -30,7 +30,6 @@ before(() => {
 });
 
 async function launch(): Promise<Browser> {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} not found: this test needs Debian's chromium package (apt-get install -y chromium)`);
   return await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
@@ -97,7 +96,8 @@ test("the dashboard needs its token: 403 with directions without it, the URL car
 
 declare const engineId: number;
 
-test("with a mixed workload every panel matches the hub, the graph draws while tasks run, and a traceback is two clicks away", async () => {
+test("with a mixed workload every panel matches the hub, the graph draws while tasks run, and a traceback is two clicks away", async (ctx) => {
+  if (skipWithout(ctx, missingChromium())) return;
   const t: TestCluster = await startTestCluster({ n: 2, dashboard: true });
   const browser = await launch();
   try {

@@ -9,7 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { Cluster, MpiLauncher } from "../../src/index.js";
 import { alive, ownedByTest } from "../helpers/cluster.js";
-import { assertSignalInterrupts, missingRequirements, waitUntil } from "../helpers/system.js";
+import { assertSignalInterrupts, missingRequirements, skipWithout, waitUntil } from "../helpers/system.js";
 
 /** Bound in each engine's namespace by `--mpi`; functions sent to engines read them there. */
 declare const mpiRank: number;
@@ -20,10 +20,7 @@ const MPI_ARGS = process.getuid?.() === 0 ? ["--allow-run-as-root", "--oversubsc
 
 test("mpiexec starts 4 engines whose ids are their ranks; stop ends every rank", { timeout: 90_000 }, async (t) => {
   const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (skipWithout(t, why)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-"));
   const cluster = new Cluster({ n: 4, profileDir: dir, engines: new MpiLauncher({ mpiArgs: MPI_ARGS }) });
   try {
@@ -58,10 +55,7 @@ test("mpiexec starts 4 engines whose ids are their ranks; stop ends every rank",
 
 test("Cluster({ engines: \"mpi\", launcherOptions }) uses the named launcher; the set re-attaches from the cluster file", { timeout: 90_000 }, async (t) => {
   const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (skipWithout(t, why)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-"));
   const cluster = new Cluster({ n: 2, profileDir: dir, engines: "mpi", launcherOptions: { mpiArgs: MPI_ARGS } });
   try {
@@ -83,10 +77,7 @@ test("Cluster({ engines: \"mpi\", launcherOptions }) uses the named launcher; th
 
 test("an mpiexec that refuses to run fails waitForEngines at once with EngineError naming the set and mpiexec's log", { timeout: 60_000 }, async (t) => {
   const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (skipWithout(t, why)) return;
   const { EngineError } = await import("../../src/index.js");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-refused-"));
   const started = Date.now();
@@ -99,10 +90,7 @@ test("an mpiexec that refuses to run fails waitForEngines at once with EngineErr
 
 test("parallax cluster start --engines mpi --launcher-options starts ranks as engines from the command line", { timeout: 90_000 }, async (t) => {
   const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (skipWithout(t, why)) return;
   const { execFile } = await import("node:child_process");
   const { promisify } = await import("node:util");
   const { Client } = await import("../../src/index.js");

@@ -14,7 +14,7 @@ import readline from "node:readline";
 import { test } from "node:test";
 import { entryCommand } from "../../src/cluster/processes.js";
 import { alive, ownedByTest } from "../helpers/cluster.js";
-import { missingRequirements, signalGroup, waitUntil } from "../helpers/system.js";
+import { missingRequirements, signalGroup, skipWithout, waitUntil } from "../helpers/system.js";
 
 const CONTROLLER_ADDRESS = "10.231.0.1";
 const ENGINE_ADDRESS = "10.231.0.2";
@@ -80,10 +80,7 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
 
 test("an engine in another network namespace reaches a controller bound to 0.0.0.0 through its written location", { timeout: 90_000 }, async (t) => {
   const why = missingRequirements(["ip"], { root: true, packages: "iproute2" });
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (skipWithout(t, why)) return;
   const controllerNs = `pxc${process.pid}`;
   const engineNs = `pxe${process.pid}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-netns-"));
@@ -94,8 +91,7 @@ test("an engine in another network namespace reaches a controller bound to 0.0.0
       makeHosts(controllerNs, engineNs);
     } catch (error) {
       const reason = `network namespaces are not available here: ${String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim()}`;
-      t.skip(reason);
-      return;
+      if (skipWithout(t, reason)) return;
     }
     controllerSide = spawnIn(controllerNs, ["--import", import.meta.resolve("tsx"), FIXTURE, path.join(dir, "profile"), CONTROLLER_ADDRESS], path.join(dir, "controller-side.log"), "pipe");
     const lines = readline.createInterface({ input: controllerSide.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();

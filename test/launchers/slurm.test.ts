@@ -12,7 +12,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { Cluster, SlurmEngineSet, SlurmLauncher } from "../../src/index.js";
 import { alive, ownedByTest } from "../helpers/cluster.js";
-import { freePort, missingRequirements, startDaemon, stopAll, waitUntil, which } from "../helpers/system.js";
+import { freePort, missingRequirements, skipWithout, startDaemon, stopAll, waitUntil, which } from "../helpers/system.js";
 import type { Daemon } from "../helpers/system.js";
 
 const PROGRAMS = ["munged", "slurmctld", "slurmd", "sbatch", "scancel", "squeue", "sinfo", "srun"];
@@ -79,10 +79,7 @@ function activeJobs(env: Record<string, string>): string[] {
 
 test("sbatch + srun start engines that register as the job starts; scancel stops them and no job is left", { timeout: 90_000 }, async (t) => {
   const why = missingRequirements(PROGRAMS, { root: true, packages: PACKAGES });
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (skipWithout(t, why)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-slurm-"));
   let slurm: SlurmSystem | undefined;
   let cluster: Cluster | undefined;
@@ -124,10 +121,7 @@ test("sbatch + srun start engines that register as the job starts; scancel stops
 
 test("a job array runs one engine per task; state() follows the job from RUNNING to gone", { timeout: 90_000 }, async (t) => {
   const why = missingRequirements(PROGRAMS, { root: true, packages: PACKAGES });
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (skipWithout(t, why)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-slurm-"));
   let slurm: SlurmSystem | undefined;
   let cluster: Cluster | undefined;
@@ -163,10 +157,7 @@ test("a job array runs one engine per task; state() follows the job from RUNNING
 
 test("controller: \"slurm\" runs the controller as a batch job beside the engines' job; stop() cancels both and no process is left", { timeout: 120_000 }, async (t) => {
   const why = missingRequirements(PROGRAMS, { root: true, packages: PACKAGES });
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (skipWithout(t, why)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-slurm-"));
   const profileDir = path.join(dir, "profile");
   let slurm: SlurmSystem | undefined;

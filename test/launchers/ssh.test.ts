@@ -10,7 +10,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { Cluster, SshLauncher } from "../../src/index.js";
 import { alive, ownedByTest } from "../helpers/cluster.js";
-import { assertSignalInterrupts, freePort, missingRequirements, startDaemon, waitUntil, which } from "../helpers/system.js";
+import { assertSignalInterrupts, freePort, missingRequirements, skipWithout, startDaemon, waitUntil, which } from "../helpers/system.js";
 import type { Daemon } from "../helpers/system.js";
 
 /** A private sshd on 127.0.0.1 and the ssh arguments that log in to it with a fresh key. */
@@ -44,10 +44,7 @@ async function startSshd(dir: string): Promise<{ daemon: Daemon; sshArgs: string
 
 test("ssh starts engines on two host entries, they run work, and stop kills them and fetches their logs", { timeout: 90_000 }, async (t) => {
   const why = missingRequirements(["ssh", "sshd", "ssh-keygen"], { root: true, packages: "openssh-server openssh-client" });
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (skipWithout(t, why)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-ssh-"));
   const user = os.userInfo().username;
   let sshd: Daemon | undefined;
@@ -96,10 +93,7 @@ test("ssh starts engines on two host entries, they run work, and stop kills them
 
 test("a host that refuses the login fails start() with ssh's message and leaves the other host's engines stopped", { timeout: 60_000 }, async (t) => {
   const why = missingRequirements(["ssh", "sshd", "ssh-keygen"], { root: true, packages: "openssh-server openssh-client" });
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (skipWithout(t, why)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-ssh-"));
   let sshd: Daemon | undefined;
   let cluster: Cluster | undefined;
