@@ -223,8 +223,9 @@ export class DashboardModel {
   private readonly counts: FunctionCounts[] = [];
   private readonly functionRates: SecondCounter[] = [];
   private readonly live = new Map<string, TaskView>();
-  /** The newest submissions, oldest first, for the graph. */
+  /** The newest submissions (at least GRAPH_WINDOW), oldest first, for the graph. */
   private readonly window: TaskView[] = [];
+  /** Finished tasks (at least STREAM_KEEP), oldest first. */
   private readonly stream: StreamEntry[] = [];
   private streamSeq = 0;
   private readonly errors: ErrorView[] = [];
@@ -328,7 +329,7 @@ export class DashboardModel {
     const task: TaskView = { msgId, fn: this.functionOf(labelOf(record)), engine: null, sentAt: 0, attempts: 0, state: "waiting" };
     this.live.set(msgId, task);
     this.window.push(task);
-    if (this.window.length > GRAPH_WINDOW) this.window.shift();
+    trim(this.window, GRAPH_WINDOW);
     const counts = this.counts[task.fn] as FunctionCounts;
     counts.total++;
     counts.waiting++;
@@ -377,7 +378,7 @@ export class DashboardModel {
       if (task.sentAt > 0) {
         const start = Math.min(end, record.started ?? task.sentAt);
         this.stream.push([++this.streamSeq, msgId, task.fn, engineId, start, end, task.state === "done" ? 1 : 0]);
-        if (this.stream.length > STREAM_KEEP) this.stream.shift();
+        trim(this.stream, STREAM_KEEP);
       }
     }
     const error = record.reply?.content.error;
@@ -503,7 +504,7 @@ export class DashboardModel {
   }
 
   private graph(running: Set<string>): GraphView {
-    const tasks = this.window;
+    const tasks = this.window.slice(-GRAPH_WINDOW);
     const position = new Map(tasks.map((t, i) => [t.msgId, i]));
     const pairs: Array<[number, number]> = [];
     for (const [i, task] of tasks.entries()) {
@@ -541,6 +542,14 @@ export class DashboardModel {
     }
     return { mode: "groups", tasks: tasks.length, nodes, edges: [...edges.values()] };
   }
+}
+
+/**
+ * Keeps at least the newest `keep` items, cutting only when twice that many piled up: shifting
+ * a long array on every push would cost O(keep) per task.
+ */
+function trim<T>(items: T[], keep: number): void {
+  if (items.length >= 2 * keep) items.splice(0, items.length - keep);
 }
 
 /** The state a group is coloured by: failures first, then work in progress, then done. */
