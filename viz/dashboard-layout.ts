@@ -22,6 +22,7 @@ export interface Layout {
 /**
  * Lays out `count` nodes joined by `edges` ([source, target] indices) in rows of at most
  * `maxColumns`. Cycles (possible between groups of tasks) are broken at the lowest index.
+ * Nodes without any edge come last.
  */
 export function layeredLayout(count: number, edges: ReadonlyArray<readonly [number, number]>, maxColumns: number): Layout {
   const columns = Math.max(1, Math.floor(maxColumns));
@@ -33,6 +34,11 @@ export function layeredLayout(count: number, edges: ReadonlyArray<readonly [numb
     children[from]?.push(to);
   }
   const layer = layers(count, parents, children);
+  // Tasks with no dependency either way go below the connected ones, in one wrapped block,
+  // so that a batch of them does not push a pipeline's later stages off the screen.
+  const isolated = (i: number) => (parents[i]?.length ?? 0) === 0 && (children[i]?.length ?? 0) === 0;
+  const deepest = Math.max(-1, ...layer.filter((_, i) => !isolated(i)));
+  for (let i = 0; i < count; i++) if (isolated(i)) layer[i] = deepest + 1;
   const byLayer: number[][] = [];
   for (let i = 0; i < count; i++) (byLayer[layer[i] as number] ??= []).push(i);
   const nodes: Placement[] = new Array<Placement>(count);

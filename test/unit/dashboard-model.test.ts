@@ -136,6 +136,10 @@ test("the graph layout layers by dependency and wraps wide layers", () => {
   const reduce = layeredLayout(26, Array.from({ length: 25 }, (_, i) => [i, 25] as const), 10);
   assert.equal(reduce.nodes[25]?.y, 3);
 
+  // Tasks with no dependency go below the pipeline instead of pushing it down.
+  const mixed = layeredLayout(5, [[1, 2]], 10);
+  assert.deepEqual(mixed.nodes.map((n) => n.y), [2, 0, 1, 2, 2]);
+
   // Groups of tasks may depend on each other both ways: the layout still ends.
   const cycle = layeredLayout(3, [[0, 1], [1, 2], [2, 1]], 10);
   assert.equal(cycle.nodes.length, 3);
