@@ -247,3 +247,48 @@ test("with a mixed workload every panel matches the hub, the graph draws while t
     await t.stop();
   }
 });
+
+test("with thousands of tasks the feed stays bounded: a small state, at most 2,000 bars a push, the graph grouped", async () => {
+  const t = await startTestCluster({ n: 2, dashboard: true });
+  const feed = new AbortController();
+  try {
+    const url = new URL(t.rc.dashboardUrl as string);
+    const res = await fetch(new URL(`/events${url.search}`, url.origin), { signal: feed.signal });
+    assert.equal(res.status, 200);
+    const sizes = { state: [] as number[], stream: [] as number[] };
+    let bars = 0;
+    let last: { graph: { mode: string; nodes: unknown[] }; controller: { finished: number } } | undefined;
+    const n = 3000;
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = event.slice(event.indexOf("data: ") + 6);
+          if (event.startsWith("event: stream")) {
+            sizes.stream.push(data.length);
+            bars += (JSON.parse(data) as unknown[]).length;
+          } else {
+            sizes.state.push(data.length);
+            last = JSON.parse(data) as typeof last;
+          }
+          if (last && last.controller.finished >= n && bars >= n) return;
+        }
+      }
+    })();
+    const ar = t.rc.loadBalancedView().map((x: number) => x + 1, Array.from({ length: n }, (_, i) => i));
+    await ar;
+    await reading;
+    assert.ok(Math.max(...sizes.state) < 60_000, `largest state event ${Math.max(...sizes.state)} bytes`);
+    assert.ok(Math.max(...sizes.stream) < 2_000 * 120, `largest stream event ${Math.max(...sizes.stream)} bytes`);
+    assert.equal(bars, n, "every finished task reached the page's task stream once");
+    assert.equal(last?.graph.mode, "groups");
+    assert.equal(last?.graph.nodes.length, 1);
+  } finally {
+    feed.abort();
+    await t.stop();
+  }
+});
