@@ -4,8 +4,8 @@
  */
 import cliProgress from "cli-progress";
 import { CompositeError, TimeoutError } from "../errors.js";
-import { checkOptions, checkReturnWhen } from "./options.js";
-import type { ReturnWhen } from "./options.js";
+import { checkOptions, checkReturnWhen } from "../options.js";
+import type { ReturnWhen } from "../options.js";
 import type { TaskEntry, TaskMetadata } from "./task-entry.js";
 
 /** What a result needs from its client (kept narrow to avoid an import cycle). */

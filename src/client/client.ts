@@ -23,7 +23,7 @@ import { Executor } from "./executor.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import type { ClientPort, QueueStatus, Submission } from "./client-port.js";
 import { SendWindow } from "./send-window.js";
-import { checkOptions } from "./options.js";
+import { checkOptions } from "../options.js";
 import type { WaitInteractiveOptions } from "./async-result.js";
 import { TaskEntry } from "./task-entry.js";
 import type { TargetSpec } from "./targets.js";
@@ -269,17 +269,17 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 
   /**
    * Results by msg id (also of tasks submitted by other clients), by history index, or of an
-   * AsyncResult. Returns at once; what this client does not hold fills in from the hub's
-   * database, polling while the task still runs.
+   * AsyncResult (default: the last submitted). Returns at once; what this client does not hold
+   * fills in from the hub's database, polling while the task still runs.
    */
-  getResult(job: Jobs): AsyncResult {
+  getResult(job: Jobs = -1): AsyncResult {
     const held = new Map<string, TaskEntry>();
     const ids = jobList(job, "getResult").flatMap((j) => {
       if (j instanceof AsyncResult) {
         for (const e of j.taskEntries) held.set(e.msgId, e);
         return j.msgIds;
       }
-      return [typeof j === "number" ? this.historyAt(j) : j];
+      return [this.msgIdOf(j)];
     });
     const entries = ids.map((id) => held.get(id) ?? this.outstanding.get(id) ?? new TaskEntry(id));
     void this.fillFromHub(entries.filter((e) => !held.has(e.msgId) && !this.outstanding.has(e.msgId)));
@@ -319,9 +319,12 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     );
   }
 
-  /** Submits finished or failed tasks again under new msg ids; returns their result at once. */
-  resubmit(jobs: string | AsyncResult | ReadonlyArray<string | AsyncResult>): AsyncResult {
-    const ids = msgIdsOf(jobs);
+  /**
+   * Submits tasks again under new msg ids (msg ids, history indices or AsyncResults; default
+   * the last submitted); returns their result at once.
+   */
+  resubmit(jobs: Jobs = -1): AsyncResult {
+    const ids = jobList(jobs, "resubmit").flatMap((j) => (j instanceof AsyncResult ? j.msgIds : [this.msgIdOf(j)]));
     this.assertUsable();
     const entries = ids.map(() => this.track(new TaskEntry(newMsgId())));
     this.query("resubmit", { msgIds: ids, newIds: entries.map((e) => e.msgId) }).catch((error: Error) => {
@@ -444,9 +447,13 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     if (jobs === undefined) return [...this.outstanding.values()];
     return jobList(jobs, "wait").flatMap((j) => {
       if (j instanceof AsyncResult) return j.taskEntries.filter((e) => !e.settled);
-      const entry = this.outstanding.get(typeof j === "number" ? this.historyAt(j) : j);
+      const entry = this.outstanding.get(this.msgIdOf(j));
       return entry ? [entry] : [];
     });
+  }
+
+  private msgIdOf(job: string | number): string {
+    return typeof job === "number" ? this.historyAt(job) : job;
   }
 
   private historyAt(index: number): string {

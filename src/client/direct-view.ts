@@ -13,7 +13,7 @@ import type { ResultShape } from "./async-result.js";
 import type { ClientPort, QueueStatus } from "./client-port.js";
 import { encodeArgument, encodeCall, labelOf } from "./encode.js";
 import { moduleBindings } from "./functions.js";
-import { checkOptions } from "./options.js";
+import { checkOptions } from "../options.js";
 import { resolveTargets, validateTargetSpec } from "./targets.js";
 import type { TargetSpec } from "./targets.js";
 import { TaskEntry } from "./task-entry.js";

@@ -5,10 +5,10 @@
 import { TimeoutError } from "../errors.js";
 import type { AsyncResult } from "./async-result.js";
 import type { ClientPort } from "./client-port.js";
-import { checkOptions, checkReturnWhen } from "./options.js";
-import type { ReturnWhen } from "./options.js";
+import { checkOptions, checkReturnWhen } from "../options.js";
+import type { ReturnWhen } from "../options.js";
 
-export type { ReturnWhen } from "./options.js";
+export type { ReturnWhen } from "../options.js";
 
 /** What an executor needs of its view (a LoadBalancedView): one call at a time, and its client. */
 export interface ExecutorView {

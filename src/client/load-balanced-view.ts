@@ -15,7 +15,7 @@ import type { ClientPort } from "./client-port.js";
 import { Executor } from "./executor.js";
 import type { ParallelFunction, Sequence } from "./direct-view.js";
 import { encodeCall, labelOf } from "./encode.js";
-import { checkOptions } from "./options.js";
+import { checkOptions } from "../options.js";
 import { validateTargetSpec } from "./targets.js";
 import { TaskEntry } from "./task-entry.js";
 import type { TaskMetadata } from "./task-entry.js";
@@ -108,6 +108,11 @@ export class LoadBalancedView {
     const asTargets = typeof targets === "string" ? undefined : targets;
     this.flags = { ...flags, ...(asTargets === undefined ? {} : { targets: asTargets }) };
     validateFlags(this.flags);
+  }
+
+  /** Number of engines this view may use (its `targets`, or every registered engine). */
+  get length(): number {
+    return this.flags.targets === undefined ? this.client.ids.length : [this.flags.targets].flat().length;
   }
 
   /** A copy of the current flags. */

@@ -18,6 +18,7 @@ import { SshLauncher } from "./launchers/ssh.js";
 import { OWNER_PID_VARIABLE } from "../connection/owner.js";
 import { entryCommand, fileReady, spawnNode, terminate, waitForExit, waitForFile } from "./processes.js";
 import { clusterFiles, logDir, newClusterId, pidAlive, profileDir, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
+import { checkOptions } from "../options.js";
 
 /** Launcher names known to every cluster, mapped to factories. */
 const LAUNCHERS: Record<string, (options: ClusterOptions) => EngineLauncher> = {
@@ -243,6 +244,7 @@ export class Cluster {
    * ids and, with the SQLite database, earlier results stay retrievable.
    */
   async startController(options: { restore?: boolean } = {}): Promise<void> {
+    checkOptions(options, ["restore"], "startController");
     if (this.options.controller === "slurm") {
       await this.startSlurmController(options.restore ?? false);
       return;

@@ -9,6 +9,7 @@ import { InvalidDependency } from "../errors.js";
 import { Dependency, hasMsgIds } from "./dependency.js";
 import type { DependencyOptions, HasMsgIds } from "./dependency.js";
 import type { EdgeKind, TaskEdgeAttributes, TaskGraphJSON, TaskNodeAttributes, TaskState } from "./graph-json.js";
+import { checkOptions } from "../options.js";
 
 /** A submitted task as a view returns it (an AsyncResult fits). */
 export interface SubmittedTask extends PromiseLike<unknown> {
@@ -243,6 +244,7 @@ export class TaskGraph {
    * `results.get(node)` rethrows each failure.
    */
   async compute(view: TaskSubmitter, options: ComputeOptions = {}): Promise<TaskGraphResults> {
+    checkOptions(options, ["returnExceptions"], "compute");
     const results = this.submit(view);
     await results.settled;
     if (!options.returnExceptions && results.ok === false) {

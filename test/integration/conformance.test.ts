@@ -9,7 +9,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import {
-  AsyncMapResult, AsyncResult, Cluster, CompositeError, RemoteError, SerializationError, TimeoutError, requireModules,
+  AsyncMapResult, AsyncResult, Cluster, CompositeError, RemoteError, SerializationError, TaskGraph, TimeoutError, requireModules,
 } from "../../src/index.js";
 import type { TaskMetadata } from "../../src/index.js";
 import { startTestCluster } from "../helpers/cluster.js";
@@ -361,6 +361,23 @@ describe("IPython Parallel conformance on 2 real engines", () => {
     assert.equal(dv.currentFlags.label, "set-dv");
     assert.equal(dv.length, 2);
     assert.equal([...t.rc].length, 2);
+  });
+
+  test("defaults and lengths as in IPython Parallel: getResult() and resubmit() take the last task; len(view)", async () => {
+    const last = t.rc.loadBalancedView().apply(() => "latest");
+    await last;
+    assert.equal(await t.rc.getResult(), "latest");
+    const again = t.rc.resubmit();
+    assert.equal(await again, "latest");
+    assert.notEqual(again.msgIds[0], last.msgIds[0]);
+    assert.equal(t.rc.loadBalancedView().length, 2);
+    assert.equal(t.rc.loadBalancedView().with({ targets: [1] }).length, 1);
+    assert.equal(t.rc.length, 2);
+  });
+
+  test("options of compute and startController are checked by name", async () => {
+    await assert.rejects(new TaskGraph().compute(t.rc.loadBalancedView(), { returnExceptons: true } as never), /compute: unknown option "returnExceptons"/);
+    await assert.rejects(t.cluster.startController({ restor: true } as never), /startController: unknown option "restor"/);
   });
 
   test("dbQuery $glob understands fnmatch classes", async () => {

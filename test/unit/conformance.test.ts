@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import vm from "node:vm";
 import { test } from "node:test";
-import { checkOptions } from "../../src/client/options.js";
+import { checkOptions } from "../../src/options.js";
 import { globToRegExp } from "../../src/controller/db-query.js";
 import { CompositeError, RemoteError, SerializationError } from "../../src/errors.js";
 import { sequencesToArrays } from "../../src/graph/partition.js";

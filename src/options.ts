@@ -1,6 +1,6 @@
 /**
- * Option objects are checked against the names a method knows, so a misspelt or unsupported
- * option fails at once instead of being silently ignored.
+ * Option objects are checked, in every layer, against the names a method knows, so a misspelt
+ * or unsupported option fails at once instead of being silently ignored.
  */
 
 /** Throws a TypeError naming `where` when `options` is not an object or has a key outside `known`. */
