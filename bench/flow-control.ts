@@ -119,10 +119,11 @@ try {
   const rc = await cluster.connectClient();
   await rc.waitForEngines(2);
   const controllerPid = cluster.controller?.pid as number;
+  const idleRss = rssMiB(controllerPid);
   const map = await bigMap(rc, controllerPid);
   const many = await manyClients(cluster.files.client, controllerPid);
   await rc.close();
-  process.stdout.write(`${JSON.stringify({ system: "parallax", bench: "flow-control", metrics: { map, many_clients: many } })}\n`);
+  process.stdout.write(`${JSON.stringify({ system: "parallax", bench: "flow-control", metrics: { controller_idle_rss_mib: idleRss, map, many_clients: many } })}\n`);
   if (map.wrong !== 0 || many.lost !== 0 || many.wrong_or_duplicated !== 0) process.exitCode = 1;
 } finally {
   await cluster.stop();
