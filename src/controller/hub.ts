@@ -73,6 +73,11 @@ export interface HubEvents {
 }
 
 const CLIENT_FORGET_MS = 60_000;
+/**
+ * Messages read ahead from one client before its connection waits. Clients keep at most
+ * `maxInFlight` tasks here; this bounds the controller's intake from one that does not.
+ */
+const CLIENT_INTAKE_PER_PEER = 10_000;
 /** Room for headers on top of the payload limit when bounding single frames. */
 const FRAME_SLACK = 64 * 1024;
 
@@ -106,7 +111,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     // One frame over the whole-message limit can never be accepted: libzmq drops its sender
     // before buffering it. Messages of several frames are checked against the limit on arrival.
     const frameLimit = this.options.maxMessageBytes + FRAME_SLACK;
-    const client = await bindRouter(`tcp://${host}:${this.options.ports?.client || "*"}`, frameLimit, this.options.curveSecretKey);
+    const client = await bindRouter(`tcp://${host}:${this.options.ports?.client || "*"}`, frameLimit, this.options.curveSecretKey, CLIENT_INTAKE_PER_PEER);
     const engine = await bindRouter(`tcp://${host}:${this.options.ports?.engine || "*"}`, frameLimit, this.options.curveSecretKey);
     this.clientChannel = new Channel(client.socket, this.codec);
     this.engineChannel = new Channel(engine.socket, this.codec);

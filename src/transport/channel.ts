@@ -132,10 +132,13 @@ export function connectDealer(address: string, routingId?: string, linger = 0, c
  * Creates a ROUTER bound to `address` (port 0 or `*` picks a free port) and returns it with its
  * endpoint. A peer sending a frame over `maxMessageSize` bytes is disconnected by libzmq before
  * the frame is held in memory (-1: no limit). With `curveSecretKey` the socket is a CURVE server.
+ * `intakePerPeer` bounds the messages libzmq reads ahead from each peer (0: no bound): past it,
+ * libzmq stops reading that peer's connection, so a flooding peer waits in its own memory
+ * instead of this process's; nothing is dropped.
  */
-export async function bindRouter(address: string, maxMessageSize = -1, curveSecretKey?: string): Promise<{ socket: zmq.Router; endpoint: string }> {
+export async function bindRouter(address: string, maxMessageSize = -1, curveSecretKey?: string, intakePerPeer = 0): Promise<{ socket: zmq.Router; endpoint: string }> {
   const curve = curveSecretKey ? { curveServer: true, curveSecretKey } : {};
-  const socket = new zmq.Router({ linger: 0, mandatory: false, sendHighWaterMark: 0, receiveHighWaterMark: 0, maxMessageSize, ...curve });
+  const socket = new zmq.Router({ linger: 0, mandatory: false, sendHighWaterMark: 0, receiveHighWaterMark: intakePerPeer, maxMessageSize, ...curve });
   await socket.bind(address);
   return { socket, endpoint: socket.lastEndpoint ?? address };
 }
