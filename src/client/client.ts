@@ -88,8 +88,9 @@ export interface QueryAnswer {
 }
 
 const HISTORY_LIMIT = 100_000;
-/** Handing requests to the socket on close() gives up when it takes nothing for this long. */
-const HANDOVER_IDLE_MS = 1000;
+/** close() waits this long for the controller to read what was sent, plus a little per request. */
+const HANDOVER_BASE_MS = 2000;
+const HANDOVER_PER_REQUEST_MS = 1;
 /** How often `getResult` asks again about a task that is still running. */
 const RESULT_POLL_MS = 200;
 
@@ -366,18 +367,20 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   }
 
   /**
-   * Closes the connection. Outstanding results fail with ControllerLostError; every request
-   * submitted, including those still waiting in the send window, is handed to the controller
-   * first (awaiting the returned promise waits for that; it gives up when the socket takes
-   * nothing for a second).
+   * Closes the connection. Outstanding results fail with ControllerLostError at once. Every
+   * request submitted, including those still waiting in the send window, is handed to the
+   * controller first: awaiting the returned promise waits until the controller has read them
+   * all, for at most 2 s plus 1 ms per outstanding request.
    */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
-    if (!this.lostError) this.window.release();
+    const lost = this.lostError !== undefined;
+    const requests = this.outstanding.size;
+    if (!lost) this.window.release();
     this.failEverything(new ControllerLostError("the client was closed before the result arrived"));
-    return this.channel.close(this.lostError ? 0 : HANDOVER_IDLE_MS);
+    return lost ? this.channel.close() : this.handOver(requests);
   }
 
   /** `await using client = …` closes it. */
@@ -418,22 +421,39 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 
   /** Sends a hub query and waits for its answer. */
   query(op: QueryOp, args: Record<string, unknown>, timeout = 30_000): Promise<QueryAnswer> {
+    return this.ask("query_request", { op, ...args }, timeout, `the ${op} query`);
+  }
+
+  // ---- internals ----
+
+  /** Sends a message and waits for the controller's answer to it. */
+  private ask(type: MsgType, content: Record<string, unknown>, timeout: number, what: string): Promise<QueryAnswer> {
     if (this.lostError) return Promise.reject(new ControllerLostError(this.lostError.message));
     const msgId = newMsgId();
     return new Promise<QueryAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.queries.delete(msgId);
-        reject(new TimeoutError(`the controller did not answer the ${op} query within ${timeout} ms`));
+        reject(new TimeoutError(`the controller did not answer ${what} within ${timeout} ms`));
       }, timeout);
       this.queries.set(msgId, {
         resolve: (a) => { clearTimeout(timer); resolve(a); },
         reject: (e) => { clearTimeout(timer); reject(e); },
       });
-      this.send("query_request", { op, ...args }, {}, [], msgId);
+      this.send(type, content, {}, [], msgId);
     });
   }
 
-  // ---- internals ----
+  /**
+   * Closing: the socket's linger cannot outlast a controller that reads slowly, so wait for
+   * its answer to a ping sent after everything else (it reads each client's messages in
+   * order), bounded by the work it may have to get through first.
+   */
+  private async handOver(requests: number): Promise<void> {
+    await this.ask("ping", {}, HANDOVER_BASE_MS + requests * HANDOVER_PER_REQUEST_MS, "the closing ping").catch(() => {
+      // A controller that is gone or too slow: what it has not read is lost, as documented.
+    });
+    await this.channel.close();
+  }
 
   private track(entry: TaskEntry): TaskEntry {
     this.outstanding.set(entry.msgId, entry);
@@ -518,6 +538,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
         entry?.appendStream(name, text);
         break;
       }
+      case "pong":
       case "query_reply":
       case "error_reply": {
         const pending = parentId ? this.queries.get(parentId) : undefined;
