@@ -1,7 +1,7 @@
 /**
  * Flow control between clients and the controller: a bounded window of tasks in flight per
- * client, everything submitted is handed over on close, and many clients at once all get every
- * result. Clients run in their own processes where that is the point.
+ * client, a bounded intake per connection, and many clients at once all get every result.
+ * Clients run in their own processes where that is the point.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -13,7 +13,6 @@ import { TaskAborted } from "../../src/index.js";
 import { readConnectionFile } from "../../src/connection/profile.js";
 import { Codec } from "../../src/protocol/message.js";
 import { startTestCluster } from "../helpers/cluster.js";
-import { waitUntil } from "../helpers/system.js";
 
 const run = promisify(execFile);
 const fixture = (name: string) => path.join(import.meta.dirname, "../fixtures", name);
@@ -48,20 +47,6 @@ test("a client keeps at most maxInFlight tasks at the controller; the rest wait 
     await t.rc.debugValidate();
   } finally {
     await rc.close();
-    await t.stop();
-  }
-});
-
-test("a client process that submits 20,000 tasks, closes and exits at once hands every one to the controller", async () => {
-  const t = await startTestCluster({ n: 2, controllerArgs: ["--db-max-records", "100000"] });
-  try {
-    const before = (await t.rc.hubHistory()).length;
-    const { stdout } = await tsx("submit-and-exit.ts", [t.cluster.files.client, "20000", "exit"]);
-    assert.match(stdout, /submitted 20000/);
-    await waitUntil("20,000 requests at the controller", 60_000, async () => (await t.rc.hubHistory()).length - before === 20_000);
-    await waitUntil("every task finished", 60_000, async () => (await t.rc.queueStatus()).unassigned === 0);
-    await t.rc.debugValidate();
-  } finally {
     await t.stop();
   }
 });
