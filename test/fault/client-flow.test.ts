@@ -1,6 +1,6 @@
 /**
  * Flow control between clients and the controller: a bounded window of tasks in flight per
- * client, a bounded intake per connection, and many clients at once all get every result.
+ * client, and many clients at once all get every result.
  * Clients run in their own processes where that is the point.
  */
 import assert from "node:assert/strict";
@@ -8,10 +8,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import * as zmq from "zeromq";
 import { TaskAborted } from "../../src/index.js";
-import { readConnectionFile } from "../../src/connection/profile.js";
-import { Codec } from "../../src/protocol/message.js";
 import { startTestCluster } from "../helpers/cluster.js";
 
 const run = promisify(execFile);
@@ -58,28 +55,6 @@ test("20 clients in 4 processes submitting at once all get every result", async 
     for (const { stdout } of outputs) assert.deepEqual(JSON.parse(stdout), { received: 1000, wrong: 0 });
     await t.rc.debugValidate();
   } finally {
-    await t.stop();
-  }
-});
-
-test("a peer that ignores flow control and floods 30,000 requests waits at its end; every one is answered", async () => {
-  const t = await startTestCluster({ n: 1 });
-  const info = readConnectionFile(t.cluster.files.client);
-  const codec = new Codec(info.key);
-  const dealer = new zmq.Dealer({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
-  try {
-    dealer.connect(info.url);
-    const total = 30_000;
-    const sending = (async () => {
-      for (let i = 0; i < total; i++) await dealer.send(codec.encode({ header: codec.header("ping"), parent: {}, metadata: {}, content: {}, buffers: [] }));
-    })();
-    let pongs = 0;
-    while (pongs < total) if (codec.decode(await dealer.receive())?.header.msg_type === "pong") pongs++;
-    await sending;
-    assert.equal(pongs, total);
-    assert.deepEqual(t.rc.ids, [0]);
-  } finally {
-    dealer.close();
     await t.stop();
   }
 });
