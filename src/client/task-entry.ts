@@ -3,7 +3,7 @@
  * AsyncResults are views over one or more entries.
  */
 import {
-  ControllerLostError, EngineError, ExecutionTimeout, ImpossibleDependency, InvalidDependency, ProtocolError,
+  ControllerLostError, EngineError, ExecutionTimeout, ImpossibleDependency, InvalidDependency, ProtocolError, ResultCulled,
   RemoteError, SerializationError, TaskAborted, TaskInterrupted, TaskTimeout,
 } from "../errors.js";
 import type { RemoteErrorInfo } from "../errors.js";
@@ -129,6 +129,7 @@ const BY_CODE: Record<string, ErrorFactory> = {
   IMPOSSIBLE_DEPENDENCY: (m, i) => new ImpossibleDependency(m, i.remoteStack ? { cause: new Error(i.remoteStack) } : undefined),
   INVALID_DEPENDENCY: (m) => new InvalidDependency(m),
   PROTOCOL_ERROR: (m) => new ProtocolError(m),
+  RESULT_CULLED: (m) => new ResultCulled(m),
   CONTROLLER_LOST: (m) => new ControllerLostError(m),
 };
 

@@ -21,7 +21,11 @@ export interface TaskDatabase extends TaskLookup {
   close(): void;
 }
 
-/** Bounds of the memory database. */
+/**
+ * Bounds of the memory database. They count finished records only: unfinished ones are still
+ * owed a result and are never culled, nor are finished ones that an unfinished task still
+ * depends on (their values or outcomes are needed when it runs).
+ */
 export interface MemoryDbLimits {
   maxRecords: number;
   maxBytes: number;
@@ -34,7 +38,7 @@ export interface MemoryDbLimits {
 export const DEFAULT_DB_LIMITS: MemoryDbLimits = { maxRecords: 10_000, maxBytes: 256 * 1024 * 1024 };
 /**
  * How many culled ids are remembered, with their outcome (to say "culled" rather than
- * "unknown", and to keep dependencies on them exact); older ones are forgotten.
+ * "unknown"); older ones are forgotten.
  */
 const CULLED_MEMORY = 200_000;
 
@@ -45,20 +49,39 @@ function recordBytes(record: TaskRecord): number {
   return bytes + (record.reply?.metadata.stdout?.length ?? 0) + (record.reply?.metadata.stderr?.length ?? 0);
 }
 
-/** The default, bounded in-memory database. */
+/** The ids a request depends on: futures passed as arguments, `after` and `follow`. */
+function dependencyIds(record: TaskRecord): string[] {
+  const meta = record.requestMetadata;
+  return [...(meta.argRefs ?? []), ...(meta.after?.ids ?? []), ...(meta.follow?.ids ?? [])];
+}
+
+/**
+ * The default, bounded in-memory database. Every operation but the explicit whole-database
+ * ones (history, query, purge of all) costs O(1) per record, however many are unfinished:
+ * finished records wait for culling in their own queue, oldest finished first.
+ */
 export class MemoryTaskDatabase implements TaskDatabase {
   private readonly records = new Map<string, TaskRecord>();
-  private readonly sizes = new Map<string, number>();
+  /** Finished records that may be culled, oldest finished first, with their size in bytes. */
+  private readonly cullable = new Map<string, number>();
+  private cullableBytes = 0;
+  /** Finished records that unfinished tasks depend on: kept until those finish. */
+  private readonly held = new Set<string>();
+  /** Per id, how many unfinished tasks depend on it. */
+  private readonly dependents = new Map<string, number>();
   /** Culled ids and whether they succeeded, oldest first. */
   private readonly culled = new Map<string, boolean>();
-  private bytes = 0;
 
   constructor(private readonly limits: MemoryDbLimits = DEFAULT_DB_LIMITS) {}
 
   add(record: TaskRecord): void {
     this.records.set(record.msgId, record);
-    this.track(record);
-    this.cull();
+    if (record.phase === "done") {
+      this.settled(record);
+      this.cull();
+    } else {
+      for (const id of dependencyIds(record)) this.dependents.set(id, (this.dependents.get(id) ?? 0) + 1);
+    }
   }
 
   get(msgId: string): TaskRecord | undefined {
@@ -66,9 +89,21 @@ export class MemoryTaskDatabase implements TaskDatabase {
   }
 
   update(record: TaskRecord): void {
-    if (!this.records.has(record.msgId)) return;
-    this.track(record);
-    if (record.phase === "done") this.cull();
+    const id = record.msgId;
+    if (record.phase !== "done" || !this.records.has(id)) return;
+    if (this.held.has(id)) return;
+    const size = this.cullable.get(id);
+    if (size === undefined) {
+      // Just finished: what it depended on may go now.
+      this.settled(record);
+      for (const dependency of dependencyIds(record)) this.release(dependency);
+      this.cull();
+      return;
+    }
+    // A finished record changed (resubmitted): it keeps its place, its size is counted again.
+    const now = recordBytes(record);
+    this.cullable.set(id, now);
+    this.cullableBytes += now - size;
   }
 
   wasCulled(msgId: string): boolean {
@@ -84,12 +119,12 @@ export class MemoryTaskDatabase implements TaskDatabase {
     return [...this.records.keys()];
   }
 
+  /** Removes finished records, except those an unfinished task still depends on. */
   purge(msgIds: readonly string[] | "all"): number {
-    const ids = msgIds === "all" ? [...this.records.keys()] : msgIds;
+    const ids = msgIds === "all" ? [...this.cullable.keys()] : msgIds;
     let removed = 0;
     for (const id of ids) {
-      const record = this.records.get(id);
-      if (record?.phase !== "done") continue;
+      if (!this.cullable.has(id)) continue;
       this.drop(id);
       removed++;
     }
@@ -107,30 +142,50 @@ export class MemoryTaskDatabase implements TaskDatabase {
 
   close(): void {
     this.records.clear();
-    this.sizes.clear();
+    this.cullable.clear();
+    this.held.clear();
+    this.dependents.clear();
+    this.cullableBytes = 0;
   }
 
-  private track(record: TaskRecord): void {
+  /** A finished record is held while unfinished tasks depend on it, else it waits for culling. */
+  private settled(record: TaskRecord): void {
+    if (this.dependents.has(record.msgId)) this.held.add(record.msgId);
+    else this.queueForCulling(record.msgId, record);
+  }
+
+  /** One dependent of `id` finished; once none is left, a held record may be culled. */
+  private release(id: string): void {
+    const left = (this.dependents.get(id) ?? 1) - 1;
+    if (left > 0) {
+      this.dependents.set(id, left);
+      return;
+    }
+    this.dependents.delete(id);
+    const record = this.held.delete(id) ? this.records.get(id) : undefined;
+    if (record) this.queueForCulling(id, record);
+  }
+
+  private queueForCulling(id: string, record: TaskRecord): void {
     const size = recordBytes(record);
-    this.bytes += size - (this.sizes.get(record.msgId) ?? 0);
-    this.sizes.set(record.msgId, size);
+    this.cullable.set(id, size);
+    this.cullableBytes += size;
   }
 
+  /** Oldest finished records go first, one at a time: O(1) per record culled. */
   private cull(): void {
-    if (this.records.size <= this.limits.maxRecords && this.bytes <= this.limits.maxBytes) return;
-    // Oldest finished records go first; unfinished ones are never culled (they are still owed a result).
-    for (const [id, record] of this.records) {
-      if (this.records.size <= this.limits.maxRecords && this.bytes <= this.limits.maxBytes) break;
-      if (record.phase !== "done") continue;
+    while (this.cullable.size > this.limits.maxRecords || (this.cullableBytes > this.limits.maxBytes && this.cullable.size > 0)) {
+      const id = this.cullable.keys().next().value as string;
+      const record = this.records.get(id);
       this.drop(id);
-      this.culled.set(id, record.reply?.content.status === "ok");
+      this.culled.set(id, record?.reply?.content.status === "ok");
       if (this.culled.size > CULLED_MEMORY) this.culled.delete(this.culled.keys().next().value as string);
     }
   }
 
   private drop(id: string): void {
     this.records.delete(id);
-    this.bytes -= this.sizes.get(id) ?? 0;
-    this.sizes.delete(id);
+    this.cullableBytes -= this.cullable.get(id) ?? 0;
+    this.cullable.delete(id);
   }
 }

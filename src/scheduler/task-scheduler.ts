@@ -44,6 +44,34 @@ interface PendingTask {
   /** Since when no live engine may take it (every one blacklisted), for the grace period. */
   strandedSince?: number;
   lastError?: RemoteErrorInfo & { code?: string };
+  /** How far each dependency is, kept up to date as its ids finish (while the task waits). */
+  progress?: DependencyProgress[];
+}
+
+/**
+ * One dependency of a waiting task, counted: each finished id either counts towards it or
+ * spoils it, so a finish costs O(1) per waiting dependent instead of a pass over all its ids.
+ */
+interface DependencyProgress {
+  dep: Dependency;
+  /** The ids, for telling which dependency a finished id belongs to (only when there are several). */
+  ids?: ReadonlySet<string>;
+  counted: number;
+  spoiled: number;
+}
+
+function isMet(p: DependencyProgress): boolean {
+  return p.dep.size === 0 || (p.dep.all ? p.counted === p.dep.size : p.counted > 0);
+}
+
+function isUnreachable(p: DependencyProgress): boolean {
+  return p.dep.size > 0 && (p.dep.all ? p.spoiled > 0 : p.spoiled === p.dep.size);
+}
+
+/** Counts one finished id into a dependency. */
+function countFinish(p: DependencyProgress, ok: boolean): void {
+  if (ok ? p.dep.success : p.dep.failure) p.counted++;
+  else p.spoiled++;
 }
 
 /** The load-balancing scheduler. */
@@ -53,6 +81,12 @@ export class TaskScheduler {
   private readonly waiting = new Map<string, PendingTask>();
   private readonly waiters = new Map<string, Set<string>>();
   private readonly tasks = new Map<string, PendingTask>();
+  /** Tasks sent to an engine and not answered: with `tasks`, counts the unassigned ones. */
+  private readonly running = new Set<string>();
+  /** Queue timeouts, earliest first (a deadline is kept as a negated priority). */
+  private readonly deadlines = new ReadyQueue<{ id: string; priority: number }>();
+  /** Tasks no live engine may take, for the grace period; the only tasks a tick looks at. */
+  private readonly stranded = new Set<PendingTask>();
   /** Engine ids, least recently used first. */
   private lru: EngineRecord[] = [];
   private readonly memo = new Map<string, string>();
@@ -67,7 +101,7 @@ export class TaskScheduler {
 
   /** Tasks accepted but not yet sent to an engine. */
   get unassigned(): number {
-    return this.tasks.size - this.assignedCount();
+    return this.tasks.size - this.running.size;
   }
 
   /** Invariant violations of the scheduler's own state (for tests and debugging). */
@@ -78,6 +112,7 @@ export class TaskScheduler {
       if (this.waiting.has(id) && this.ready.has(id)) found.push(`task ${id} is both waiting and ready`);
     }
     for (const id of this.waiting.keys()) if (!this.tasks.has(id)) found.push(`waiting task ${id} is unknown`);
+    for (const id of this.running) if (!this.tasks.has(id)) found.push(`running task ${id} is unknown`);
     return found;
   }
 
@@ -100,7 +135,18 @@ export class TaskScheduler {
       this.port.fail(record, { ename: "InvalidDependency", evalue: invalid, remoteStack: "", code: "INVALID_DEPENDENCY" });
       return;
     }
+    // A future passed as an argument needs its value, which culling may have dropped before
+    // this task arrived (once it is here, the database keeps the values it needs).
+    const culled = meta.argRefs?.find((id) => !this.port.db.get(id) && this.port.db.wasCulled(id));
+    if (culled) {
+      this.port.fail(record, {
+        ename: "ResultCulled", remoteStack: "", code: "RESULT_CULLED",
+        evalue: `task ${task.id} takes the result of ${culled} as an argument, but that result was culled from the controller's bounded task database before the task arrived (raise --db-max-records, or use --db sqlite)`,
+      });
+      return;
+    }
     this.tasks.set(task.id, task);
+    this.watchDeadline(task);
     this.evaluate(task);
     this.schedule();
   }
@@ -120,10 +166,10 @@ export class TaskScheduler {
       const error = { ename: "EngineError", evalue: `${reason} while running task ${msgId}`, remoteStack: "", code: "ENGINE_ERROR", engineId: engine.id };
       task.lastError = error;
       task.blacklist.add(engine.id);
+      this.running.delete(msgId);
       if (task.retriesLeft > 0) {
         task.retriesLeft--;
-        task.record.phase = "queued";
-        this.ready.push(task);
+        this.requeue(task);
       } else {
         this.finishWith(task, error);
       }
@@ -139,14 +185,14 @@ export class TaskScheduler {
     const task = this.tasks.get(record.msgId);
     this.touch(engine);
     if (!task) return true;
+    this.running.delete(task.id);
     const unmet = metadata.unmet === true;
     const retry = !unmet && content.status === "error" && task.retriesLeft > 0;
     if (unmet || retry) {
       if (retry) task.retriesLeft--;
       if (content.error) task.lastError = content.error;
       task.blacklist.add(engine.id);
-      record.phase = "queued";
-      this.ready.push(task);
+      this.requeue(task);
       this.schedule();
       return false;
     }
@@ -160,9 +206,11 @@ export class TaskScheduler {
     if (this.finishing) return;
     this.finishing = true;
     try {
-      // Iterative, so that failure cascading down a long chain cannot overflow the stack.
-      for (let next = this.finishedQueue.shift(); next; next = this.finishedQueue.shift()) this.settle(next);
+      // Iterative, so that failure cascading down a long chain cannot overflow the stack; read
+      // by index, since shifting a long array costs its length each time.
+      for (let i = 0; i < this.finishedQueue.length; i++) this.settle(this.finishedQueue[i] as TaskRecord);
     } finally {
+      this.finishedQueue.length = 0;
       this.finishing = false;
     }
     this.schedule();
@@ -181,13 +229,21 @@ export class TaskScheduler {
     return aborted;
   }
 
-  /** Periodic work: queue timeouts and stranded tasks. */
+  /**
+   * Periodic work: queue timeouts and stranded tasks. It looks only at deadlines that passed
+   * and at stranded tasks, never at the whole queue.
+   */
   tick(now: number): void {
-    for (const task of [...this.tasks.values()]) {
-      if (task.record.phase !== "queued") continue;
-      if (task.deadline !== undefined && now > task.deadline) {
-        this.finishWith(task, { ename: "TaskTimeout", evalue: `task ${task.id} waited longer than its timeout of ${task.record.requestMetadata.timeout} ms`, remoteStack: "", code: "TASK_TIMEOUT" });
-      } else if (task.strandedSince !== undefined && now - task.strandedSince > this.options.impossibleGraceMs) {
+    for (let next = this.deadlines.peek(); next && -next.priority < now; next = this.deadlines.peek()) {
+      this.deadlines.pop();
+      const task = this.tasks.get(next.id);
+      // A task on an engine may run past its timeout; if it comes back to the queue, its deadline is watched again.
+      if (task?.record.phase !== "queued") continue;
+      this.finishWith(task, { ename: "TaskTimeout", evalue: `task ${task.id} waited longer than its timeout of ${task.record.requestMetadata.timeout} ms`, remoteStack: "", code: "TASK_TIMEOUT" });
+    }
+    for (const task of [...this.stranded]) {
+      if (task.record.phase !== "queued" || !this.tasks.has(task.id)) this.stranded.delete(task);
+      else if (task.strandedSince !== undefined && now - task.strandedSince > this.options.impossibleGraceMs) {
         this.finishWith(task, task.lastError ?? {
           ename: "ImpossibleDependency", evalue: `no engine can run task ${task.id}: every live engine rejected it`, remoteStack: "", code: "IMPOSSIBLE_DEPENDENCY",
         });
@@ -199,6 +255,8 @@ export class TaskScheduler {
   /** Stops timers (none today) and forgets state. */
   close(): void {
     this.tasks.clear();
+    this.running.clear();
+    this.stranded.clear();
     this.waiting.clear();
     this.waiters.clear();
   }
@@ -233,30 +291,49 @@ export class TaskScheduler {
     return { completed, failed };
   }
 
-  /** Puts a task where it belongs: failed (unreachable), ready, or waiting on its dependencies. */
+  /** Counts a new task's dependencies as they stand, then puts it where it belongs. */
   private evaluate(task: PendingTask): void {
     const deps = dependenciesOf(task);
-    const ids = deps.flatMap((d) => d.ids);
-    const { completed, failed } = this.status(ids);
-    for (const dep of deps) {
-      if (dep.unreachable(completed, failed)) {
-        const failedId = dep.ids.find((id) => failed.has(id));
-        this.finishWith(task, {
-          ename: "ImpossibleDependency",
-          evalue: `task ${task.id} cannot run: its dependency ${failedId ?? dep.ids[0]} ${failedId ? "failed" : "can no longer be met"}`,
-          remoteStack: failedId ? this.errorText(failedId) : "", code: "IMPOSSIBLE_DEPENDENCY",
-        });
-        return;
-      }
+    const { completed, failed } = this.status(deps.flatMap((d) => d.ids));
+    task.progress = deps.map((dep) => {
+      const progress: DependencyProgress = { dep, counted: 0, spoiled: 0, ...(deps.length > 1 ? { ids: new Set(dep.ids) } : {}) };
+      for (const id of dep.ids) if (completed.has(id) || failed.has(id)) countFinish(progress, completed.has(id));
+      return progress;
+    });
+    const blocked = task.progress.find(isUnreachable);
+    this.route(task, blocked?.dep.ids.find((id) => failed.has(id)));
+  }
+
+  /** One of a waiting task's dependencies finished: count it, then see where the task belongs. */
+  private advance(task: PendingTask, finishedId: string, ok: boolean): void {
+    for (const p of task.progress ?? []) if (!p.ids || p.ids.has(finishedId)) countFinish(p, ok);
+    this.route(task, ok ? undefined : finishedId);
+  }
+
+  /**
+   * Puts a task where its dependencies' progress says: failed (unreachable; `failedId` names a
+   * failed dependency when there is one), ready, or waiting.
+   */
+  private route(task: PendingTask, failedId: string | undefined): void {
+    const progress = task.progress ?? [];
+    const blocked = progress.find(isUnreachable);
+    if (blocked) {
+      this.finishWith(task, {
+        ename: "ImpossibleDependency",
+        evalue: `task ${task.id} cannot run: its dependency ${failedId ?? blocked.dep.ids[0]} ${failedId ? "failed" : "can no longer be met"}`,
+        remoteStack: failedId ? this.errorText(failedId) : "", code: "IMPOSSIBLE_DEPENDENCY",
+      });
+      return;
     }
-    if (deps.every((d) => d.met(completed, failed))) {
-      if (this.waiting.delete(task.id)) this.unindex(task, ids);
+    if (progress.every(isMet)) {
+      if (this.waiting.delete(task.id)) this.unindex(task, dependenciesOf(task).flatMap((d) => d.ids));
+      task.progress = undefined;
       this.ready.push(task);
       return;
     }
     if (!this.waiting.has(task.id)) {
       this.waiting.set(task.id, task);
-      for (const id of ids) {
+      for (const id of dependenciesOf(task).flatMap((d) => d.ids)) {
         let set = this.waiters.get(id);
         if (!set) this.waiters.set(id, (set = new Set()));
         set.add(task.id);
@@ -281,15 +358,19 @@ export class TaskScheduler {
     const task = this.tasks.get(record.msgId);
     if (task) {
       this.tasks.delete(record.msgId);
+      this.running.delete(record.msgId);
+      this.stranded.delete(task);
+      this.deadlines.remove(record.msgId);
       if (this.waiting.delete(record.msgId)) this.unindex(task, dependenciesOf(task).flatMap((d) => d.ids));
       this.ready.remove(record.msgId);
     }
     this.releaseMemoFollowers(record);
     const waiting = this.waiters.get(record.msgId);
     if (!waiting) return;
+    const ok = record.reply?.content.status === "ok";
     for (const id of [...waiting]) {
       const dependent = this.waiting.get(id);
-      if (dependent) this.evaluate(dependent);
+      if (dependent) this.advance(dependent, record.msgId, ok);
     }
   }
 
@@ -325,9 +406,11 @@ export class TaskScheduler {
     const allowed = this.lru.filter((e) => this.mayRun(task, e));
     if (allowed.length === 0) {
       task.strandedSince ??= Date.now();
+      this.stranded.add(task);
       return undefined;
     }
     task.strandedSince = undefined;
+    this.stranded.delete(task);
     const hwm = this.options.hwm;
     const free = hwm === 0 ? allowed : allowed.filter((e) => e.balanced.size < hwm);
     if (free.length === 0) return undefined;
@@ -352,7 +435,20 @@ export class TaskScheduler {
 
   private send(task: PendingTask, engine: EngineRecord): void {
     this.touch(engine);
+    this.running.add(task.id);
     this.port.dispatch(task.record, engine);
+  }
+
+  /** Back to the queue after an engine died or refused it; its queue timeout applies again. */
+  private requeue(task: PendingTask): void {
+    task.record.phase = "queued";
+    this.ready.push(task);
+    this.watchDeadline(task);
+  }
+
+  private watchDeadline(task: PendingTask): void {
+    // A hand-made request may carry a timeout that is not a number: it never times out.
+    if (Number.isFinite(task.deadline)) this.deadlines.push({ id: task.id, priority: -(task.deadline as number) });
   }
 
   private touch(engine: EngineRecord): void {
@@ -361,12 +457,6 @@ export class TaskScheduler {
       this.lru.splice(index, 1);
       this.lru.push(engine);
     }
-  }
-
-  private assignedCount(): number {
-    let n = 0;
-    for (const task of this.tasks.values()) if (task.record.phase === "running") n++;
-    return n;
   }
 
   // ---- terminal states ----

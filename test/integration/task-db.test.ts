@@ -5,6 +5,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { ResultCulled } from "../../src/index.js";
 import { startTestCluster } from "../helpers/cluster.js";
+import { waitUntil } from "../helpers/system.js";
 
 declare const engineId: number;
 
@@ -63,6 +64,42 @@ test("the memory database is bounded: culled results say so", async () => {
     });
     assert.ok((await t.rc.hubHistory()).length <= 5);
   } finally {
+    await t.stop();
+  }
+});
+
+test("a task taking 3,000 futures as arguments runs under a database bound of 10; an input culled before it arrived is named", async () => {
+  const t = await startTestCluster({ n: 2, controllerArgs: ["--db-max-records", "10"] });
+  // Room for every input and the consumer at the controller at once (a smaller window would
+  // hold the consumer back until inputs had finished, and perhaps been culled).
+  const rc = await t.cluster.connectClient({ maxInFlight: 5000 });
+  try {
+    const lview = rc.loadBalancedView();
+    const gate = path.join(t.dir, "gate");
+    // Inputs wait for the gate, so that the consumer is at the controller before any of them finishes.
+    const opened = lview.apply((file: string) => new Promise((resolve) => {
+      const timer = setInterval(() => {
+        if ((require("node:fs") as typeof import("node:fs")).existsSync(file)) {
+          clearInterval(timer);
+          resolve(true);
+        }
+      }, 10);
+    }), gate);
+    const inputs = Array.from({ length: 3000 }, (_, i) => lview.with({ after: opened }).apply((x: number) => x, i));
+    const total = lview.apply((...xs: number[]) => xs.reduce((a, b) => a + b, 0), ...inputs);
+    await waitUntil("the inputs and their consumer at the controller", 60_000, async () => (await rc.queueStatus()).unassigned === 3001);
+    fs.writeFileSync(gate, "");
+    assert.equal(await total.get({ timeout: 120_000 }), (2999 * 3000) / 2);
+    const history = await rc.hubHistory();
+    assert.ok(history.length <= 10, `the bound applies once nothing needs the inputs (${history.length} records kept)`);
+    // An input finished and culled before its consumer was submitted: a clear error, not a missing frame.
+    await assert.rejects(lview.apply((x: number) => x, inputs[0]), (e: unknown) => {
+      assert.ok(e instanceof ResultCulled, String(e));
+      assert.match((e as Error).message, /takes the result of .* culled .* \(raise --db-max-records, or use --db sqlite\)/);
+      return true;
+    });
+  } finally {
+    await rc.close();
     await t.stop();
   }
 });
