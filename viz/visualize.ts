@@ -6,6 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Viz } from "@viz-js/viz";
 import type { TaskGraphJSON } from "../src/graph/graph-json.js";
+import { checkOptions } from "../src/options.js";
 import { toTaskGraphJSON } from "./graph-input.js";
 import type { GraphInput } from "./graph-input.js";
 import { htmlPage } from "./html-page.js";
@@ -35,6 +36,12 @@ export interface VisualizeOptions extends DotOptions, TimelineOptions {
    */
   maxNodes?: number;
 }
+
+// A record, so that a new option cannot be forgotten here: unknown names are refused.
+const OPTION_NAMES = Object.keys({
+  format: true, filename: true, kind: true, maxNodes: true, maxLabelLength: true, title: true, legend: true, rankdir: true,
+  width: true, rowHeight: true, arrows: true, now: true,
+} satisfies Record<keyof VisualizeOptions, true>);
 
 const EXTENSIONS: Readonly<Record<string, VisualizeFormat>> = {
   ".svg": "svg",
@@ -134,6 +141,7 @@ ${svg}</body>
  * await visualize(asyncResults, { kind: "timeline", arrows: true, filename: "run.svg" });
  */
 export async function visualize(input: GraphInput, options: VisualizeOptions = {}): Promise<string> {
+  checkOptions(options, OPTION_NAMES, "visualize");
   const format = resolveFormat(options.format, options.filename);
   const graph = toTaskGraphJSON(input);
   const kind = options.kind ?? "graph";

@@ -37,6 +37,11 @@ export interface GetOptions {
   timeout?: number;
   /** Return errors in place of values (one entry per input item) instead of throwing. */
   returnExceptions?: boolean;
+  /**
+   * `"FIRST_EXCEPTION"`: throw the first failure as soon as it arrives instead of waiting for
+   * every message (IPython Parallel's `get(return_when=FIRST_EXCEPTION)`). @default "ALL_COMPLETED"
+   */
+  returnWhen?: "ALL_COMPLETED" | "FIRST_EXCEPTION";
 }
 
 /** Options of {@link AsyncResult.waitInteractive}. */
@@ -149,9 +154,18 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
 
   /** The value, waiting at most `timeout` ms (TimeoutError; the task is not cancelled). */
   async get(options: GetOptions = {}): Promise<T> {
-    checkOptions(options, ["timeout", "returnExceptions"], "get");
+    checkOptions(options, ["timeout", "returnExceptions", "returnWhen"], "get");
+    if (options.timeout !== undefined) validateTimeout(options.timeout);
+    const returnWhen = checkReturnWhen(options.returnWhen, "get");
+    if (returnWhen === "FIRST_COMPLETED") throw new RangeError("get: returnWhen FIRST_COMPLETED is not supported (a value needs every message); use wait(ar.split(), { returnWhen })");
+    if (returnWhen === "FIRST_EXCEPTION" && !options.returnExceptions) {
+      const reached = this.whenReached("FIRST_EXCEPTION");
+      if (!(await reached.within(options.timeout ?? Infinity))) throw this.notReadyAfter(options.timeout as number);
+      const failed = this.entries.find((e) => e.settled && e.error !== undefined);
+      if (failed && !this.ready()) throw failed.error;
+    }
     if (options.timeout !== undefined && !(await this.wait(options.timeout))) {
-      throw new TimeoutError(`result ${this.describe()} not ready after ${options.timeout} ms (${this.progress}/${this.length} done); the task keeps running`);
+      throw this.notReadyAfter(options.timeout);
     }
     if (options.returnExceptions) {
       await this.wait();
@@ -293,6 +307,10 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     });
     const within = async (ms: number) => {
       if (now()) return true;
+      if (ms === Infinity) {
+        await latch;
+        return true;
+      }
       let timer: NodeJS.Timeout | undefined;
       const expiry = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
       try {
@@ -372,6 +390,10 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
 
   private pick<V>(f: (e: TaskEntry) => V): V | V[] {
     return this.shape.scalar && this.entries.length === 1 ? f(this.entries[0] as TaskEntry) : this.entries.map(f);
+  }
+
+  private notReadyAfter(timeout: number): TimeoutError {
+    return new TimeoutError(`result ${this.describe()} not ready after ${timeout} ms (${this.progress}/${this.length} done); the task keeps running`);
   }
 
   private describe(): string {

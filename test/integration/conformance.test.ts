@@ -138,6 +138,9 @@ describe("IPython Parallel conformance on 2 real engines", () => {
     const out = recorder();
     assert.equal(await both.waitInteractive({ returnWhen: "FIRST_EXCEPTION", interval: 50, stream: out.stream }), true);
     assert.equal(slow.ready(), false, "returned before the slow task finished");
+    await assert.rejects(both.get({ returnWhen: "FIRST_EXCEPTION" }), (e: unknown) => e instanceof RemoteError && e.evalue === "first");
+    await assert.rejects(both.get({ returnWhen: "FIRST_COMPLETED" }), /FIRST_COMPLETED is not supported/);
+    assert.equal(slow.ready(), false, "get(FIRST_EXCEPTION) threw before the slow task finished");
     fs.writeFileSync(marker, "x");
     assert.equal(await slow, "slow");
     await assert.rejects(both.waitInteractive({ returnWhen: "SOMETIMES" as never }), /returnWhen must be/);

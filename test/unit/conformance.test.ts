@@ -7,6 +7,8 @@ import { CompositeError, RemoteError, SerializationError } from "../../src/error
 import { sequencesToArrays } from "../../src/graph/partition.js";
 import { CAN_KEY, canFunction, canValue } from "../../src/protocol/canning.js";
 import { freeNames } from "../../src/protocol/free-names.js";
+import { TaskGraph } from "../../src/graph/task-graph.js";
+import { visualize } from "../../viz/index.js";
 
 const none = () => false;
 
@@ -95,4 +97,11 @@ test("options are checked by name; map sequences are read from any iterable", ()
   assert.doesNotThrow(() => checkOptions({ timeout: undefined }, ["timeout"], "get"));
   assert.deepEqual(sequencesToArrays([new Set([1, 2]), "ab", { length: 2, 0: "x", 1: "y" }, [1].values()], "map"), [[1, 2], ["a", "b"], ["x", "y"], [1]]);
   assert.throws(() => sequencesToArrays([7], "map"), /every sequence must be iterable or array-like, got 7 \(number\) as sequence 0/);
+});
+
+test("visualize refuses options it does not know", async () => {
+  const g = new TaskGraph();
+  g.task((x: number) => x, 1);
+  await assert.rejects(visualize(g, { fromat: "dot" } as never), /visualize: unknown option "fromat"/);
+  assert.match(await visualize(g, { format: "dot", rankdir: "LR" }), /rankdir/);
 });
