@@ -236,18 +236,24 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
 
   /**
    * Prints captured output as `[stdout:0] …` lines (the bare text for a one-engine result, as
-   * IPython Parallel does); returns the text too.
+   * IPython Parallel does); returns the text too. `groupby: "type"` (the default, as in IPython
+   * Parallel) prints every engine's stdout, then every stderr; `"engine"` prints engine by engine.
    */
-  displayOutputs(write: (text: string) => void = (t) => process.stdout.write(t)): string {
+  displayOutputs(write: (text: string) => void = (t) => process.stdout.write(t), options: { groupby?: "type" | "engine" } = {}): string {
+    checkOptions(options, ["groupby"], "displayOutputs");
+    const groupby = options.groupby ?? "type";
+    if (groupby !== "type" && groupby !== "engine") throw new RangeError(`displayOutputs: groupby must be "type" or "engine", got ${JSON.stringify(groupby)}`);
     const single = this.shape.scalar && this.entries.length === 1;
+    const streams = ["stdout", "stderr"] as const;
+    const order = groupby === "type"
+      ? streams.flatMap((name) => this.entries.map((e) => [e, name] as const))
+      : this.entries.flatMap((e) => streams.map((name) => [e, name] as const));
     let text = "";
-    for (const e of this.entries) {
-      for (const name of ["stdout", "stderr"] as const) {
-        const out = e.metadata[name];
-        if (!out) continue;
-        const prefix = single ? "" : `[${name}:${e.metadata.engineId ?? "?"}] `;
-        text += out.replace(/\n$/, "").split("\n").map((line) => prefix + line).join("\n") + "\n";
-      }
+    for (const [e, name] of order) {
+      const out = e.metadata[name];
+      if (!out) continue;
+      const prefix = single ? "" : `[${name}:${e.metadata.engineId ?? "?"}] `;
+      text += out.replace(/\n$/, "").split("\n").map((line) => prefix + line).join("\n") + "\n";
     }
     if (text) write(text);
     return text;

@@ -163,8 +163,10 @@ describe("DirectView on 4 real engines", () => {
     assert.deepEqual(ar.stdout, ["start 0\n", "start 1\n"]);
     assert.deepEqual(ar.stderr, ["warn\n", "warn\n"]);
     let printed = "";
-    ar.displayOutputs((text) => (printed += text));
+    ar.displayOutputs((text) => (printed += text), { groupby: "engine" });
     assert.equal(printed, "[stdout:0] start 0\n[stderr:0] warn\n[stdout:1] start 1\n[stderr:1] warn\n");
+    assert.equal(ar.displayOutputs(() => {}), "[stdout:0] start 0\n[stdout:1] start 1\n[stderr:0] warn\n[stderr:1] warn\n", "by type, as IPython Parallel");
+    assert.throws(() => ar.displayOutputs(() => {}, { groupby: "order" as never }), /groupby must be "type" or "engine"/);
     const seen: unknown[] = [];
     for await (const value of ar) seen.push(value);
     assert.deepEqual(seen, [0, 1]);
