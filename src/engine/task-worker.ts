@@ -8,7 +8,7 @@ import util from "node:util";
 import { parentPort, workerData } from "node:worker_threads";
 import { UnmetDependency } from "../errors.js";
 import { canValue, isIdentifier, uncanValue } from "../protocol/canning.js";
-import type { CannedModule, CannedSource } from "../protocol/canning.js";
+import type { Canned, CannedModule, CannedSource } from "../protocol/canning.js";
 import type { ApplyContent } from "../protocol/contents.js";
 import { decodeValue, encodeValue } from "../protocol/serialize.js";
 import { OutputCapture } from "./capture.js";
@@ -60,12 +60,14 @@ async function perform(content: ApplyContent, buffers: Buffer[]): Promise<unknow
   const values = () => {
     const decoded = decodeValue(content.argFrames === undefined ? buffers : buffers.slice(0, content.argFrames));
     if (!content.canned) return decoded;
-    return uncanValue(decoded, (canned) => {
+    const revive = (canned: Canned): unknown => {
       if (canned.__parallax_can__ !== "result") return namespace.revive(canned);
       const range = content.refFrames?.[canned.msgId];
       if (!range) throw new Error(`the result of task ${canned.msgId} was not delivered with this task`);
-      return decodeValue(buffers.slice(range[0], range[1]));
-    });
+      // A result may itself hold functions (a task that returned one).
+      return uncanValue(decodeValue(buffers.slice(range[0], range[1])), revive);
+    };
+    return uncanValue(decoded, revive);
   };
   switch (content.op) {
     case "call": {

@@ -57,6 +57,9 @@ describe("IPython Parallel conformance on 2 real engines", () => {
     assert.ok(Array.isArray(b));
     const made = (await t.rc.view(1).apply(() => ({ triple: (x: number) => 3 * x }))) as { triple(x: number): number };
     assert.equal(made.triple(3), 9, "functions nested in a result come back too");
+    const lview = t.rc.loadBalancedView();
+    const maker = lview.apply(() => ({ inc: (x: number) => x + 1 }));
+    assert.equal(await lview.apply((m: { inc(x: number): number }) => m.inc(1), maker), 2, "a result holding a function can be another task's argument");
   });
 
   test("requireModules(...)(fn) binds the modules it checks for fn", async () => {
