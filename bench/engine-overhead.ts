@@ -39,23 +39,41 @@ async function timed(call: () => PromiseLike<unknown>): Promise<number[]> {
   return samples;
 }
 
-/** Mean µs per call of `call`, after a warm-up. */
-async function perCallUs(call: () => unknown): Promise<number> {
+/**
+ * Mean µs per call of `call` after a warm-up: wall time, and CPU time of the whole process
+ * (every thread), which a busy machine disturbs much less.
+ */
+async function perCallUs(call: () => unknown): Promise<{ wall: number; cpu: number }> {
   for (let i = 0; i < 200; i++) await call();
   const t = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < N; i++) await call();
-  return round(((performance.now() - t) * 1000) / N);
+  const used = process.cpuUsage(cpu);
+  return { wall: round(((performance.now() - t) * 1000) / N), cpu: round((used.user + used.system) / N) };
+}
+
+function record(m: Record<string, number>, name: string, cost: { wall: number; cpu: number }): void {
+  m[`${name}_us`] = cost.wall;
+  m[`${name}_cpu_us`] = cost.cpu;
 }
 
 async function inProcess(m: Record<string, number>): Promise<void> {
   const { content, buffers } = encodeCall("call", noop, []);
   const ns = new Namespace(process.cwd());
-  m.inline_call_us = await perCallUs(async () => encodeValue(ns.invoke(await ns.resolveFunction(content.fn!), decodeValue(buffers) as unknown[])));
+  record(m, "inline_call", await perCallUs(async () => encodeValue(ns.invoke(await ns.resolveFunction(content.fn!), decodeValue(buffers) as unknown[]))));
   const thread = new TaskThread({ cwd: process.cwd(), seed: {} }, () => {});
-  m.thread_call_us = await perCallUs(() => thread.run(content, buffers, () => {}));
+  record(m, "thread_call", await perCallUs(() => thread.run(content, buffers, () => {})));
   const context = vm.createContext({ fn: noop });
   const script = new vm.Script("fn()");
-  m.break_on_sigint_call_us = await perCallUs(() => script.runInContext(context, { breakOnSigint: true }));
+  record(m, "break_on_sigint_call", await perCallUs(() => script.runInContext(context, { breakOnSigint: true })));
+}
+
+/** CPU time (user + system, every thread) a process has used, in µs, from /proc. */
+function engineCpuUs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime, in clock ticks of 1/100 s (USER_HZ on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-bench-"));
@@ -71,9 +89,12 @@ try {
   for (let i = 0; i < 200; i++) await e0.apply(noop);
   m.apply_latency_ms_median = round(median(await timed(() => e0.apply(noop))));
   m.execute_latency_ms_median = round(median(await timed(() => e0.execute("1"))));
+  const enginePid = (await e0.apply(() => process.pid)) as number;
+  const engineCpu = engineCpuUs(enginePid);
   let t = performance.now();
-  await Promise.all(Array.from({ length: N * 5 }, () => lview.apply(noop)));
-  m.lb_noop_tasks_per_s = Math.round((N * 5) / ((performance.now() - t) / 1000));
+  await Promise.all(Array.from({ length: N }, () => lview.apply(noop)));
+  m.lb_noop_tasks_per_s = Math.round(N / ((performance.now() - t) / 1000));
+  m.engine_cpu_us_per_noop_task = round((engineCpuUs(enginePid) - engineCpu) / N);
   const items = Array.from({ length: ITEMS }, (_, i) => i);
   t = performance.now();
   await e0.map((x: number) => x + 1, items);

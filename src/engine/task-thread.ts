@@ -4,10 +4,10 @@
  * heard, whatever the task does, and the task thread is broken out of it without losing the
  * namespace.
  *
- * Why a thread, measured on Node 20 (figures in the README's reliability notes and
- * bench/engine-overhead.ts):
+ * Why a thread, measured on Node 20 (bench/engine-overhead.ts):
  * - vm's `breakOnSigint` (and its `timeout`) only covers the synchronous part of one vm call,
- *   and starts a watchdog thread each time: 0.1–0.2 ms a call, against 1 µs for a plain call.
+ *   and starts a watchdog thread each time: 40–180 µs a call (about 35 µs of CPU), against
+ *   1 µs for a plain call.
  *   It cannot reach promise continuations (`await x; for (;;) {}`, `for (;;) await null`) nor
  *   timer callbacks, which run from the event loop outside any vm call.
  * - A context with `microtaskMode: "afterEvaluate"` drains its own microtasks inside the vm
@@ -17,7 +17,8 @@
  *   drops every pending microtask of the thread, the engine's own included.
  * In a worker thread, termination only drops the task's own pending work, and V8 cancels it as
  * soon as the interrupted code has unwound: the thread, its event loop and its namespace go on.
- * A message round trip to the thread costs about 30 µs per task. The thread runs with
+ * A message round trip to the thread costs about 30 µs of CPU per task, less than
+ * `breakOnSigint` on every call, which would still miss the asynchronous cases. The thread runs with
  * `--no-force-async-hooks-checks`, because code cut off inside a timer or I/O callback leaves
  * the async-hooks stack unbalanced and Node would otherwise abort the process.
  */
