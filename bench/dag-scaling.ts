@@ -12,7 +12,7 @@ import { TaskScheduler } from "../src/scheduler/task-scheduler.js";
 import type { SchedulerPort } from "../src/scheduler/task-scheduler.js";
 
 function engine(id: number): EngineRecord {
-  return { id, identity: Buffer.from(`e${id}`), pid: 0, hostname: "bench", cwd: "/", registered: 0, lastBeat: 0, direct: new Set(), balanced: new Set(), completed: 0, bytesIn: 0, bytesOut: 0 };
+  return { id, identity: Buffer.from(`e${id}`), pid: 0, hostname: "bench", cwd: "/", registered: 0, lastBeat: 0, direct: new Set(), balanced: new Set(), completed: 0, bytesIn: 0, bytesOut: 0, replySeq: 0, ackedSeq: 0 };
 }
 
 /** Submits a random DAG of `n` tasks (each after up to two earlier ones), then runs it; returns seconds. */

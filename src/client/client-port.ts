@@ -12,8 +12,11 @@ export interface EngineQueueStatus {
   completed: number;
 }
 
-/** `queueStatus()` result: per engine id, plus tasks not yet assigned. */
-export type QueueStatus = Record<number, EngineQueueStatus> & { unassigned: number };
+/**
+ * `queueStatus()` result: per engine id, plus tasks not yet assigned and, when no engine can
+ * take them, why they wait (`waiting`).
+ */
+export type QueueStatus = Record<number, EngineQueueStatus> & { unassigned: number; waiting?: string };
 
 /** A message the client sends for a task. */
 export interface Submission {

@@ -17,7 +17,7 @@ import type { SlurmJob, SlurmJobData } from "./launchers/slurm.js";
 import { SshLauncher } from "./launchers/ssh.js";
 import { OWNER_PID_VARIABLE } from "../connection/owner.js";
 import { entryCommand, fileReady, spawnNode, terminate, waitForExit, waitForFile } from "./processes.js";
-import { clusterFiles, logDir, newClusterId, pidAlive, profileDir, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
+import { CONFIGURATION_EXIT_CODE, clusterFiles, logDir, newClusterId, pidAlive, profileDir, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
 import { checkOptions } from "../options.js";
 
 /** Launcher names known to every cluster, mapped to factories. */
@@ -167,6 +167,32 @@ export function validateClusterOptions(given: ClusterOptions): void {
   }
 }
 
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Why a controller stopped before serving, in its own words: the last line it logged in this
+ * run. A refused configuration (a database of another cluster…) is a ConfigurationError.
+ */
+function controllerFailure(error: Error, child: ChildProcess, logFile: string, logStart: number): Error {
+  if (child.exitCode === null) return error;
+  let said: string | undefined;
+  try {
+    const log = fs.readFileSync(logFile).subarray(logStart).toString("utf8");
+    said = log.split("\n").filter((line) => line.startsWith("parallax controller: ")).at(-1);
+  } catch {
+    return error;
+  }
+  if (said === undefined) return error;
+  const message = `controller exited (${child.exitCode}): ${said.slice("parallax controller: ".length)} (log: ${logFile})`;
+  return child.exitCode === CONFIGURATION_EXIT_CODE ? new ConfigurationError(message) : new Error(message);
+}
+
 /**
  * The controller as the cluster file records it. `pid` comes from the connection file the
  * controller writes; a Slurm controller runs on a compute node, where that pid lives, and is
@@ -258,12 +284,17 @@ export class Cluster {
     const logs = logDir(this.profileDir);
     if (!options.restore) fs.rmSync(this.files.client, { force: true });
     const args = [...entryCommand("controller/main"), ...this.controllerArgs(options.restore ?? false)];
-    const child = spawnNode(args, { logFile: path.join(logs, `controller-${this.clusterId}.log`), cwd: this.options.cwd ?? process.cwd(), env: { ...this.options.env, ...this.ownerEnv() } });
+    const logFile = path.join(logs, `controller-${this.clusterId}.log`);
+    const logStart = fileSize(logFile);
+    const child = spawnNode(args, { logFile, cwd: this.options.cwd ?? process.cwd(), env: { ...this.options.env, ...this.ownerEnv() } });
     child.unref();
     this.controllerProcess = child;
     this.controllerPid = child.pid;
-    const describe = `controller (log: ${path.join(logs, `controller-${this.clusterId}.log`)})`;
-    await waitForFile(this.files.client, this.options.engineTimeout ?? 30_000, child, describe, (text) => text.includes(`"controllerPid": ${child.pid}`));
+    try {
+      await waitForFile(this.files.client, this.options.engineTimeout ?? 30_000, child, `controller (log: ${logFile})`, (text) => text.includes(`"controllerPid": ${child.pid}`));
+    } catch (error) {
+      throw controllerFailure(error as Error, child, logFile, logStart);
+    }
     this.writeClusterFile();
   }
 

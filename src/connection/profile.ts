@@ -27,6 +27,9 @@ export interface ConnectionInfo {
   curveServerKey?: string;
 }
 
+/** Exit code of a controller that refused its configuration (EX_CONFIG); its log says why. */
+export const CONFIGURATION_EXIT_CODE = 78;
+
 /** Root folder of all profiles. */
 export function parallaxDir(): string {
   return process.env.PARALLAX_DIR ?? path.join(os.homedir(), ".parallax");

@@ -94,6 +94,12 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   private engineChannel!: Channel;
   private monitor: NodeJS.Timeout | undefined;
   private stall!: StallMeter;
+  /** Unfinished tasks of a dead predecessor, until their engines had the chance to claim them. */
+  private readonly restoring = new Map<string, TaskRecord>();
+  /** Engines of the predecessor that have not registered again yet. */
+  private readonly awaited = new Set<number>();
+  private restoreWindowMs = 0;
+  private restoreTimer: NodeJS.Timeout | undefined;
   /** Bound addresses, once started. */
   endpoints!: HubEndpoints;
   readonly started = Date.now();
@@ -121,12 +127,15 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     this.stall = new StallMeter(this.options.heartbeatInterval);
     this.monitor = setInterval(() => this.checkLiveness(), this.options.heartbeatInterval);
     this.endpoints = { client: client.endpoint, engine: engine.endpoint };
+    if (this.restoring.size > 0 && this.awaited.size === 0) this.rerunRestored();
+    else if (this.restoring.size > 0) this.restoreTimer = setTimeout(() => this.rerunRestored(), this.restoreWindowMs);
     return this.endpoints;
   }
 
   /** Tells clients, closes sockets. Engines are left running (a restarted controller can adopt them). */
   async stop(): Promise<void> {
     if (this.monitor) clearInterval(this.monitor);
+    clearTimeout(this.restoreTimer);
     this.scheduler.close();
     this.notifyClients({ event: "shutdown" });
     await this.clientChannel.flush(500);
@@ -181,14 +190,61 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       this.scheduler.submit(record);
       return;
     }
-    const engine = this.registry.get(metadata.engine);
+    this.sendDirect(record, "is not registered");
+  }
+
+  /** Puts a direct-view task in its engine's queue, or fails it when that engine is gone. */
+  private sendDirect(record: TaskRecord, absence: string): void {
+    const engineId = record.requestMetadata.engine as number;
+    const engine = this.registry.get(engineId);
     if (!engine) {
-      this.fail(record, errorInfo("EngineError", `engine ${metadata.engine} is not registered (registered: [${this.registry.ids().join(", ")}])`, "ENGINE_ERROR"));
+      this.fail(record, errorInfo("EngineError", `engine ${engineId} ${absence} (registered: [${this.registry.ids().join(", ")}])`, "ENGINE_ERROR"));
       return;
     }
     record.engineId = engine.id;
     engine.direct.add(record.msgId);
     this.sendToEngine(engine, record);
+  }
+
+  /**
+   * Takes over the unfinished tasks of a dead predecessor (--restore). Its engines (`engineIds`)
+   * that register again keep the tasks they hold, and resend the replies the predecessor may not
+   * have recorded. Once they all did, or after `windowMs`, the rest runs again: load-balanced
+   * tasks through the scheduler (dependencies, retries and all), direct ones on their engine, or
+   * they fail with EngineError when that engine did not come back. Called before `start()`, so
+   * that no engine registers before its tasks are known.
+   */
+  restore(records: readonly TaskRecord[], engineIds: readonly number[], windowMs: number): void {
+    for (const record of records) this.restoring.set(record.msgId, record);
+    for (const id of engineIds) this.awaited.add(id);
+    this.restoreWindowMs = windowMs;
+  }
+
+  private rerunRestored(): void {
+    clearTimeout(this.restoreTimer);
+    this.awaited.clear();
+    const records = [...this.restoring.values()];
+    this.restoring.clear();
+    for (const record of records) {
+      if (record.balanced) this.scheduler.submit(record);
+      else this.sendDirect(record, "did not come back after the controller was restored, so the task did not run");
+    }
+  }
+
+  /** A re-registering engine still holds these tasks of the predecessor: they stay with it. */
+  private adoptHeld(engine: EngineRecord, held: readonly string[]): void {
+    for (const msgId of held) {
+      const record = this.restoring.get(msgId);
+      if (!record) continue;
+      this.restoring.delete(msgId);
+      record.engineId = engine.id;
+      if (record.balanced) {
+        engine.balanced.add(msgId);
+        this.scheduler.adopt(record);
+      } else {
+        engine.direct.add(msgId);
+      }
+    }
   }
 
   private async onQuery(identity: Buffer, message: Incoming): Promise<void> {
@@ -278,7 +334,9 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       readopt: info.readopt === true,
     });
     this.send(this.engineChannel, identity, "registration_reply", { id: engine.id, heartbeatInterval: this.options.heartbeatInterval });
+    if (info.readopt === true && Array.isArray(info.held)) this.adoptHeld(engine, info.held);
     this.scheduler.engineAdded(engine);
+    if (this.awaited.delete(engine.id) && this.awaited.size === 0) this.rerunRestored();
     this.notifyClients({ event: "registration", id: engine.id, info: { pid: engine.pid, hostname: engine.hostname } });
     this.emit("registration", engine);
   }
@@ -315,6 +373,8 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   private onApplyReply(identity: Buffer, message: Incoming): void {
     const engine = this.registry.byRoutingIdentity(identity);
     const record = message.parent.msg_id ? this.db.get(message.parent.msg_id) : undefined;
+    const seq = (message.metadata as ReplyMetadata).reply_seq;
+    if (engine && typeof seq === "number") engine.replySeq = Math.max(engine.replySeq, seq);
     if (!record || record.phase === "done" || !engine || record.engineId !== engine.id) return;
     engine.direct.delete(record.msgId);
     engine.balanced.delete(record.msgId);
@@ -349,12 +409,23 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     for (const engine of [...this.registry.all()]) {
       engine.lastBeat = creditStall(engine.lastBeat, stalled, now);
       if (now - engine.lastBeat > limit) this.engineLost(engine.id, `engine ${engine.id} missed ${this.options.missedBeats} heartbeats`);
+      else this.acknowledgeReplies(engine);
     }
     for (const [key, client] of this.clients) {
       client.lastSeen = creditStall(client.lastSeen, stalled, now);
       if (now - client.lastSeen > CLIENT_FORGET_MS) this.clients.delete(key);
     }
     this.scheduler.tick(now);
+  }
+
+  /**
+   * Tells an engine which of its replies are recorded (once per heartbeat, not per reply): it
+   * keeps the later ones to send again should this controller die and be restored.
+   */
+  private acknowledgeReplies(engine: EngineRecord): void {
+    if (engine.replySeq <= engine.ackedSeq) return;
+    engine.ackedSeq = engine.replySeq;
+    this.control(engine, { op: "ack", seq: engine.replySeq });
   }
 
   /** Removes a dead engine and fails (or reschedules) everything it owed. */

@@ -14,7 +14,7 @@ export interface QueryHost {
   readonly options: { readonly heartbeatInterval: number; readonly maxMessageBytes: number };
   readonly db: TaskDatabase;
   readonly registry: EngineRegistry;
-  readonly scheduler: Pick<TaskScheduler, "unassigned" | "abort">;
+  readonly scheduler: Pick<TaskScheduler, "unassigned" | "abort" | "waitingReason">;
   violations(): string[];
   control(engine: EngineRecord, content: Record<string, unknown>, toSupervisor?: boolean): boolean;
   resubmit(record: TaskRecord, identity: Buffer, msgId: string): string;
@@ -95,6 +95,8 @@ function queueStatus(hub: QueryHost, targets: number[] | undefined): Record<stri
     status[engine.id] = { queue: engine.direct.size, tasks: engine.balanced.size, completed: engine.completed };
   }
   status.unassigned = hub.scheduler.unassigned;
+  const waiting = hub.scheduler.waitingReason();
+  if (waiting !== undefined) status.waiting = waiting;
   return status;
 }
 

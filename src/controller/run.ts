@@ -19,6 +19,9 @@ import { Hub } from "./hub.js";
 import { SqliteTaskDatabase } from "./sqlite-db.js";
 import { DEFAULT_DB_LIMITS, MemoryTaskDatabase } from "./task-db.js";
 
+/** How many liveness limits a restored controller waits at most for its engines to register again. */
+const RESTORE_WINDOW_LIMITS = 3;
+
 /** Options of `parallax controller`. */
 export const CONTROLLER_ARG_SPEC = {
   profile: { type: "string", default: "default" },
@@ -126,12 +129,14 @@ export async function runController(argv: string[]): Promise<Hub> {
   const key = previous?.key ?? newKey();
   const usedIds = new Set<number>();
   const db = values.db === "sqlite"
-    ? new SqliteTaskDatabase(values["db-path"] ?? path.join(dir, `tasks-${clusterId}.sqlite`))
+    ? new SqliteTaskDatabase(values["db-path"] ?? path.join(dir, `tasks-${clusterId}.sqlite`), { clusterId, restore: previous !== undefined })
     : values.db === "none" ? new MemoryTaskDatabase({ maxRecords: 0, maxBytes: 0 })
     : new MemoryTaskDatabase({ maxRecords: integerOption("db-max-records", values["db-max-records"], 0), maxBytes: integerOption("db-max-bytes", values["db-max-bytes"], 0) });
   if (previous && db instanceof SqliteTaskDatabase) {
     // Engine ids handed out before the restart must not be given to new engines.
     db.engineIds().forEach((id) => usedIds.add(id));
+  } else if (db instanceof SqliteTaskDatabase) {
+    db.abandonUnfinished();
   }
   await loadUserScheme(values.scheme);
   const curve = values.curve ? curveKeys(path.join(dir, "security", `controller-${clusterId}.json`), previous !== undefined) : undefined;
@@ -145,6 +150,15 @@ export async function runController(argv: string[]): Promise<Hub> {
     scheduler: { scheme: values.scheme, hwm: integerOption("hwm", values.hwm, 0), impossibleGraceMs: heartbeatInterval * 5 },
   });
   hub.registry.markUsed(usedIds);
+  if (db instanceof SqliteTaskDatabase) {
+    if (previous) {
+      // Live engines beat within the liveness limit, are asked to register again, and claim what
+      // they hold; the restored tasks wait for the engines that were registered, a while longer.
+      hub.restore(db.restoreUnfinished(), db.registeredEngines(), RESTORE_WINDOW_LIMITS * heartbeatInterval * (hub.options.missedBeats + 1));
+    }
+    hub.on("registration", (engine) => db.engineRegistered(engine.id, true));
+    hub.on("unregistration", (engine) => db.engineRegistered(engine.id, false));
+  }
   const endpoints = await hub.start();
   const host = connectHost(values.ip, values.location);
   const dashboard = values.dashboard === undefined ? undefined

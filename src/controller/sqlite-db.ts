@@ -2,9 +2,12 @@
  * The persistent task database: every request and result in a SQLite file (better-sqlite3,
  * built from source by node-gyp at install; no download). Live records stay in a bounded
  * memory cache because the hub mutates them; finished ones are written through and can be
- * read back after the cache (or the controller) forgot them.
+ * read back after the cache (or the controller) forgot them. The file names the cluster it
+ * belongs to, so that a restore never runs on another cluster's (or an emptied) database.
  */
+import fs from "node:fs";
 import Database from "better-sqlite3";
+import { ConfigurationError } from "../errors.js";
 import type { ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
 import { matches, summarize } from "./db-query.js";
 import type { DbFilter, TaskSummary } from "./db-query.js";
@@ -33,7 +36,20 @@ CREATE TABLE IF NOT EXISTS tasks (
   resubmitted TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_completed ON tasks (completed);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS engines (id INTEGER PRIMARY KEY, registered REAL NOT NULL);
 `;
+
+/** Version of the layout above; a file of another version is refused rather than misread. */
+const SCHEMA_VERSION = "1";
+
+/** How a controller opens its database. */
+export interface SqliteOpenOptions {
+  /** The cluster the controller serves: a file of another cluster is refused. */
+  clusterId: string;
+  /** The controller replaces a dead one (--restore): the file must exist and hold this cluster. */
+  restore: boolean;
+}
 
 /** Frames packed into one BLOB: a count, then length-prefixed frames. */
 function packFrames(frames: readonly Buffer[]): Buffer {
@@ -55,6 +71,35 @@ function unpackFrames(blob: Buffer | null): Buffer[] {
   });
 }
 
+/** Size of a file in bytes; 0 when it does not exist. */
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Makes the database and its companions owner-only before SQLite writes a byte. SQLite gives
+ * the -wal and -shm files it creates the main file's mode; ones left by an earlier run are
+ * narrowed here too.
+ */
+function restrictToOwner(file: string): void {
+  fs.closeSync(fs.openSync(file, "a", 0o600));
+  for (const companion of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      fs.chmodSync(companion, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+}
+
+function refusal(file: string, problem: string, hint: string): ConfigurationError {
+  return new ConfigurationError(`task database ${file} ${problem}. To start fresh, move or delete it (with its -wal and -shm files), or ${hint}`);
+}
+
 interface Row {
   msg_id: string; client: string; engine_id: number | null; balanced: number; submitted: number; started: number | null;
   completed: number | null; phase: string; status: string | null; label: string | null; request_metadata: string;
@@ -69,15 +114,65 @@ export class SqliteTaskDatabase implements TaskDatabase {
   private readonly upsert: Database.Statement;
   private readonly select: Database.Statement;
 
-  /** Opens (or creates) the database file at `path`. */
-  constructor(readonly path: string) {
+  /**
+   * Opens (or creates) the database file at `path`, readable by its owner only (the file and
+   * its -wal and -shm companions hold pushed arguments and results). Throws ConfigurationError
+   * naming the file when it cannot serve this cluster.
+   */
+  constructor(readonly path: string, options: SqliteOpenOptions) {
+    const hint = options.restore ? "start the controller without --restore" : "give another --db-path";
+    if (options.restore && fileSize(path) === 0) {
+      throw refusal(path, `${fs.existsSync(path) ? "is empty" : "does not exist"}, so it holds none of cluster ${options.clusterId}'s tasks`, hint);
+    }
+    restrictToOwner(path);
     this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
-    this.db.exec(SCHEMA);
+    try {
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = NORMAL");
+      const tables = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
+      if (tables.length === 0 && !options.restore) this.initialize(options.clusterId);
+      else this.check(options.clusterId, tables.some((t) => t.name === "meta"), hint);
+    } catch (error) {
+      this.db.close();
+      if (error instanceof ConfigurationError) throw error;
+      throw refusal(path, `cannot be read as a Parallax task database (${(error as Error).message})`, hint);
+    }
     this.upsert = this.db.prepare(`INSERT OR REPLACE INTO tasks VALUES (@msg_id, @client, @engine_id, @balanced, @submitted, @started, @completed,
       @phase, @status, @label, @request_metadata, @request_content, @request_buffers, @reply_content, @reply_metadata, @reply_buffers, @resubmitted)`);
     this.select = this.db.prepare("SELECT * FROM tasks WHERE msg_id = ?");
+  }
+
+  /**
+   * The records that had not finished when the previous controller died, oldest first; they
+   * become live again (cached) so that the hub can run them.
+   */
+  restoreUnfinished(): TaskRecord[] {
+    const rows = this.db.prepare("SELECT * FROM tasks WHERE phase != 'done' ORDER BY submitted, rowid").all() as Row[];
+    return rows.map((row) => {
+      const record = this.fromRow(row);
+      record.phase = "queued";
+      delete record.engineId;
+      this.cache.add(record);
+      return record;
+    });
+  }
+
+  /**
+   * Closes the records a controller left unfinished, when it is not restored: nothing will run
+   * them again, so asking for their result must fail at once rather than wait forever. Its
+   * engines are forgotten too.
+   */
+  abandonUnfinished(): number {
+    this.db.prepare("DELETE FROM engines").run();
+    const now = Date.now();
+    const error = {
+      ename: "ControllerLostError", remoteStack: "", code: "CONTROLLER_LOST",
+      evalue: `the controller stopped before this task finished, and it was started again without --restore, which re-runs unfinished tasks`,
+    };
+    return this.db.prepare(`UPDATE tasks SET phase = 'done', status = 'error', completed = @now, reply_content = @content, reply_metadata = @metadata,
+      reply_buffers = @buffers WHERE phase != 'done'`).run({
+      now, content: JSON.stringify({ status: "error", error }), metadata: JSON.stringify({ from_hub: true, completed: now }), buffers: packFrames([]),
+    }).changes;
   }
 
   add(record: TaskRecord): void {
@@ -114,9 +209,21 @@ export class SqliteTaskDatabase implements TaskDatabase {
     return this.db.transaction((ids: readonly string[]) => ids.reduce((n, id) => n + remove.run(id).changes, 0))(msgIds);
   }
 
-  /** Engine ids that appear in the recorded tasks. */
+  /** Engine ids handed out before: those of recorded tasks and of registered engines. */
   engineIds(): number[] {
-    return (this.db.prepare("SELECT DISTINCT engine_id FROM tasks WHERE engine_id IS NOT NULL").all() as Array<{ engine_id: number }>).map((r) => r.engine_id);
+    const rows = this.db.prepare("SELECT DISTINCT engine_id AS id FROM tasks WHERE engine_id IS NOT NULL UNION SELECT id FROM engines").all() as Array<{ id: number }>;
+    return rows.map((r) => r.id);
+  }
+
+  /** Engines registered when the controller stopped: a restored one waits for them to come back. */
+  registeredEngines(): number[] {
+    return (this.db.prepare("SELECT id FROM engines ORDER BY id").all() as Array<{ id: number }>).map((r) => r.id);
+  }
+
+  /** Records that an engine registered (`true`) or left (`false`). */
+  engineRegistered(id: number, registered: boolean): void {
+    if (registered) this.db.prepare("INSERT OR REPLACE INTO engines VALUES (?, ?)").run(id, Date.now());
+    else this.db.prepare("DELETE FROM engines WHERE id = ?").run(id);
   }
 
   /** Records matching a filter (see db-query.ts). */
@@ -128,6 +235,31 @@ export class SqliteTaskDatabase implements TaskDatabase {
   close(): void {
     this.cache.close();
     this.db.close();
+  }
+
+  private initialize(clusterId: string): void {
+    this.db.transaction(() => {
+      this.db.exec(SCHEMA);
+      const set = this.db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)");
+      set.run("cluster_id", clusterId);
+      set.run("schema_version", SCHEMA_VERSION);
+    })();
+  }
+
+  /** Refuses a file that is not this cluster's database of this schema. */
+  private check(clusterId: string, hasMeta: boolean, hint: string): void {
+    const meta = new Map(hasMeta ? (this.db.prepare("SELECT key, value FROM meta").all() as Array<{ key: string; value: string }>).map((r) => [r.key, r.value]) : []);
+    const owner = meta.get("cluster_id");
+    if (owner === undefined) {
+      // An emptied file, one written without its -wal file, or not Parallax's.
+      throw refusal(this.path, "holds no Parallax cluster id (it was emptied, lost its -wal file, or is not a Parallax task database)", hint);
+    }
+    if (owner !== clusterId) {
+      throw refusal(this.path, `belongs to cluster ${owner}, not ${clusterId} (restore that cluster with --cluster-id ${owner})`, hint);
+    }
+    const version = meta.get("schema_version");
+    if (version !== SCHEMA_VERSION) throw refusal(this.path, `has schema version ${version ?? "none"}; this Parallax reads version ${SCHEMA_VERSION}`, hint);
+    this.db.exec(SCHEMA);
   }
 
   private write(record: TaskRecord): void {

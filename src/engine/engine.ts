@@ -41,6 +41,14 @@ const STREAM_FLUSH_MS = 100;
 /** Exit code of a process that V8 aborted (SIGABRT): how the supervisor recognises running out of memory. */
 const OUT_OF_MEMORY_EXIT = 134;
 
+/** A reply the controller has not acknowledged yet (it may die before recording it). */
+interface UnackedReply {
+  parentId: string;
+  content: ReplyContent;
+  metadata: ReplyMetadata;
+  buffers: Buffer[];
+}
+
 /** A running engine. */
 export class Engine {
   private readonly codec: Codec;
@@ -51,6 +59,10 @@ export class Engine {
   private busy = false;
   private current: Incoming | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
+  /** Replies sent so far; each carries its number (`reply_seq`) for the hub to acknowledge. */
+  private replySeq = 0;
+  /** Replies by number, oldest first, until the hub acknowledges them. */
+  private readonly unacked = new Map<number, UnackedReply>();
   /** Id assigned by the hub, once registered. */
   id = -1;
   private registered!: (id: number) => void;
@@ -140,18 +152,37 @@ export class Engine {
   }
 
   private onControl(message: Incoming): void {
-    const { op, msgIds } = message.content as { op: string; msgIds?: string[] };
-    if (op === "abort") this.abortQueued(msgIds);
+    const { op, msgIds, seq } = message.content as { op: string; msgIds?: string[]; seq?: number };
+    if (op === "ack" && typeof seq === "number") this.acknowledged(seq);
+    else if (op === "abort") this.abortQueued(msgIds);
     else if (op === "reregister") this.reregister();
     else if (op === "forgotten") void this.stop().then(() => process.exit(1));
     else if (op === "shutdown") void this.stop().then(() => process.exit(0));
   }
 
-  /** Registers again with the same id (the controller was restarted with --restore). */
+  /**
+   * Registers again with the same id (the controller was restarted with --restore), naming the
+   * tasks this engine holds so that they are not run twice, then sends again the replies the
+   * dead controller may not have recorded.
+   */
   reregister(): void {
     if (this.id < 0) return;
-    const content: RegistrationContent = { pid: process.pid, hostname: os.hostname(), cwd: this.options.cwd ?? process.cwd(), requestedId: this.id, readopt: true };
+    const held = [
+      ...[...this.unacked.values()].map((r) => r.parentId),
+      ...(this.current ? [this.current.header.msg_id] : []),
+      ...this.queue.map((r) => r.header.msg_id),
+    ];
+    const content: RegistrationContent = { pid: process.pid, hostname: os.hostname(), cwd: this.options.cwd ?? process.cwd(), requestedId: this.id, readopt: true, held };
     this.send("registration_request", content);
+    for (const reply of this.unacked.values()) this.send("apply_reply", reply.content, reply.metadata, reply.parentId, reply.buffers);
+  }
+
+  /** The hub recorded every reply up to number `seq`: they need not be kept any longer. */
+  private acknowledged(seq: number): void {
+    for (const n of this.unacked.keys()) {
+      if (n > seq) break;
+      this.unacked.delete(n);
+    }
   }
 
   private abortQueued(msgIds: string[] | undefined): void {
@@ -228,7 +259,9 @@ export class Engine {
 
   private reply(request: Incoming, status: TaskStatus, buffers: Buffer[], metadata: ReplyMetadata, error?: RemoteErrorInfo & { code?: string }, canned = false): void {
     const content: ReplyContent = error ? { status, error } : { status, ...(canned ? { canned } : {}) };
-    this.send("apply_reply", content, { ...metadata, engine_id: this.id }, request.header.msg_id, buffers);
+    const reply: UnackedReply = { parentId: request.header.msg_id, content, metadata: { ...metadata, engine_id: this.id, reply_seq: ++this.replySeq }, buffers };
+    this.unacked.set(this.replySeq, reply);
+    this.send("apply_reply", content, reply.metadata, reply.parentId, buffers);
   }
 
   private send(type: MsgType, content: object, metadata: object = {}, parentId?: string, buffers: Buffer[] = []): void {

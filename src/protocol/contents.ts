@@ -79,6 +79,11 @@ export interface ReplyMetadata {
   from_hub?: boolean;
   /** Set by an engine when the task raised UnmetDependency: the scheduler tries elsewhere. */
   unmet?: boolean;
+  /**
+   * The engine's count of replies sent: the hub acknowledges the highest it received, and the
+   * engine keeps every later reply to send again to a restored controller.
+   */
+  reply_seq?: number;
 }
 
 /** Engine registration request. */
@@ -89,6 +94,11 @@ export interface RegistrationContent {
   requestedId?: number;
   /** Re-registration with a restored controller: give me back `requestedId`. */
   readopt?: boolean;
+  /**
+   * With `readopt`: msg ids the engine holds (queued, running, or answered without
+   * acknowledgement); the restored controller leaves them there instead of running them again.
+   */
+  held?: string[];
   cwd: string;
 }
 

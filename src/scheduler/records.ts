@@ -50,6 +50,9 @@ export interface EngineRecord {
   /** Bytes of messages received from and sent to the engine. */
   bytesIn: number;
   bytesOut: number;
+  /** Highest reply number (`reply_seq`) received from the engine, and the highest acknowledged. */
+  replySeq: number;
+  ackedSeq: number;
 }
 
 /** The part of the task database the scheduler reads: records, and the outcome of culled ones. */

@@ -94,6 +94,9 @@ export class TaskScheduler {
   private readonly finishedQueue: TaskRecord[] = [];
   private finishing = false;
   private scheduling = false;
+  /** Since when every engine is gone (set only once the hub had engines), and why the last one left. */
+  private noEnginesSince: number | undefined;
+  private lastEngineLoss = "";
 
   constructor(private readonly port: SchedulerPort, private readonly options: SchedulerOptions) {
     this.scheme = resolveScheme(options.scheme);
@@ -116,20 +119,22 @@ export class TaskScheduler {
     return found;
   }
 
+  /**
+   * Why unassigned tasks wait when no engine can take them (for `queueStatus`), or undefined
+   * when they only wait for capacity or dependencies.
+   */
+  waitingReason(): string | undefined {
+    if (this.lru.length > 0 || this.unassigned === 0) return undefined;
+    if (this.noEnginesSince === undefined) return "no engine has registered yet: tasks wait for one (the timeout flag bounds the wait)";
+    return `no engine is registered since ${new Date(this.noEnginesSince).toISOString()} (${this.lastEngineLoss}): ` +
+      `tasks fail with EngineError ${this.options.impossibleGraceMs} ms after they could last run unless an engine registers`;
+  }
+
   /** Accepts a load-balanced request. */
   submit(record: TaskRecord): void {
     const meta = record.requestMetadata;
     if (meta.pure && meta.memoKey && this.shareMemoized(record, meta.memoKey)) return;
-    const task: PendingTask = {
-      id: record.msgId, priority: meta.priority ?? 0, record,
-      retriesLeft: meta.retries ?? 0, blacklist: new Set(),
-      ...(meta.after ? { after: Dependency.fromJSON(meta.after) } : {}),
-      // Futures passed as arguments: their values must exist, so they must have succeeded.
-      ...(meta.argRefs?.length ? { args: new Dependency(meta.argRefs) } : {}),
-      ...(meta.follow ? { follow: Dependency.fromJSON(meta.follow) } : {}),
-      ...(meta.targets ? { targets: new Set(meta.targets) } : {}),
-      ...(meta.timeout ? { deadline: Date.now() + meta.timeout } : {}),
-    };
+    const task = pendingTask(record);
     const invalid = this.invalidDependency(task);
     if (invalid) {
       this.port.fail(record, { ename: "InvalidDependency", evalue: invalid, remoteStack: "", code: "INVALID_DEPENDENCY" });
@@ -146,14 +151,33 @@ export class TaskScheduler {
       return;
     }
     this.tasks.set(task.id, task);
+    // Every engine died (a poison pill, a lost host): new work gets the same grace period.
+    if (this.noEnginesSince !== undefined) this.strand(task, Date.now());
     this.watchDeadline(task);
     this.evaluate(task);
     this.schedule();
   }
 
+  /**
+   * Takes over a task an engine already holds: a restored controller re-adopting the engines
+   * of its predecessor. Its answer, retries and the engine's death are handled as if this
+   * scheduler had sent it.
+   */
+  adopt(record: TaskRecord): void {
+    record.phase = "running";
+    this.tasks.set(record.msgId, pendingTask(record));
+    this.running.add(record.msgId);
+  }
+
   /** An engine joined: it may take queued work. */
   engineAdded(engine: EngineRecord): void {
     this.lru.push(engine);
+    if (this.noEnginesSince !== undefined) {
+      // The grace period was for having no engine at all; the new one is tried first.
+      this.noEnginesSince = undefined;
+      for (const task of this.stranded) task.strandedSince = undefined;
+      this.stranded.clear();
+    }
     this.schedule();
   }
 
@@ -173,6 +197,12 @@ export class TaskScheduler {
       } else {
         this.finishWith(task, error);
       }
+    }
+    if (this.lru.length === 0) {
+      // Nothing can run what is queued until an engine registers: start the grace period.
+      this.noEnginesSince ??= Date.now();
+      this.lastEngineLoss = reason;
+      for (const task of this.tasks.values()) if (task.record.phase === "queued") this.strand(task, this.noEnginesSince);
     }
     this.schedule();
   }
@@ -244,9 +274,7 @@ export class TaskScheduler {
     for (const task of [...this.stranded]) {
       if (task.record.phase !== "queued" || !this.tasks.has(task.id)) this.stranded.delete(task);
       else if (task.strandedSince !== undefined && now - task.strandedSince > this.options.impossibleGraceMs) {
-        this.finishWith(task, task.lastError ?? {
-          ename: "ImpossibleDependency", evalue: `no engine can run task ${task.id}: every live engine rejected it`, remoteStack: "", code: "IMPOSSIBLE_DEPENDENCY",
-        });
+        this.finishWith(task, this.strandedError(task));
       }
     }
     this.schedule();
@@ -259,6 +287,24 @@ export class TaskScheduler {
     this.stranded.clear();
     this.waiting.clear();
     this.waiters.clear();
+  }
+
+  /** Starts a task's grace period (unless it runs already): no engine may take it now. */
+  private strand(task: PendingTask, since: number): void {
+    task.strandedSince ??= since;
+    this.stranded.add(task);
+  }
+
+  /** Why a task no engine could take for the whole grace period fails. */
+  private strandedError(task: PendingTask): RemoteErrorInfo & { code?: string } {
+    if (task.lastError) return task.lastError;
+    if (this.lru.length === 0) {
+      return {
+        ename: "EngineError", remoteStack: "", code: "ENGINE_ERROR",
+        evalue: `no engine to run task ${task.id}: every engine is gone (last: ${this.lastEngineLoss}) and none registered within ${this.options.impossibleGraceMs} ms`,
+      };
+    }
+    return { ename: "ImpossibleDependency", evalue: `no engine can run task ${task.id}: every live engine rejected it`, remoteStack: "", code: "IMPOSSIBLE_DEPENDENCY" };
   }
 
   // ---- dependencies ----
@@ -495,6 +541,21 @@ export class TaskScheduler {
       else this.port.fail(follower, record.reply?.content.error ?? { ename: "Error", evalue: "memoized task failed", remoteStack: "" });
     }
   }
+}
+
+/** The scheduler's view of a request, as submitted. */
+function pendingTask(record: TaskRecord): PendingTask {
+  const meta = record.requestMetadata;
+  return {
+    id: record.msgId, priority: meta.priority ?? 0, record,
+    retriesLeft: meta.retries ?? 0, blacklist: new Set(),
+    ...(meta.after ? { after: Dependency.fromJSON(meta.after) } : {}),
+    // Futures passed as arguments: their values must exist, so they must have succeeded.
+    ...(meta.argRefs?.length ? { args: new Dependency(meta.argRefs) } : {}),
+    ...(meta.follow ? { follow: Dependency.fromJSON(meta.follow) } : {}),
+    ...(meta.targets ? { targets: new Set(meta.targets) } : {}),
+    ...(meta.timeout ? { deadline: Date.now() + meta.timeout } : {}),
+  };
 }
 
 function dependenciesOf(task: PendingTask): Dependency[] {

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
-import { Client } from "../../src/index.js";
+import { Client, EngineError } from "../../src/index.js";
+import type { AsyncResult } from "../../src/index.js";
 import { startTestCluster } from "../helpers/cluster.js";
 
 declare const engineId: number;
@@ -29,6 +32,83 @@ test("a controller restarted with restore re-adopts running engines with their i
       assert.equal(old?.resubmitted, again.msgIds[0], "the old record points to its resubmission");
       await t.cluster.startEngines(1);
       assert.deepEqual(await rc.waitForEngines(3, { timeout: 20_000 }), [0, 1, 2], "a new engine does not get an old id");
+    } finally {
+      rc.close();
+    }
+  } finally {
+    await t.stop();
+  }
+});
+
+/** Waits until `file` exists (a task on an engine wrote it). */
+async function fileAppears(file: string): Promise<void> {
+  while (!fs.existsSync(file)) await new Promise((r) => setTimeout(r, 10));
+}
+
+test("restore runs again what was queued or running, keeps results finished while the controller was down, and answers every id", async () => {
+  const t = await startTestCluster({ n: 2, db: "sqlite", heartbeatInterval: 200 });
+  const runs = path.join(t.dir, "runs.log");
+  const go = path.join(t.dir, "go");
+  try {
+    const [pid1, supervisor1] = (await t.rc.view(1).apply(() => [process.pid, process.ppid])) as [number, number];
+    const lview = t.rc.loadBalancedView();
+    const items = Array.from({ length: 300 }, (_, i) => i);
+    const balanced = items.map((i) => lview.apply((x: number, file: string) => new Promise((resolve) => {
+      (require("node:fs") as typeof import("node:fs")).appendFileSync(file, `lb ${x}\n`);
+      setTimeout(() => resolve(x * 2), 2);
+    }), i, runs));
+    const last = balanced.at(-1) as AsyncResult;
+    const dependent = lview.with({ after: last }).apply(() => "after the last one");
+    let finished = 0;
+    for (const ar of balanced) ar.then(() => finished++, () => {});
+    while (finished < 50) await new Promise((r) => setTimeout(r, 10));
+    // Engine 0 runs a task that finishes while the controller is down; engine 1 holds two that
+    // are lost with it.
+    const gate = (name: string, file: string, goFile: string, started: string) => new Promise((resolve) => {
+      const fsm = require("node:fs") as typeof import("node:fs");
+      fsm.writeFileSync(started, "");
+      const poll = setInterval(() => {
+        if (!fsm.existsSync(goFile)) return;
+        clearInterval(poll);
+        fsm.appendFileSync(file, `${name}\n`);
+        fsm.writeFileSync(`${started}.done`, "");
+        resolve(name);
+      }, 10);
+    });
+    const slow = t.rc.view(0).apply(gate, "slow", runs, go, path.join(t.dir, "slow"));
+    const doomed = t.rc.view(1).apply(gate, "doomed", runs, go, path.join(t.dir, "doomed"));
+    const doomedQueued = t.rc.view(1).apply(() => "never");
+    await Promise.all([fileAppears(path.join(t.dir, "slow")), fileAppears(path.join(t.dir, "doomed"))]);
+    await t.rc.close();
+    process.kill(t.cluster.controller?.pid as number, "SIGKILL");
+    process.kill(supervisor1, "SIGKILL");
+    process.kill(pid1, "SIGKILL");
+    fs.writeFileSync(go, "");
+    await fileAppears(path.join(t.dir, "slow.done"));
+    await t.cluster.startController({ restore: true });
+    const rc = await Client.connect({ connectionFile: t.cluster.files.client });
+    try {
+      assert.equal(await rc.getResult(slow.msgIds[0] as string), "slow", "the reply sent while the controller was down");
+      for (const ar of [doomed, doomedQueued]) {
+        await assert.rejects(rc.getResult(ar.msgIds[0] as string), (error: unknown) => {
+          assert.ok(error instanceof EngineError, String(error));
+          assert.match((error as Error).message, /engine 1 did not come back after the controller was restored/);
+          return true;
+        });
+      }
+      const values = await Promise.all(balanced.map((ar) => rc.getResult(ar.msgIds[0] as string)));
+      assert.deepEqual(values, items.map((i) => i * 2));
+      assert.equal(await rc.getResult(dependent.msgIds[0] as string), "after the last one");
+      const lines = fs.readFileSync(runs, "utf8").trim().split("\n");
+      assert.equal(lines.filter((l) => l === "slow").length, 1, "the finished task did not run again");
+      const counts = new Map<string, number>();
+      for (const line of lines.filter((l) => l.startsWith("lb "))) counts.set(line, (counts.get(line) ?? 0) + 1);
+      assert.equal(counts.size, 300, "every load-balanced task ran");
+      // Only a task engine 1 was running when it died may have run twice.
+      assert.ok([...counts.values()].filter((n) => n > 1).length <= 1, "tasks held by a live engine ran once");
+      await assert.rejects(rc.getResult("no-such-task"), /the hub has no task no-such-task/);
+      assert.equal(await rc.loadBalancedView().apply(() => "new work"), "new work");
+      await rc.debugValidate();
     } finally {
       rc.close();
     }

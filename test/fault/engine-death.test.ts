@@ -81,3 +81,73 @@ test("a poison task that kills engines stops after its retries with EngineError 
     await t.stop();
   }
 });
+
+/** Waits until the client sees exactly `n` engines. */
+async function engineCount(rc: Awaited<ReturnType<typeof startTestCluster>>["rc"], n: number): Promise<void> {
+  while (rc.ids.length !== n) await new Promise((r) => setTimeout(r, 20));
+}
+
+test("a poison pill that kills every engine fails with its EngineError after the grace period; so does work submitted while no engine is left", async () => {
+  const t = await startTestCluster({ n: 2, heartbeatInterval: 200 });
+  try {
+    const lview = t.rc.loadBalancedView();
+    const poison = lview.with({ retries: 3 }).apply(() => process.exit(1));
+    await assert.rejects(poison, (error: unknown) => {
+      assert.ok(error instanceof EngineError, String(error));
+      assert.match((error as Error).message, /engine \d exited \(code 1\)/);
+      return true;
+    });
+    await engineCount(t.rc, 0);
+    const later = lview.apply(() => "never runs");
+    const status = await t.rc.queueStatus();
+    assert.equal(status.unassigned, 1);
+    assert.match(status.waiting ?? "", /^no engine is registered since .* \(engine \d exited \(code 1\)\): tasks fail with EngineError 1000 ms after they could last run unless an engine registers$/);
+    await assert.rejects(later, (error: unknown) => {
+      assert.ok(error instanceof EngineError, String(error));
+      assert.match((error as Error).message, /no engine to run task .*: every engine is gone \(last: engine \d exited \(code 1\)\) and none registered within 1000 ms/);
+      return true;
+    });
+    assert.equal((await t.rc.queueStatus()).unassigned, 0);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("with restartDeadEngines a poison pill stops after its retries instead of crash-looping, and the replacements take new work", async () => {
+  const t = await startTestCluster({ n: 2, heartbeatInterval: 200, restartDeadEngines: true });
+  try {
+    const registered: number[] = [];
+    t.rc.on("registration", ({ id }) => registered.push(id));
+    const poison = t.rc.loadBalancedView().with({ retries: 3 }).apply(() => process.exit(1));
+    await assert.rejects(poison, (error: unknown) => {
+      assert.ok(error instanceof EngineError, String(error));
+      return true;
+    });
+    await engineCount(t.rc, 2);
+    assert.equal(await t.rc.loadBalancedView().apply(() => "fine"), "fine");
+    // At most four tries (one plus three retries; fewer when the replacements were slower than
+    // the grace period) killed as many engines, and each was replaced once, under a new id.
+    assert.ok(registered.length >= 2 && registered.length <= 4, `replacements: ${registered}`);
+    assert.deepEqual(registered.sort((a, b) => a - b), registered.map((_, i) => i + 2));
+    assert.equal(await t.rc.loadBalancedView().apply(() => "still fine"), "still fine");
+    assert.ok(registered.length <= 4, "no engine died after the task failed");
+  } finally {
+    await t.stop();
+  }
+});
+
+test("load-balanced work submitted before any engine registered waits for one, and queueStatus says so", async () => {
+  const t = await startTestCluster({ n: 0, heartbeatInterval: 200 });
+  try {
+    const early = t.rc.loadBalancedView().apply(() => "ran once an engine came");
+    const status = await t.rc.queueStatus();
+    assert.equal(status.unassigned, 1);
+    assert.match(status.waiting ?? "", /no engine has registered yet: tasks wait for one/);
+    // Longer than the grace period: waiting for the first engine is not a failure.
+    await new Promise((r) => setTimeout(r, 1500));
+    await t.cluster.startEngines(1);
+    assert.equal(await early, "ran once an engine came");
+  } finally {
+    await t.stop();
+  }
+});
