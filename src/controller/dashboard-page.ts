@@ -41,6 +41,7 @@ tr.dead td { color: #8c959f; }
 tr.clickable { cursor: pointer; }
 tr.clickable:hover td { background: #eef4ff; }
 .scroll { max-height: 330px; overflow: auto; }
+.scroll.short { max-height: 200px; }
 .badge { display: inline-block; border-radius: 10px; padding: 0 7px; font-size: 11px; background: #eaeef2; }
 .badge.busy, .badge.running { background: #bfdbfe; } .badge.idle { background: #eaeef2; } .badge.dead, .badge.failed { background: #fecaca; }
 .badge.done { background: #bbf7d0; } .badge.waiting, .badge.queued { background: #e5e7eb; } .badge.aborted { background: #d4d4d8; }

@@ -195,17 +195,22 @@ test("with a mixed workload every panel matches the hub, the graph draws while t
     // start, duration and state.
     const last = squares.at(-1) as AsyncResult;
     const bar = page.locator(`#stream rect.task[data-task="${last.msgIds[0]}"]`);
+    // The page redraws several times a second: a bar measured while it is replaced has no box.
+    const barBox = async () => {
+      for (;;) {
+        const box = await bar.boundingBox();
+        if (box) return box;
+      }
+    };
     for (let i = 0; i < 40; i++) {
-      // The page redraws several times a second: a bar measured while it is replaced has no box.
-      const box = await bar.boundingBox();
-      if (!box) continue;
+      const box = await barBox();
       if (box.width > 40) break;
       await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
       await page.mouse.wheel(0, -400);
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     }
     assert.match((await page.textContent("#stream-note")) ?? "", /wheel to zoom/, "zoomed out of the live window");
-    assert.ok(((await bar.boundingBox())?.width ?? 0) > 10, "zooming widened the bar");
+    assert.ok((await barBox()).width > 40, "zooming widened the bar");
     await bar.hover();
     const tip = (await page.textContent("#tooltip")) ?? "";
     for (const part of ["square", `task ${last.msgIds[0]}`, `engine ${last.engineIds[0]}`, "start ", "duration ", "state done"]) assert.ok(tip.includes(part), `tooltip has ${part}: ${tip}`);
@@ -218,6 +223,7 @@ test("with a mixed workload every panel matches the hub, the graph draws while t
     assert.match(stack, /TypeError: bad input 1/);
     assert.match(stack, /at /);
     assert.equal(await page.textContent("#task-state"), "failed");
+    await screenshot(page, "dashboard-error.png");
     // A red bar in the stream leads to the same kind of page.
     await page.goto(url);
     await page.waitForSelector("#stream rect.task.failed");
@@ -239,6 +245,10 @@ test("with a mixed workload every panel matches the hub, the graph draws while t
     await page.goto(`${url}#/logs`);
     await page.waitForFunction(() => /controller-.*\.log/.test(document.querySelector("#logs")?.textContent ?? ""));
     assert.match((await page.textContent("#logs")) ?? "", /dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+    const events = (await page.textContent("#controller-events")) ?? "";
+    assert.match(events, /engine 0 registered/);
+    assert.match(events, /ERROR task \S+ \(failing\) failed on engine \d: TypeError: bad input 3/);
+    await screenshot(page, "dashboard-logs.png");
 
     assert.deepEqual(errors, [], "no console errors");
     assert.deepEqual(foreign, [], "no request leaves the page");

@@ -4,7 +4,7 @@
  * framework, no request but to the controller, with the page's token on each.
  */
 import type {
-  ControllerView, DashboardState, EngineView, ErrorView, GraphView, ProgressView, StreamEntry, ViewState,
+  ControllerView, DashboardState, EngineView, ErrorView, EventLine, GraphView, ProgressView, StreamEntry, ViewState,
 } from "../../src/controller/dashboard-model.js";
 import type { TaskDetails, TaskLink } from "../../src/controller/dashboard-task.js";
 import type { LogTail } from "../../src/controller/dashboard-logs.js";
@@ -446,8 +446,8 @@ function setupGraph(): void {
 
 function linkList(links: TaskLink[]): string {
   if (links.length === 0) return `<span class="empty">none</span>`;
-  return `<table><tbody>${links.map((l) => `<tr><td><a href="${taskHref(l.msgId)}">${esc(l.msgId.slice(0, 8))}</a></td><td>${esc(l.label ?? "")}</td>
-    <td><span class="badge ${l.state}">${l.state}</span></td><td>${esc((l.kinds ?? []).join(", "))}</td></tr>`).join("")}</tbody></table>`;
+  return `<div class="scroll short"><table><tbody>${links.map((l) => `<tr><td><a href="${taskHref(l.msgId)}">${esc(l.msgId.slice(0, 8))}</a></td><td>${esc(l.label ?? "")}</td>
+    <td><span class="badge ${l.state}">${l.state}</span></td><td>${esc((l.kinds ?? []).join(", "))}</td></tr>`).join("")}</tbody></table></div>`;
 }
 
 function facts(rows: Array<[string, string | number | null | undefined]>): string {
@@ -493,11 +493,12 @@ async function showTask(msgId: string, first: boolean): Promise<void> {
 async function showLogs(): Promise<void> {
   const res = await fetch(withToken("/api/logs"));
   if (!res.ok || currentRoute().view !== "logs") return;
-  const { files, note } = (await res.json()) as { files: LogTail[]; note?: string };
-  byId("logs-note").textContent = note ?? `${files.length} file${files.length === 1 ? "" : "s"} in the profile's log folder, last lines of each`;
+  const { files, events } = (await res.json()) as { files: LogTail[]; events: EventLine[] };
+  byId("logs-note").textContent = `the controller's events, then the last lines of ${files.length} file${files.length === 1 ? "" : "s"} in the profile's log folder`;
   const level = (line: string) => (/\b(error|fatal)\b/i.test(line) ? "error" : /\bwarn(ing)?\b/i.test(line) ? "warn" : "");
-  byId("logs").innerHTML = files.map((f) => `<h2>${esc(f.file)} <span class="note">${bytes(f.size)} · written ${clock(f.modified)}</span></h2>
-    <pre>${f.lines.map((l) => `<div class="log-line ${level(l)}">${esc(l)}</div>`).join("") || `<span class="empty">empty</span>`}</pre>`).join("") || `<p class="empty">no log files</p>`;
+  const eventLines = [...events].reverse().map((e) => `<div class="log-line ${e.level === "info" ? "" : e.level}">${clockMs(e.time)} ${e.level.toUpperCase().padEnd(5)} ${esc(e.text)}</div>`).join("");
+  byId("logs").innerHTML = `<h2>controller events <span class="note">newest first, kept in memory</span></h2><pre id="controller-events">${eventLines || `<span class="empty">none yet</span>`}</pre>` + files.map((f) => `<h2>${esc(f.file)} <span class="note">${bytes(f.size)} · written ${clock(f.modified)}</span></h2>
+    <pre>${f.lines.map((l) => `<div class="log-line ${level(l)}">${esc(l)}</div>`).join("") || `<span class="empty">empty</span>`}</pre>`).join("");
 }
 
 // ---- tooltip ----
