@@ -5,16 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { EngineRegistry } from "../../src/controller/registry.js";
 import { MemoryTaskDatabase } from "../../src/controller/task-db.js";
 import type { RemoteErrorInfo } from "../../src/errors.js";
 import type { RequestMetadata } from "../../src/protocol/contents.js";
 import type { EngineRecord, TaskRecord } from "../../src/scheduler/records.js";
 import { TaskScheduler } from "../../src/scheduler/task-scheduler.js";
 import type { SchedulerPort } from "../../src/scheduler/task-scheduler.js";
-
-function engine(id: number): EngineRecord {
-  return { id, identity: Buffer.from(`e${id}`), pid: 0, hostname: "test", cwd: "/", registered: 0, lastBeat: 0, direct: new Set(), balanced: new Set(), completed: 0 };
-}
 
 /** A scheduler over a real memory database, with the hub's bookkeeping of dispatch and failure. */
 function harness(options: { hwm?: number; graceMs?: number; maxRecords?: number } = {}) {
@@ -35,7 +32,8 @@ function harness(options: { hwm?: number; graceMs?: number; maxRecords?: number 
     answerWithResult() {},
   };
   const scheduler = new TaskScheduler(port, { scheme: "leastload", hwm: options.hwm ?? 1, impossibleGraceMs: options.graceMs ?? 1000 });
-  const engines = [engine(0), engine(1)];
+  const registry = new EngineRegistry();
+  const engines = [0, 1].map((i) => registry.register(Buffer.from(`engine-${i}`), { pid: 0, hostname: "test", cwd: "/" }));
   for (const e of engines) scheduler.engineAdded(e);
   function finish(record: TaskRecord, status: "ok" | "error"): void {
     record.phase = "done";
