@@ -4,6 +4,7 @@
  */
 export { Cluster, registerLauncher, validateClusterOptions } from "./cluster/cluster.js";
 export type { ClusterOptions, ClusterFile } from "./cluster/cluster.js";
+export type { LogLevel } from "./connection/logger.js";
 export type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./cluster/launchers/launcher.js";
 export { LocalLauncher } from "./cluster/launchers/local.js";
 export type { LocalLauncherOptions } from "./cluster/launchers/local.js";

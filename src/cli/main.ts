@@ -3,11 +3,14 @@
  * The `parallax` command: start, list and stop clusters, and run a controller or an engine.
  */
 import fs from "node:fs";
+import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { Cluster } from "../cluster/cluster.js";
-import { pidAlive, readConnectionFile } from "../connection/profile.js";
-import { runController } from "../controller/run.js";
-import { runEngine } from "../engine/run.js";
+import { clusterFiles, pidAlive, profileDir as profileDirOf, readConnectionFile } from "../connection/profile.js";
+import { applyConfig, CONFIG_FILE } from "../connection/command.js";
+import { LOG_LEVELS, parseLogLevel } from "../connection/logger.js";
+import { controllerCommand } from "../controller/run.js";
+import { engineCommand } from "../engine/run.js";
 import { addReplCommand } from "./repl.js";
 
 function integer(min: number) {
@@ -44,6 +47,7 @@ interface StartOptions {
   dashboard?: boolean | string;
   launcherOptions?: Record<string, unknown>;
   curve?: boolean;
+  logLevel?: string;
 }
 
 async function startCluster(options: StartOptions): Promise<void> {
@@ -61,6 +65,7 @@ async function startCluster(options: StartOptions): Promise<void> {
     ...(options.dashboard === undefined ? {} : { dashboard: options.dashboard === true ? true : Number(options.dashboard) }),
     ...(options.launcherOptions ? { launcherOptions: options.launcherOptions } : {}),
     ...(options.curve ? { curve: true } : {}),
+    ...(options.logLevel ? { logLevel: parseLogLevel(options.logLevel) } : {}),
     shutdownAtExit: !options.daemonize,
   });
   await cluster.start();
@@ -123,17 +128,41 @@ function listClusters(options: { profile: string; profileDir?: string; json?: bo
     process.stdout.write(`${JSON.stringify(clusters, null, 2)}\n`);
     return;
   }
-  process.stdout.write("PROFILE      CLUSTER ID             RUNNING  ENGINES  CONTROLLER PID\n");
+  process.stdout.write("PROFILE      CLUSTER ID             RUNNING  ENGINES  CONTROLLER PID  DASHBOARD\n");
   for (const c of clusters) {
     const running = c.controller !== null && pidAlive(c.controller.pid);
     const engines = Object.values(c.engineSets).reduce((n, s) => n + s.pids.filter(pidAlive).length, 0);
-    process.stdout.write(`${c.profile.padEnd(12)} ${c.clusterId.padEnd(22)} ${String(running).padEnd(8)} ${String(engines).padEnd(8)} ${c.controller?.pid ?? "-"}\n`);
+    const dashboard = running ? dashboardUrl(c) : undefined;
+    process.stdout.write(`${c.profile.padEnd(12)} ${c.clusterId.padEnd(22)} ${String(running).padEnd(8)} ${String(engines).padEnd(8)} ${String(c.controller?.pid ?? "-").padEnd(15)} ${dashboard ?? "-"}\n`);
   }
+}
+
+/** The dashboard address (with its token) from a cluster's client connection file, if it serves one. */
+function dashboardUrl(cluster: { profileDir: string; clusterId: string }): string | undefined {
+  try {
+    return readConnectionFile(clusterFiles(cluster.profileDir, cluster.clusterId).client).dashboardUrl;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The version in Parallax's package.json (two folders up from source, three when built). */
+function packageVersion(): string {
+  for (const up of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "parallax" && pkg.version) return pkg.version;
+    } catch {
+      continue;
+    }
+  }
+  return "unknown";
 }
 
 /** Builds the command tree. */
 export function buildProgram(): Command {
-  const program = new Command("parallax").description("Parallel computing for Node.js: controller, engines and clients over ZeroMQ");
+  const program = new Command("parallax").description("Parallel computing for Node.js: controller, engines and clients over ZeroMQ")
+    .version(packageVersion(), "-V, --version", "print the version of Parallax");
   const cluster = program.command("cluster").description("start, stop and list clusters");
   cluster.command("start")
     .description("start a controller and engines")
@@ -150,7 +179,13 @@ export function buildProgram(): Command {
     .option("--db <backend>", "task database: memory, sqlite or none")
     .option("--dashboard [port]", "serve the live dashboard (a free port unless given)")
     .option("--curve", "encrypt and authenticate every connection with CURVE")
+    .option("--log-level <level>", `what the controller's and engines' logs say: ${LOG_LEVELS.join(", ")}`)
     .option("--daemonize", "return once started, leaving the cluster running")
+    .hook("preAction", (command) => {
+      const { profile, profileDir } = command.opts<{ profile: string; profileDir?: string }>();
+      // Options not given here come from the "cluster" section of the profile's parallax.json.
+      applyConfig(command, "cluster", path.join(profileDirOf(profile, profileDir), CONFIG_FILE));
+    })
     .action(startCluster);
   cluster.command("stop")
     .description("stop a running cluster (the newest of the profile by default)")
@@ -176,14 +211,8 @@ export function buildProgram(): Command {
       const setId = await running.startEngines(options.n);
       process.stdout.write(`started engine set ${setId} (${options.n} engines) in cluster ${running.clusterId}\n`);
     });
-  program.command("controller")
-    .description("run a controller in the foreground (options: --ip, --location, --scheme, --hwm, --db, --profile, --cluster-id)")
-    .allowUnknownOption().helpOption(false).argument("[args...]")
-    .action(async (args: string[]) => void (await runController(args)));
-  program.command("engine")
-    .description("run an engine (options: --file <engine connection file>, --no-supervisor, --mpi)")
-    .allowUnknownOption().helpOption(false).argument("[args...]")
-    .action(async (args: string[]) => runEngine(args));
+  program.addCommand(controllerCommand());
+  program.addCommand(engineCommand());
   addReplCommand(program);
   return program;
 }

@@ -15,6 +15,8 @@ import { MpiLauncher } from "./launchers/mpi.js";
 import { SlurmControllerLauncher, SlurmLauncher } from "./launchers/slurm.js";
 import type { SlurmJob, SlurmJobData } from "./launchers/slurm.js";
 import { SshLauncher } from "./launchers/ssh.js";
+import { LOG_LEVEL_VARIABLE, parseLogLevel } from "../connection/logger.js";
+import type { LogLevel } from "../connection/logger.js";
 import { OWNER_PID_VARIABLE } from "../connection/owner.js";
 import { entryCommand, fileReady, spawnNode, terminate, waitForExit, waitForFile } from "./processes.js";
 import { CONFIGURATION_EXIT_CODE, clusterFiles, logDir, newClusterId, pidAlive, profileDir, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
@@ -84,12 +86,18 @@ export interface ClusterOptions {
    * @default true
    */
   shutdownAtExit?: boolean;
+  /**
+   * What the controller's and engines' logs (in the profile's `log/`) say: `debug`, `info`,
+   * `warn` or `error`. Unset, `PARALLAX_LOG_LEVEL` or the profile's `parallax.json` decide.
+   * @default "info"
+   */
+  logLevel?: LogLevel;
 }
 
 const OPTION_NAMES = new Set([
   "n", "profile", "profileDir", "clusterId", "engines", "launcherOptions", "controller", "controllerIp", "location", "engineTimeout",
   "heartbeatInterval", "scheme", "hwm", "db", "dbPath", "dashboard", "curve", "restartDeadEngines", "controllerArgs", "engineArgs", "cwd", "env",
-  "shutdownAtExit",
+  "shutdownAtExit", "logLevel",
 ]);
 const SCHEMES = new Set(["leastload", "lru", "weighted", "plainrandom", "twobin"]);
 
@@ -158,6 +166,7 @@ export function validateClusterOptions(given: ClusterOptions): void {
   if (options.curve !== undefined && typeof options.curve !== "boolean") {
     throw new TypeError(`Cluster option curve must be a boolean, got ${JSON.stringify(options.curve)}`);
   }
+  if (options.logLevel !== undefined) parseLogLevel(options.logLevel, "Cluster option logLevel");
   const env: unknown = options.env;
   if (env !== undefined && (env === null || typeof env !== "object" || Array.isArray(env) || !Object.values(env).every((v) => typeof v === "string"))) {
     throw new TypeError(`Cluster option env must be an object of strings (variable name to value), got ${JSON.stringify(env)}`);
@@ -286,7 +295,7 @@ export class Cluster {
     const args = [...entryCommand("controller/main"), ...this.controllerArgs(options.restore ?? false)];
     const logFile = path.join(logs, `controller-${this.clusterId}.log`);
     const logStart = fileSize(logFile);
-    const child = spawnNode(args, { logFile, cwd: this.options.cwd ?? process.cwd(), env: { ...this.options.env, ...this.ownerEnv() } });
+    const child = spawnNode(args, { logFile, cwd: this.options.cwd ?? process.cwd(), env: { ...this.processEnv(), ...this.ownerEnv() } });
     child.unref();
     this.controllerProcess = child;
     this.controllerPid = child.pid;
@@ -520,7 +529,7 @@ export class Cluster {
     // With --restore the new controller reads the old file and then replaces it: any other text is the new one's.
     const previous = fileReady(this.files.client) ? fs.readFileSync(this.files.client, "utf8") : undefined;
     const launcher = this.slurmControllerLauncher();
-    const context = { engineFile: this.files.engine, profileDir: this.profileDir, logDir: logs, clusterId: this.clusterId, cwd: this.options.cwd ?? process.cwd(), env: { ...(this.options.env ?? {}) } };
+    const context = { engineFile: this.files.engine, profileDir: this.profileDir, logDir: logs, clusterId: this.clusterId, cwd: this.options.cwd ?? process.cwd(), env: this.processEnv() };
     const job = await launcher.start(this.controllerArgs(restore), context);
     this.controllerJob = job;
     this.controllerPid = undefined;
@@ -542,8 +551,13 @@ export class Cluster {
   private launchContext(setId: string): LaunchContext {
     return {
       engineFile: this.files.engine, profileDir: this.profileDir, logDir: logDir(this.profileDir), clusterId: this.clusterId,
-      setId, cwd: this.options.cwd ?? process.cwd(), env: { ...(this.options.env ?? {}) }, localEnv: this.ownerEnv(),
+      setId, cwd: this.options.cwd ?? process.cwd(), env: this.processEnv(), localEnv: this.ownerEnv(),
     };
+  }
+
+  /** The environment of every process of the cluster, wherever it runs: `env` and the log level. */
+  private processEnv(): Record<string, string> {
+    return { ...this.options.env, ...(this.options.logLevel ? { [LOG_LEVEL_VARIABLE]: this.options.logLevel } : {}) };
   }
 
   /**

@@ -6,8 +6,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
+import type { Command } from "commander";
 import * as zmq from "zeromq";
+import { specCommand } from "../connection/command.js";
+import type { OptionSpecs, OptionValues } from "../connection/command.js";
+import { LOG_LEVELS, LOG_LEVEL_VARIABLE, Logger, parseLogLevel } from "../connection/logger.js";
 import { clusterFiles, logDir, newClusterId, profileDir, readConnectionFile, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
 import { watchOwner } from "../connection/owner.js";
 import type { ConnectionInfo } from "../connection/profile.js";
@@ -22,26 +25,36 @@ import { DEFAULT_DB_LIMITS, MemoryTaskDatabase } from "./task-db.js";
 /** How many liveness limits a restored controller waits at most for its engines to register again. */
 const RESTORE_WINDOW_LIMITS = 3;
 
-/** Options of `parallax controller`. */
+/** Options of `parallax controller` (and of the controller entry point the cluster starts). */
 export const CONTROLLER_ARG_SPEC = {
-  profile: { type: "string", default: "default" },
-  "profile-dir": { type: "string" },
-  "cluster-id": { type: "string" },
-  ip: { type: "string", default: "127.0.0.1" },
-  location: { type: "string" },
-  scheme: { type: "string", default: "leastload" },
-  hwm: { type: "string", default: "1" },
-  "heartbeat-interval": { type: "string", default: "1000" },
-  "missed-beats": { type: "string", default: "3" },
-  "max-message-bytes": { type: "string", default: String(1024 * 1024 * 1024) },
-  db: { type: "string", default: "memory" },
-  "db-path": { type: "string" },
-  restore: { type: "boolean", default: false },
-  dashboard: { type: "string" },
-  curve: { type: "boolean", default: false },
-  "db-max-records": { type: "string", default: String(DEFAULT_DB_LIMITS.maxRecords) },
-  "db-max-bytes": { type: "string", default: String(DEFAULT_DB_LIMITS.maxBytes) },
-} as const;
+  profile: { type: "string", default: "default", description: "profile name", value: "<name>" },
+  "profile-dir": { type: "string", description: "profile folder (default ~/.parallax/profile_<name>)", value: "<dir>" },
+  "cluster-id": { type: "string", description: "cluster id (default: a new one)", value: "<id>" },
+  ip: { type: "string", default: "127.0.0.1", description: "interface to bind (0.0.0.0 or * for all)", value: "<address>" },
+  location: { type: "string", description: "host name or address written into the connection files", value: "<host>" },
+  scheme: { type: "string", default: "leastload", description: "load-balancing scheme: leastload, lru, weighted, plainrandom, twobin or a module path", value: "<name>" },
+  hwm: { type: "string", default: "1", description: "outstanding load-balanced tasks per engine (0 = unlimited)", value: "<n>" },
+  "heartbeat-interval": { type: "string", default: "1000", description: "ms between heartbeats", value: "<ms>" },
+  "missed-beats": { type: "string", default: "3", description: "heartbeats an engine may miss before it is declared dead", value: "<n>" },
+  "max-message-bytes": { type: "string", default: String(1024 * 1024 * 1024), description: "largest accepted request", value: "<bytes>" },
+  db: { type: "string", default: "memory", description: "task database: memory, sqlite or none", value: "<backend>" },
+  "db-path": { type: "string", description: "SQLite file (default: tasks-<cluster id>.sqlite in the profile)", value: "<file>" },
+  restore: { type: "boolean", default: false, description: "replace a dead controller of this cluster on its ports and key, adopting its engines" },
+  dashboard: { type: "string", description: "serve the live dashboard (a free port unless given)", value: "[port]" },
+  curve: { type: "boolean", default: false, description: "encrypt and authenticate every connection with CURVE" },
+  "db-max-records": { type: "string", default: String(DEFAULT_DB_LIMITS.maxRecords), description: "records the memory database keeps", value: "<n>" },
+  "db-max-bytes": { type: "string", default: String(DEFAULT_DB_LIMITS.maxBytes), description: "bytes of results the memory database keeps", value: "<n>" },
+  "log-level": { type: "string", default: "info", env: LOG_LEVEL_VARIABLE, description: `what the log says: ${LOG_LEVELS.join(", ")}`, value: "<level>" },
+} as const satisfies OptionSpecs;
+
+/** Parsed controller options. */
+export type ControllerOptions = OptionValues<typeof CONTROLLER_ARG_SPEC>;
+
+/** The controller as a command (`parallax controller`, and the entry point clusters start). */
+export function controllerCommand(): Command {
+  return specCommand("controller", "run a controller in the foreground", CONTROLLER_ARG_SPEC,
+    (values) => profileDir(values.profile, values["profile-dir"]), async (values) => await runController(values));
+}
 
 function integerOption(name: string, raw: string, min: number): number {
   const value = Number(raw);
@@ -84,11 +97,6 @@ function curveKeys(file: string, restore: boolean): { publicKey: string; secretK
   return pair;
 }
 
-/** `--dashboard` may come without a port (a free one is picked). */
-function withDashboardPort(argv: string[]): string[] {
-  return argv.flatMap((arg, i) => (arg === "--dashboard" && (argv[i + 1] === undefined || argv[i + 1]?.startsWith("-")) ? [arg, "0"] : [arg]));
-}
-
 /**
  * Serves the dashboard on the controller's interface; `port` "" or "0" picks a free one. A
  * restored controller keeps its predecessor's token, so an open page's address stays valid.
@@ -117,8 +125,8 @@ function previousController(files: { client: string; engine: string }): { key: s
 }
 
 /** Runs a controller until SIGTERM/SIGINT or a client's shutdown request. */
-export async function runController(argv: string[]): Promise<Hub> {
-  const { values } = parseArgs({ args: withDashboardPort(argv), options: CONTROLLER_ARG_SPEC, strict: true });
+export async function runController(values: ControllerOptions): Promise<Hub> {
+  const log = new Logger("controller", parseLogLevel(values["log-level"]));
   const heartbeatInterval = integerOption("heartbeat-interval", values["heartbeat-interval"], 10);
   if (!["memory", "none", "sqlite"].includes(values.db)) throw new RangeError(`--db must be memory, sqlite or none, got ${JSON.stringify(values.db)}`);
   const dir = profileDir(values.profile, values["profile-dir"]);
@@ -154,7 +162,9 @@ export async function runController(argv: string[]): Promise<Hub> {
     if (previous) {
       // Live engines beat within the liveness limit, are asked to register again, and claim what
       // they hold; the restored tasks wait for the engines that were registered, a while longer.
-      hub.restore(db.restoreUnfinished(), db.registeredEngines(), RESTORE_WINDOW_LIMITS * heartbeatInterval * (hub.options.missedBeats + 1));
+      const unfinished = db.restoreUnfinished();
+      hub.restore(unfinished, db.registeredEngines(), RESTORE_WINDOW_LIMITS * heartbeatInterval * (hub.options.missedBeats + 1));
+      log.info(`restored the task database ${db.path}: ${unfinished.length} unfinished task(s) run again, engine ids ${[...usedIds].join(", ") || "none"} kept`);
     }
     hub.on("registration", (engine) => db.engineRegistered(engine.id, true));
     hub.on("unregistration", (engine) => db.engineRegistered(engine.id, false));
@@ -170,7 +180,8 @@ export async function runController(argv: string[]): Promise<Hub> {
   writeJsonAtomic(files.engine, { ...base, url: endpoints.engine.replace(/\/\/[^:]+:/, `//${host}:`) });
   // Only clients get the dashboard's address: it carries the token.
   writeJsonAtomic(files.client, { ...base, url: endpoints.client.replace(/\/\/[^:]+:/, `//${host}:`), ...(dashboard ? { dashboardUrl: dashboard.url } : {}) });
-  logDrops(hub);
+  logEvents(hub, log);
+  log.info(`cluster ${clusterId} listening for clients on ${endpoints.client} and engines on ${endpoints.engine}${previous ? " (restored: the running engines are adopted)" : ""}`);
   const stop = async () => {
     await dashboard?.close();
     await hub.stop();
@@ -183,7 +194,7 @@ export async function runController(argv: string[]): Promise<Hub> {
   watchOwner((owner) => {
     // The process that started this cluster is gone and cannot stop it: the controller stops
     // its engines (wherever a launcher put them) and removes the cluster file itself.
-    process.stderr.write(`${new Date().toISOString()} the process that started this cluster (pid ${owner}) is gone: stopping its engines and this controller\n`);
+    log.warn(`the process that started this cluster (pid ${owner}) is gone: stopping its engines and this controller`);
     void hub.stopEngines().then(() => {
       fs.rmSync(files.cluster, { force: true });
       return stop();
@@ -193,15 +204,26 @@ export async function runController(argv: string[]): Promise<Hub> {
 }
 
 /**
- * Logs dropped messages without flooding the log: the first drop, then a summary of the
- * counters at most once a minute.
+ * Logs what happens to engines and tasks, one line each: registrations, deaths, failed tasks,
+ * and dropped messages without flooding the log (the first drop, then a summary of the
+ * counters at most once a minute).
  */
-function logDrops(hub: Hub): void {
+function logEvents(hub: Hub, log: Logger): void {
+  hub.on("registration", (engine) => log.info(`engine ${engine.id} registered (pid ${engine.pid} on ${engine.hostname})`));
+  hub.on("unregistration", (engine, reason) => log.warn(`engine ${engine.id} is gone: ${reason}`));
+  hub.on("task-dispatched", (msgId, engineId) => log.debug(`task ${msgId} sent to engine ${engineId}`));
+  hub.on("task-requeued", (msgId) => log.info(`task ${msgId} is queued again (retry or unmet dependency)`));
+  hub.on("task-done", (msgId, record) => {
+    const reply = record.reply?.content;
+    if (reply?.status === "ok") log.debug(`task ${msgId} done on engine ${record.engineId ?? "-"}`);
+    else log.info(`task ${msgId} ${reply?.status === "aborted" ? "aborted" : "failed"}${record.engineId === undefined ? "" : ` on engine ${record.engineId}`}: ${reply?.error?.ename ?? "?"}: ${reply?.error?.evalue ?? ""}`);
+  });
   let lastLogged = 0;
   hub.on("dropped", (counts) => {
     const now = Date.now();
     if (lastLogged !== 0 && now - lastLogged < 60_000) return;
     lastLogged = now;
-    process.stderr.write(`${new Date(now).toISOString()} dropped unverified messages (counts by reason: ${counts}); the signing key is not logged\n`);
+    log.warn(`dropped unverified messages (counts by reason: ${counts}); a peer may hold the wrong key; the key is not logged`);
   });
+  hub.on("shutdown", () => log.info("stopped"));
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** Engine process entry point (what launchers and the supervisor start). */
-import { runEngine } from "./run.js";
+import { engineCommand } from "./run.js";
 
-runEngine(process.argv.slice(2)).catch((error: unknown) => {
+engineCommand().parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`parallax engine: ${(error as Error).message}\n`);
   process.exit(1);
 });

@@ -2,7 +2,11 @@
  * Starts an engine from command-line arguments. By default it runs the supervisor, which forks
  * the engine entry point again with `--supervised-child` to run the engine itself.
  */
-import { parseArgs } from "node:util";
+import path from "node:path";
+import type { Command } from "commander";
+import { specCommand } from "../connection/command.js";
+import type { OptionSpecs, OptionValues } from "../connection/command.js";
+import { LOG_LEVELS, LOG_LEVEL_VARIABLE, Logger, parseLogLevel } from "../connection/logger.js";
 import { watchOwner } from "../connection/owner.js";
 import { readConnectionFile } from "../connection/profile.js";
 import { Engine } from "./engine.js";
@@ -10,16 +14,27 @@ import { runSupervisor } from "./supervisor.js";
 
 /** Options understood by `parallax engine` and the launchers. */
 export const ENGINE_ARG_SPEC = {
-  file: { type: "string" },
-  "supervised-child": { type: "boolean", default: false },
-  "no-supervisor": { type: "boolean", default: false },
-  "requested-id": { type: "string" },
-  mpi: { type: "boolean", default: false },
-  cwd: { type: "string" },
-  "registration-timeout": { type: "string", default: "30000" },
-  "controller-timeout": { type: "string", default: "60000" },
-  "max-memory": { type: "string" },
-} as const;
+  file: { type: "string", env: "PARALLAX_ENGINE_FILE", description: "engine connection file (security/engine-<cluster id>.json in the profile)", value: "<file>" },
+  "supervised-child": { type: "boolean", default: false, hidden: true, description: "run the engine itself (what the supervisor starts)" },
+  "no-supervisor": { type: "boolean", default: false, description: "run without the supervisor process (the engine answers heartbeats itself)" },
+  "requested-id": { type: "string", hidden: true, description: "engine id to ask for", value: "<id>" },
+  mpi: { type: "boolean", default: false, description: "take the engine id from the MPI rank; bind mpiRank and mpiSize" },
+  cwd: { type: "string", hidden: true, description: "working directory", value: "<dir>" },
+  "registration-timeout": { type: "string", default: "30000", description: "ms to wait for the controller to answer the registration", value: "<ms>" },
+  "controller-timeout": { type: "string", default: "60000", description: "ms without an answer from the controller before the engine stops", value: "<ms>" },
+  "max-memory": { type: "string", description: "heap limit of the engine in MiB", value: "<MiB>" },
+  "log-level": { type: "string", default: "info", env: LOG_LEVEL_VARIABLE, description: `what the log says: ${LOG_LEVELS.join(", ")}`, value: "<level>" },
+} as const satisfies OptionSpecs;
+
+/** Parsed engine options. */
+export type EngineOptions = OptionValues<typeof ENGINE_ARG_SPEC>;
+
+/** The engine as a command (`parallax engine`, and the entry point launchers start). */
+export function engineCommand(): Command {
+  // An engine connection file lives in <profile>/security/: the config file is two levels up.
+  return specCommand("engine", "run an engine (with its supervisor)", ENGINE_ARG_SPEC,
+    (values) => (values.file ? path.dirname(path.dirname(path.resolve(values.file))) : undefined), runEngine);
+}
 
 /** MPI launchers put the rank in one of these variables. */
 const RANK_VARIABLES = ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"] as const;
@@ -40,21 +55,25 @@ function positiveMs(name: string, raw: string): number {
 }
 
 /** Runs an engine (or its supervisor) as described by command-line arguments. */
-export async function runEngine(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: ENGINE_ARG_SPEC, strict: true });
-  const file = values.file ?? process.env.PARALLAX_ENGINE_FILE;
+export async function runEngine(values: EngineOptions, argv: string[]): Promise<void> {
+  const file = values.file;
   if (!file) throw new Error("parallax engine needs --file <engine connection file> (or PARALLAX_ENGINE_FILE)");
+  const log = new Logger(values["supervised-child"] || values["no-supervisor"] ? "engine" : "supervisor", parseLogLevel(values["log-level"]));
   const info = readConnectionFile(file);
   if (!values["supervised-child"]) {
     // Started for a process that is now gone: stop as `parallax cluster stop` would (the
     // supervisor passes SIGTERM on to its engine). The engine itself never sees the variable.
-    watchOwner(() => process.kill(process.pid, "SIGTERM"));
+    watchOwner((owner) => {
+      log.warn(`the process that started this engine (pid ${owner}) is gone: stopping`);
+      process.kill(process.pid, "SIGTERM");
+    });
   }
   if (!values["supervised-child"] && !values["no-supervisor"]) {
     process.exitCode = await runSupervisor({
       url: info.url, key: info.key, curveServerKey: info.curveServerKey, engineArgs: [...argv, "--supervised-child"],
       controllerTimeout: positiveMs("controller-timeout", values["controller-timeout"]),
       maxMemoryMiB: values["max-memory"] === undefined ? undefined : positiveMs("max-memory", values["max-memory"]),
+      log,
     });
     return;
   }
@@ -74,22 +93,30 @@ export async function runEngine(argv: string[]): Promise<void> {
     selfBeat: Boolean(values["no-supervisor"]),
     ...(requested === undefined ? {} : { requestedId: requested }),
     seed: rank === undefined ? {} : { mpiRank: rank, mpiSize: size },
-    onRegistered: (id, heartbeatInterval) => process.send?.({ type: "registered", id, heartbeatInterval }),
+    onRegistered: (id, heartbeatInterval) => {
+      log.rename(`engine ${id}`);
+      log.info(`registered with the controller at ${info.url} (pid ${process.pid})`);
+      process.send?.({ type: "registered", id, heartbeatInterval });
+    },
     registrationTimeout: positiveMs("registration-timeout", values["registration-timeout"]),
     onRegistrationTimeout: (message) => {
-      process.stderr.write(`parallax engine: ${message}\n`);
+      log.error(message);
       process.exit(2);
     },
   });
-  process.on("SIGTERM", () => void engine.stop().then(() => process.exit(0)));
+  process.on("SIGTERM", () => {
+    log.info("stopping (SIGTERM)");
+    void engine.stop().then(() => process.exit(0));
+  });
   // SIGINT interrupts the running task; the engine stays up. The acknowledgement, sent once
   // the task thread is free again, tells the supervisor not to stop the engine.
   process.on("SIGINT", () => {
+    log.info("interrupting the running task (SIGINT)");
     void engine.interrupt().then((interrupted) => process.send?.({ type: "interrupt-ack", interrupted }));
   });
   // User code runs in the task thread, which handles what escapes it; this thread only logs.
   const escaped = (error: unknown) => {
-    process.stderr.write(`parallax engine: unexpected error: ${String((error as Error)?.stack ?? error)}\n`);
+    log.error(`unexpected error: ${String((error as Error)?.stack ?? error)}`);
   };
   process.on("uncaughtException", escaped);
   process.on("unhandledRejection", escaped);

@@ -6,6 +6,7 @@ import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { getHeapStatistics } from "node:v8";
+import type { Logger } from "../connection/logger.js";
 import { processState } from "../connection/owner.js";
 import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
@@ -28,6 +29,8 @@ export interface SupervisorOptions {
   controllerTimeout: number;
   /** Heap limit of the engine in MiB (Node's --max-old-space-size); none when undefined. */
   maxMemoryMiB?: number | undefined;
+  /** Where the supervisor says what happened to its engine. */
+  log: Logger;
 }
 
 // Running from source (tsx), the engine entry is the .ts file; built, the .js file.
@@ -142,6 +145,9 @@ class SupervisorLink {
       this.exitReason ??= `it probably ran out of memory (heap limit ${limit} MiB; raise it with the engine option --max-memory <MiB>)`;
     }
     clearTimeout(this.interruptTimer);
+    const what = `engine ${this.engineId ?? "(not registered)"} exited (${signal ? `signal ${signal}` : `code ${code}`})${this.exitReason ? `: ${this.exitReason}` : ""}`;
+    if (code === 0) this.options.log.info(what);
+    else this.options.log.warn(what);
     if (this.channel === undefined) return;
     this.send("engine_exit", { engine_id: this.engineId, code, signal, ...(this.exitReason ? { reason: this.exitReason } : {}) });
     await this.channel.flush(1000);
