@@ -1,7 +1,6 @@
 /**
- * The controller's and engines' logs (one leveled line per event, in the profile's log/), the
- * `controller` and `engine` commands on commander (help, version, config file), and what
- * `parallax cluster list` shows.
+ * The controller's and engines' logs (one leveled line per event, in the profile's log/), their
+ * levels, and the profile's config file.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -27,20 +26,6 @@ function lines(file: string): string[] {
     return [];
   }
 }
-
-test("parallax --version, parallax engine --help and parallax controller --help work", async () => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "../../package.json"), "utf8")) as { version: string };
-  assert.equal((await cli(["--version"])).stdout.trim(), pkg.version);
-  const engine = await cli(["engine", "--help"]);
-  assert.match(engine.stdout, /Usage: parallax engine \[options\]/);
-  for (const option of ["--file <file>", "--no-supervisor", "--mpi", "--max-memory <MiB>", "--controller-timeout <ms>", "--log-level <level>"]) assert.ok(engine.stdout.includes(option), option);
-  assert.doesNotMatch(engine.stdout, /supervised-child/, "options for Parallax's own use are not in the help");
-  const controller = await cli(["controller", "--help"]);
-  assert.match(controller.stdout, /Usage: parallax controller \[options\]/);
-  for (const option of ["--ip <address>", "--scheme <name>", "--db <backend>", "--restore", "--dashboard [port]", "--log-level <level>"]) assert.ok(controller.stdout.includes(option), option);
-  await assert.rejects(cli(["controller", "--bogus"]), /error: unknown option '--bogus'/);
-  await assert.rejects(cli(["controller", "--profile-dir", tempDir(), "--log-level", "loud"]), /--log-level must be one of debug, info, warn, error, got "loud"/);
-});
 
 test("the controller and engine logs say, one line each, what happened: registrations, failed tasks, deaths", async () => {
   const dir = tempDir();
@@ -96,19 +81,4 @@ test("the profile's parallax.json fills options not given; flags and PARALLAX_LO
   fs.writeFileSync(path.join(dir, "parallax.json"), JSON.stringify({ controller: { loud: true } }));
   await assert.rejects(cli(["controller", "--profile-dir", dir]), /parallax\.json: unknown option "loud" for controller \(options: profile, /);
   assert.throws(() => new Cluster({ logLevel: "loud" as never }), /Cluster option logLevel must be one of debug, info, warn, error, got "loud"/);
-});
-
-test("parallax cluster list shows the dashboard URL", async () => {
-  const root = tempDir();
-  const env = { PARALLAX_DIR: root };
-  const started = await cli(["cluster", "start", "-n", "0", "--profile", "dash", "--dashboard", "--daemonize"], env);
-  const url = /dashboard: (\S+)/.exec(started.stdout)?.[1] as string;
-  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
-  try {
-    const listed = await cli(["cluster", "list", "--profile", "dash"], env);
-    assert.match(listed.stdout, /DASHBOARD/);
-    assert.ok(listed.stdout.includes(url), listed.stdout);
-  } finally {
-    await cli(["cluster", "stop", "--all", "--profile", "dash"], env);
-  }
 });
