@@ -200,7 +200,7 @@ function canAt(value: unknown, path: string, hook: CanHook | undefined, state: C
   const tag = Object.prototype.toString.call(value);
   if (tag === "[object Map]") return canMap(value as Map<unknown, unknown>, path, hook, state, seen);
   if (isPlainPrototype(Object.getPrototypeOf(value))) return canObject(value as Record<string, unknown>, path, hook, state, seen);
-  if (state.refuseInstances && !CLONEABLE_TAGS.has(tag)) refuseInstanceWithMethods(value, path);
+  if (state.refuseInstances && !BUILT_IN_TAGS.has(tag)) refuseInstanceWithMethods(value, path);
   return value;
 }
 
@@ -209,8 +209,12 @@ interface CanState {
   refuseInstances: boolean;
 }
 
-/** Built-in kinds structured clone rebuilds as themselves. */
-const CLONEABLE_TAGS = new Set([
+/**
+ * Built-in kinds structured clone rebuilds as themselves, and those it refuses outright (whose
+ * serialization error names them better than a remark about methods would).
+ */
+const BUILT_IN_TAGS = new Set([
+  "[object Promise]", "[object WeakMap]", "[object WeakSet]", "[object WeakRef]",
   "[object Map]", "[object Set]", "[object Date]", "[object RegExp]", "[object Error]", "[object Boolean]", "[object Number]",
   "[object String]", "[object BigInt]", "[object ArrayBuffer]", "[object SharedArrayBuffer]", "[object Blob]", "[object File]",
 ]);

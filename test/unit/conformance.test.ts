@@ -79,6 +79,7 @@ test("class instances with methods are refused when sending; data and built-ins 
     assert.doesNotThrow(() => canValue([ok], "args", undefined, { refuseInstances: true }));
   }
   assert.doesNotThrow(() => canValue(new Counter(), "result"), "results are not refused");
+  assert.doesNotThrow(() => canValue([Promise.resolve(1)], "args", undefined, { refuseInstances: true }), "left to serialization, which names promises");
 });
 
 test("objects from another realm (engine results) are walked like plain objects", () => {
