@@ -107,6 +107,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private lastHeard = Date.now();
   /** The controller missed its heartbeats and has not answered since. */
   private interrupted = false;
+  /** Session of the controller's messages: a new one means it was restarted (--restore). */
+  private controllerSession: string | undefined;
   private lostError: ControllerLostError | undefined;
   private closed = false;
   private warnedNoEngines = false;
@@ -521,7 +523,9 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 
   private onMessage(message: Incoming): void {
     this.lastHeard = Date.now();
-    if (this.interrupted) this.resume();
+    const restarted = this.controllerSession !== undefined && message.header.session !== this.controllerSession;
+    this.controllerSession = message.header.session;
+    if (this.interrupted || restarted) this.resume();
     const parentId = message.parent.msg_id;
     switch (message.header.msg_type) {
       case "apply_reply": {
@@ -611,6 +615,10 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
       const stored = answer.content.results as Array<Record<string, unknown>>;
       sent.forEach((entry, i) => {
         if (this.outstanding.get(entry.msgId) !== entry) return;
+        // A request the controller never received (it died first) is sent again: messages on one
+        // socket arrive in order, so it cannot still be on its way.
+        const lost = stored[i]?.status === "unknown" && stored[i]?.culled !== true;
+        if (lost && this.window.resend(entry.msgId)) return;
         if (this.settleFromStored(entry, stored[i] ?? {}, answer.buffers)) this.outstanding.delete(entry.msgId);
       });
     }, () => {

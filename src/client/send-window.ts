@@ -19,6 +19,8 @@ export class SendWindow<S extends WindowedSubmission> {
   private readonly queue: PQueue;
   /** Submissions not yet sent, by msg id. */
   private readonly held = new Map<string, S>();
+  /** Submissions sent and not finished, by msg id (a restarted controller may not have them). */
+  private readonly sent = new Map<string, S>();
 
   constructor(
     size: number,
@@ -34,9 +36,22 @@ export class SendWindow<S extends WindowedSubmission> {
       this.held.delete(submission.entry.msgId);
       // Aborted or failed while it waited: nothing to send.
       if (submission.entry.settled) return;
+      this.sent.set(submission.entry.msgId, submission);
       this.send(submission);
-      await submission.entry.done;
+      try {
+        await submission.entry.done;
+      } finally {
+        this.sent.delete(submission.entry.msgId);
+      }
     });
+  }
+
+  /** Sends a submission again (the controller lost it); false when it is not in flight. */
+  resend(msgId: string): boolean {
+    const submission = this.sent.get(msgId);
+    if (submission === undefined) return false;
+    this.send(submission);
+    return true;
   }
 
   /** Whether a task is still waiting here (the controller has not seen it). */

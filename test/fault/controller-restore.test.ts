@@ -116,3 +116,22 @@ test("restore runs again what was queued or running, keeps results finished whil
     await t.stop();
   }
 });
+
+test("a client that stays connected through kill -9 and --restore gets every outstanding result, also of requests the dead controller never read", async () => {
+  const t = await startTestCluster({ n: 2, db: "sqlite", heartbeatInterval: 200 });
+  try {
+    const lview = t.rc.loadBalancedView();
+    const task = (x: number) => new Promise((resolve) => setTimeout(() => resolve(x + 1), 5));
+    const before = Array.from({ length: 200 }, (_, i) => lview.apply(task, i));
+    // Killed while requests are still on their way (some never read), and more sent while it is down.
+    process.kill(t.cluster.controller?.pid as number, "SIGKILL");
+    const during = Array.from({ length: 20 }, (_, i) => lview.apply(task, 1000 + i));
+    await t.cluster.startController({ restore: true });
+    assert.deepEqual(await Promise.all(before), before.map((_, i) => i + 1));
+    assert.deepEqual(await Promise.all(during), during.map((_, i) => 1001 + i));
+    assert.equal(await t.rc.view(1).apply(() => "direct after restore"), "direct after restore");
+    await t.rc.debugValidate();
+  } finally {
+    await t.stop();
+  }
+});
