@@ -210,7 +210,11 @@ export async function runController(values: ControllerOptions): Promise<Hub> {
  */
 function logEvents(hub: Hub, log: Logger): void {
   hub.on("registration", (engine) => log.info(`engine ${engine.id} registered (pid ${engine.pid} on ${engine.hostname})`));
-  hub.on("unregistration", (engine, reason) => log.warn(`engine ${engine.id} is gone: ${reason}`));
+  hub.on("unregistration", (engine, reason) => {
+    // An engine that exited with code 0 was stopped on purpose (shutdown, cluster stop).
+    if (/exited \(code 0\)/.test(reason)) log.info(`engine ${engine.id} stopped: ${reason}`);
+    else log.warn(`engine ${engine.id} is gone: ${reason}`);
+  });
   hub.on("task-dispatched", (msgId, engineId) => log.debug(`task ${msgId} sent to engine ${engineId}`));
   hub.on("task-requeued", (msgId) => log.info(`task ${msgId} is queued again (retry or unmet dependency)`));
   hub.on("task-done", (msgId, record) => {
