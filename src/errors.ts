@@ -3,14 +3,34 @@
  * without matching message text, and the remote ones keep what the engine reported.
  */
 
+/** Every error code Parallax uses, defined once. */
+export type ErrorCode =
+  | "PARALLAX_ERROR" | "REMOTE_ERROR" | "COMPOSITE_ERROR" | "ENGINE_ERROR" | "TASK_TIMEOUT" | "EXECUTION_TIMEOUT"
+  | "TASK_ABORTED" | "TASK_INTERRUPTED" | "UNMET_DEPENDENCY" | "IMPOSSIBLE_DEPENDENCY" | "INVALID_DEPENDENCY"
+  | "NO_ENGINES_REGISTERED" | "CONTROLLER_LOST" | "SERIALIZATION_ERROR" | "TIMEOUT" | "CONFIGURATION_ERROR"
+  | "PROTOCOL_ERROR" | "RESULT_CULLED" | "PX_USAGE_ERROR";
+
+/**
+ * Marks Parallax errors on their prototype. `Symbol.for` is shared by every realm of a process,
+ * so `isParallaxError` recognises errors made by another copy of the package or in a vm context,
+ * where `instanceof` would not.
+ */
+const BRAND = Symbol.for("parallax.error");
+
 /** Base class of all Parallax errors. */
 export class ParallaxError extends Error {
   /** Stable machine-readable identifier of the error kind. */
-  readonly code: string = "PARALLAX_ERROR";
+  readonly code: ErrorCode = "PARALLAX_ERROR";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
   }
+}
+Object.defineProperty(ParallaxError.prototype, BRAND, { value: true });
+
+/** True for any Parallax error, whichever realm or copy of the package made it. */
+export function isParallaxError(value: unknown): value is ParallaxError {
+  return typeof value === "object" && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
 }
 
 /** What an engine reports about an exception raised by user code. */
@@ -33,7 +53,7 @@ export interface RemoteErrorInfo {
 
 /** User code raised an exception on an engine. */
 export class RemoteError extends ParallaxError {
-  override readonly code: string = "REMOTE_ERROR";
+  override readonly code = "REMOTE_ERROR";
   /** Remote exception class name. */
   readonly ename: string;
   /** Remote exception message. */
@@ -170,4 +190,49 @@ export class ProtocolError extends ParallaxError {
 /** A result was culled from the bounded in-memory task database. */
 export class ResultCulled extends ParallaxError {
   override readonly code = "RESULT_CULLED";
+}
+
+/**
+ * Who raised an error that crosses the wire: the controller (scheduler, hub), the engine itself
+ * (abort, interrupt, timeouts, dependency checks), or user code running on an engine. Only the
+ * first two become Parallax's own error classes on the client; user code's errors, Parallax
+ * errors included, arrive as {@link RemoteError}.
+ */
+export type ErrorOrigin = "controller" | "engine" | "user";
+
+/** An error as it travels in a reply. */
+export interface WireError extends RemoteErrorInfo {
+  /** Parallax's code; for user code, the thrown error's own `code` (`ENOENT`…) if it had one. */
+  code?: string | undefined;
+  origin: ErrorOrigin;
+}
+
+/** The wire form of an error the controller or an engine raises itself. */
+export function toWire(error: ParallaxError, origin: "controller" | "engine", engineId?: number): WireError {
+  const cause = error.cause instanceof Error ? error.cause.message : typeof error.cause === "string" ? error.cause : "";
+  return { ename: error.name, evalue: error.message, remoteStack: cause, code: error.code, origin, ...(engineId === undefined ? {} : { engineId }) };
+}
+
+type WireFactory = (message: string, info: WireError) => ParallaxError;
+
+/** The classes an error of controller or engine origin becomes again, by code. */
+const FROM_WIRE: Partial<Record<ErrorCode, WireFactory>> = {
+  ENGINE_ERROR: (m, i) => new EngineError(m, i.engineId),
+  TASK_ABORTED: (m) => new TaskAborted(m),
+  TASK_TIMEOUT: (m) => new TaskTimeout(m),
+  EXECUTION_TIMEOUT: (m) => new ExecutionTimeout(m),
+  TASK_INTERRUPTED: (m) => new TaskInterrupted(m),
+  IMPOSSIBLE_DEPENDENCY: (m, i) => new ImpossibleDependency(m, i.remoteStack ? { cause: new Error(i.remoteStack) } : undefined),
+  INVALID_DEPENDENCY: (m) => new InvalidDependency(m),
+  PROTOCOL_ERROR: (m) => new ProtocolError(m),
+  RESULT_CULLED: (m) => new ResultCulled(m),
+  CONTROLLER_LOST: (m) => new ControllerLostError(m),
+};
+
+/** Turns the error part of a reply into the error a user sees. */
+export function fromWire(info: WireError | undefined, engineId: number | undefined): Error {
+  if (!info) return new RemoteError({ ename: "Error", evalue: "task failed without an error description", remoteStack: "", engineId });
+  const placed = { ...info, engineId: info.engineId ?? engineId };
+  const factory = info.origin === "user" ? undefined : FROM_WIRE[info.code as ErrorCode];
+  return factory ? factory(info.evalue, placed) : new RemoteError({ ...placed, remoteCode: info.code });
 }

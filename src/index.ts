@@ -40,8 +40,8 @@ export type { TaskGraphJSON, TaskNodeAttributes, TaskEdgeAttributes, TaskState, 
 export {
   CompositeError, ConfigurationError, ControllerLostError, EngineError, ExecutionTimeout, ImpossibleDependency,
   InvalidDependency, NoEnginesRegistered, ParallaxError, ProtocolError, RemoteError, ResultCulled, SerializationError,
-  TaskAborted, TaskInterrupted, TaskTimeout, TimeoutError, UnmetDependency,
+  TaskAborted, TaskInterrupted, TaskTimeout, TimeoutError, UnmetDependency, isParallaxError,
 } from "./errors.js";
-export type { RemoteErrorInfo } from "./errors.js";
+export type { ErrorCode, ErrorOrigin, RemoteErrorInfo, WireError } from "./errors.js";
 export { visualize, timeline, toDot, graphFromResults } from "../viz/index.js";
 export type { GraphInput, TimelineOptions, VisualizeFormat, VisualizeKind, VisualizeOptions } from "../viz/index.js";

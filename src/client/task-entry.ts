@@ -2,11 +2,7 @@
  * The client's record of one submitted message: its state, value or error, timing and output.
  * AsyncResults are views over one or more entries.
  */
-import {
-  ControllerLostError, EngineError, ExecutionTimeout, ImpossibleDependency, InvalidDependency, ProtocolError, ResultCulled,
-  RemoteError, SerializationError, TaskAborted, TaskInterrupted, TaskTimeout,
-} from "../errors.js";
-import type { RemoteErrorInfo } from "../errors.js";
+import { SerializationError, fromWire } from "../errors.js";
 import type { ReplyContent, ReplyMetadata } from "../protocol/contents.js";
 
 /** Terminal or pending status of one message. */
@@ -95,7 +91,7 @@ export class TaskEntry {
       const info = content.error;
       // The engine numbers a failing item within its chunk; the map numbers it within the whole map.
       const placed = info?.item !== undefined && this.firstItem !== undefined ? { ...info, item: info.item + this.firstItem } : info;
-      this.fail(errorFromWire(placed, m.engineId), content.status === "aborted" ? "aborted" : "error");
+      this.fail(fromWire(placed, m.engineId), content.status === "aborted" ? "aborted" : "error");
       return;
     }
     this.finish();
@@ -116,31 +112,4 @@ export class TaskEntry {
     this.settleDone();
     for (const listener of this.listeners.splice(0)) listener();
   }
-}
-
-type ErrorFactory = (message: string, info: RemoteErrorInfo) => Error;
-
-const BY_CODE: Record<string, ErrorFactory> = {
-  ENGINE_ERROR: (m, i) => new EngineError(m, i.engineId),
-  TASK_ABORTED: (m) => new TaskAborted(m),
-  TASK_TIMEOUT: (m) => new TaskTimeout(m),
-  EXECUTION_TIMEOUT: (m) => new ExecutionTimeout(m),
-  TASK_INTERRUPTED: (m) => new TaskInterrupted(m),
-  IMPOSSIBLE_DEPENDENCY: (m, i) => new ImpossibleDependency(m, i.remoteStack ? { cause: new Error(i.remoteStack) } : undefined),
-  INVALID_DEPENDENCY: (m) => new InvalidDependency(m),
-  PROTOCOL_ERROR: (m) => new ProtocolError(m),
-  RESULT_CULLED: (m) => new ResultCulled(m),
-  CONTROLLER_LOST: (m) => new ControllerLostError(m),
-};
-
-/** Turns the error part of a reply into the matching error class. */
-export function errorFromWire(info: (RemoteErrorInfo & { code?: string }) | undefined, engineId: number | undefined): Error {
-  if (!info) return new RemoteError({ ename: "Error", evalue: "task failed without an error description", remoteStack: "", engineId });
-  const factory = info.code ? BY_CODE[info.code] : undefined;
-  // Hub-made errors carry a code and no remote stack; user code's Parallax errors keep RemoteError.
-  const engineMade = ["TASK_ABORTED", "IMPOSSIBLE_DEPENDENCY", "EXECUTION_TIMEOUT", "TASK_INTERRUPTED"];
-  if (factory && (info.remoteStack === "" || (info.code !== undefined && engineMade.includes(info.code)))) {
-    return factory(info.evalue, { ...info, engineId: info.engineId ?? engineId });
-  }
-  return new RemoteError({ ...info, engineId: info.engineId ?? engineId });
 }

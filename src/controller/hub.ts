@@ -5,7 +5,8 @@
  * queries and pushes notifications.
  */
 import { EventEmitter } from "node:events";
-import type { RemoteErrorInfo } from "../errors.js";
+import { EngineError, ProtocolError, toWire } from "../errors.js";
+import type { WireError } from "../errors.js";
 import type {
   EngineBeatContent, NotificationContent, RegistrationContent, ReplyContent, ReplyMetadata, RequestMetadata,
 } from "../protocol/contents.js";
@@ -177,13 +178,13 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       // A resent msg id must never produce a second result, even once its record is gone
       // (purged, culled) or the sender's clock is far ahead of ours. The database answers for
       // ids recorded before a restore.
-      this.answerFor(record, errorInfo("ProtocolError", `msg id ${record.msgId} was already submitted`, "PROTOCOL_ERROR"), undefined, false);
+      this.answerFor(record, toWire(new ProtocolError(`msg id ${record.msgId} was already submitted`), "controller"), undefined, false);
       return;
     }
     this.db.add(record);
     this.emit("task-added", record.msgId);
     if (size > this.options.maxMessageBytes) {
-      this.fail(record, errorInfo("ProtocolError", `request ${record.msgId} is ${size} bytes, over the limit of ${this.options.maxMessageBytes} bytes`, "PROTOCOL_ERROR"));
+      this.fail(record, toWire(new ProtocolError(`request ${record.msgId} is ${size} bytes, over the limit of ${this.options.maxMessageBytes} bytes`), "controller"));
       return;
     }
     if (metadata.engine === undefined) {
@@ -198,7 +199,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     const engineId = record.requestMetadata.engine as number;
     const engine = this.registry.get(engineId);
     if (!engine) {
-      this.fail(record, errorInfo("EngineError", `engine ${engineId} ${absence} (registered: [${this.registry.ids().join(", ")}])`, "ENGINE_ERROR"));
+      this.fail(record, toWire(new EngineError(`engine ${engineId} ${absence} (registered: [${this.registry.ids().join(", ")}])`), "controller"));
       return;
     }
     record.engineId = engine.id;
@@ -437,7 +438,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     this.notifyClients({ event: "unregistration", id: engineId, info: { reason } });
     for (const msgId of engine.direct) {
       const record = this.db.get(msgId);
-      if (record) this.fail(record, errorInfo("EngineError", `${reason} while running task ${msgId}`, "ENGINE_ERROR", engineId));
+      if (record) this.fail(record, toWire(new EngineError(`${reason} while running task ${msgId}`, engineId), "controller", engineId));
     }
     this.scheduler.engineRemoved(engine, reason);
     this.emit("unregistration", engine, reason);
@@ -487,7 +488,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   }
 
   /** Answers a task with an error on the hub's behalf. */
-  fail(record: TaskRecord, error: RemoteErrorInfo & { code?: string }, status: "error" | "aborted" = "error"): void {
+  fail(record: TaskRecord, error: WireError, status: "error" | "aborted" = "error"): void {
     this.answerFor(record, error, status, true);
   }
 
@@ -519,7 +520,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     for (const client of this.clients.values()) this.send(this.clientChannel, client.identity, "notification", content);
   }
 
-  private answerFor(record: TaskRecord, error: RemoteErrorInfo & { code?: string }, status: "error" | "aborted" | undefined, store: boolean): void {
+  private answerFor(record: TaskRecord, error: WireError, status: "error" | "aborted" | undefined, store: boolean): void {
     const now = Date.now();
     const content: ReplyContent = { status: status ?? "error", error };
     const metadata: ReplyMetadata = { from_hub: true, completed: now, ...(record.engineId === undefined ? {} : { engine_id: record.engineId }) };
@@ -565,7 +566,3 @@ function frameBytes(frames: readonly Buffer[]): number {
   return frames.reduce((sum, frame) => sum + frame.byteLength, 0);
 }
 
-/** Builds the error part of a hub-made reply. */
-export function errorInfo(ename: string, evalue: string, code: string, engineId?: number): RemoteErrorInfo & { code: string } {
-  return { ename, evalue, remoteStack: "", code, ...(engineId === undefined ? {} : { engineId }) };
-}

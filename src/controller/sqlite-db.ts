@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import Database from "better-sqlite3";
-import { ConfigurationError } from "../errors.js";
+import { ConfigurationError, ControllerLostError, toWire } from "../errors.js";
 import type { ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
 import { matches, summarize } from "./db-query.js";
 import type { DbFilter, TaskSummary } from "./db-query.js";
@@ -165,10 +165,9 @@ export class SqliteTaskDatabase implements TaskDatabase {
   abandonUnfinished(): number {
     this.db.prepare("DELETE FROM engines").run();
     const now = Date.now();
-    const error = {
-      ename: "ControllerLostError", remoteStack: "", code: "CONTROLLER_LOST",
-      evalue: `the controller stopped before this task finished, and it was started again without --restore, which re-runs unfinished tasks`,
-    };
+    const error = toWire(new ControllerLostError(
+      "the controller stopped before this task finished, and it was started again without --restore, which re-runs unfinished tasks",
+    ), "controller");
     return this.db.prepare(`UPDATE tasks SET phase = 'done', status = 'error', completed = @now, reply_content = @content, reply_metadata = @metadata,
       reply_buffers = @buffers WHERE phase != 'done'`).run({
       now, content: JSON.stringify({ status: "error", error }), metadata: JSON.stringify({ from_hub: true, completed: now }), buffers: packFrames([]),

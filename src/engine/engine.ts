@@ -3,7 +3,8 @@
  * order inside its persistent namespace. Control requests (abort, shutdown) bypass the queue.
  */
 import os from "node:os";
-import type { RemoteErrorInfo } from "../errors.js";
+import { TaskAborted, toWire } from "../errors.js";
+import type { WireError } from "../errors.js";
 import type { ApplyContent, RegistrationContent, ReplyContent, ReplyMetadata, TaskStatus } from "../protocol/contents.js";
 import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
@@ -192,9 +193,7 @@ export class Engine {
       if (wanted && !wanted.has(request.header.msg_id)) continue;
       this.queue.splice(i, 1);
       const now = Date.now();
-      this.reply(request, "aborted", [], { started: now, completed: now, stdout: "", stderr: "" }, {
-        ename: "TaskAborted", evalue: `task ${request.header.msg_id} was aborted before it ran`, remoteStack: "", code: "TASK_ABORTED",
-      });
+      this.reply(request, "aborted", [], { started: now, completed: now, stdout: "", stderr: "" }, toWire(new TaskAborted(`task ${request.header.msg_id} was aborted before it ran`), "engine", this.id));
     }
   }
 
@@ -227,7 +226,7 @@ export class Engine {
     let status: TaskStatus = "ok";
     let buffers: Buffer[] = [];
     let canned = false;
-    let error: (RemoteErrorInfo & { code?: string }) | undefined;
+    let error: (WireError) | undefined;
     let unmet = false;
     if (outcome.error === undefined) ({ buffers, canned = false } = outcome);
     else {
@@ -257,7 +256,7 @@ export class Engine {
     return this.thread?.stop(namedError("TaskInterrupted", `task ${this.current?.header.msg_id} was interrupted on engine ${this.id}`, "TASK_INTERRUPTED")) ?? Promise.resolve(false);
   }
 
-  private reply(request: Incoming, status: TaskStatus, buffers: Buffer[], metadata: ReplyMetadata, error?: RemoteErrorInfo & { code?: string }, canned = false): void {
+  private reply(request: Incoming, status: TaskStatus, buffers: Buffer[], metadata: ReplyMetadata, error?: WireError, canned = false): void {
     const content: ReplyContent = error ? { status, error } : { status, ...(canned ? { canned } : {}) };
     const reply: UnackedReply = { parentId: request.header.msg_id, content, metadata: { ...metadata, engine_id: this.id, reply_seq: ++this.replySeq }, buffers };
     this.unacked.set(this.replySeq, reply);

@@ -6,7 +6,7 @@
 import { createRequire, isBuiltin } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { RemoteErrorInfo } from "../errors.js";
+import type { ErrorCode, WireError } from "../errors.js";
 import type { EngineOp } from "../protocol/contents.js";
 import type { ErrorFields } from "./task-thread.js";
 
@@ -15,6 +15,13 @@ const OWN_SOURCES = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 /** `x is not defined`, or the task thread's `x, y are not defined` for names found missing before a call. */
 const UNDEFINED_NAMES = /^(\S+(?:, \S+)*) (?:is|are) not defined$/;
+
+/**
+ * Codes the engine itself raises inside a task: aborts, interrupts, run-time limits and the
+ * dependency checks of `depend()` and `requireModules()`. They reach the client as Parallax's
+ * own classes; anything else user code throws arrives as a RemoteError, whatever its code.
+ */
+const ENGINE_RAISED = new Set<string>(["TASK_ABORTED", "TASK_INTERRUPTED", "EXECUTION_TIMEOUT", "IMPOSSIBLE_DEPENDENCY"] satisfies ErrorCode[]);
 
 /** Where the failure happened, for the message and the advice. */
 export interface FailureContext {
@@ -25,12 +32,12 @@ export interface FailureContext {
 }
 
 /** The error part of a reply for what a task threw. */
-export function failureInfo(error: ErrorFields | (Error & { code?: string }), where: FailureContext): RemoteErrorInfo & { code?: string } {
+export function failureInfo(error: ErrorFields | (Error & { code?: string }), where: FailureContext): WireError {
   const fields = error as ErrorFields;
   const placed = fields.item === undefined ? {} : { item: fields.item };
   if (fields.nonError) {
     return {
-      ename: "ThrownValue", evalue: error.message, engineId: where.engineId, ...placed,
+      ename: "ThrownValue", evalue: error.message, engineId: where.engineId, origin: "user", ...placed,
       ...("thrown" in fields ? { thrown: fields.thrown } : {}),
       remoteStack: `ThrownValue: ${error.message}\n    (a value that is not an Error was thrown, so there is no stack)`,
     };
@@ -44,6 +51,7 @@ export function failureInfo(error: ErrorFields | (Error & { code?: string }), wh
     evalue,
     remoteStack: typeof error.stack === "string" ? userFrames(error.stack, ename, free ? `${ename}: ${evalue}` : undefined) : `${ename}: ${evalue}`,
     engineId: where.engineId,
+    origin: typeof error.code === "string" && ENGINE_RAISED.has(error.code) ? "engine" : "user",
     ...placed,
     ...(typeof error.code === "string" ? { code: error.code } : {}),
   };

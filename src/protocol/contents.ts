@@ -1,7 +1,7 @@
 /**
  * Shapes of message contents and metadata, shared by client, controller and engine.
  */
-import type { RemoteErrorInfo } from "../errors.js";
+import type { WireError } from "../errors.js";
 import type { CannedModule, CannedSource } from "./canning.js";
 
 /** What an engine request asks for. */
@@ -63,7 +63,7 @@ export type TaskStatus = "ok" | "error" | "aborted";
 /** Content of an `apply_reply`. The result value travels in the buffers when status is ok. */
 export interface ReplyContent {
   status: TaskStatus;
-  error?: RemoteErrorInfo & { code?: string };
+  error?: WireError;
   /** The result holds canned functions (a pulled function) that the client rebuilds. */
   canned?: boolean;
 }

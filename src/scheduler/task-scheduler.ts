@@ -5,7 +5,8 @@
  * that may take a task.
  */
 import { Dependency } from "../graph/dependency.js";
-import type { RemoteErrorInfo } from "../errors.js";
+import { EngineError, ImpossibleDependency, InvalidDependency, ProtocolError, ResultCulled, TaskAborted, TaskTimeout, toWire } from "../errors.js";
+import type { WireError } from "../errors.js";
 import type { ReplyContent, ReplyMetadata } from "../protocol/contents.js";
 import type { EngineRecord, TaskLookup, TaskRecord } from "./records.js";
 import { ReadyQueue } from "./ready-queue.js";
@@ -26,7 +27,7 @@ export interface SchedulerOptions {
 export interface SchedulerPort {
   readonly db: TaskLookup;
   dispatch(record: TaskRecord, engine: EngineRecord): void;
-  fail(record: TaskRecord, error: RemoteErrorInfo & { code?: string }, status?: "error" | "aborted"): void;
+  fail(record: TaskRecord, error: WireError, status?: "error" | "aborted"): void;
   answerWithResult(record: TaskRecord, source: TaskRecord): void;
 }
 
@@ -43,7 +44,7 @@ interface PendingTask {
   deadline?: number;
   /** Since when no live engine may take it (every one blacklisted), for the grace period. */
   strandedSince?: number;
-  lastError?: RemoteErrorInfo & { code?: string };
+  lastError?: WireError;
   /** How far each dependency is, kept up to date as its ids finish (while the task waits). */
   progress?: DependencyProgress[];
 }
@@ -137,17 +138,16 @@ export class TaskScheduler {
     const task = pendingTask(record);
     const invalid = this.invalidDependency(task);
     if (invalid) {
-      this.port.fail(record, { ename: "InvalidDependency", evalue: invalid, remoteStack: "", code: "INVALID_DEPENDENCY" });
+      this.port.fail(record, toWire(new InvalidDependency(invalid), "controller"));
       return;
     }
     // A future passed as an argument needs its value, which culling may have dropped before
     // this task arrived (once it is here, the database keeps the values it needs).
     const culled = meta.argRefs?.find((id) => !this.port.db.get(id) && this.port.db.wasCulled(id));
     if (culled) {
-      this.port.fail(record, {
-        ename: "ResultCulled", remoteStack: "", code: "RESULT_CULLED",
-        evalue: `task ${task.id} takes the result of ${culled} as an argument, but that result was culled from the controller's bounded task database before the task arrived (raise --db-max-records, or use --db sqlite)`,
-      });
+      this.port.fail(record, toWire(new ResultCulled(
+        `task ${task.id} takes the result of ${culled} as an argument, but that result was culled from the controller's bounded task database before the task arrived (raise --db-max-records, or use --db sqlite)`,
+      ), "controller"));
       return;
     }
     this.tasks.set(task.id, task);
@@ -187,7 +187,7 @@ export class TaskScheduler {
     for (const msgId of engine.balanced) {
       const task = this.tasks.get(msgId);
       if (!task) continue;
-      const error = { ename: "EngineError", evalue: `${reason} while running task ${msgId}`, remoteStack: "", code: "ENGINE_ERROR", engineId: engine.id };
+      const error = toWire(new EngineError(`${reason} while running task ${msgId}`, engine.id), "controller", engine.id);
       task.lastError = error;
       task.blacklist.add(engine.id);
       this.running.delete(msgId);
@@ -253,7 +253,7 @@ export class TaskScheduler {
     for (const id of ids) {
       const task = this.tasks.get(id);
       if (!task || task.record.phase === "running") continue;
-      this.finishWith(task, { ename: "TaskAborted", evalue: `task ${id} was aborted before it ran`, remoteStack: "", code: "TASK_ABORTED" }, "aborted");
+      this.finishWith(task, toWire(new TaskAborted(`task ${id} was aborted before it ran`), "controller"), "aborted");
       aborted.push(id);
     }
     return aborted;
@@ -269,7 +269,7 @@ export class TaskScheduler {
       const task = this.tasks.get(next.id);
       // A task on an engine may run past its timeout; if it comes back to the queue, its deadline is watched again.
       if (task?.record.phase !== "queued") continue;
-      this.finishWith(task, { ename: "TaskTimeout", evalue: `task ${task.id} waited longer than its timeout of ${task.record.requestMetadata.timeout} ms`, remoteStack: "", code: "TASK_TIMEOUT" });
+      this.finishWith(task, toWire(new TaskTimeout(`task ${task.id} waited longer than its timeout of ${task.record.requestMetadata.timeout} ms`), "controller"));
     }
     for (const task of [...this.stranded]) {
       if (task.record.phase !== "queued" || !this.tasks.has(task.id)) this.stranded.delete(task);
@@ -296,15 +296,14 @@ export class TaskScheduler {
   }
 
   /** Why a task no engine could take for the whole grace period fails. */
-  private strandedError(task: PendingTask): RemoteErrorInfo & { code?: string } {
+  private strandedError(task: PendingTask): WireError {
     if (task.lastError) return task.lastError;
     if (this.lru.length === 0) {
-      return {
-        ename: "EngineError", remoteStack: "", code: "ENGINE_ERROR",
-        evalue: `no engine to run task ${task.id}: every engine is gone (last: ${this.lastEngineLoss}) and none registered within ${this.options.impossibleGraceMs} ms`,
-      };
+      return toWire(new EngineError(
+        `no engine to run task ${task.id}: every engine is gone (last: ${this.lastEngineLoss}) and none registered within ${this.options.impossibleGraceMs} ms`,
+      ), "controller");
     }
-    return { ename: "ImpossibleDependency", evalue: `no engine can run task ${task.id}: every live engine rejected it`, remoteStack: "", code: "IMPOSSIBLE_DEPENDENCY" };
+    return toWire(new ImpossibleDependency(`no engine can run task ${task.id}: every live engine rejected it`), "controller");
   }
 
   // ---- dependencies ----
@@ -364,11 +363,9 @@ export class TaskScheduler {
     const progress = task.progress ?? [];
     const blocked = progress.find(isUnreachable);
     if (blocked) {
-      this.finishWith(task, {
-        ename: "ImpossibleDependency",
-        evalue: `task ${task.id} cannot run: its dependency ${failedId ?? blocked.dep.ids[0]} ${failedId ? "failed" : "can no longer be met"}`,
-        remoteStack: failedId ? this.errorText(failedId) : "", code: "IMPOSSIBLE_DEPENDENCY",
-      });
+      const message = `task ${task.id} cannot run: its dependency ${failedId ?? blocked.dep.ids[0]} ${failedId ? "failed" : "can no longer be met"}`;
+      // The upstream error travels as the cause, so the user sees why the chain broke.
+      this.finishWith(task, toWire(new ImpossibleDependency(message, failedId ? { cause: this.errorText(failedId) } : undefined), "controller"));
       return;
     }
     if (progress.every(isMet)) {
@@ -507,7 +504,7 @@ export class TaskScheduler {
 
   // ---- terminal states ----
 
-  private finishWith(task: PendingTask, error: RemoteErrorInfo & { code?: string }, status: "error" | "aborted" = "error"): void {
+  private finishWith(task: PendingTask, error: WireError, status: "error" | "aborted" = "error"): void {
     this.ready.remove(task.id);
     this.port.fail(task.record, error, status);
   }
@@ -538,7 +535,7 @@ export class TaskScheduler {
     this.memoFollowers.delete(record.msgId);
     for (const follower of followers) {
       if (record.reply?.content.status === "ok") this.port.answerWithResult(follower, record);
-      else this.port.fail(follower, record.reply?.content.error ?? { ename: "Error", evalue: "memoized task failed", remoteStack: "" });
+      else this.port.fail(follower, record.reply?.content.error ?? toWire(new ProtocolError(`memoized task ${record.msgId} failed without an error description`), "controller"));
     }
   }
 }
