@@ -383,9 +383,10 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
 
   /** First line of a CompositeError: how many of what failed, and in which function. */
   private failureSummary(failures: number): string {
-    const where = this.shape.label ? ` in ${this.shape.label}` : "";
+    const named = this.shape.label !== undefined && this.shape.label !== "anonymous" ? this.shape.label : undefined;
+    const where = named ? ` in ${named}` : "";
     // Each failed chunk stops at its first failing item, which its error names.
-    if (this.shape.flatten) return `map${this.shape.label ? ` of ${this.shape.label}` : ""}: ${failures} of ${this.length} items failed`;
+    if (this.shape.flatten) return `map${named ? ` of ${named}` : ""}: ${failures} of ${this.length} items failed`;
     return `${failures} of ${this.entries.length} ${this.shape.unit ?? "tasks"} failed${where}`;
   }
 
