@@ -397,11 +397,16 @@ function drawGraph(graph: GraphView): void {
   const height = 20 + layout.rows * (nodeH + gapY);
   svg.setAttribute("width", String(Math.max(width, 20 + layout.columns * (nodeW + gapX))));
   svg.setAttribute("height", String(Math.max(60, height)));
-  const parts: string[] = [`<defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0L8,4L0,8z" fill="#8c959f"/></marker></defs>`];
+  const parts: string[] = [`<defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto"><path d="M0,0L8,4L0,8z" fill="#8c959f"/></marker></defs>`];
   for (const [a, b, n] of graph.edges) {
     const x1 = cx(a), y1 = cy(a) + nodeH / 2, x2 = cx(b), y2 = cy(b) - nodeH / 2;
     const bend = Math.max(20, (y2 - y1) / 2);
-    parts.push(`<path class="edge" d="M${x1},${y1}C${x1},${y1 + bend} ${x2},${y2 - bend} ${x2},${y2}" fill="none" stroke="#8c959f" stroke-width="${groups ? Math.min(6, 1 + Math.log2(n)) : 1.2}" marker-end="url(#arrow)">${groups ? `<title>${n} dependenc${n === 1 ? "y" : "ies"}</title>` : ""}</path>`);
+    // An edge that skips rows bows out to the side instead of running behind the boxes between.
+    const skips = (layout.nodes[b]?.y ?? 0) - (layout.nodes[a]?.y ?? 0) > 1;
+    const side = skips ? nodeW * 0.8 : 0;
+    parts.push(`<path class="edge" d="M${x1},${y1}C${x1 + side},${y1 + bend} ${x2 + side},${y2 - bend} ${x2},${y2}" fill="none" stroke="#8c959f" stroke-width="${groups ? Math.min(6, 1 + Math.log2(n)) : 1.2}" marker-end="url(#arrow)">${groups ? `<title>${n} dependenc${n === 1 ? "y" : "ies"}</title>` : ""}</path>`);
+    // Between groups, the number of task-to-task dependencies the edge stands for.
+    if (groups) parts.push(`<text class="edge-count" x="${(x1 + x2) / 2 + side * 0.75 + 6}" y="${(y1 + y2) / 2 + 4}" font-size="10" fill="#57606a">${n}</text>`);
   }
   graph.nodes.forEach((node, i) => {
     const x = cx(i) - nodeW / 2, y = cy(i) - nodeH / 2;
