@@ -308,7 +308,7 @@ test("A8: an engine that runs out of its heap limit fails its task with EngineEr
       const kept: number[][] = [];
       for (;;) kept.push(new Array(1_000_000).fill(1.5));
     });
-    await assert.rejects(hog, (e: unknown) => e instanceof EngineError && e.engineId === 0 && /out of memory \(heap limit 64 MiB\)/.test((e as Error).message));
+    await assert.rejects(hog, (e: unknown) => e instanceof EngineError && e.engineId === 0 && /out of memory \(heap limit 64 MiB; raise it with the engine option --max-memory/.test((e as Error).message));
     assert.equal(await t.rc.view(1).apply(() => "unaffected"), "unaffected");
     assert.deepEqual(await t.rc.waitForEngines(2, { timeout: 20_000 }), [1, 2], "the dead engine was replaced under a new id");
   } finally {
