@@ -37,18 +37,6 @@ const LOOP_RESOLUTION_MS = 20;
 /** Longest error message the feed carries. */
 const TEXT_LIMIT = 300;
 
-/** A line of the controller's own event log (kept in memory for the Logs panel). */
-export interface EventLine {
-  time: number;
-  level: "info" | "warn" | "error";
-  text: string;
-}
-
-/** Controller event lines kept. */
-const EVENTS_KEEP = 200;
-/** Dropped messages are noted at most this often. */
-const DROP_NOTE_MS = 5000;
-
 /** A finished task in the task stream: [seq, msgId, function index, engine, start, end, ok]. */
 export type StreamEntry = [number, string, number, number, number, number, 0 | 1];
 
@@ -247,8 +235,6 @@ export class DashboardModel {
   private readonly tasksOut = new SecondCounter();
   private submitted = 0;
   private finished = 0;
-  private readonly events: EventLine[] = [];
-  private lastDropNote = 0;
   private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private loopDelay = 0;
 
@@ -258,26 +244,8 @@ export class DashboardModel {
     hub.on("task-dispatched", (msgId, engineId) => this.dispatched(msgId, engineId));
     hub.on("task-requeued", (msgId) => this.requeued(msgId));
     hub.on("task-done", (msgId, record) => this.done(msgId, record));
-    hub.on("registration", (engine) => {
-      this.note("info", `engine ${engine.id} registered (${engine.hostname}, pid ${engine.pid})`);
-      this.version++;
-    });
+    hub.on("registration", () => this.version++);
     hub.on("unregistration", (engine, reason) => this.engineLeft(engine, reason));
-    hub.on("dropped", (counts) => {
-      if (Date.now() - this.lastDropNote < DROP_NOTE_MS) return;
-      this.lastDropNote = Date.now();
-      this.note("warn", `dropped unverified messages (counts by reason: ${counts})`);
-    });
-  }
-
-  /** The controller's recent event lines, oldest first. */
-  recentEvents(): EventLine[] {
-    return this.events.slice(-EVENTS_KEEP);
-  }
-
-  private note(level: EventLine["level"], text: string): void {
-    this.events.push({ time: Date.now(), level, text });
-    trim(this.events, EVENTS_KEEP);
   }
 
   /** Closes the current second of the rates and sparklines; call once a second. */
@@ -416,7 +384,6 @@ export class DashboardModel {
     const error = record.reply?.content.error;
     if (task.state !== "done" && error) {
       this.errors.push({ msgId, fn: task.fn, engineId: error.engineId ?? engineId, ename: error.ename, evalue: clip(error.evalue), time: end });
-      this.note("error", `task ${msgId} (${this.functionName(task.fn)}) ${task.state}${engineId === null ? "" : ` on engine ${engineId}`}: ${error.ename}: ${clip(error.evalue)}`);
       if (this.errors.length > ERRORS_KEEP) this.errors.shift();
     }
     this.version++;
@@ -428,7 +395,6 @@ export class DashboardModel {
       const task = this.live.get(msgId);
       if (task?.engine === engine.id) this.backToWaiting(task);
     }
-    this.note("warn", `engine ${engine.id} left: ${reason}`);
     const counts = this.engineCountsOf(engine.id);
     this.lost.push({
       ...this.engineRow(engine, counts, undefined), state: "dead", queued: 0, running: 0, reason: clip(reason), cpu: null,

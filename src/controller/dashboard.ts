@@ -131,7 +131,7 @@ export class Dashboard {
         const details = taskDetails(this.hub, this.model, decodeURIComponent(path.slice("/api/task/".length)));
         return details ? json(res, details) : send(res, 404, "application/json", JSON.stringify({ error: "the hub holds no such task (unknown, purged or culled)" }));
       }
-      if (path === "/api/logs") return json(res, { events: this.model.recentEvents(), files: this.options.logs ? (await readLogs(this.options.logs)).files : [] });
+      if (path === "/api/logs") return json(res, this.options.logs ? await readLogs(this.options.logs) : { files: [] });
       if (path === "/graph.json") return json(res, this.graph());
       if (path === "/graph.svg") return send(res, 200, "image/svg+xml", await this.graphSvg());
       send(res, 404, "text/plain", `no such page: ${path}`);

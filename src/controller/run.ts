@@ -104,8 +104,6 @@ function curveKeys(file: string, restore: boolean): { publicKey: string; secretK
 async function startDashboard(hub: Hub, where: { ip: string; host: string; port: string }, logs: { dir: string; clusterId: string }, previousToken: string | undefined): Promise<Dashboard> {
   const dashboard = new Dashboard(hub, { token: previousToken ?? newDashboardToken(), logs });
   await dashboard.listen(where.ip === "*" ? "0.0.0.0" : where.ip, integerOption("dashboard", where.port === "" ? "0" : where.port, 0), where.host);
-  // The controller's log is private (0600), like Jupyter's: the address with its token goes there.
-  process.stdout.write(`dashboard: ${dashboard.url}\n`);
   return dashboard;
 }
 
@@ -182,6 +180,8 @@ export async function runController(values: ControllerOptions): Promise<Hub> {
   writeJsonAtomic(files.client, { ...base, url: endpoints.client.replace(/\/\/[^:]+:/, `//${host}:`), ...(dashboard ? { dashboardUrl: dashboard.url } : {}) });
   logEvents(hub, log);
   log.info(`cluster ${clusterId} listening for clients on ${endpoints.client} and engines on ${endpoints.engine}${previous ? " (restored: the running engines are adopted)" : ""}`);
+  // The controller's log is private (0600), like Jupyter's: the address with its token goes there.
+  if (dashboard) log.info(`dashboard: ${dashboard.url}`);
   const stop = async () => {
     await dashboard?.close();
     await hub.stop();

@@ -241,13 +241,13 @@ test("with a mixed workload every panel matches the hub, the graph draws while t
     await depLinks.first().click();
     await page.waitForFunction((id) => location.hash === `#/task/${id}` && document.querySelector("#task-header .note")?.textContent === id, squares[0]?.msgIds[0]);
 
-    // Logs: the controller's log, with the line that gave the address.
+    // Logs: the controller's leveled log, with the line that gave the address and the failures.
     await page.goto(`${url}#/logs`);
     await page.waitForFunction(() => /controller-.*\.log/.test(document.querySelector("#logs")?.textContent ?? ""));
     assert.match((await page.textContent("#logs")) ?? "", /dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=/);
-    const events = (await page.textContent("#controller-events")) ?? "";
-    assert.match(events, /engine 0 registered/);
-    assert.match(events, /ERROR task \S+ \(failing\) failed on engine \d: TypeError: bad input 3/);
+    const logs = (await page.textContent("#logs")) ?? "";
+    assert.match(logs, /INFO +controller: engine 0 registered/);
+    assert.match(logs, /failed on engine \d: TypeError: bad input 3/);
     await screenshot(page, "dashboard-logs.png");
 
     assert.deepEqual(errors, [], "no console errors");

@@ -4,7 +4,7 @@
  * framework, no request but to the controller, with the page's token on each.
  */
 import type {
-  ControllerView, DashboardState, EngineView, ErrorView, EventLine, GraphView, ProgressView, StreamEntry, ViewState,
+  ControllerView, DashboardState, EngineView, ErrorView, GraphView, ProgressView, StreamEntry, ViewState,
 } from "../../src/controller/dashboard-model.js";
 import type { TaskDetails, TaskLink } from "../../src/controller/dashboard-task.js";
 import type { LogTail } from "../../src/controller/dashboard-logs.js";
@@ -498,12 +498,16 @@ async function showTask(msgId: string, first: boolean): Promise<void> {
 async function showLogs(): Promise<void> {
   const res = await fetch(withToken("/api/logs"));
   if (!res.ok || currentRoute().view !== "logs") return;
-  const { files, events } = (await res.json()) as { files: LogTail[]; events: EventLine[] };
-  byId("logs-note").textContent = `the controller's events, then the last lines of ${files.length} file${files.length === 1 ? "" : "s"} in the profile's log folder`;
-  const level = (line: string) => (/\b(error|fatal)\b/i.test(line) ? "error" : /\bwarn(ing)?\b/i.test(line) ? "warn" : "");
-  const eventLines = [...events].reverse().map((e) => `<div class="log-line ${e.level === "info" ? "" : e.level}">${clockMs(e.time)} ${e.level.toUpperCase().padEnd(5)} ${esc(e.text)}</div>`).join("");
-  byId("logs").innerHTML = `<h2>controller events <span class="note">newest first, kept in memory</span></h2><pre id="controller-events">${eventLines || `<span class="empty">none yet</span>`}</pre>` + files.map((f) => `<h2>${esc(f.file)} <span class="note">${bytes(f.size)} · written ${clock(f.modified)}</span></h2>
-    <pre>${f.lines.map((l) => `<div class="log-line ${level(l)}">${esc(l)}</div>`).join("") || `<span class="empty">empty</span>`}</pre>`).join("");
+  const { files } = (await res.json()) as { files: LogTail[] };
+  byId("logs-note").textContent = `the last lines of ${files.length} file${files.length === 1 ? "" : "s"} in the profile's log folder, controller first`;
+  // Lines carry their level after the time ("… WARN  controller: …"); others are told by their words.
+  const level = (line: string) => {
+    const tagged = /^\S+\s+(ERROR|WARN|INFO|DEBUG)\b/.exec(line)?.[1];
+    if (tagged) return tagged === "ERROR" ? "error" : tagged === "WARN" ? "warn" : "";
+    return /\b(error|fatal)\b/i.test(line) ? "error" : /\bwarn(ing)?\b/i.test(line) ? "warn" : "";
+  };
+  byId("logs").innerHTML = files.map((f) => `<h2>${esc(f.file)} <span class="note">${bytes(f.size)} · written ${clock(f.modified)}</span></h2>
+    <pre>${f.lines.map((l) => `<div class="log-line ${level(l)}">${esc(l)}</div>`).join("") || `<span class="empty">empty</span>`}</pre>`).join("") || `<p class="empty">no log files: this controller was not started with a profile log folder</p>`;
 }
 
 // ---- tooltip ----
