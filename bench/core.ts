@@ -26,6 +26,8 @@ const CHAIN = Number(args.chain);
 const MB = 1e6;
 
 const noop = () => null;
+/** `noop` taking the item a map passes. */
+const noopItem = (_item: number) => null;
 const now = () => performance.now() / 1000;
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
@@ -70,7 +72,7 @@ async function throughput(rc: Client, m: Record<string, number>): Promise<void> 
   m.lb_apply_async_total_s = round(te - t);
   for (const chunksize of [1, 100]) {
     t = now();
-    const out = await lview.with({ chunksize }).map(noop, Array.from({ length: TASKS }, (_, i) => i));
+    const out = await lview.with({ chunksize }).map(noopItem, Array.from({ length: TASKS }, (_, i) => i));
     if (out.length !== TASKS) throw new Error("map lost items");
     m[`map_chunk${chunksize}_items_per_s`] = round(TASKS / (now() - t), 1);
     m[`map_chunk${chunksize}_total_s`] = round(now() - t);

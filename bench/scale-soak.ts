@@ -181,21 +181,21 @@ async function stall(seconds: number): Promise<Outcome> {
 async function restoreRound(cluster: Cluster, rc: Client, round: number): Promise<{ ledger: Ledger; tasks: number }> {
   const lview = rc.loadBalancedView();
   const results: Array<[AsyncResult<unknown>, unknown]> = [];
-  const sleepy = (i: number, ms: number) => new Promise((resolve) => setTimeout(() => resolve(i), ms));
+  const sleepy = (i: number, ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(i), ms));
   const add = (a: number, b: number) => a + b;
-  const inputs: Array<AsyncResult<unknown>> = [];
+  const inputs: Array<AsyncResult<number>> = [];
   for (let i = 0; i < 40; i++) {
     const ar = lview.apply(sleepy, i, 5 + (i % 7) * 10);
     inputs.push(ar);
     results.push([ar, i]);
   }
-  let previous = inputs[0] as AsyncResult<unknown>;
+  let previous = inputs[0] as AsyncResult<number>;
   for (let i = 0; i < 10; i++) {
     previous = lview.with({ after: previous }).apply((x: number) => x, i);
     results.push([previous, i]);
   }
   for (let i = 0; i < 10; i++) results.push([lview.with({ pure: true }).apply(add, round, i % 3), round + (i % 3)]);
-  for (let i = 0; i < 10; i++) results.push([lview.apply(add, inputs[i] as AsyncResult<unknown>, inputs[i + 1] as AsyncResult<unknown>), 2 * i + 1]);
+  for (let i = 0; i < 10; i++) results.push([lview.apply(add, inputs[i] as AsyncResult<number>, inputs[i + 1] as AsyncResult<number>), 2 * i + 1]);
   const ledger = new Ledger(results.length);
   results.forEach(([ar, expected], i) => ledger.track(i, ar, expected));
   await new Promise((r) => setTimeout(r, Math.random() * 300));

@@ -11,10 +11,10 @@ export async function executorDemo() {
   await using rc = await Cluster.startAndConnect({ n: 2 });
   const ex = rc.executor();
   const ordered: string[] = [];
-  for await (const r of ex.map(sleeping, [300, 100, 200], ["a", "b", "c"])) ordered.push(r as string);
+  for await (const r of ex.map(sleeping, [300, 100, 200], ["a", "b", "c"])) ordered.push(r);
   const futures = [ex.submit(sleeping, 200, "slow"), ex.submit(sleeping, 20, "fast")];
   const completed: string[] = [];
-  for await (const done of asCompleted(futures)) completed.push((await done) as string);
+  for await (const done of asCompleted(futures)) completed.push(await done.get());
   await ex.shutdown();
   return { ordered, completed };
 }

@@ -22,11 +22,11 @@ function sample(n: number): number {
 export async function estimatePi(engines = Math.max(2, os.availableParallelism()), chunks = 100, perChunk = 200_000) {
   await using rc = await Cluster.startAndConnect({ n: engines });
   const lview = rc.loadBalancedView();
-  const ar = lview.map<number>(sample, new Array<number>(chunks).fill(perChunk));
+  const ar = lview.map(sample, new Array<number>(chunks).fill(perChunk));
   await ar.waitInteractive({ interval: 500 });
   const counts = await ar;
   const pi = (4 * counts.reduce((a, b) => a + b, 0)) / (chunks * perChunk);
-  const used = new Set((ar.metadata as Array<{ engineId: number }>).map((m) => m.engineId));
+  const used = new Set(ar.metadata.map((m) => m.engineId));
   return { pi, engines: rc.ids.length, enginesUsed: used.size, elapsedMs: ar.elapsed, serialMs: ar.serialTime, wallMs: ar.wallTime };
 }
 

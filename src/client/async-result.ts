@@ -1,12 +1,35 @@
 /**
- * AsyncResult: a PromiseLike over one or more submitted messages, with IPython Parallel's
- * inspection API (ready, progress, timings, metadata, captured output) and async iteration.
+ * AsyncResult: a thenable with every Promise method over one or more submitted messages, with
+ * IPython Parallel's inspection API (ready, progress, timings, metadata, captured output) and
+ * async iteration.
  */
 import cliProgress from "cli-progress";
+import { onAbort, raceAbort, validateSignal } from "../abort.js";
 import { CompositeError, TimeoutError } from "../errors.js";
 import { checkOptions, checkReturnWhen } from "../options.js";
 import type { ReturnWhen } from "../options.js";
 import type { TaskEntry, TaskMetadata } from "./task-entry.js";
+
+/**
+ * One value per message, typed by the result's shape: `V` when the result stands for one
+ * message (`Scalar` true), `V[]` for several, either when the shape is not known.
+ */
+export type PerMessage<Scalar extends boolean, V> = [Scalar] extends [true] ? V : [Scalar] extends [false] ? V[] : V | V[];
+
+/** What iterating a result yields: the value of a one-message result, else the items of its list. */
+export type ItemOf<T, Scalar extends boolean> = [Scalar] extends [true] ? T : T extends ReadonlyArray<infer E> ? E : unknown;
+
+/** An argument of type `T`, or the future of a task whose value has that type (it runs first). */
+export type Awaitable<T> = T | AsyncResult<T>;
+
+/** A function's arguments, each of which may also be a future of its type. */
+export type AwaitableArgs<A extends readonly unknown[]> = { [K in keyof A]: Awaitable<A[K]> };
+
+/**
+ * A result as `asCompleted` yields it. `for await` would unwrap a thenable, so the future is
+ * typed without `then`/`catch`/`finally`; `get()` or `wait()` read it.
+ */
+export type Future<T = unknown, Scalar extends boolean = boolean> = Omit<AsyncResult<T, Scalar>, "then" | "catch" | "finally">;
 
 /** What a result needs from its client (kept narrow to avoid an import cycle). */
 export interface ResultOwner {
@@ -29,6 +52,8 @@ export interface ResultShape {
   label?: string;
   /** What one message is, in error summaries: `engines` for direct views, else `tasks`. */
   unit?: "engines" | "tasks";
+  /** Cancels the messages when it aborts; awaiting the result then rejects with its reason. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Options of {@link AsyncResult.get}. */
@@ -42,6 +67,16 @@ export interface GetOptions {
    * every message (IPython Parallel's `get(return_when=FIRST_EXCEPTION)`). @default "ALL_COMPLETED"
    */
   returnWhen?: "ALL_COMPLETED" | "FIRST_EXCEPTION";
+  /** Stops waiting and cancels the tasks (see {@link AsyncResult.cancel}); rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link AsyncResult.wait}. */
+export interface WaitOptions {
+  /** Milliseconds to wait before resolving to false. */
+  timeout?: number;
+  /** Stops waiting and cancels the tasks (see {@link AsyncResult.cancel}); rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link AsyncResult.waitInteractive}. */
@@ -54,18 +89,32 @@ export interface WaitInteractiveOptions {
   timeout?: number;
   /** Return when every message finished, the first one finished, or the first one failed. @default "ALL_COMPLETED" */
   returnWhen?: ReturnWhen;
+  /** Stops waiting and cancels the tasks (see {@link AsyncResult.cancel}); rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 const NOT_READY = "result not ready";
 
 /** Option names of {@link AsyncResult.waitInteractive}. */
-export const WAIT_INTERACTIVE_OPTIONS = ["interval", "stream", "timeout", "returnWhen"] as const;
+export const WAIT_INTERACTIVE_OPTIONS = ["interval", "stream", "timeout", "returnWhen", "signal"] as const;
 
-/** The result of a submission. */
-export class AsyncResult<T = unknown> implements PromiseLike<T> {
+/**
+ * The result of a submission: `T` is the awaited value; `Scalar` tells whether it stands for
+ * one message (metadata, stdout and stderr are then single values) or several (lists).
+ */
+export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implements Promise<T> {
   private promise: Promise<T> | undefined;
+  /** Signals whose abort already cancels these tasks (a wait loop passes the same one many times). */
+  private readonly cancelledBy = new WeakSet<AbortSignal>();
 
-  constructor(protected readonly owner: ResultOwner, protected readonly entries: readonly TaskEntry[], protected readonly shape: ResultShape) {}
+  constructor(protected readonly owner: ResultOwner, protected readonly entries: readonly TaskEntry[], protected readonly shape: ResultShape) {
+    if (shape.signal) this.cancelOn(shape.signal);
+  }
+
+  /** `Object.prototype.toString` tag; with `then`, `catch` and `finally` it makes a result usable wherever a Promise is expected. */
+  get [Symbol.toStringTag](): string {
+    return "AsyncResult";
+  }
 
   /** Msg ids of the submitted messages, in submission order. */
   get msgIds(): string[] {
@@ -119,17 +168,17 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
   }
 
   /** Per-message metadata (a single record for a scalar result). */
-  get metadata(): TaskMetadata | TaskMetadata[] {
+  get metadata(): PerMessage<Scalar, TaskMetadata> {
     return this.pick((e) => e.metadata);
   }
 
   /** Captured stdout, per message (a string for a scalar result). */
-  get stdout(): string | string[] {
+  get stdout(): PerMessage<Scalar, string> {
     return this.pick((e) => e.metadata.stdout);
   }
 
   /** Captured stderr, per message (a string for a scalar result). */
-  get stderr(): string | string[] {
+  get stderr(): PerMessage<Scalar, string> {
     return this.pick((e) => e.metadata.stderr);
   }
 
@@ -138,9 +187,15 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     return this.entries.map((e) => e.metadata.engineId);
   }
 
-  /** Waits until ready or `timeout` ms; resolves to whether it is ready. Never throws task errors. */
-  async wait(timeout?: number): Promise<boolean> {
-    const all = Promise.all(this.entries.map((e) => e.done)).then(() => true);
+  /**
+   * Waits until ready or `timeout` ms; resolves to whether it is ready. Never throws task
+   * errors. With a `signal`, aborting it cancels the tasks and rejects with its reason.
+   */
+  async wait(timeoutOrOptions?: number | WaitOptions): Promise<boolean> {
+    const options: WaitOptions = typeof timeoutOrOptions === "object" && timeoutOrOptions !== null ? timeoutOrOptions : { ...(timeoutOrOptions === undefined ? {} : { timeout: timeoutOrOptions }) };
+    checkOptions(options, ["timeout", "signal"], "wait");
+    const { timeout, signal } = options;
+    const all = this.whenCancelled(Promise.all(this.entries.map((e) => e.done)).then(() => true), signal);
     if (timeout === undefined) return await all;
     validateTimeout(timeout);
     let timer: NodeJS.Timeout | undefined;
@@ -152,26 +207,40 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     }
   }
 
-  /** The value, waiting at most `timeout` ms (TimeoutError; the task is not cancelled). */
+  /**
+   * The value, waiting at most `timeout` ms (TimeoutError; the task is not cancelled). With a
+   * `signal`, aborting it cancels the tasks and rejects with its reason.
+   */
   async get(options: GetOptions = {}): Promise<T> {
-    checkOptions(options, ["timeout", "returnExceptions", "returnWhen"], "get");
-    if (options.timeout !== undefined) validateTimeout(options.timeout);
+    checkOptions(options, ["timeout", "returnExceptions", "returnWhen", "signal"], "get");
+    const { timeout, signal } = options;
+    if (timeout !== undefined) validateTimeout(timeout);
     const returnWhen = checkReturnWhen(options.returnWhen, "get");
     if (returnWhen === "FIRST_COMPLETED") throw new RangeError("get: returnWhen FIRST_COMPLETED is not supported (a value needs every message); use wait(ar.split(), { returnWhen })");
     if (returnWhen === "FIRST_EXCEPTION" && !options.returnExceptions) {
       const reached = this.whenReached("FIRST_EXCEPTION");
-      if (!(await reached.within(options.timeout ?? Infinity))) throw this.notReadyAfter(options.timeout as number);
+      if (!(await this.whenCancelled(reached.within(timeout ?? Infinity), signal))) throw this.notReadyAfter(timeout as number);
       const failed = this.entries.find((e) => e.settled && e.error !== undefined);
       if (failed && !this.ready()) throw failed.error;
     }
-    if (options.timeout !== undefined && !(await this.wait(options.timeout))) {
-      throw this.notReadyAfter(options.timeout);
+    if (timeout !== undefined && !(await this.wait({ timeout, ...(signal ? { signal } : {}) }))) {
+      throw this.notReadyAfter(timeout);
     }
     if (options.returnExceptions) {
-      await this.wait();
+      await this.wait(signal ? { signal } : {});
       return this.collect(true);
     }
-    return await this;
+    return await this.whenCancelled(Promise.resolve(this), signal);
+  }
+
+  /**
+   * Cancels what has not finished: aborts the messages still queued, then interrupts those
+   * running (see {@link interrupt}). Each ends as TaskAborted or TaskInterrupted.
+   */
+  async cancel(): Promise<void> {
+    if (this.ready()) return;
+    await this.abort();
+    if (!this.ready()) await this.interrupt();
   }
 
   /** Aborts the messages that are still queued. */
@@ -191,9 +260,9 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
   }
 
   /** One AsyncResult per message; a one-message result is its own split, as in IPython Parallel. */
-  split(): AsyncResult[] {
-    if (this.entries.length === 1) return [this as AsyncResult];
-    return this.entries.map((e) => new AsyncResult(this.owner, [e], { scalar: true, ...this.mapShape() }));
+  split(): Array<AsyncResult<unknown, true>> {
+    if (this.entries.length === 1) return [this as AsyncResult<unknown, true>];
+    return this.entries.map((e) => new AsyncResult<unknown, true>(this.owner, [e], { scalar: true, ...this.mapShape() }));
   }
 
   /**
@@ -201,18 +270,18 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
    * the `done` set of `wait()`. Map results join into an AsyncMapResult over all their items;
    * otherwise the value lists every message's value in order. One result joins to itself.
    */
-  static join(...results: AsyncResult[]): AsyncResult<unknown[]> {
+  static join(...results: AsyncResult[]): AsyncResult<unknown[], false> {
     const first = results[0];
     if (first === undefined) throw new TypeError("AsyncResult.join needs at least one AsyncResult");
     if (!results.every((r) => r instanceof AsyncResult)) throw new TypeError("AsyncResult.join: every argument must be an AsyncResult");
-    if (results.length === 1) return first as AsyncResult<unknown[]>;
+    if (results.length === 1) return first as AsyncResult<unknown[], false>;
     if (!results.every((r) => r.owner === first.owner)) throw new TypeError("AsyncResult.join: the results belong to different clients");
     const entries = results.flatMap((r) => [...r.entries]);
     const label = first.shape.label;
     if (results.every((r) => r.shape.flatten)) {
       return new AsyncMapResult(first.owner, entries, { ...(label ? { label } : {}), ...(first.shape.items ? { items: first.shape.items } : {}) });
     }
-    return new AsyncResult<unknown[]>(first.owner, entries, { scalar: false, ...(label ? { label } : {}) });
+    return new AsyncResult<unknown[], false>(first.owner, entries, { scalar: false, ...(label ? { label } : {}) });
   }
 
   /**
@@ -274,8 +343,10 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
     const reached = this.whenReached(returnWhen);
     let holds = reached.now();
+    validateSignal(options.signal, "waitInteractive: option signal");
+    if (options.signal) this.cancelOn(options.signal);
     const step = async (ms: number) => {
-      holds = await reached.within(Math.max(0, Math.min(ms, deadline - Date.now())));
+      holds = await raceAbort(reached.within(Math.max(0, Math.min(ms, deadline - Date.now()))), options.signal);
       return holds || Date.now() >= deadline;
     };
     let warned = false;
@@ -288,9 +359,12 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     if (stream.isTTY) {
       const bar = new cliProgress.SingleBar({ stream, format: "{bar} {value}/{total} tasks | {duration}s", hideCursor: true }, cliProgress.Presets.shades_classic);
       bar.start(this.length, this.progress);
-      while (!holds && !(await step(Math.min(interval, 100)))) bar.update(this.progress);
-      bar.update(this.progress);
-      bar.stop();
+      try {
+        while (!holds && !(await step(Math.min(interval, 100)))) bar.update(this.progress);
+        bar.update(this.progress);
+      } finally {
+        bar.stop();
+      }
       return holds;
     }
     while (!holds && !(await step(interval))) {
@@ -330,13 +404,13 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
   }
 
   /** Results as they become available, in submission order. */
-  [Symbol.asyncIterator](): AsyncIterator<unknown> {
-    return this.inOrder();
+  [Symbol.asyncIterator](): AsyncIterator<ItemOf<T, Scalar>> {
+    return this.inOrder() as AsyncIterator<ItemOf<T, Scalar>>;
   }
 
   protected async *inOrder(): AsyncGenerator<unknown> {
     for (const e of this.entries) {
-      await e.done;
+      await raceAbort(e.done, this.shape.signal);
       if (e.error) throw e.error;
       if (this.shape.flatten) yield* this.itemsOf(e);
       else yield e.value;
@@ -348,18 +422,19 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     return this.shape.items ? this.shape.items(e.value) : (e.value as unknown[]);
   }
 
+  /** Like Promise#then; with a `signal` (view flag), rejects with its reason once it aborts. */
   then<R1 = T, R2 = never>(onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null, onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
-    this.promise ??= Promise.all(this.entries.map((e) => e.done)).then(() => this.collect(false));
+    this.promise ??= raceAbort(Promise.all(this.entries.map((e) => e.done)).then(() => this.collect(false)), this.shape.signal);
     return this.promise.then(onFulfilled, onRejected);
   }
 
   /** Like Promise#catch. */
-  catch<R = never>(onRejected: (reason: unknown) => R | PromiseLike<R>): Promise<T | R> {
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
     return this.then(undefined, onRejected);
   }
 
   /** Like Promise#finally. */
-  finally(onFinally: () => void): Promise<T> {
+  finally(onFinally?: (() => void) | null): Promise<T> {
     return this.then().finally(onFinally);
   }
 
@@ -395,8 +470,24 @@ export class AsyncResult<T = unknown> implements PromiseLike<T> {
     return this.shape.flatten ? { flatten: true, ...(this.shape.items ? { items: this.shape.items } : {}) } : {};
   }
 
-  private pick<V>(f: (e: TaskEntry) => V): V | V[] {
-    return this.shape.scalar && this.entries.length === 1 ? f(this.entries[0] as TaskEntry) : this.entries.map(f);
+  private pick<V>(f: (e: TaskEntry) => V): PerMessage<Scalar, V> {
+    return (this.shape.scalar && this.entries.length === 1 ? f(this.entries[0] as TaskEntry) : this.entries.map(f)) as PerMessage<Scalar, V>;
+  }
+
+  /** Cancels the tasks when `signal` aborts, until they have all finished. */
+  private cancelOn(signal: AbortSignal): void {
+    validateSignal(signal);
+    if (this.ready() || this.cancelledBy.has(signal)) return;
+    this.cancelledBy.add(signal);
+    const off = onAbort(signal, () => void this.cancel().catch(() => undefined));
+    void Promise.all(this.entries.map((e) => e.done)).then(off);
+  }
+
+  /** `promise`, or its rejection with the reason of `signal` once that aborts (the tasks cancelled). */
+  private whenCancelled<V>(promise: Promise<V>, signal: AbortSignal | undefined): Promise<V> {
+    if (!signal) return promise;
+    this.cancelOn(signal);
+    return raceAbort(promise, signal);
   }
 
   private notReadyAfter(timeout: number): TimeoutError {
@@ -414,7 +505,7 @@ function validateTimeout(ms: number, name = "timeout"): void {
 }
 
 /** A map's result: items flattened across chunks; iteration yields items. */
-export class AsyncMapResult<T = unknown> extends AsyncResult<T[]> {
+export class AsyncMapResult<T = unknown> extends AsyncResult<T[], false> {
   constructor(owner: ResultOwner, entries: readonly TaskEntry[], shape: Omit<ResultShape, "flatten" | "scalar"> & { ordered?: boolean }) {
     super(owner, entries, { ...shape, scalar: false, flatten: true });
     this.ordered = shape.ordered ?? true;
@@ -430,7 +521,7 @@ export class AsyncMapResult<T = unknown> extends AsyncResult<T[]> {
   private async *inCompletionOrder(): AsyncGenerator<T> {
     const pending = new Set(this.entries);
     while (pending.size > 0) {
-      const next = await Promise.race([...pending].map((e) => e.done.then(() => e)));
+      const next = await raceAbort(Promise.race([...pending].map((e) => e.done.then(() => e))), this.shape.signal);
       pending.delete(next);
       if (next.error) throw next.error;
       yield* this.itemsOf(next) as T[];

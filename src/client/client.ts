@@ -16,15 +16,17 @@ import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
 import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
+import { onAbort, validateSignal } from "../abort.js";
 import { AsyncResult, WAIT_INTERACTIVE_OPTIONS } from "./async-result.js";
 import { DirectView } from "./direct-view.js";
 import { decodeResult } from "./encode.js";
 import { Executor } from "./executor.js";
+import type { ExecutorOptions } from "./executor.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import type { ClientPort, QueueStatus, Submission } from "./client-port.js";
 import { SendWindow } from "./send-window.js";
 import { checkOptions } from "../options.js";
-import type { WaitInteractiveOptions } from "./async-result.js";
+import type { WaitInteractiveOptions, WaitOptions } from "./async-result.js";
 import { TaskEntry } from "./task-entry.js";
 import type { TargetSpec } from "./targets.js";
 
@@ -167,7 +169,13 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     return [...this.outstanding.keys()];
   }
 
-  /** A DirectView; targets default to all engines, re-evaluated at every call. */
+  /**
+   * A DirectView; targets default to all engines, re-evaluated at every call. One engine id
+   * gives a view whose results are single values; anything else, lists (one value per engine).
+   */
+  view(targets: number): DirectView<true>;
+  view(targets?: "all" | readonly number[] | string): DirectView<false>;
+  view(targets?: TargetSpec): DirectView;
   view(targets: TargetSpec = "all"): DirectView {
     return new DirectView(this, targets);
   }
@@ -187,18 +195,24 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     return new LoadBalancedView(this, targets);
   }
 
-  /** An executor (like `concurrent.futures`) over a LoadBalancedView. */
-  executor(targets?: number | number[] | string): Executor<LoadBalancedView> {
-    return new Executor(this.loadBalancedView(targets));
+  /** An executor (like `concurrent.futures`) over a LoadBalancedView; `signal` cancels all its tasks. */
+  executor(targets?: number | number[] | string, options: ExecutorOptions = {}): Executor<LoadBalancedView> {
+    return new Executor(this.loadBalancedView(targets), options);
   }
 
-  /** Resolves when at least `n` engines are registered; rejects with TimeoutError after `timeout` ms. */
-  async waitForEngines(n: number, options: { timeout?: number } = {}): Promise<number[]> {
-    checkOptions(options, ["timeout"], "waitForEngines");
+  /**
+   * Resolves when at least `n` engines are registered; rejects with TimeoutError after
+   * `timeout` ms, or with the signal's reason when `signal` aborts.
+   */
+  async waitForEngines(n: number, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<number[]> {
+    checkOptions(options, ["timeout", "signal"], "waitForEngines");
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`waitForEngines: n must be a non-negative integer, got ${n}`);
     const timeout = options.timeout ?? 60_000;
     if (!(timeout > 0)) throw new RangeError(`waitForEngines: timeout must be a positive number of ms, got ${timeout}`);
+    validateSignal(options.signal, "waitForEngines: option signal");
+    options.signal?.throwIfAborted();
     if (this.engines.size >= n) return this.ids;
+    const signal = options.signal;
     return await new Promise<number[]>((resolve, reject) => {
       const check = () => {
         if (this.engines.size < n) return;
@@ -217,11 +231,16 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
         cleanup();
         reject(new TimeoutError(`only ${this.engines.size} of ${n} engines registered within ${timeout} ms`));
       }, timeout);
+      const offAbort = signal ? onAbort(signal, () => {
+        cleanup();
+        reject(signal.reason as Error);
+      }) : () => undefined;
       const cleanup = () => {
         clearTimeout(timer);
         this.off("registration", check);
         this.off("shutdown", onShutdown);
         this.off("failed", onFailed);
+        offAbort();
       };
       this.on("registration", check);
       this.on("shutdown", onShutdown);
@@ -275,6 +294,9 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
    * AsyncResult (default: the last submitted). Returns at once; what this client does not hold
    * fills in from the hub's database, polling while the task still runs.
    */
+  getResult<R = unknown>(job?: string | number): AsyncResult<R, true>;
+  getResult<R = unknown>(jobs: ReadonlyArray<string | number | AsyncResult>): AsyncResult<R[], false>;
+  getResult(job?: Jobs): AsyncResult;
   getResult(job: Jobs = -1): AsyncResult {
     const held = new Map<string, TaskEntry>();
     const ids = jobList(job, "getResult").flatMap((j) => {
@@ -292,13 +314,14 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   /**
    * Waits for results of this client: `jobs` (msg ids, history indices, AsyncResults), or all
    * outstanding ones. Resolves to whether they are all done within `timeout` ms; ids that are
-   * not outstanding (finished, or unknown) count as done, as in IPython Parallel.
+   * not outstanding (finished, or unknown) count as done, as in IPython Parallel. Aborting
+   * `signal` cancels them and rejects with its reason.
    */
-  async wait(jobs?: Jobs, options: { timeout?: number } = {}): Promise<boolean> {
-    checkOptions(options, ["timeout"], "wait");
+  async wait(jobs?: Jobs, options: WaitOptions = {}): Promise<boolean> {
+    checkOptions(options, ["timeout", "signal"], "wait");
     const entries = this.pendingEntries(jobs);
     if (entries.length === 0) return true;
-    return await new AsyncResult(this, entries, { scalar: false }).wait(options.timeout);
+    return await new AsyncResult(this, entries, { scalar: false }).wait(options);
   }
 
   /** {@link wait} with a progress bar (see `AsyncResult.waitInteractive`). */

@@ -3,56 +3,82 @@
  * `shutdown`, and the free functions `asCompleted` and `wait` over AsyncResults (futures).
  */
 import { TimeoutError } from "../errors.js";
-import type { AsyncResult } from "./async-result.js";
+import type { TaskFunction } from "../protocol/canning.js";
+import { abortable, validateSignal } from "../abort.js";
+import type { AsyncResult, AwaitableArgs, Future } from "./async-result.js";
 import type { ClientPort } from "./client-port.js";
 import { checkOptions, checkReturnWhen } from "../options.js";
 import type { ReturnWhen } from "../options.js";
 
 export type { ReturnWhen } from "../options.js";
+import type { MapOptions } from "./direct-view.js";
 
-/** What an executor needs of its view (a LoadBalancedView): one call at a time, and its client. */
+/** One (async) iterable per parameter of a mapped function, each of that parameter's type. */
+export type IterablesOf<A extends readonly unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> };
+
+/** Options of an executor. */
+export interface ExecutorOptions {
+  /** Aborting it cancels every task the executor submitted and rejects their futures with its reason. */
+  signal?: AbortSignal;
+}
+
+/** What an executor needs of its view (a LoadBalancedView): one call at a time, its client, and a derived view with a signal. */
 export interface ExecutorView {
   readonly client: Pick<ClientPort, "ids" | "abort">;
-  apply<R = unknown>(fn: unknown, ...args: unknown[]): AsyncResult<R>;
+  apply<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: NoInfer<AwaitableArgs<A>>): AsyncResult<Awaited<R>, true>;
+  with(flags: { signal?: AbortSignal }): ExecutorView;
 }
 
 /** An executor over a view, usually a LoadBalancedView (`view.executor`, `rc.executor()`). */
-export class Executor<V extends ExecutorView = ExecutorView> {
+export class Executor<V extends ExecutorView = ExecutorView> implements AsyncDisposable {
   private readonly futures = new Set<AsyncResult>();
   private closed = false;
 
-  constructor(readonly view: V) {}
+  /** Where submissions go: the view, with the executor's signal when it has one. */
+  private readonly target: ExecutorView;
+  /** The executor's signal, if it has one. */
+  readonly signal: AbortSignal | undefined;
 
-  /** Schedules `fn(...args)`; returns its future. */
-  submit<R = unknown>(fn: unknown, ...args: unknown[]): AsyncResult<R> {
+  constructor(readonly view: V, options: ExecutorOptions = {}) {
+    validateSignal(options.signal, "executor option signal");
+    this.target = options.signal ? view.with({ signal: options.signal }) : view;
+    this.signal = options.signal;
+  }
+
+  /** Schedules `fn(...args)`; returns its future. Futures among the arguments are awaited first. */
+  submit<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: NoInfer<AwaitableArgs<A>>): AsyncResult<Awaited<R>, true> {
     if (this.closed) throw new Error("cannot submit to an executor after shutdown()");
-    return this.track<R>(fn, args);
+    return this.track(this.target.apply(fn, ...args));
   }
 
   /**
    * Calls `fn` on items taken from the iterables in step (stopping at the shortest), lazily,
    * yielding results in order, with a bounded number of calls in flight. A map made before
-   * `shutdown()` is work already submitted: it still runs when consumed afterwards.
+   * `shutdown()` is work already submitted: it still runs when consumed afterwards. A trailing
+   * `{ signal }` stops reading the iterables, cancels the calls in flight and throws its reason.
    */
-  map<R = unknown>(fn: unknown, ...iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>): AsyncGenerator<R> {
+  map<A extends unknown[], R>(fn: TaskFunction<NoInfer<A>, R>, ...iterables: IterablesOf<A>): AsyncGenerator<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFunction<NoInfer<A>, R>, ...iterablesAndOptions: [...IterablesOf<A>, MapOptions]): AsyncGenerator<Awaited<R>>;
+  map(fn: TaskFunction, ...rest: unknown[]): AsyncGenerator<unknown> {
     if (this.closed) throw new Error("cannot map on an executor after shutdown()");
+    const { iterables, signal: mapSignal } = splitIterables(rest);
     if (iterables.length === 0) throw new TypeError("executor.map needs at least one iterable");
-    return this.mapLazily<R>(fn, iterables);
+    const signal = mapSignal && this.signal ? AbortSignal.any([this.signal, mapSignal]) : (mapSignal ?? this.signal);
+    const target = mapSignal ? this.view.with({ signal: signal as AbortSignal }) : this.target;
+    return this.mapLazily(fn, iterables, target, signal);
   }
 
-  private async *mapLazily<R>(fn: unknown, iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>): AsyncGenerator<R> {
-    const zipped = zipAsync(iterables);
-    const window: Array<AsyncResult<R>> = [];
+  private async *mapLazily(fn: TaskFunction, iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>, target: ExecutorView, signal: AbortSignal | undefined): AsyncGenerator<unknown> {
+    const window: AsyncResult[] = [];
     const max = 2 * Math.max(1, this.view.client.ids.length) * 4;
-    for await (const args of zipped) {
-      window.push(this.track<R>(fn, args));
-      if (window.length >= max) yield await (window.shift() as AsyncResult<R>);
+    for await (const args of abortable(zipAsync(iterables), signal)) {
+      window.push(this.track(target.apply(fn, ...(args as never[]))));
+      if (window.length >= max) yield await (window.shift() as AsyncResult);
     }
-    while (window.length > 0) yield await (window.shift() as AsyncResult<R>);
+    while (window.length > 0) yield await (window.shift() as AsyncResult);
   }
 
-  private track<R>(fn: unknown, args: unknown[]): AsyncResult<R> {
-    const future = this.view.apply<R>(fn, ...args);
+  private track<T>(future: AsyncResult<T, true>): AsyncResult<T, true> {
     this.futures.add(future);
     void future.wait().then(() => this.futures.delete(future));
     return future;
@@ -70,6 +96,19 @@ export class Executor<V extends ExecutorView = ExecutorView> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
+}
+
+/** Separates a trailing `{ signal }` from the iterables (an options object is not iterable). */
+function splitIterables(rest: readonly unknown[]): { iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>; signal: AbortSignal | undefined } {
+  const last = rest.at(-1);
+  const isIterable = (v: unknown) => v !== null && typeof v === "object" && (Symbol.iterator in v || Symbol.asyncIterator in v);
+  if (last === undefined || typeof last === "string" || isIterable(last)) return { iterables: rest as Array<Iterable<unknown>>, signal: undefined };
+  if (last === null || typeof last !== "object" || Object.keys(last).some((key) => key !== "signal")) {
+    throw new TypeError(`executor.map: expected iterables and an optional trailing { signal }, got ${last === null ? "null" : typeof last}`);
+  }
+  const { signal } = last as MapOptions;
+  validateSignal(signal, "executor.map: option signal");
+  return { iterables: rest.slice(0, -1) as Array<Iterable<unknown>>, signal };
 }
 
 async function* zipAsync(iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>): AsyncGenerator<unknown[]> {
@@ -90,13 +129,15 @@ async function* zipAsync(iterables: Array<Iterable<unknown> | AsyncIterable<unkn
 /**
  * Yields futures as they complete (each one resolved or rejected). A hand-written iterator,
  * because an async generator would await each yielded future and hand out its value instead.
+ * They are typed as {@link Future}s (no `then`), since `for await` would otherwise be typed as
+ * handing out values: read each with `get()`.
  */
-export function asCompleted<T extends AsyncResult>(futures: Iterable<T>, options: { timeout?: number } = {}): AsyncIterableIterator<T> {
+export function asCompleted<T, S extends boolean>(futures: Iterable<AsyncResult<T, S>>, options: { timeout?: number } = {}): AsyncIterableIterator<Future<T, S>> {
   checkOptions(options, ["timeout"], "asCompleted");
   const pending = new Set(futures);
   const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
-  const iterator: AsyncIterableIterator<T> = {
-    async next(): Promise<IteratorResult<T>> {
+  const iterator: AsyncIterableIterator<Future<T, S>> = {
+    async next(): Promise<IteratorResult<Future<T, S>>> {
       if (pending.size === 0) return { done: true, value: undefined };
       const next = await raceDone([...pending], deadline - Date.now());
       if (next === undefined) throw new TimeoutError(`${pending.size} future(s) did not complete within ${options.timeout} ms`);

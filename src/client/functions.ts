@@ -5,10 +5,16 @@
  */
 import path from "node:path";
 import { CAN_KEY, canCallable, isIdentifier, marker } from "../protocol/canning.js";
-import type { CannedModule, CannedSource } from "../protocol/canning.js";
+import type { ArgumentsOf, CannedModule, CannedSource, FunctionRef, ReturnOf, TaskFunction } from "../protocol/canning.js";
 
-/** Names a function by module and export; the engine imports the module. */
-export function fromModule(modulePath: string, exportName = "default"): CannedModule {
+/**
+ * Names a function by module and export; the engine imports the module. Give the function's
+ * type to have calls infer: `fromModule<typeof import("./tasks.js").heavy>("./tasks.js", "heavy")`.
+ */
+export function fromModule<F extends (...args: never[]) => unknown = (...args: unknown[]) => unknown>(
+  modulePath: string,
+  exportName = "default",
+): CannedModule & FunctionRef<ArgumentsOf<F>, ReturnOf<F>> {
   if (typeof modulePath !== "string" || modulePath === "") throw new TypeError("fromModule: path must be a non-empty string");
   if (typeof exportName !== "string" || exportName === "") throw new TypeError("fromModule: exportName must be a non-empty string");
   // Relative paths are resolved here, where the user wrote them; bare specifiers on the engine.
@@ -16,8 +22,8 @@ export function fromModule(modulePath: string, exportName = "default"): CannedMo
   return marker<CannedModule>({ [CAN_KEY]: "module", path: resolved, exportName });
 }
 
-/** A task function wrapped with a check that must pass on the engine. */
-export type DependentFunction = CannedSource;
+/** A task function wrapped with a check that must pass on the engine; calls infer as the wrapped function's. */
+export type DependentFunction<A extends unknown[] = unknown[], R = unknown> = CannedSource & FunctionRef<A, R>;
 
 function literal(args: readonly unknown[], what: string): string {
   try {
@@ -35,7 +41,7 @@ function callableSource(fn: unknown, what: string): string {
   return `(async (...a) => { const m = await import(${JSON.stringify(canned.path)}); return m[${JSON.stringify(canned.exportName)}](...a); })`;
 }
 
-function wrap(name: string, checkSource: string, checkArgs: string, fn: unknown, description: string): DependentFunction {
+function wrap<A extends unknown[], R>(name: string, checkSource: string, checkArgs: string, fn: unknown, description: string): DependentFunction<A, R> {
   const body = callableSource(fn, "the dependent function");
   const src = `async function ${name}(...args) {
   const check = (${checkSource});
@@ -50,7 +56,7 @@ function wrap(name: string, checkSource: string, checkArgs: string, fn: unknown,
  * `depend(check, ...args)(f)`: before `f` runs on an engine, `check(...args)` runs there; if it
  * returns exactly `false` or throws `UnmetDependency`, the scheduler tries another engine.
  */
-export function depend(check: (...args: never[]) => unknown, ...args: unknown[]): (fn: unknown) => DependentFunction {
+export function depend<C extends unknown[]>(check: (...args: C) => unknown, ...args: C): <F extends TaskFunction>(fn: F) => DependentFunction<ArgumentsOf<F>, ReturnOf<F>> {
   const checkSource = callableSource(check, "depend: the check");
   const checkArgs = literal(args, "depend");
   return (fn) => wrap(`depend_${nameOf(fn)}`, checkSource, checkArgs, fn, `dependency ${nameOf(check)}(${checkArgs.slice(1, -1)})`);
@@ -61,7 +67,7 @@ export function depend(check: (...args: never[]) => unknown, ...args: unknown[])
  * load these modules, and finds them bound in the namespace (`querystring`, `_`), as IPython
  * Parallel's `@require` binds what it imports.
  */
-export function requireModules(...specs: Array<string | Record<string, string>>): (fn: unknown) => DependentFunction {
+export function requireModules(...specs: Array<string | Record<string, string>>): <F extends TaskFunction>(fn: F) => DependentFunction<ArgumentsOf<F>, ReturnOf<F>> {
   const modules = moduleBindings(specs, "requireModules");
   if (Object.keys(modules).length === 0) throw new TypeError("requireModules: expected one or more module specifiers");
   const check = `async (modules) => {

@@ -6,12 +6,16 @@
 import { Dependency } from "../graph/dependency.js";
 import { chunkSequence, sequencesToArrays, toList } from "../graph/partition.js";
 import { CAN_KEY } from "../protocol/canning.js";
-import type { CannedResultRef } from "../protocol/canning.js";
+import type { CannedResultRef, TaskFunction } from "../protocol/canning.js";
 import type { DependencySpec, RequestMetadata } from "../protocol/contents.js";
 import { newMsgId } from "../protocol/message.js";
 import { memoKey } from "../protocol/memo-key.js";
+import { abortable, validateSignal } from "../abort.js";
 import { AsyncMapResult, AsyncResult } from "./async-result.js";
+import type { AwaitableArgs } from "./async-result.js";
 import type { ClientPort } from "./client-port.js";
+import { splitMapOptions } from "./direct-view.js";
+import type { MapOptions, SequencesOf } from "./direct-view.js";
 import { Executor } from "./executor.js";
 import type { ParallelFunction, Sequence } from "./direct-view.js";
 import { encodeCall, labelOf } from "./encode.js";
@@ -47,11 +51,13 @@ export interface LoadBalancedFlags {
   priority?: number;
   /** Label shown in metadata, graphs and the dashboard. */
   label?: string | undefined;
+  /** Aborting it aborts this view's queued tasks, interrupts the running ones and rejects their results with its reason. */
+  signal?: AbortSignal | undefined;
 }
 
 const DEFAULT_FLAGS: LoadBalancedFlags = { retries: 0, chunksize: 1, ordered: true, pure: false, priority: 0 };
 
-const FLAG_NAMES = new Set(["targets", "after", "follow", "timeout", "execTimeout", "retries", "chunksize", "ordered", "pure", "priority", "label"]);
+const FLAG_NAMES = new Set(["targets", "after", "follow", "timeout", "execTimeout", "retries", "chunksize", "ordered", "pure", "priority", "label", "signal"]);
 
 function checkNumber(name: string, value: unknown, { integer = false, min = 0, allowZero = true } = {}): void {
   if (value === undefined) return;
@@ -88,6 +94,7 @@ export function validateFlags(flags: Partial<LoadBalancedFlags>): void {
   }
   checkDependency("after", flags.after);
   checkDependency("follow", flags.follow);
+  validateSignal(flags.signal, "flag signal");
 }
 
 /** Turns a dependency flag into its wire form. */
@@ -133,18 +140,28 @@ export class LoadBalancedView {
     return this;
   }
 
-  /** Submits `fn(...args)` as one task. AsyncResults among the arguments are awaited by the scheduler and replaced by their values. */
-  apply<R = unknown>(fn: unknown, ...args: unknown[]): AsyncResult<R> {
+  /**
+   * Submits `fn(...args)` as one task. AsyncResults among the arguments (where a value of their
+   * type is expected) are awaited by the scheduler and replaced by their values.
+   */
+  apply<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: NoInfer<AwaitableArgs<A>>): AsyncResult<Awaited<R>, true> {
+    this.flags.signal?.throwIfAborted();
     const entry = this.submitTask("call", fn, args, 1);
-    return new AsyncResult<R>(this.client, [entry], { scalar: true, ...(this.flags.label ? { label: this.flags.label } : {}) });
+    return new AsyncResult<Awaited<R>, true>(this.client, [entry], { scalar: true, ...this.resultFlags() });
   }
 
   /**
    * Maps `fn` over the sequences (arrays or any iterables, read at once) in balanced chunks of
-   * `chunksize` items (one task per chunk).
+   * `chunksize` items (one task per chunk). A trailing `{ signal }` cancels the map when it
+   * aborts (as the `signal` flag does).
    */
-  map<R = unknown>(fn: unknown, ...sequences: Sequence[]): AsyncMapResult<R> {
+  map<A extends unknown[], R>(fn: TaskFunction<NoInfer<A>, R>, ...sequences: SequencesOf<A>): AsyncMapResult<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFunction<NoInfer<A>, R>, ...sequencesAndOptions: [...SequencesOf<A>, MapOptions]): AsyncMapResult<Awaited<R>>;
+  map(fn: TaskFunction, ...rest: unknown[]): AsyncMapResult {
+    const { sequences, options } = splitMapOptions(rest);
+    if (options.signal) return this.with({ signal: options.signal }).map(fn, ...(sequences as []));
     if (sequences.length === 0) throw new TypeError("map needs at least one sequence");
+    this.flags.signal?.throwIfAborted();
     const arrays = sequencesToArrays(sequences, "map");
     const length = Math.min(...arrays.map((a) => a.length));
     const columns = arrays.map((a) => chunkSequence(a.slice(0, length), this.flags.chunksize ?? 1));
@@ -154,36 +171,41 @@ export class LoadBalancedView {
       firstItem += chunk.length;
       return entry;
     });
-    return new AsyncMapResult<R>(this.client, entries, { ordered: this.flags.ordered ?? true, label: this.flags.label ?? labelOf(fn) });
+    return new AsyncMapResult(this.client, entries, { ordered: this.flags.ordered ?? true, ...this.resultFlags(), label: this.flags.label ?? labelOf(fn) });
   }
 
   /**
    * Lazy map over any (async) iterable, even an infinite one, with at most `maxOutstanding`
    * tasks in flight. Yields results in input order, or in completion order with
    * `ordered: false`; with `returnExceptions: true` a failed item yields its error instead of
-   * ending the iteration.
+   * ending the iteration. Aborting `signal` stops reading the iterable, cancels the tasks in
+   * flight and throws its reason.
    */
-  async *imap<R = unknown>(fn: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>, options: ImapOptions = {}): AsyncGenerator<R> {
-    checkOptions(options, ["maxOutstanding", "ordered", "returnExceptions"], "imap");
+  imap<T, R>(fn: TaskFunction<[NoInfer<T>], R>, iterable: Iterable<T> | AsyncIterable<T>, options: ImapOptions & { returnExceptions: true }): AsyncGenerator<Awaited<R> | Error>;
+  imap<T, R>(fn: TaskFunction<[NoInfer<T>], R>, iterable: Iterable<T> | AsyncIterable<T>, options?: ImapOptions): AsyncGenerator<Awaited<R>>;
+  async *imap(fn: TaskFunction<[unknown]>, iterable: Iterable<unknown> | AsyncIterable<unknown>, options: ImapOptions = {}): AsyncGenerator<unknown> {
+    checkOptions(options, ["maxOutstanding", "ordered", "returnExceptions", "signal"], "imap");
     const max = options.maxOutstanding ?? 2 * Math.max(1, this.client.ids.length);
     checkNumber("maxOutstanding", max, { integer: true, min: 1 });
     for (const name of ["ordered", "returnExceptions"] as const) {
       if (options[name] !== undefined && typeof options[name] !== "boolean") throw new TypeError(`imap: ${name} must be a boolean, got ${JSON.stringify(options[name])}`);
     }
+    validateSignal(options.signal, "imap: option signal");
     if (iterable === null || typeof iterable !== "object" || !(Symbol.iterator in iterable || Symbol.asyncIterator in iterable)) {
       throw new TypeError(`imap: expected an iterable or async iterable, got ${iterable === null ? "null" : typeof iterable}`);
     }
+    const view = options.signal ? this.with({ signal: options.signal }) : this;
     const ordered = options.ordered ?? true;
-    const settle = async (ar: AsyncResult<R>): Promise<R> => (options.returnExceptions ? ((await ar.get({ returnExceptions: true })) as R) : await ar);
-    const window: AsyncResult<R>[] = [];
+    const settle = async (ar: AsyncResult<unknown, true>): Promise<unknown> => (options.returnExceptions ? await ar.get({ returnExceptions: true }) : await ar);
+    const window: Array<AsyncResult<unknown, true>> = [];
     // The next result to hand out: the oldest, or (unordered) the first of the window to finish.
-    const next = async (): Promise<R> => {
+    const next = async (): Promise<unknown> => {
       const index = ordered ? 0 : await firstDone(window);
       const [ar] = window.splice(index, 1);
-      return await settle(ar as AsyncResult<R>);
+      return await settle(ar as AsyncResult<unknown, true>);
     };
-    for await (const item of iterable as AsyncIterable<unknown>) {
-      window.push(this.apply<R>(fn, item));
+    for await (const item of abortable(iterable, view.flags.signal)) {
+      window.push(view.apply(fn, item));
       if (window.length >= max) yield await next();
     }
     while (window.length > 0) yield await next();
@@ -194,7 +216,7 @@ export class LoadBalancedView {
    * balanced chunks of them (`chunksize` items each, default one) and concatenates the
    * outputs; `.map(...sequences)` calls `fn` on each element, as `map` does.
    */
-  parallel<R = unknown>(fn: (...parts: never[]) => unknown): ParallelFunction<R> {
+  parallel<P extends unknown[], R>(fn: TaskFunction<P, R>): ParallelFunction<R, P> {
     const call = (...sequences: Sequence[]) => {
       if (sequences.length === 0) throw new TypeError("parallel: needs at least one sequence");
       const arrays = sequencesToArrays(sequences, "parallel");
@@ -202,14 +224,14 @@ export class LoadBalancedView {
       if (new Set(lengths).size > 1) throw new RangeError(`parallel: all sequences must have equal length, but have [${lengths.join(", ")}] (use .map to stop at the shortest)`);
       const columns = arrays.map((a) => chunkSequence(a, this.flags.chunksize ?? 1));
       const entries = (columns[0] ?? []).map((chunk, i) => this.submitTask("call", fn, columns.map((c) => c[i] ?? []), chunk.length));
-      return new AsyncMapResult<R>(this.client, entries, { ordered: this.flags.ordered ?? true, label: this.flags.label ?? labelOf(fn), items: toList });
+      return new AsyncMapResult(this.client, entries, { ordered: this.flags.ordered ?? true, ...this.resultFlags(), label: this.flags.label ?? labelOf(fn), items: toList });
     };
-    return Object.assign(call, { map: (...sequences: Sequence[]) => this.map<R>(fn, ...sequences) });
+    return Object.assign(call, { map: (...sequences: Sequence[]) => this.map(fn as TaskFunction, ...(sequences as [])) }) as ParallelFunction<R, P>;
   }
 
   /** Wraps `fn` so that calling it submits a task (`@remote` for load-balanced views). */
-  remote<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => AsyncResult<Awaited<R>> {
-    return (...args: A) => this.apply<Awaited<R>>(fn, ...args);
+  remote<A extends unknown[], R>(fn: TaskFunction<A, R>): (...args: A) => AsyncResult<Awaited<R>, true> {
+    return (...args: A) => this.apply(fn, ...(args as NoInfer<AwaitableArgs<A>>));
   }
 
   /** Aborts queued tasks of this client (`jobs` narrows it). */
@@ -222,7 +244,12 @@ export class LoadBalancedView {
     return new Executor(this);
   }
 
-  private submitTask(op: "call" | "map", fn: unknown, args: unknown[], count: number, firstItem?: number): TaskEntry {
+  /** Result options that come from the flags. */
+  private resultFlags(): { label?: string; signal?: AbortSignal } {
+    return { ...(this.flags.label ? { label: this.flags.label } : {}), ...(this.flags.signal ? { signal: this.flags.signal } : {}) };
+  }
+
+  private submitTask(op: "call" | "map", fn: unknown, args: readonly unknown[], count: number, firstItem?: number): TaskEntry {
     this.client.assertUsable();
     this.assertTargetsKnown();
     this.client.warnIfNoEngines();
@@ -279,6 +306,8 @@ export interface ImapOptions {
   ordered?: boolean;
   /** Yield a failed item's error instead of throwing it. @default false */
   returnExceptions?: boolean;
+  /** Aborting it stops reading the iterable, cancels the tasks in flight and throws its reason. */
+  signal?: AbortSignal;
 }
 
 /** Index of the first result of `window` to finish. */

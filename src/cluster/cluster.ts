@@ -226,7 +226,7 @@ export interface ClusterFile {
 }
 
 /** A controller plus engine sets. */
-export class Cluster {
+export class Cluster implements AsyncDisposable {
   readonly clusterId: string;
   readonly profile: string;
   readonly profileDir: string;
@@ -368,6 +368,11 @@ export class Cluster {
     await this.stopEngines();
     await this.stopController();
     fs.rmSync(this.files.cluster, { force: true });
+  }
+
+  /** `await using cluster = new Cluster(…)` stops it (engines, then controller) at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
   }
 
   /**

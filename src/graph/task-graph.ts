@@ -5,14 +5,16 @@
  * is ever needed. Pure: no I/O; `compute` talks to a view through a minimal interface.
  */
 import { DirectedGraph } from "graphology";
+import { raceAbort, validateSignal } from "../abort.js";
 import { InvalidDependency } from "../errors.js";
+import type { TaskFunction } from "../protocol/canning.js";
 import { Dependency, hasMsgIds } from "./dependency.js";
 import type { DependencyOptions, HasMsgIds } from "./dependency.js";
 import type { EdgeKind, TaskEdgeAttributes, TaskGraphJSON, TaskNodeAttributes, TaskState } from "./graph-json.js";
 import { checkOptions } from "../options.js";
 
 /** A submitted task as a view returns it (an AsyncResult fits). */
-export interface SubmittedTask extends PromiseLike<unknown> {
+export interface SubmittedTask<T = unknown> extends PromiseLike<T> {
   readonly msgIds: readonly string[];
   /** Whether the task finished; read when exporting a graph that is still running. */
   ready?(): boolean;
@@ -25,6 +27,7 @@ export interface SubmitFlags {
   after?: Dependency;
   follow?: Dependency;
   label?: string;
+  signal?: AbortSignal;
 }
 
 /**
@@ -39,7 +42,18 @@ export interface TaskSubmitter {
 export interface ComputeOptions {
   /** Resolve even when tasks failed; `results.get(node)` then rethrows each failure. */
   returnExceptions?: boolean;
+  /** Aborting it aborts the queued tasks, interrupts the running ones, and rejects with its reason. */
+  signal?: AbortSignal;
 }
+
+/**
+ * An argument of type `T` as {@link TaskGraph.task} takes it: the value, a node or submitted
+ * task whose value has that type, or an array or plain object holding such nodes.
+ */
+export type NodeArg<T> = T | TaskNode<T> | SubmittedTask<T> | (T extends Function ? never : T extends object ? { [K in keyof T]: NodeArg<T[K]> } : never);
+
+/** A function's arguments as {@link TaskGraph.task} takes them (see {@link NodeArg}). */
+export type NodeArgs<A extends readonly unknown[]> = { [K in keyof A]: NodeArg<A[K]> };
 
 /** What `after()`/`follow()` accept: nodes of the same graph, or tasks already submitted elsewhere. */
 export type DependencyRef = TaskNode | HasMsgIds;
@@ -60,8 +74,11 @@ interface NodeSpec {
   follow?: Constraint;
 }
 
-/** A handle on one task of a {@link TaskGraph}. */
-export class TaskNode {
+/** A handle on one task of a {@link TaskGraph}; `R` is the task's value. */
+export class TaskNode<R = unknown> {
+  /** Type only (never set): the task's value type, so that `results.get(node)` is typed. */
+  declare readonly valueType?: R;
+
   /** @internal Nodes are created by {@link TaskGraph.task}. */
   constructor(
     /** The graph this node belongs to. */
@@ -154,7 +171,7 @@ export class TaskGraph {
    * @throws TypeError when `fn` is not a function or function reference.
    * @throws InvalidDependency when an argument is a node of another graph.
    */
-  task(fn: unknown, ...args: unknown[]): TaskNode {
+  task<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: NoInfer<NodeArgs<A>>): TaskNode<Awaited<R>> {
     if (typeof fn !== "function" && (typeof fn !== "object" || fn === null)) {
       throw new TypeError(`task(fn): fn must be a function or a function reference, got ${fn === null ? "null" : typeof fn}`);
     }
@@ -167,7 +184,7 @@ export class TaskGraph {
     const index = this.handles.length;
     const key = `t${index}`;
     for (const dep of argNodes) this.assertOwn(dep, `argument of ${key}`);
-    const node = new TaskNode(this, key, index);
+    const node = new TaskNode<Awaited<R>>(this, key, index);
     this.graph.addNode(key, { label: nameOf(fn) ?? "task", shortId: key, state: "pending" });
     for (const dep of argNodes) this.link(dep, node, "argument");
     this.specs.set(key, { fn, args, argHasNode: perArg.map((found) => found.size > 0) });
@@ -216,12 +233,14 @@ export class TaskGraph {
    * `results.settled` resolves when every task has finished. Fills in each node's `msgId`.
    * @throws whatever the view throws on submission (tasks already submitted keep running).
    */
-  submit(view: TaskSubmitter): TaskGraphResults {
+  submit(view: TaskSubmitter, options: { signal?: AbortSignal } = {}): TaskGraphResults {
+    validateSignal(options.signal, "compute: option signal");
+    options.signal?.throwIfAborted();
     if (!view || typeof (view as Partial<TaskSubmitter>).with !== "function") throw new TypeError("compute(view): view must have a with(flags) method, like a LoadBalancedView");
     const submitted = new Map<string, SubmittedTask>();
     const outcomes: Array<Promise<[string, Outcome]>> = [];
     for (const node of this.handles) {
-      const task = this.submitNode(node, view, submitted);
+      const task = this.submitNode(node, view, submitted, options.signal);
       submitted.set(node.key, task);
       // Observing every task at once means a failure is never reported as unhandled, even if
       // a later submission throws.
@@ -241,12 +260,13 @@ export class TaskGraph {
    * rejection carries the root cause, as dask users expect: when the failed sink could not run
    * because an upstream task failed, it is the error of the earliest upstream task that raised,
    * otherwise the sink's own error. With `returnExceptions: true` it always resolves and
-   * `results.get(node)` rethrows each failure.
+   * `results.get(node)` rethrows each failure. Aborting `signal` aborts the queued tasks,
+   * interrupts the running ones and rejects with the signal's reason.
    */
   async compute(view: TaskSubmitter, options: ComputeOptions = {}): Promise<TaskGraphResults> {
-    checkOptions(options, ["returnExceptions"], "compute");
-    const results = this.submit(view);
-    await results.settled;
+    checkOptions(options, ["returnExceptions", "signal"], "compute");
+    const results = this.submit(view, options.signal ? { signal: options.signal } : {});
+    await raceAbort(results.settled, options.signal);
     if (!options.returnExceptions && results.ok === false) {
       const error = results.rootError();
       if (error !== undefined) throw error;
@@ -260,7 +280,7 @@ export class TaskGraph {
     return spec;
   }
 
-  private submitNode(node: TaskNode, view: TaskSubmitter, submitted: ReadonlyMap<string, SubmittedTask>): SubmittedTask {
+  private submitNode(node: TaskNode, view: TaskSubmitter, submitted: ReadonlyMap<string, SubmittedTask>, signal: AbortSignal | undefined): SubmittedTask {
     const spec = this.spec(node);
     // Every node named here was created earlier, so it was submitted earlier.
     const futureOf = (dep: TaskNode): SubmittedTask => submitted.get(dep.key) as SubmittedTask;
@@ -268,6 +288,7 @@ export class TaskGraph {
     const flags: SubmitFlags = {};
     const label = nameOf(spec.fn);
     if (label !== undefined) flags.label = label;
+    if (signal) flags.signal = signal;
     for (const kind of ["after", "follow"] as const) {
       const constraint = spec[kind];
       if (constraint) flags[kind] = new Dependency(constraint.refs.map((r) => (r instanceof TaskNode ? futureOf(r) : r)), constraint.condition);
@@ -380,14 +401,14 @@ export class TaskGraphResults {
    * The value of a node; rethrows the node's error if it failed.
    * @throws RangeError for a node that is not part of this computation, Error if it has not finished.
    */
-  get(node: TaskNode): unknown {
+  get<R>(node: TaskNode<R>): R {
     if (!(node instanceof TaskNode) || node.graph !== this.graph || !this.results.has(node.key)) {
       throw new RangeError(`node ${String(node)} is not part of this computation`);
     }
     const outcome = this.outcomes.get(node.key);
     if (!outcome) throw new Error(`node ${node.key} has not finished yet; await results.settled first`);
     if (!outcome.ok) throw outcome.error;
-    return outcome.value;
+    return outcome.value as R;
   }
 
   /** True when every task succeeded; undefined while some have not finished. */

@@ -58,6 +58,24 @@ export interface ModuleFunction {
   readonly exportName: string;
 }
 
+/**
+ * A function named by reference rather than sent as a function value (`fromModule`, `depend`,
+ * `requireModules`). `signature` is for the type checker only and never set: it carries the
+ * referenced function's type, so calls through a reference infer like calls of the function.
+ */
+export type FunctionRef<A extends unknown[] = unknown[], R = unknown> = (CannedModule | CannedSource) & {
+  readonly signature?: (...args: A) => R;
+};
+
+/** What a task runs: a function (sent as source) or a {@link FunctionRef}. */
+export type TaskFunction<A extends unknown[] = never[], R = unknown> = ((...args: A) => R) | FunctionRef<A, R>;
+
+/** Arguments of a task function. */
+export type ArgumentsOf<F> = F extends (...args: infer A) => unknown ? A : F extends FunctionRef<infer A, unknown> ? A : never;
+
+/** Return type of a task function (before awaiting). */
+export type ReturnOf<F> = F extends (...args: never[]) => infer R ? R : F extends FunctionRef<unknown[], infer R> ? R : never;
+
 const sourceCache = new WeakMap<Function, CannedSource>();
 /** Markers Parallax made: any other object with the marker key is user data. */
 const made = new WeakSet<object>();

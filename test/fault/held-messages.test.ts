@@ -96,7 +96,7 @@ test("a task whose engine is killed later than the window after submission is re
       return engineId;
     }, firstRun);
     const started = await waitUntil("the first run to start", 10_000, () => fs.existsSync(firstRun) && fs.readFileSync(firstRun, "utf8"));
-    const [pid, firstEngine] = started.split(" ").map(Number) as [number, number];
+    const [pid, firstEngine] = String(started).split(" ").map(Number) as [number, number];
     await hold();
     process.kill(pid, "SIGKILL");
     assert.equal(await ar.get({ timeout: 15_000 }), 1 - firstEngine);

@@ -178,7 +178,7 @@ test("execTimeout stops code that never yields, wherever it runs; the engine kee
     const quick = () => "quick";
     assert.equal(await lview.apply(quick), "quick");
     const cases: Array<[string, () => AsyncResult<unknown>]> = [
-      ["a load-balanced map", () => lview.map((x: number) => { for (;;) { /* spin */ } }, [1])],
+      ["a load-balanced map", () => lview.map((_x: number) => { for (;;) { /* spin */ } }, [1])],
       ["an async loop that never yields", () => lview.apply(async () => { for (;;) await null; })],
       ["synchronous code after an await", () => lview.apply(async () => {
         await new Promise((r) => setTimeout(r, 10));

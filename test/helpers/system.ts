@@ -144,7 +144,7 @@ export async function stopAll(daemons: Daemon[]): Promise<void> {
  */
 export async function assertSignalInterrupts(rc: import("../../src/index.js").Client, cluster: import("../../src/index.js").Cluster): Promise<void> {
   const { TaskInterrupted } = await import("../../src/index.js");
-  const assert = (await import("node:assert/strict")).default;
+  const assert: typeof import("node:assert/strict") = (await import("node:assert/strict")).default;
   const long = rc.view(0).apply(() => {
     console.log("started");
     return new Promise((r) => setTimeout(r, 30_000));

@@ -42,7 +42,7 @@ test("user data with a __parallax_can__ key round-trips as it was", async () => 
   await t.rc.view(0).push({ stored: plain });
   assert.deepEqual(await t.rc.view(0).pull("stored"), plain);
   // Functions inside such data still travel as functions.
-  assert.equal(await t.rc.view(0).apply((o: { f: (x: number) => number }) => o.f(2), { __parallax_can__: 1, f: (x: number) => x * 3 }), 6);
+  assert.equal(await t.rc.view(0).apply((o: { __parallax_can__: number; f: (x: number) => number }) => o.f(2), { __parallax_can__: 1, f: (x: number) => x * 3 }), 6);
 });
 
 test("a client holding the wrong key is told that the key is the likely cause", async () => {

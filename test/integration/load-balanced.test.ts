@@ -4,7 +4,7 @@ import {
   Client, Dependency, ImpossibleDependency, InvalidDependency, RemoteError, TaskAborted, TaskTimeout, UnmetDependency,
   asCompleted, depend, requireModules, wait,
 } from "../../src/index.js";
-import type { AsyncResult, TaskMetadata } from "../../src/index.js";
+import type { AsyncResult, Future, TaskMetadata } from "../../src/index.js";
 import { startTestCluster } from "../helpers/cluster.js";
 import type { TestCluster } from "../helpers/cluster.js";
 
@@ -48,7 +48,7 @@ describe("LoadBalancedView on 2 real engines", () => {
       for (let i = 0; ; i++) yield i;
     }
     const out: number[] = [];
-    for await (const v of t.rc.loadBalancedView().imap<number>((x: number) => x * x, naturals(), { maxOutstanding: 4 })) {
+    for await (const v of t.rc.loadBalancedView().imap((x: number) => x * x, naturals(), { maxOutstanding: 4 })) {
       out.push(v);
       if (out.length === 10) break;
     }
@@ -220,7 +220,7 @@ describe("LoadBalancedView on 2 real engines", () => {
     assert.deepEqual(out, ["a", "b", "c"]);
     const slow = ex.submit(hold, 300);
     const fast = ex.submit(() => "fast");
-    const order: AsyncResult[] = [];
+    const order: Future[] = [];
     for await (const done of asCompleted([slow, fast])) order.push(done);
     assert.deepEqual(order, [fast, slow]);
     const s2 = ex.submit(hold, 400);

@@ -5,7 +5,7 @@ import type { AsyncResult, TaskMetadata } from "../../src/index.js";
 import { startTestCluster } from "../helpers/cluster.js";
 import type { TestCluster } from "../helpers/cluster.js";
 
-const sleeping = (ms: number) => new Promise((r) => setTimeout(() => r(ms), ms));
+const sleeping = (ms: number) => new Promise<number>((r) => setTimeout(() => r(ms), ms));
 const add = (x: number, y: number) => x + y;
 
 /** A seeded pseudo-random generator, so a failing DAG can be reproduced. */

@@ -8,7 +8,7 @@ import { startTestCluster } from "../helpers/cluster.js";
 import type { TestCluster } from "../helpers/cluster.js";
 import { countClass, xmlErrors } from "../helpers/xml-check.js";
 
-const sleeping = (ms: number) => new Promise((r) => setTimeout(() => r(ms), ms));
+const sleeping = (ms: number) => new Promise<number>((r) => setTimeout(() => r(ms), ms));
 const add = (x: number, y: number) => x + y;
 const fail = () => {
   throw new RangeError("on purpose");

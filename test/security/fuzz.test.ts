@@ -24,7 +24,7 @@ test("malformed frames thrown at every bound socket crash nothing; a real task r
   const signer = new Codec(key);
   try {
     await fc.assert(fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 8 }), fc.boolean(), fc.nat(1), async (frames, signIt, which) => {
-      let message = frames;
+      let message: Buffer[] = frames;
       if (signIt) {
         // Correctly signed garbage: passes the signature check, so parsing must cope.
         const parts = frames.slice(0, 6);

@@ -5,6 +5,7 @@ import { ImpossibleDependency, InvalidDependency } from "../../src/errors.js";
 import { Dependency } from "../../src/graph/dependency.js";
 import { TaskGraph, TaskNode } from "../../src/graph/task-graph.js";
 import type { SubmitFlags, SubmittedTask, TaskSubmitter } from "../../src/graph/task-graph.js";
+import type { FunctionRef } from "../../src/protocol/canning.js";
 
 const add = (x: number, y: number) => x + y;
 const double = (x: number) => 2 * x;
@@ -149,7 +150,7 @@ test("tasks get keys in creation order, labels from function names, and start pe
   const two = () => 2;
   const x = g.task(double, 1);
   const y = g.task(two);
-  const z = g.task({ exportName: "fromModuleFn" });
+  const z = g.task({ exportName: "fromModuleFn" } as unknown as FunctionRef);
   assert.deepEqual([x.key, y.key, z.key], ["t0", "t1", "t2"]);
   assert.equal(g.size, 3);
   assert.deepEqual(g.nodes(), [x, y, z]);
@@ -170,7 +171,7 @@ test("nodes among the arguments become argument edges, also inside arrays and pl
   const b = g.task(() => 2);
   const c = g.task(() => 3);
   g.task(add, a, b);
-  g.task(sum, [a, { nested: c }], 5);
+  g.task((parts: Array<number | { nested: number }>, k: number) => parts.length + k, [a, { nested: c }], 5);
   g.task(add, a, a); // the same node twice is one edge
   assert.deepEqual(edgesOf(g), [
     ["t0", "t3", "argument", undefined, undefined],
@@ -229,9 +230,9 @@ test("the export is graphology's serialization with deterministic edge keys", ()
 test("insertion order is topological for any graph that can be built", () => {
   const random = seeded(3);
   const g = new TaskGraph();
-  const nodes: TaskNode[] = [];
+  const nodes: Array<TaskNode<number>> = [];
   for (let i = 0; i < 300; i++) {
-    const picks = nodes.length ? Array.from({ length: Math.floor(random() * 4) }, () => nodes[Math.floor(random() * nodes.length)] as TaskNode) : [];
+    const picks = nodes.length ? Array.from({ length: Math.floor(random() * 4) }, () => nodes[Math.floor(random() * nodes.length)] as TaskNode<number>) : [];
     const node = g.task(sum, picks.slice(0, 2));
     if (picks[2]) node.after(picks[2]);
     if (picks[3]) node.follow(picks[3]);
@@ -287,7 +288,9 @@ test("bad after/follow arguments are refused and leave the graph unchanged", () 
 
 test("task() refuses something that is not a function", () => {
   const g = new TaskGraph();
+  // @ts-expect-error: JavaScript callers get a clear error for what the types refuse
   assert.throws(() => g.task(undefined), { name: "TypeError", message: /fn must be a function or a function reference, got undefined/ });
+  // @ts-expect-error: as above
   assert.throws(() => g.task("x => x"), /got string/);
   assert.equal(g.size, 0);
 });
@@ -317,9 +320,9 @@ test("compute submits in topological order and passes argument nodes as their su
 test("compute keeps topological order on a random DAG: every dependency is submitted first", async () => {
   const random = seeded(9);
   const g = new TaskGraph();
-  const nodes: TaskNode[] = [];
+  const nodes: Array<TaskNode<number>> = [];
   for (let i = 0; i < 120; i++) {
-    const pick = () => nodes[Math.floor(random() * nodes.length)] as TaskNode;
+    const pick = () => nodes[Math.floor(random() * nodes.length)] as TaskNode<number>;
     const node = nodes.length > 1 && random() < 0.7 ? g.task(add, pick(), pick()) : g.task(() => 1);
     if (nodes.length > 0 && random() < 0.3) node.after(pick(), { success: true, failure: true });
     nodes.push(node);

@@ -131,9 +131,9 @@ test("maxNodes can collapse small graphs too, and json output is never collapsed
 
 test("a TaskGraph, executed results, toJSON/graph holders and AsyncResults are all accepted", async () => {
   const g = new TaskGraph();
-  const x = g.task(function sleeping() {}, 1);
-  const y = g.task(function sleeping() {}, 2);
-  const z = g.task(function add() {}, x, y);
+  const x = g.task(function sleeping(_ms: number) {}, 1);
+  const y = g.task(function sleeping(_ms: number) {}, 2);
+  const z = g.task(function add(_x: void, _y: void) {}, x, y);
   g.task(function cleanup() {}).after(z, { success: false, failure: true });
   const fromTaskGraph = await visualize(g);
   assert.equal(nodeCount(fromTaskGraph), 4);
