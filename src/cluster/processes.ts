@@ -10,11 +10,35 @@ import { pidAlive } from "../connection/profile.js";
 
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
 
-/** Node arguments that run one of our entry points (`engine/main`, `controller/main`, `cli/main`). */
+/**
+ * Node arguments that run one of our entry points (`engine/main`, `controller/main`, `cli/main`).
+ * A TypeScript loader this process runs under (tsx, or Node's type stripping) is passed on, so
+ * that engines can import the `.ts` task modules the client names (`fromModule("./tasks.ts")`).
+ */
 export function entryCommand(entry: "engine/main" | "controller/main" | "cli/main"): string[] {
   const file = fileURLToPath(new URL(`../${entry}.${FROM_SOURCE ? "ts" : "js"}`, import.meta.url));
   // tsx is resolved here, so the child finds it whatever its working directory.
-  return FROM_SOURCE ? ["--import", import.meta.resolve("tsx"), file] : [file];
+  return FROM_SOURCE ? ["--import", import.meta.resolve("tsx"), file] : [...typeScriptLoaderArgs(process.execArgv), file];
+}
+
+const LOADER_FLAGS = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader"]);
+const TYPE_STRIPPING_FLAGS = new Set(["--experimental-strip-types", "--experimental-transform-types"]);
+
+/**
+ * The flags of `execArgv` that make Node run TypeScript: tsx's hooks (`--import tsx`, or the
+ * `--require`/`--import` pair the tsx command adds) and Node's own type stripping. Pure.
+ */
+export function typeScriptLoaderArgs(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    if (TYPE_STRIPPING_FLAGS.has(flag)) out.push(arg);
+    if (!LOADER_FLAGS.has(flag)) continue;
+    const value = inline ?? execArgv[++i];
+    if (value !== undefined && /(^|[\/@])tsx([\/]|$)/.test(value)) out.push(flag, value);
+  }
+  return out;
 }
 
 /** Spawns a detached Node process (its own process group) with output appended to `logFile`. */

@@ -135,7 +135,7 @@ export async function runController(values: ControllerOptions): Promise<Hub> {
   const key = previous?.key ?? newKey();
   const usedIds = new Set<number>();
   const db = values.db === "sqlite"
-    ? new SqliteTaskDatabase(values["db-path"] ?? path.join(dir, `tasks-${clusterId}.sqlite`), { clusterId, restore: previous !== undefined })
+    ? await SqliteTaskDatabase.open(values["db-path"] ?? path.join(dir, `tasks-${clusterId}.sqlite`), { clusterId, restore: previous !== undefined })
     : values.db === "none" ? new MemoryTaskDatabase({ maxRecords: 0, maxBytes: 0 })
     : new MemoryTaskDatabase({ maxRecords: integerOption("db-max-records", values["db-max-records"], 0), maxBytes: integerOption("db-max-bytes", values["db-max-bytes"], 0) });
   if (previous && db instanceof SqliteTaskDatabase) {

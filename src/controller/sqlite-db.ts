@@ -1,12 +1,12 @@
 /**
  * The persistent task database: every request and result in a SQLite file (better-sqlite3,
- * built from source by node-gyp at install; no download). Live records stay in a bounded
- * memory cache because the hub mutates them; finished ones are written through and can be
- * read back after the cache (or the controller) forgot them. The file names the cluster it
- * belongs to, so that a restore never runs on another cluster's (or an emptied) database.
+ * an optional dependency loaded only when `--db sqlite` asks for it). Live records stay in a
+ * bounded memory cache because the hub mutates them; finished ones are written through and
+ * can be read back after the cache (or the controller) forgot them. The file names the cluster
+ * it belongs to, so that a restore never runs on another cluster's (or an emptied) database.
  */
 import fs from "node:fs";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { ConfigurationError, ControllerLostError, toWire } from "../errors.js";
 import type { ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
 import { matches, summarize } from "./db-query.js";
@@ -107,6 +107,21 @@ interface Row {
   resubmitted: string | null;
 }
 
+/**
+ * better-sqlite3 is optional (a native module most users never need): a missing or unbuilt
+ * one is a configuration problem, named with the command that fixes it.
+ */
+async function loadSqlite(): Promise<typeof Database> {
+  try {
+    return (await import("better-sqlite3")).default;
+  } catch (error) {
+    throw new ConfigurationError(
+      `the sqlite task database (db: "sqlite", --db sqlite) needs the optional package better-sqlite3, which could not be loaded (${(error as Error).message.split("\n")[0]}); install it with \`npm install better-sqlite3\`, or use --db memory`,
+      { cause: error },
+    );
+  }
+}
+
 /** SQLite-backed task database. */
 export class SqliteTaskDatabase implements TaskDatabase {
   private readonly db: Database.Database;
@@ -114,18 +129,23 @@ export class SqliteTaskDatabase implements TaskDatabase {
   private readonly upsert: Database.Statement;
   private readonly select: Database.Statement;
 
+  /** Loads better-sqlite3 and opens (or creates) the database file at `path` (see the constructor). */
+  static async open(path: string, options: SqliteOpenOptions): Promise<SqliteTaskDatabase> {
+    return new SqliteTaskDatabase(path, options, await loadSqlite());
+  }
+
   /**
    * Opens (or creates) the database file at `path`, readable by its owner only (the file and
    * its -wal and -shm companions hold pushed arguments and results). Throws ConfigurationError
    * naming the file when it cannot serve this cluster.
    */
-  constructor(readonly path: string, options: SqliteOpenOptions) {
+  constructor(readonly path: string, options: SqliteOpenOptions, Sqlite: typeof Database) {
     const hint = options.restore ? "start the controller without --restore" : "give another --db-path";
     if (options.restore && fileSize(path) === 0) {
       throw refusal(path, `${fs.existsSync(path) ? "is empty" : "does not exist"}, so it holds none of cluster ${options.clusterId}'s tasks`, hint);
     }
     restrictToOwner(path);
-    this.db = new Database(path);
+    this.db = new Sqlite(path);
     try {
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = NORMAL");
