@@ -25,10 +25,14 @@ export function onAbort(signal: AbortSignal, listener: () => void): () => void {
   let set = listeners.get(signal);
   if (!set) {
     const fresh = new Set<() => void>();
-    signal.addEventListener("abort", () => {
-      for (const l of [...fresh]) l();
-      fresh.clear();
-    }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const l of [...fresh]) l();
+        fresh.clear();
+      },
+      { once: true },
+    );
     listeners.set(signal, fresh);
     set = fresh;
   }
@@ -64,7 +68,8 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
  * waiting for the next item; the source is closed when iteration stops early.
  */
 export async function* abortable<T>(source: Iterable<T> | AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
-  const iterator: Iterator<T> | AsyncIterator<T> = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+  const iterator: Iterator<T> | AsyncIterator<T> =
+    Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
   let done = false;
   try {
     for (;;) {

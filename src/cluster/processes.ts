@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { pidAlive } from "../connection/profile.js";
+import { typeScriptLoaderArgs } from "../engine/typescript-loader.js";
 
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
 
@@ -19,26 +20,6 @@ export function entryCommand(entry: "engine/main" | "controller/main" | "cli/mai
   const file = fileURLToPath(new URL(`../${entry}.${FROM_SOURCE ? "ts" : "js"}`, import.meta.url));
   // tsx is resolved here, so the child finds it whatever its working directory.
   return FROM_SOURCE ? ["--import", import.meta.resolve("tsx"), file] : [...typeScriptLoaderArgs(process.execArgv), file];
-}
-
-const LOADER_FLAGS = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader"]);
-const TYPE_STRIPPING_FLAGS = new Set(["--experimental-strip-types", "--experimental-transform-types"]);
-
-/**
- * The flags of `execArgv` that make Node run TypeScript: tsx's hooks (`--import tsx`, or the
- * `--require`/`--import` pair the tsx command adds) and Node's own type stripping. Pure.
- */
-export function typeScriptLoaderArgs(execArgv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i] as string;
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    if (TYPE_STRIPPING_FLAGS.has(flag)) out.push(arg);
-    if (!LOADER_FLAGS.has(flag)) continue;
-    const value = inline ?? execArgv[++i];
-    if (value !== undefined && /(^|[\/@])tsx([\/]|$)/.test(value)) out.push(flag, value);
-  }
-  return out;
 }
 
 /** Spawns a detached Node process (its own process group) with output appended to `logFile`. */

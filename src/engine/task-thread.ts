@@ -26,6 +26,7 @@ import inspector from "node:inspector";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { ApplyContent } from "../protocol/contents.js";
+import { runsUnderTsx } from "./typescript-loader.js";
 
 /** What the task thread starts with. */
 export interface TaskThreadData {
@@ -69,6 +70,8 @@ const RELEASE_LIMIT_MS = 5000;
 
 // Running from source (tsx), the thread loads the .ts entry through tsx's loader.
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
+/** tsx's hooks do not reach worker threads: the task thread registers it itself when the engine runs under tsx. */
+const REGISTER_TSX = FROM_SOURCE || runsUnderTsx(process.execArgv);
 const WORKER_ENTRY = new URL(`./task-worker.${FROM_SOURCE ? "ts" : "js"}`, import.meta.url);
 
 // V8's process-wide flags apply to every thread already (the heap limit included), and Worker
@@ -97,7 +100,7 @@ export class TaskThread {
    */
   constructor(data: TaskThreadData, onExit: (code: number, error?: Error) => void) {
     const execArgv = [...process.execArgv.filter((flag) => !PROCESS_WIDE_FLAG.test(flag)), "--no-force-async-hooks-checks"];
-    this.worker = FROM_SOURCE
+    this.worker = REGISTER_TSX
       ? new Worker(`import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`, { eval: true, workerData: data, execArgv })
       : new Worker(fileURLToPath(WORKER_ENTRY), { workerData: data, execArgv });
     let failure: Error | undefined;

@@ -18,7 +18,8 @@ const hang = (tag: string) => {
   return new Promise<string>((r) => setTimeout(() => r(tag), 60_000));
 };
 
-const started = (ar: AsyncResult, tag: string) => waitUntil(`task ${tag} to start`, 15_000, () => String(ar.stdout).includes(`started ${tag}`));
+const started = (ar: AsyncResult, tag: string) =>
+  waitUntil(`task ${tag} to start`, 15_000, () => String(ar.stdout).includes(`started ${tag}`));
 
 /** Waits until the result's single message has a terminal state, and returns its error's name. */
 async function endedAs(ar: AsyncResult): Promise<string | undefined> {
@@ -52,7 +53,14 @@ describe("AbortSignal", () => {
   test("an already aborted signal submits nothing", async () => {
     const before = t.rc.history.length;
     const signal = AbortSignal.abort(new Error("too late"));
-    assert.throws(() => t.rc.loadBalancedView().with({ signal }).apply(() => 1), /too late/);
+    assert.throws(
+      () =>
+        t.rc
+          .loadBalancedView()
+          .with({ signal })
+          .apply(() => 1),
+      /too late/,
+    );
     assert.throws(() => t.rc.view().map((x: number) => x, [1, 2], { signal }), /too late/);
     assert.equal(t.rc.history.length, before);
   });
@@ -62,9 +70,12 @@ describe("AbortSignal", () => {
       const ar = t.rc.view(0).apply(hang, how);
       await started(ar, how);
       const controller = new AbortController();
-      const waiting = how === "get" ? ar.get({ signal: controller.signal })
-        : how === "wait" ? ar.wait({ signal: controller.signal })
-        : ar.waitInteractive({ signal: controller.signal, interval: 50 });
+      const waiting =
+        how === "get"
+          ? ar.get({ signal: controller.signal })
+          : how === "wait"
+            ? ar.wait({ signal: controller.signal })
+            : ar.waitInteractive({ signal: controller.signal, interval: 50 });
       controller.abort(new Error(`stop ${how}`));
       await assert.rejects(waiting, new RegExp(`stop ${how}`));
       await assert.rejects(ar, TaskInterrupted);
@@ -85,7 +96,10 @@ describe("AbortSignal", () => {
     lcontroller.abort(new Error("stop lmap"));
     await assert.rejects(lmap, /stop lmap/);
     await lmap.wait({ timeout: 10_000 });
-    assert.deepEqual(lmap.split().map((r) => r.metadata.errorName), ["TaskInterrupted", "TaskAborted"]);
+    assert.deepEqual(
+      lmap.split().map((r) => r.metadata.errorName),
+      ["TaskInterrupted", "TaskAborted"],
+    );
 
     const icontroller = new AbortController();
     function* naturals() {
@@ -93,13 +107,19 @@ describe("AbortSignal", () => {
     }
     const seen: number[] = [];
     await assert.rejects(async () => {
-      for await (const v of t.rc.loadBalancedView().imap((x: number) => x * 2, naturals(), { maxOutstanding: 2, signal: icontroller.signal })) {
+      for await (const v of t.rc
+        .loadBalancedView()
+        .imap((x: number) => x * 2, naturals(), { maxOutstanding: 2, signal: icontroller.signal })) {
         seen.push(v);
         if (seen.length === 5) icontroller.abort(new Error("stop imap"));
       }
     }, /stop imap/);
     assert.deepEqual(seen, [0, 2, 4, 6, 8]);
-    await waitUntil("nothing left queued", 10_000, async () => (await t.rc.queueStatus()).unassigned === 0 && t.rc.outstandingIds.length === 0);
+    await waitUntil(
+      "nothing left queued",
+      10_000,
+      async () => (await t.rc.queueStatus()).unassigned === 0 && t.rc.outstandingIds.length === 0,
+    );
   });
 
   test("executors: a signal for every submission, or a trailing { signal } for one map", async () => {
@@ -150,10 +170,19 @@ describe("AbortSignal", () => {
     await ar;
     assert.throws(() => t.rc.loadBalancedView().with({ signal: "stop" as unknown as AbortSignal }), /flag signal must be an AbortSignal/);
     await assert.rejects(ar.get({ signal: {} as AbortSignal }), /signal must be an AbortSignal/);
-    await assert.rejects(t.rc.waitForEngines(1, { signal: 1 as unknown as AbortSignal }), /waitForEngines: option signal must be an AbortSignal/);
+    await assert.rejects(
+      t.rc.waitForEngines(1, { signal: 1 as unknown as AbortSignal }),
+      /waitForEngines: option signal must be an AbortSignal/,
+    );
     assert.throws(() => t.rc.view().map((x: number) => x, [1], { sgnal: 1 } as never), /map: unknown option "sgnal"/);
-    assert.throws(() => t.rc.executor(undefined, { signal: null as unknown as AbortSignal }), /executor option signal must be an AbortSignal/);
-    await assert.rejects(new TaskGraph().compute(t.rc.loadBalancedView(), { signal: "x" as unknown as AbortSignal }), /compute: option signal must be an AbortSignal/);
+    assert.throws(
+      () => t.rc.executor(undefined, { signal: null as unknown as AbortSignal }),
+      /executor option signal must be an AbortSignal/,
+    );
+    await assert.rejects(
+      new TaskGraph().compute(t.rc.loadBalancedView(), { signal: "x" as unknown as AbortSignal }),
+      /compute: option signal must be an AbortSignal/,
+    );
   });
 });
 

@@ -12,7 +12,11 @@ const hide = path.join(root, "test/fixtures/without-better-sqlite3.mjs");
 
 /** Runs a controller in a process where better-sqlite3 cannot be found; resolves once it wrote its connection file or exited. */
 function controllerWithoutSqlite(db: string, dir: string): Promise<{ code: number | null; stderr: string; started: boolean }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "--import", hide, path.join(root, "src/controller/main.ts"), "--profile-dir", dir, "--cluster-id", "c", "--db", db], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "--import", hide, path.join(root, "src/controller/main.ts"), "--profile-dir", dir, "--cluster-id", "c", "--db", db],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const clientFile = path.join(dir, "security", "client-c.json");
@@ -37,7 +41,10 @@ test("without better-sqlite3, --db sqlite fails naming the fix; --db memory does
     const sqlite = await controllerWithoutSqlite("sqlite", path.join(dir, "a"));
     assert.equal(sqlite.code, 1);
     assert.equal(sqlite.started, false);
-    assert.match(sqlite.stderr, /sqlite task database .* needs the optional package better-sqlite3, which could not be loaded \(Cannot find package 'better-sqlite3'/);
+    assert.match(
+      sqlite.stderr,
+      /sqlite task database .* needs the optional package better-sqlite3, which could not be loaded \(Cannot find package 'better-sqlite3'/,
+    );
     assert.match(sqlite.stderr, /npm install better-sqlite3/);
     const memory = await controllerWithoutSqlite("memory", path.join(dir, "b"));
     assert.equal(memory.started, true, `a memory controller starts without better-sqlite3:\n${memory.stderr}`);

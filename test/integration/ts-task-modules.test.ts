@@ -16,16 +16,22 @@ test("engines import .ts task modules when the client runs under tsx", () => {
   try {
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
     fs.writeFileSync(path.join(dir, "tasks.ts"), "export function area(side: number): number {\n  return side * side;\n}\n");
-    fs.writeFileSync(path.join(dir, "client.ts"), `
+    fs.writeFileSync(
+      path.join(dir, "client.ts"),
+      `
 import { Cluster, fromModule } from ${JSON.stringify(library)};
 import type * as Tasks from "./tasks.ts";
 await using rc = await Cluster.startAndConnect({ n: 1, profileDir: ${JSON.stringify(path.join(dir, "profile"))} });
 const area = fromModule<typeof Tasks.area>(${JSON.stringify(path.join(dir, "tasks.ts"))}, "area");
 const value: number = await rc.loadBalancedView().apply(area, 7);
 console.log("area=" + value);
-`);
+`,
+    );
     const run = spawnSync(process.execPath, ["--import", "tsx", path.join(dir, "client.ts")], {
-      cwd: root, encoding: "utf8", timeout: 90_000, env: { ...process.env, PARALLAX_NODE_ARGS: "" },
+      cwd: root,
+      encoding: "utf8",
+      timeout: 90_000,
+      env: { ...process.env, PARALLAX_NODE_ARGS: "" },
     });
     assert.equal(run.status, 0, `the client failed:\n${run.stdout}${run.stderr}`);
     assert.match(run.stdout, /^area=49$/m);

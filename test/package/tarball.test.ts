@@ -15,7 +15,11 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
 /** The tarball's file list; the build is not re-run (dist/ comes from `npm install` or `npm run build`). */
 function packedFiles(): string[] {
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const out = execFileSync(npm, ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const out = execFileSync(npm, ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const [report] = JSON.parse(out) as Array<{ files: Array<{ path: string }> }>;
   return (report?.files ?? []).map((f) => f.path);
 }
@@ -35,8 +39,13 @@ test("npm pack: LICENSE, the library and its types, no benchmarks or examples, s
   const maps = files.filter((f) => f.endsWith(".js.map"));
   assert.ok(maps.length > 10, `source maps are packed (${maps.length})`);
   for (const map of maps) {
-    const { sources, sourcesContent } = JSON.parse(fs.readFileSync(path.join(root, map), "utf8")) as { sources: string[]; sourcesContent?: Array<string | null> };
-    const unresolved = sources.filter((source, i) => typeof sourcesContent?.[i] !== "string" && !files.includes(path.posix.join(path.posix.dirname(map), source)));
+    const { sources, sourcesContent } = JSON.parse(fs.readFileSync(path.join(root, map), "utf8")) as {
+      sources: string[];
+      sourcesContent?: Array<string | null>;
+    };
+    const unresolved = sources.filter(
+      (source, i) => typeof sourcesContent?.[i] !== "string" && !files.includes(path.posix.join(path.posix.dirname(map), source)),
+    );
     assert.deepEqual(unresolved, [], `${map} points at sources that are neither inlined nor packed`);
   }
 });
@@ -44,11 +53,16 @@ test("npm pack: LICENSE, the library and its types, no benchmarks or examples, s
 test("every runtime dependency is imported by the library; better-sqlite3 is optional", () => {
   assert.equal(pkg.dependencies["better-sqlite3"], undefined);
   assert.ok(pkg.optionalDependencies?.["better-sqlite3"], "better-sqlite3 is an optional dependency");
-  const sources = ["src", "viz"].flatMap((dir) => fs.readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })
-    .filter((f) => f.endsWith(".ts") && !f.startsWith("browser"))
-    .map((f) => fs.readFileSync(path.join(root, dir, f), "utf8")));
+  const sources = ["src", "viz"].flatMap((dir) =>
+    fs
+      .readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts") && !f.startsWith("browser"))
+      .map((f) => fs.readFileSync(path.join(root, dir, f), "utf8")),
+  );
   // DESIGN.md names eventemitter3 for typed events shared by the Node and browser code; no such
   // code exists yet, and this exception is the one place that says so.
-  const unused = Object.keys(pkg.dependencies).filter((name) => name !== "eventemitter3" && !sources.some((text) => text.includes(`from "${name}"`) || text.includes(`import("${name}")`)));
+  const unused = Object.keys(pkg.dependencies).filter(
+    (name) => name !== "eventemitter3" && !sources.some((text) => text.includes(`from "${name}"`) || text.includes(`import("${name}")`)),
+  );
   assert.deepEqual(unused, [], "runtime dependencies that nothing imports");
 });

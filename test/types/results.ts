@@ -6,7 +6,10 @@ import type { AsyncMapResult, AsyncResult, DirectView, Future, LoadBalancedView,
 
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
 /** `exact<E>()(value)` compiles only when the value's type is exactly `E`. */
-declare function exact<Expected>(): <Actual>(value: Actual, ...mismatch: Equal<Actual, Expected> extends true ? [] : ["expected", Expected, "got", Actual]) => void;
+declare function exact<Expected>(): <Actual>(
+  value: Actual,
+  ...mismatch: Equal<Actual, Expected> extends true ? [] : ["expected", Expected, "got", Actual]
+) => void;
 
 export async function loadBalanced(rc: Client, lview: LoadBalancedView): Promise<void> {
   const a = lview.apply((x: number) => x * 2, 3);
@@ -48,7 +51,11 @@ export async function loadBalanced(rc: Client, lview: LoadBalancedView): Promise
 
   for await (const v of a) exact<number>()(v);
   const asPromise: Promise<number> = a;
-  await assert.rejects(lview.apply(() => { throw new Error("x"); }));
+  await assert.rejects(
+    lview.apply(() => {
+      throw new Error("x");
+    }),
+  );
   void asPromise;
   exact<AsyncResult<unknown, true>>()(rc.getResult("msg-id"));
   exact<AsyncResult<number[], false>>()(rc.getResult<number>(["a", "b"]));
@@ -79,8 +86,9 @@ export async function direct(rc: Client): Promise<void> {
   exact<number[]>()(await pmul([1, 2], [3, 4]));
   const pid = one.remote(() => process.pid);
   exact<number>()(await pid());
+  const future = rc.loadBalancedView().apply(() => 1);
   // @ts-expect-error: a DirectView takes values, not futures
-  rc.view().apply((x: number) => x, rc.loadBalancedView().apply(() => 1));
+  rc.view().apply((x: number) => x, future);
   // @ts-expect-error: a string where a number is expected
   rc.view().apply((x: number) => x, "three");
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { typeScriptLoaderArgs } from "../../src/cluster/processes.js";
+import { runsUnderTsx, typeScriptLoaderArgs } from "../../src/engine/typescript-loader.js";
 
 test("the TypeScript loader of the client's process is passed on to cluster processes, nothing else", () => {
   assert.deepEqual(typeScriptLoaderArgs(["--import", "tsx"]), ["--import", "tsx"]);
@@ -11,4 +11,6 @@ test("the TypeScript loader of the client's process is passed on to cluster proc
   assert.deepEqual(typeScriptLoaderArgs(["--experimental-strip-types", "--inspect"]), ["--experimental-strip-types"]);
   assert.deepEqual(typeScriptLoaderArgs(["--import", "./otel.js", "-r", "dotenv/config", "--loader", "mytsx-loader"]), []);
   assert.deepEqual(typeScriptLoaderArgs(["--import"]), []);
+  assert.equal(runsUnderTsx(cli), true);
+  assert.equal(runsUnderTsx(["--experimental-strip-types"]), false);
 });
