@@ -142,7 +142,7 @@ describe("IPython Parallel conformance on 2 real engines", () => {
     assert.equal(await both.waitInteractive({ returnWhen: "FIRST_EXCEPTION", interval: 50, stream: out.stream }), true);
     assert.equal(slow.ready(), false, "returned before the slow task finished");
     await assert.rejects(both.get({ returnWhen: "FIRST_EXCEPTION" }), (e: unknown) => e instanceof RemoteError && e.evalue === "first");
-    await assert.rejects(both.get({ returnWhen: "FIRST_COMPLETED" }), /FIRST_COMPLETED is not supported/);
+    await assert.rejects(both.get({ returnWhen: "FIRST_COMPLETED" as "ALL_COMPLETED" }), /FIRST_COMPLETED is not supported/);
     assert.equal(slow.ready(), false, "get(FIRST_EXCEPTION) threw before the slow task finished");
     fs.writeFileSync(marker, "x");
     assert.equal(await slow, "slow");

@@ -93,7 +93,7 @@ test("a task taking 3,000 futures as arguments runs under a database bound of 10
     const history = await rc.hubHistory();
     assert.ok(history.length <= 10, `the bound applies once nothing needs the inputs (${history.length} records kept)`);
     // An input finished and culled before its consumer was submitted: a clear error, not a missing frame.
-    await assert.rejects(lview.apply((x: number) => x, inputs[0]), (e: unknown) => {
+    await assert.rejects(lview.apply((x: number) => x, inputs[0] as NonNullable<(typeof inputs)[0]>), (e: unknown) => {
       assert.ok(e instanceof ResultCulled, String(e));
       assert.match((e as Error).message, /takes the result of .* culled .* \(raise --db-max-records, or use --db sqlite\)/);
       return true;
