@@ -25,7 +25,7 @@ const started = (ar: AsyncResult, tag: string) =>
 async function endedAs(ar: AsyncResult): Promise<string | undefined> {
   await ar.wait({ timeout: 10_000 });
   assert.ok(ar.ready(), "the task ended");
-  return ar.split()[0]?.metadata.errorName;
+  return [ar.metadata].flat()[0]?.errorName;
 }
 
 describe("AbortSignal", () => {
@@ -97,7 +97,7 @@ describe("AbortSignal", () => {
     await assert.rejects(lmap, /stop lmap/);
     await lmap.wait({ timeout: 10_000 });
     assert.deepEqual(
-      lmap.split().map((r) => r.metadata.errorName),
+      [lmap.metadata].flat().map((m) => m.errorName),
       ["TaskInterrupted", "TaskAborted"],
     );
 
