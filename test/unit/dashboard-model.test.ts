@@ -55,7 +55,7 @@ test("64 engines and 100,000 tasks: the feed stays bounded and its counts are ex
       r.started = Date.now() - 5;
       r.completed = Date.now();
       r.reply = {
-        content: failed ? { status: "error", error: { ename: "ValueError", evalue: "x".repeat(10_000), remoteStack: "at f".repeat(5_000) } } : { status: "ok" },
+        content: failed ? { status: "error", error: { ename: "ValueError", evalue: "x".repeat(10_000), remoteStack: "at f".repeat(5_000), origin: "user" } } : { status: "ok" },
         metadata: { started: r.started, completed: r.completed }, buffers: [],
       };
       hub.db.update(r);
