@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
+import { CONFIGURATION_EXIT_CODE } from "../../src/connection/profile.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const hide = path.join(root, "test/fixtures/without-better-sqlite3.mjs");
@@ -39,7 +40,7 @@ test("without better-sqlite3, --db sqlite fails naming the fix; --db memory does
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-test-"));
   try {
     const sqlite = await controllerWithoutSqlite("sqlite", path.join(dir, "a"));
-    assert.equal(sqlite.code, 1);
+    assert.equal(sqlite.code, CONFIGURATION_EXIT_CODE, "a ConfigurationError: the exit code of a configuration problem");
     assert.equal(sqlite.started, false);
     assert.match(
       sqlite.stderr,
