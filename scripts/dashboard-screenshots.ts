@@ -55,7 +55,7 @@ try {
   await page.goto(url);
   const lview = rc.loadBalancedView();
   const results: AsyncResult[] = [];
-  const fits: AsyncResult[] = [];
+  const fits: Array<AsyncResult<number>> = [];
   for (let shard = 0; shard < 8; shard++) {
     const rows = lview.apply(load, shard);
     const cleaned = lview.apply(clean, rows);
@@ -83,7 +83,7 @@ try {
   console.log(`wrote ${path.join(OUT, "dashboard-status.png")} and ${path.join(OUT, "dashboard-graph.png")}`);
 } finally {
   await browser.close();
-  rc.close();
+  await rc.close();
   await cluster.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -15,7 +15,7 @@ test("a controller restarted with restore re-adopts running engines with their i
     const before = t.rc.view(1).apply(() => engineId * 100);
     assert.equal(await before, 100);
     const enginePids = (await t.rc.view().apply(() => process.pid)) as number[];
-    t.rc.close();
+    await t.rc.close();
     process.kill(t.cluster.controller?.pid as number, "SIGKILL");
     await t.cluster.startController({ restore: true });
     const rc = await Client.connect({ connectionFile: t.cluster.files.client });
@@ -33,7 +33,7 @@ test("a controller restarted with restore re-adopts running engines with their i
       await t.cluster.startEngines(1);
       assert.deepEqual(await rc.waitForEngines(3, { timeout: 20_000 }), [0, 1, 2], "a new engine does not get an old id");
     } finally {
-      rc.close();
+      await rc.close();
     }
   } finally {
     await t.stop();
@@ -110,7 +110,7 @@ test("restore runs again what was queued or running, keeps results finished whil
       assert.equal(await rc.loadBalancedView().apply(() => "new work"), "new work");
       await rc.debugValidate();
     } finally {
-      rc.close();
+      await rc.close();
     }
   } finally {
     await t.stop();

@@ -47,7 +47,7 @@ console.log(c.clusterId);`;
     assert.equal(alive(cluster.controller?.pid as number), true);
     assert.deepEqual(await rc.view().apply(() => "still here"), ["still here"]);
   } finally {
-    rc.close();
+    await rc.close();
     await cluster.stop();
   }
 });

@@ -25,7 +25,7 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   return {
     cluster, rc, dir,
     async stop() {
-      rc.close();
+      await rc.close();
       await cluster.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },

@@ -29,7 +29,7 @@ test("start, connect, wait, stop: files are private and no process is left behin
   const supervisorPids = Object.values(cluster.engineSets).flatMap((s) => s.pids);
   const controllerPid = cluster.controller?.pid as number;
   assert.equal(supervisorPids.length, 2);
-  rc.close();
+  await rc.close();
   await cluster.stop();
   for (const pid of [...enginePids, ...supervisorPids, controllerPid]) assert.equal(alive(pid), false, `process ${pid} still alive`);
   assert.equal(fs.existsSync(cluster.files.cluster), false);
@@ -37,7 +37,7 @@ test("start, connect, wait, stop: files are private and no process is left behin
 
 test("startAndConnect with await using stops the cluster on dispose", async () => {
   const dir = tempDir();
-  let pids: number[] = [];
+  let pids: number[];
   {
     await using rc = await Cluster.startAndConnect({ n: 2, profileDir: dir });
     assert.deepEqual(rc.ids, [0, 1]);
@@ -59,8 +59,8 @@ test("Client.connect finds the newest running cluster of a profile; Cluster.from
     assert.equal(rc.connection.clusterId, cluster.clusterId);
     const rc2 = await Client.connect({ connectionFile: cluster.files.client });
     assert.equal(await rc2.view(0).apply(() => 7), 7);
-    rc.close();
-    rc2.close();
+    await rc.close();
+    await rc2.close();
     const attached = Cluster.fromFile({ profile: "nbserver" });
     assert.equal(attached.clusterId, cluster.clusterId);
     assert.equal(attached.controller?.pid, cluster.controller?.pid);
@@ -138,7 +138,7 @@ test("CLI: cluster start --daemonize, list, engines and stop", async () => {
   const pids = (await rc.view().apply(() => process.pid)) as number[];
   const listed = await node(["cluster", "list", "--profile", "cli"]);
   assert.match(listed.stdout, /cli\s+c1\s+true\s+3/);
-  rc.close();
+  await rc.close();
   const stopped = await node(["cluster", "stop", "--profile", "cli"]);
   assert.match(stopped.stdout, /cluster c1 stopped/);
   for (const pid of pids) assert.equal(alive(pid), false);
@@ -163,7 +163,7 @@ test("CLI: controller and engine commands run the processes in the foreground", 
   await rc.shutdown({ hub: true });
   await Promise.all(exited);
   assert.equal(fs.existsSync(clientFile), false, "the controller removes its connection files on shutdown");
-  rc.close();
+  await rc.close();
 });
 
 test("controllerIp 0.0.0.0 binds every interface and writes the given location into the connection files", async () => {

@@ -7,7 +7,7 @@ import {
 import { startTestCluster } from "../helpers/cluster.js";
 import type { TestCluster } from "../helpers/cluster.js";
 
-declare const a: number, b: number, engineId: number, os: { hostname(): string }, _: { chunk: unknown }, runMarker: string;
+declare const engineId: number, os: { hostname(): string }, _: { chunk: unknown }, runMarker: string;
 
 describe("DirectView on 4 real engines", () => {
   let t: TestCluster;

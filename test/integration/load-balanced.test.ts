@@ -259,7 +259,7 @@ describe("LoadBalancedView on 2 real engines", () => {
       assert.equal(await again, "stored");
       assert.notEqual(again.msgIds[0], done.msgIds[0]);
     } finally {
-      second.close();
+      await second.close();
     }
   });
 });

@@ -39,17 +39,17 @@ test("the controller and engine logs say, one line each, what happened: registra
   await assert.rejects(running, EngineError);
   const log = path.join(dir, "log");
   const controllerLog = path.join(log, `controller-${rc.cluster.clusterId}.log`);
-  await waitUntil("the controller to log the dead engine", 10_000, () => lines(controllerLog).some((l) => /WARN  controller: engine 1 is gone/.test(l)));
+  await waitUntil("the controller to log the dead engine", 10_000, () => lines(controllerLog).some((l) => /WARN {2}controller: engine 1 is gone/.test(l)));
   const text = lines(controllerLog);
   const line = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) [\w ]+\d*: \S/;
   for (const l of text) assert.match(l, line, "every line has a time, a level and who speaks");
-  assert.ok(text.some((l) => /INFO  controller: engine 0 registered \(pid \d+ on /.test(l)), text.join("\n"));
-  assert.ok(text.some((l) => /INFO  controller: task \S+ failed on engine 0: Error: a failing task/.test(l)), text.join("\n"));
+  assert.ok(text.some((l) => /INFO {2}controller: engine 0 registered \(pid \d+ on /.test(l)), text.join("\n"));
+  assert.ok(text.some((l) => /INFO {2}controller: task \S+ failed on engine 0: Error: a failing task/.test(l)), text.join("\n"));
   assert.ok(!text.some((l) => l.includes("DEBUG")), "debug lines only at --log-level debug");
   const engineLog = lines(path.join(log, `engine-${rc.cluster.clusterId}-0-0.log`)).concat(lines(path.join(log, `engine-${rc.cluster.clusterId}-0-1.log`)));
-  assert.ok(engineLog.some((l) => /INFO  engine \d: registered with the controller at tcp:/.test(l)), engineLog.join("\n"));
+  assert.ok(engineLog.some((l) => /INFO {2}engine \d: registered with the controller at tcp:/.test(l)), engineLog.join("\n"));
   await waitUntil("the supervisor to log its engine's death", 10_000, () =>
-    [0, 1].flatMap((i) => lines(path.join(log, `engine-${rc.cluster.clusterId}-0-${i}.log`))).some((l) => /WARN  supervisor: engine 1 exited \(signal SIGKILL\)/.test(l)));
+    [0, 1].flatMap((i) => lines(path.join(log, `engine-${rc.cluster.clusterId}-0-${i}.log`))).some((l) => /WARN {2}supervisor: engine 1 exited \(signal SIGKILL\)/.test(l)));
 });
 
 test("the profile's parallax.json fills options not given; flags and PARALLAX_LOG_LEVEL (set by logLevel) win over it", async () => {

@@ -41,7 +41,7 @@ test("SQLite rows survive the controller", async () => {
   const copy = `${file}.kept`;
   const ar = t.rc.view(0).apply(() => engineId + 40);
   assert.equal(await ar, 40);
-  t.rc.close();
+  await t.rc.close();
   await t.cluster.stop();
   fs.copyFileSync(file, copy);
   const db = new Database(copy, { readonly: true });

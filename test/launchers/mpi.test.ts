@@ -40,12 +40,12 @@ test("mpiexec starts 4 engines whose ids are their ranks; stop ends every rank",
       assert.equal(set?.launcher, "mpi");
       const mpiexecPid = set?.pids[0] as number;
       assert.ok(alive(mpiexecPid));
-      rc.close();
+      await rc.close();
       await cluster.stopEngines();
       assert.equal(alive(mpiexecPid), false, "mpiexec still alive");
       await waitUntil("engine processes to exit", 10_000, () => enginePids.every((pid) => !alive(pid)));
     } finally {
-      rc.close();
+      await rc.close();
     }
   } finally {
     await cluster.stop();
@@ -63,7 +63,7 @@ test("Cluster({ engines: \"mpi\", launcherOptions }) uses the named launcher; th
     const rc = await cluster.connectClient();
     assert.deepEqual(await rc.waitForEngines(2, { timeout: 45_000 }), [0, 1]);
     const pids = (await rc.view().apply(() => process.pid)) as number[];
-    rc.close();
+    await rc.close();
     const mpiexecPid = Object.values(cluster.engineSets)[0]?.pids[0] as number;
     const attached = Cluster.fromFile({ profileDir: dir, clusterId: cluster.clusterId });
     assert.equal(attached.engineSets["0"]?.launcher, "mpi");

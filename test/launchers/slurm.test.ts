@@ -10,7 +10,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { Cluster, SlurmEngineSet, SlurmLauncher } from "../../src/index.js";
+import type { SlurmEngineSet} from "../../src/index.js";
+import { Cluster, SlurmLauncher } from "../../src/index.js";
 import { alive, ownedByTest } from "../helpers/cluster.js";
 import { freePort, missingRequirements, skipWithout, startDaemon, stopAll, waitUntil, which } from "../helpers/system.js";
 import type { Daemon } from "../helpers/system.js";
@@ -104,13 +105,13 @@ test("sbatch + srun start engines that register as the job starts; scancel stops
       assert.match(script, /#SBATCH --time=10:00\n#SBATCH --mem=0\n/);
       const attached = Cluster.fromFile({ profileDir: path.join(dir, "profile"), clusterId: cluster.clusterId });
       const enginePids = (await rc.view().apply(() => process.pid)) as number[];
-      rc.close();
+      await rc.close();
       // Stopped through a cluster attached from the cluster file: the job id travels there.
       await attached.stopEngines();
       assert.deepEqual(activeJobs(slurm.env), []);
       await waitUntil("engines to exit", 10_000, () => enginePids.every((pid) => !alive(pid)));
     } finally {
-      rc.close();
+      await rc.close();
     }
   } finally {
     await cluster?.stop().catch(() => undefined);
@@ -134,7 +135,7 @@ test("a job array runs one engine per task; state() follows the job from RUNNING
       assert.deepEqual(await rc.waitForEngines(2, { timeout: 45_000 }), [0, 1]);
       const tasks = ((await rc.view().apply(() => process.env.SLURM_ARRAY_TASK_ID)) as string[]).sort();
       assert.deepEqual(tasks, ["0", "1"]);
-      rc.close();
+      await rc.close();
       const launcher = new SlurmLauncher();
       const [info] = Object.values(cluster.engineSets);
       const set = launcher.attach("0", info as NonNullable<typeof info>, {
@@ -146,7 +147,7 @@ test("a job array runs one engine per task; state() follows the job from RUNNING
       assert.notEqual(await set.active(), true);
       assert.deepEqual(activeJobs(slurm.env), []);
     } finally {
-      rc.close();
+      await rc.close();
     }
   } finally {
     await cluster?.stop().catch(() => undefined);
@@ -209,7 +210,7 @@ test("controller: \"slurm\" runs the controller as a batch job beside the engine
       assert.deepEqual(await rc.view().map((x: number) => x * x, [1, 2, 3, 4]), [1, 4, 9, 16]);
       enginePids = (await rc.view().apply(() => process.pid)) as number[];
     } finally {
-      rc.close();
+      await rc.close();
     }
     assert.equal(Cluster.fromFile({ profileDir, clusterId: cluster.clusterId }).controller?.jobId, controllerJob);
     await cluster.stop();

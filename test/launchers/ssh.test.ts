@@ -73,7 +73,7 @@ test("ssh starts engines on two host entries, they run work, and stop kills them
       assert.deepEqual(remote.map((h) => h.pids.length).sort(), [1, 2]);
       const remoteDirs = remote.map((h) => h.dir);
       for (const remoteDir of remoteDirs) assert.equal(fs.statSync(path.join(remoteDir, "engine.json")).mode & 0o777, 0o600);
-      rc.close();
+      await rc.close();
       await cluster.stopEngines();
       await waitUntil("engines to exit", 10_000, () => enginePids.every((pid) => !alive(pid)));
       for (const remoteDir of remoteDirs) assert.equal(fs.existsSync(remoteDir), false, `${remoteDir} left behind`);
@@ -82,7 +82,7 @@ test("ssh starts engines on two host entries, they run work, and stop kills them
       const text = logs.map((f) => fs.readFileSync(path.join(dir, "profile", "log", f), "utf8")).join("");
       assert.equal(text.split("hello from the engine").length - 1, 3, text);
     } finally {
-      rc.close();
+      await rc.close();
     }
   } finally {
     await cluster?.stop().catch(() => undefined);

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 import {
-  ControllerLostError, EngineError, ExecutionTimeout, ImpossibleDependency, InvalidDependency, ParallaxError, ProtocolError,
+  ControllerLostError, EngineError, ExecutionTimeout, ImpossibleDependency, InvalidDependency, ProtocolError,
   RemoteError, ResultCulled, TaskAborted, TaskInterrupted, TaskTimeout, fromWire, isParallaxError, toWire,
 } from "../../src/errors.js";
-import type { WireError } from "../../src/errors.js";
+import type { WireError , ParallaxError} from "../../src/errors.js";
 
 const raisedByParallax: ParallaxError[] = [
   new EngineError("engine 3 exited (signal SIGKILL)", 3), new TaskAborted("aborted"), new TaskTimeout("waited too long"),

@@ -3,8 +3,8 @@ import { test } from "node:test";
 import { DirectedGraph } from "graphology";
 import { ImpossibleDependency, InvalidDependency } from "../../src/errors.js";
 import { Dependency } from "../../src/graph/dependency.js";
-import { TaskGraph, TaskNode } from "../../src/graph/task-graph.js";
-import type { SubmitFlags, SubmittedTask, TaskSubmitter } from "../../src/graph/task-graph.js";
+import { TaskGraph } from "../../src/graph/task-graph.js";
+import type { SubmitFlags, SubmittedTask, TaskSubmitter , TaskNode } from "../../src/graph/task-graph.js";
 import type { FunctionRef } from "../../src/protocol/canning.js";
 
 const add = (x: number, y: number) => x + y;
