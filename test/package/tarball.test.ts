@@ -59,10 +59,8 @@ test("every runtime dependency is imported by the library; better-sqlite3 is opt
       .filter((f) => f.endsWith(".ts") && !f.startsWith("browser"))
       .map((f) => fs.readFileSync(path.join(root, dir, f), "utf8")),
   );
-  // DESIGN.md names eventemitter3 for typed events shared by the Node and browser code; no such
-  // code exists yet, and this exception is the one place that says so.
   const unused = Object.keys(pkg.dependencies).filter(
-    (name) => name !== "eventemitter3" && !sources.some((text) => text.includes(`from "${name}"`) || text.includes(`import("${name}")`)),
+    (name) => !sources.some((text) => text.includes(`from "${name}"`) || text.includes(`import("${name}")`)),
   );
   assert.deepEqual(unused, [], "runtime dependencies that nothing imports");
 });
