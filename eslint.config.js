@@ -26,14 +26,24 @@ const LAYERS = [
 function layerZones() {
   const zones = [];
   LAYERS.forEach((layer, index) => {
-    const above = LAYERS.slice(index + 1).flat().concat(["src/cli", "src/index.ts"]);
+    const above = LAYERS.slice(index + 1)
+      .flat()
+      .concat(["src/cli", "src/index.ts"]);
     for (const target of layer) {
       zones.push({ target: `./${target}`, from: above.map((f) => `./${f}`), message: `${target} must not import from a higher layer` });
     }
   });
   // Processes of the same layer talk over the wire, not through imports.
-  for (const [target, others] of [["src/controller", ["src/engine", "src/client"]], ["src/engine", ["src/controller", "src/client"]], ["src/client", ["src/controller", "src/engine"]]]) {
-    zones.push({ target: `./${target}`, from: others.map((f) => `./${f}`), message: `${target} talks to the other processes over the wire only` });
+  for (const [target, others] of [
+    ["src/controller", ["src/engine", "src/client"]],
+    ["src/engine", ["src/controller", "src/client"]],
+    ["src/client", ["src/controller", "src/engine"]],
+  ]) {
+    zones.push({
+      target: `./${target}`,
+      from: others.map((f) => `./${f}`),
+      message: `${target} talks to the other processes over the wire only`,
+    });
   }
   return zones;
 }
@@ -44,14 +54,27 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
-    languageOptions: { parserOptions: { project: ["./tsconfig.json", "./tsconfig.test.json", "./viz/browser/tsconfig.json"], tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: {
+        project: ["./tsconfig.json", "./tsconfig.test.json", "./viz/browser/tsconfig.json"],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
     plugins: { "import-x": importX },
     settings: { "import-x/resolver-next": [createTypeScriptImportResolver()] },
     rules: {
       // node:test's test() and describe() return promises the runner itself awaits.
       "@typescript-eslint/no-floating-promises": [
         "error",
-        { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["test", "it", "describe", "suite", "before", "after", "beforeEach", "afterEach"] }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: "package",
+              package: "node:test",
+              name: ["test", "it", "describe", "suite", "before", "after", "beforeEach", "afterEach"],
+            },
+          ],
+        },
       ],
       "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "separate-type-imports" }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
@@ -74,7 +97,10 @@ export default tseslint.config(
   {
     files: ["src/graph/**/*.ts", "src/protocol/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { paths: IO_MODULES.map((name) => ({ name, message: "src/graph and src/protocol are pure: no I/O" })) }],
+      "no-restricted-imports": [
+        "error",
+        { paths: IO_MODULES.map((name) => ({ name, message: "src/graph and src/protocol are pure: no I/O" })) },
+      ],
       "no-restricted-globals": ["error", { name: "process", message: "src/graph and src/protocol are pure: no process state" }],
     },
   },

@@ -11,7 +11,13 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { Cluster, EngineError } from "../src/index.js";
 
-const { values } = parseArgs({ options: { tasks: { type: "string", default: "2000" }, lifetime: { type: "string", default: "2000" }, engines: { type: "string", default: "4" } } });
+const { values } = parseArgs({
+  options: {
+    tasks: { type: "string", default: "2000" },
+    lifetime: { type: "string", default: "2000" },
+    engines: { type: "string", default: "4" },
+  },
+});
 const TASKS = Number(values.tasks);
 const LIFETIME = Number(values.lifetime);
 const N = Number(values.engines);
@@ -40,7 +46,13 @@ const killer = (async () => {
   }
 })();
 const started = Date.now();
-const ar = rc.loadBalancedView().with({ retries: 5 }).map((x: number) => new Promise((r) => setTimeout(() => r(x * 2), 5)), Array.from({ length: TASKS }, (_, i) => i));
+const ar = rc
+  .loadBalancedView()
+  .with({ retries: 5 })
+  .map(
+    (x: number) => new Promise((r) => setTimeout(() => r(x * 2), 5)),
+    Array.from({ length: TASKS }, (_, i) => i),
+  );
 const values2 = (await ar.get({ returnExceptions: true })) as unknown[];
 stop = true;
 await killer;
@@ -57,8 +69,22 @@ const terminal = entries.filter((e) => ["ok", "error", "aborted"].includes(e.met
 await rc.close();
 await cluster.stop();
 fs.rmSync(dir, { recursive: true, force: true });
-process.stdout.write(`${JSON.stringify({
-  system: "parallax", bench: "chaos",
-  metrics: { tasks: TASKS, engines: N, kills, seconds: (Date.now() - started) / 1000, correct, engine_errors: engineErrors, wrong, lost: TASKS - values2.length, messages: entries.length, terminal },
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    system: "parallax",
+    bench: "chaos",
+    metrics: {
+      tasks: TASKS,
+      engines: N,
+      kills,
+      seconds: (Date.now() - started) / 1000,
+      correct,
+      engine_errors: engineErrors,
+      wrong,
+      lost: TASKS - values2.length,
+      messages: entries.length,
+      terminal,
+    },
+  })}\n`,
+);
 if (wrong > 0 || values2.length !== TASKS || terminal !== entries.length) process.exitCode = 1;

@@ -62,8 +62,18 @@ const TARGETS: Array<[string, "min" | "max", number]> = [
 ];
 
 function runJson(command: string, args: string[], cwd: string): { metrics: Record<string, number> } {
-  const out = execFileSync(command, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 900_000, stdio: ["ignore", "pipe", "ignore"] });
-  const line = out.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
+  const out = execFileSync(command, args, {
+    cwd,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 900_000,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const line = out
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .at(-1);
   if (!line) throw new Error(`${command} ${args.join(" ")} printed no JSON`);
   return JSON.parse(line) as { metrics: Record<string, number> };
 }
@@ -87,7 +97,8 @@ const anchors: Record<string, () => { metrics: Record<string, number> }> = {
 };
 const results: Record<string, Record<string, number>> = {};
 const errors: Record<string, string> = {};
-if (!fs.existsSync(values.anchors)) throw new Error(`no anchor scripts at ${values.anchors}: pass --anchors <folder with ipp_bench.py, dask_bench.py, zmq/bench.js>`);
+if (!fs.existsSync(values.anchors))
+  throw new Error(`no anchor scripts at ${values.anchors}: pass --anchors <folder with ipp_bench.py, dask_bench.py, zmq/bench.js>`);
 for (const name of values.only.split(",").filter(Boolean)) {
   const run = anchors[name];
   if (!run) throw new Error(`unknown anchor ${name} (known: ${Object.keys(anchors).join(", ")})`);
@@ -110,7 +121,9 @@ for (const anchor of Object.keys(results).filter((n) => n !== "parallax" && n !=
     const ours = results.parallax?.[metric];
     const theirs = results[anchor]?.[metric];
     if (typeof ours !== "number" || typeof theirs !== "number" || ours === 0 || theirs === 0) continue;
-    (ratios[`parallax_vs_${anchor}`] as Record<string, number>)[metric] = Number((better === "higher" ? ours / theirs : theirs / ours).toFixed(2));
+    (ratios[`parallax_vs_${anchor}`] as Record<string, number>)[metric] = Number(
+      (better === "higher" ? ours / theirs : theirs / ours).toFixed(2),
+    );
   }
 }
 // The wire's limit: raw zeromq.js between two Node processes, against the same operations.
@@ -118,7 +131,9 @@ const zmq = results.zmq;
 if (zmq) {
   ratios.parallax_vs_raw_zmq = {
     latency_direct_ms_median: Number(((zmq.latency_small_ms_median ?? 0) / (results.parallax.latency_direct_ms_median ?? 1)).toFixed(3)),
-    lb_apply_async_tasks_per_s: Number(((results.parallax.lb_apply_async_tasks_per_s ?? 0) / (zmq.echo_small_roundtrips_per_s ?? 1)).toFixed(3)),
+    lb_apply_async_tasks_per_s: Number(
+      ((results.parallax.lb_apply_async_tasks_per_s ?? 0) / (zmq.echo_small_roundtrips_per_s ?? 1)).toFixed(3),
+    ),
     push_1MiB_MBps: Number(((results.parallax.push_1MiB_MBps ?? 0) / (zmq.oneway_1MiB_MBps ?? 1)).toFixed(3)),
   };
 }
@@ -127,7 +142,14 @@ const targets = TARGETS.map(([metric, kind, bound]) => {
   const met = typeof value === "number" && (kind === "min" ? value >= bound : value <= bound);
   return { metric, target: `${kind === "min" ? ">=" : "<="} ${bound}`, value: value ?? null, met };
 });
-const report = { date: new Date().toISOString(), machine: { cpus: os.availableParallelism(), loadavg: os.loadavg(), node: process.version }, results, ratios, targets, errors };
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpus: os.availableParallelism(), loadavg: os.loadavg(), node: process.version },
+  results,
+  ratios,
+  targets,
+  errors,
+};
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
 fs.writeFileSync(path.join(root, "bench/results/latest.json"), `${JSON.stringify(report, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(report)}\n`);

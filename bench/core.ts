@@ -72,7 +72,10 @@ async function throughput(rc: Client, m: Record<string, number>): Promise<void> 
   m.lb_apply_async_total_s = round(te - t);
   for (const chunksize of [1, 100]) {
     t = now();
-    const out = await lview.with({ chunksize }).map(noopItem, Array.from({ length: TASKS }, (_, i) => i));
+    const out = await lview.with({ chunksize }).map(
+      noopItem,
+      Array.from({ length: TASKS }, (_, i) => i),
+    );
     if (out.length !== TASKS) throw new Error("map lost items");
     m[`map_chunk${chunksize}_items_per_s`] = round(TASKS / (now() - t), 1);
     m[`map_chunk${chunksize}_total_s`] = round(now() - t);
@@ -168,7 +171,12 @@ async function main(): Promise<void> {
   m.start_launch_s = round(t1 - t0);
   m.start_connect_s = round(t2 - t1);
   m.start_register_wait_s = round(t3 - t2);
-  for (const [name, phase] of [["latency", latency], ["throughput", throughput], ["push_pull", pushPull], ["dependencies", dependencies]] as const) {
+  for (const [name, phase] of [
+    ["latency", latency],
+    ["throughput", throughput],
+    ["push_pull", pushPull],
+    ["dependencies", dependencies],
+  ] as const) {
     try {
       await phase(rc, m);
     } catch (error) {
@@ -180,7 +188,9 @@ async function main(): Promise<void> {
   await cluster.stop();
   m.stop_s = round(now() - ts);
   fs.rmSync(dir, { recursive: true, force: true });
-  process.stdout.write(`${JSON.stringify({ system: "parallax", config: { engines: 2, tasks: TASKS, hwm: Number(args.hwm) }, metrics: m, errors })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ system: "parallax", config: { engines: 2, tasks: TASKS, hwm: Number(args.hwm) }, metrics: m, errors })}\n`,
+  );
 }
 
 await main();

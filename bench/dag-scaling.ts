@@ -12,13 +12,28 @@ import { TaskScheduler } from "../src/scheduler/task-scheduler.js";
 import type { SchedulerPort } from "../src/scheduler/task-scheduler.js";
 
 function engine(id: number): EngineRecord {
-  return { id, identity: Buffer.from(`e${id}`), pid: 0, hostname: "bench", cwd: "/", registered: 0, lastBeat: 0, direct: new Set(), balanced: new Set(), completed: 0, bytesIn: 0, bytesOut: 0, replySeq: 0, ackedSeq: 0 };
+  return {
+    id,
+    identity: Buffer.from(`e${id}`),
+    pid: 0,
+    hostname: "bench",
+    cwd: "/",
+    registered: 0,
+    lastBeat: 0,
+    direct: new Set(),
+    balanced: new Set(),
+    completed: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    replySeq: 0,
+    ackedSeq: 0,
+  };
 }
 
 /** Submits a random DAG of `n` tasks (each after up to two earlier ones), then runs it; returns seconds. */
 function run(n: number, seed = 1): number {
   let s = seed;
-  const random = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  const random = () => (s = (s * 16807) % 2147483647) / 2147483647;
   const db = new MemoryTaskDatabase({ maxRecords: n + 10, maxBytes: Number.MAX_SAFE_INTEGER });
   const inFlight: Array<[TaskRecord, EngineRecord]> = [];
   const port: SchedulerPort = {
@@ -44,9 +59,14 @@ function run(n: number, seed = 1): number {
     const msgId = `t${i}`;
     ids.push(msgId);
     const record: TaskRecord = {
-      msgId, client: "c", balanced: true, submitted: Date.now(), phase: "queued",
+      msgId,
+      client: "c",
+      balanced: true,
+      submitted: Date.now(),
+      phase: "queued",
       requestMetadata: deps.length ? { after: { ids: deps, all: true, success: true, failure: false } } : {},
-      requestContent: {}, requestBuffers: [],
+      requestContent: {},
+      requestBuffers: [],
     };
     db.add(record);
     scheduler.submit(record);
@@ -69,11 +89,16 @@ function run(n: number, seed = 1): number {
 run(2000);
 const small = run(10_000);
 const large = run(100_000);
-process.stdout.write(`${JSON.stringify({
-  system: "parallax", bench: "dag-scaling",
-  metrics: {
-    dag_10k_s: Number(small.toFixed(3)), dag_100k_s: Number(large.toFixed(3)),
-    dag_10k_tasks_per_s: Math.round(10_000 / small), dag_100k_tasks_per_s: Math.round(100_000 / large),
-    ratio_100k_to_10k: Number((large / small).toFixed(2)),
-  },
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    system: "parallax",
+    bench: "dag-scaling",
+    metrics: {
+      dag_10k_s: Number(small.toFixed(3)),
+      dag_100k_s: Number(large.toFixed(3)),
+      dag_10k_tasks_per_s: Math.round(10_000 / small),
+      dag_100k_tasks_per_s: Math.round(100_000 / large),
+      ratio_100k_to_10k: Number((large / small).toFixed(2)),
+    },
+  })}\n`,
+);

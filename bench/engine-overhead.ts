@@ -60,7 +60,11 @@ function record(m: Record<string, number>, name: string, cost: { wall: number; c
 async function inProcess(m: Record<string, number>): Promise<void> {
   const { content, buffers } = encodeCall("call", noop, []);
   const ns = new Namespace(process.cwd());
-  record(m, "inline_call", await perCallUs(async () => encodeValue(ns.invoke(await ns.resolveFunction(content.fn!), decodeValue(buffers) as unknown[]))));
+  record(
+    m,
+    "inline_call",
+    await perCallUs(async () => encodeValue(ns.invoke(await ns.resolveFunction(content.fn!), decodeValue(buffers) as unknown[]))),
+  );
   const thread = new TaskThread({ cwd: process.cwd(), seed: {} }, () => {});
   record(m, "thread_call", await perCallUs(() => thread.run(content, buffers, () => {})));
   const context = vm.createContext({ fn: noop });

@@ -126,7 +126,9 @@ try {
   const map = await bigMap(rc, controllerPid);
   const many = await manyClients(cluster.files.client, controllerPid);
   await rc.close();
-  process.stdout.write(`${JSON.stringify({ system: "parallax", bench: "flow-control", metrics: { controller_idle_rss_mib: idleRss, map, many_clients: many } })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ system: "parallax", bench: "flow-control", metrics: { controller_idle_rss_mib: idleRss, map, many_clients: many } })}\n`,
+  );
   if (map.wrong !== 0 || many.lost !== 0 || many.wrong_or_duplicated !== 0) process.exitCode = 1;
 } finally {
   await cluster.stop();

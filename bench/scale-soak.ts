@@ -98,7 +98,10 @@ class Ledger {
   }
 }
 
-async function withCluster<T>(options: ConstructorParameters<typeof Cluster>[0], body: (cluster: Cluster, rc: Client) => Promise<T>): Promise<T> {
+async function withCluster<T>(
+  options: ConstructorParameters<typeof Cluster>[0],
+  body: (cluster: Cluster, rc: Client) => Promise<T>,
+): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-scale-soak-"));
   const cluster = new Cluster({ n: 2, profileDir: dir, ...options });
   await cluster.start();
@@ -128,7 +131,14 @@ async function backlog(seconds: number): Promise<Outcome> {
     };
     for (let i = 0; i < tasks; i++) ledger.track(i, lview.apply(work, i), i);
     const lost = await ledger.settle(seconds * 1000 * 3 + 120_000);
-    return { tasks, seconds: (Date.now() - started) / 1000, lost, wrong_or_duplicated: ledger.wrong, errors: ledger.errors, controller_peak_rss_mb: rss.stop() };
+    return {
+      tasks,
+      seconds: (Date.now() - started) / 1000,
+      lost,
+      wrong_or_duplicated: ledger.wrong,
+      errors: ledger.errors,
+      controller_peak_rss_mb: rss.stop(),
+    };
   });
 }
 
@@ -139,12 +149,22 @@ async function unfinished(count: number): Promise<Outcome> {
     const rss = rssSampler(cluster);
     const started = Date.now();
     const lview = rc.loadBalancedView();
-    for (let i = 0; i < count; i++) ledger.track(i, lview.apply((x: number) => x, i), i);
+    for (let i = 0; i < count; i++)
+      ledger.track(
+        i,
+        lview.apply((x: number) => x, i),
+        i,
+      );
     const submitted = (Date.now() - started) / 1000;
     const lost = await ledger.settle(600_000);
     return {
-      tasks: count, seconds: (Date.now() - started) / 1000, submit_seconds: submitted, lost,
-      wrong_or_duplicated: ledger.wrong, errors: ledger.errors, controller_peak_rss_mb: rss.stop(),
+      tasks: count,
+      seconds: (Date.now() - started) / 1000,
+      submit_seconds: submitted,
+      lost,
+      wrong_or_duplicated: ledger.wrong,
+      errors: ledger.errors,
+      controller_peak_rss_mb: rss.stop(),
     };
   });
 }
@@ -171,8 +191,13 @@ async function stall(seconds: number): Promise<Outcome> {
     const lost = await ledger.settle(120_000);
     const engines = rc.ids.length;
     return {
-      tasks, seconds: (Date.now() - started) / 1000, lost, wrong_or_duplicated: ledger.wrong, errors: ledger.errors,
-      controller_peak_rss_mb: rss.stop(), engines_after: engines,
+      tasks,
+      seconds: (Date.now() - started) / 1000,
+      lost,
+      wrong_or_duplicated: ledger.wrong,
+      errors: ledger.errors,
+      controller_peak_rss_mb: rss.stop(),
+      engines_after: engines,
     };
   });
 }
@@ -195,7 +220,8 @@ async function restoreRound(cluster: Cluster, rc: Client, round: number): Promis
     results.push([previous, i]);
   }
   for (let i = 0; i < 10; i++) results.push([lview.with({ pure: true }).apply(add, round, i % 3), round + (i % 3)]);
-  for (let i = 0; i < 10; i++) results.push([lview.apply(add, inputs[i] as AsyncResult<number>, inputs[i + 1] as AsyncResult<number>), 2 * i + 1]);
+  for (let i = 0; i < 10; i++)
+    results.push([lview.apply(add, inputs[i] as AsyncResult<number>, inputs[i + 1] as AsyncResult<number>), 2 * i + 1]);
   const ledger = new Ledger(results.length);
   results.forEach(([ar, expected], i) => ledger.track(i, ar, expected));
   await new Promise((r) => setTimeout(r, Math.random() * 300));
@@ -220,7 +246,15 @@ async function restore(rounds: number): Promise<Outcome> {
       errors += ledger.errors;
       peak = Math.max(peak, rssMb(cluster.controller?.pid));
     }
-    return { tasks, seconds: (Date.now() - started) / 1000, lost, wrong_or_duplicated: wrong, errors, controller_peak_rss_mb: peak, rounds };
+    return {
+      tasks,
+      seconds: (Date.now() - started) / 1000,
+      lost,
+      wrong_or_duplicated: wrong,
+      errors,
+      controller_peak_rss_mb: peak,
+      rounds,
+    };
   });
 }
 

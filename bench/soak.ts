@@ -12,7 +12,13 @@ import { parseArgs } from "node:util";
 import { Cluster } from "../src/index.js";
 import type { AsyncResult } from "../src/index.js";
 
-const { values } = parseArgs({ options: { tasks: { type: "string", default: "1000000" }, window: { type: "string", default: "2000" }, hwm: { type: "string", default: "0" } } });
+const { values } = parseArgs({
+  options: {
+    tasks: { type: "string", default: "1000000" },
+    window: { type: "string", default: "2000" },
+    hwm: { type: "string", default: "0" },
+  },
+});
 const TASKS = Number(values.tasks);
 const WINDOW = Number(values.window);
 
@@ -52,13 +58,20 @@ await rc.close();
 await cluster.stop();
 fs.rmSync(dir, { recursive: true, force: true });
 const afterWarmup = samples.filter((s) => s.tasks >= Math.min(TASKS, 200_000));
-process.stdout.write(`${JSON.stringify({
-  system: "parallax", bench: "soak",
-  metrics: {
-    tasks: TASKS, seconds, tasks_per_s: Math.round(TASKS / seconds), lost: missing, wrong_or_duplicated: wrong,
-    controller_rss_min_after_warmup_mib: Math.min(...afterWarmup.map((s) => s.rssMiB)),
-    controller_rss_max_after_warmup_mib: Math.max(...afterWarmup.map((s) => s.rssMiB)),
-  },
-  samples,
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    system: "parallax",
+    bench: "soak",
+    metrics: {
+      tasks: TASKS,
+      seconds,
+      tasks_per_s: Math.round(TASKS / seconds),
+      lost: missing,
+      wrong_or_duplicated: wrong,
+      controller_rss_min_after_warmup_mib: Math.min(...afterWarmup.map((s) => s.rssMiB)),
+      controller_rss_max_after_warmup_mib: Math.max(...afterWarmup.map((s) => s.rssMiB)),
+    },
+    samples,
+  })}\n`,
+);
 if (missing > 0 || wrong > 0) process.exitCode = 1;

@@ -49,15 +49,18 @@ function dbAdd(n: number): { records: number; add_all_ms: number; marginal_us_pe
 function schedulerSubmit(n: number): { queued: number; marginal_us_per_submission: number } {
   const db = new MemoryTaskDatabase();
   const engine = new EngineRegistry().register(Buffer.from("e0"), { pid: 0, hostname: "bench", cwd: "/" });
-  const scheduler = new TaskScheduler({
-    db,
-    dispatch(record, e) {
-      record.phase = "running";
-      e.balanced.add(record.msgId);
+  const scheduler = new TaskScheduler(
+    {
+      db,
+      dispatch(record, e) {
+        record.phase = "running";
+        e.balanced.add(record.msgId);
+      },
+      fail() {},
+      answerWithResult() {},
     },
-    fail() {},
-    answerWithResult() {},
-  }, { scheme: "leastload", hwm: 1, impossibleGraceMs: 1000 });
+    { scheme: "leastload", hwm: 1, impossibleGraceMs: 1000 },
+  );
   scheduler.engineAdded(engine);
   const submit = (id: string) => {
     const record = unfinished(id);
@@ -89,27 +92,41 @@ async function clusterThroughput(): Promise<Record<string, unknown>> {
     const pid = cluster.controller?.pid as number;
     const gate = path.join(dir, "gate");
     const lview = rc.loadBalancedView();
-    const holder = lview.apply((file: string) => new Promise((resolve) => {
-      const timer = setInterval(() => {
-        if ((require("node:fs") as typeof import("node:fs")).existsSync(file)) {
-          clearInterval(timer);
-          resolve(true);
-        }
-      }, 20);
-    }), gate);
+    const holder = lview.apply(
+      (file: string) =>
+        new Promise((resolve) => {
+          const timer = setInterval(() => {
+            if ((require("node:fs") as typeof import("node:fs")).existsSync(file)) {
+              clearInterval(timer);
+              resolve(true);
+            }
+          }, 20);
+        }),
+      gate,
+    );
     // The query waits behind the submissions at the controller; a busy controller may take longer
     // than the query's own timeout to reach it, which is no failure here.
-    const unassigned = () => rc.queueStatus().then((s) => s.unassigned, () => 0);
+    const unassigned = () =>
+      rc.queueStatus().then(
+        (s) => s.unassigned,
+        () => 0,
+      );
     const waitUnassigned = async (n: number) => {
       while ((await unassigned()) < n) await new Promise((resolve) => setTimeout(resolve, 50));
     };
     let start = performance.now();
-    const queued = lview.map((x: number) => x, Array.from({ length: QUEUED }, (_, i) => i));
+    const queued = lview.map(
+      (x: number) => x,
+      Array.from({ length: QUEUED }, (_, i) => i),
+    );
     await waitUnassigned(QUEUED);
     const first = (performance.now() - start) / 1000;
     const rssQueued = rssMiB(pid);
     start = performance.now();
-    const extra = lview.map((x: number) => x, Array.from({ length: EXTRA }, (_, i) => i));
+    const extra = lview.map(
+      (x: number) => x,
+      Array.from({ length: EXTRA }, (_, i) => i),
+    );
     await waitUnassigned(QUEUED + EXTRA);
     const more = (performance.now() - start) / 1000;
     fs.writeFileSync(gate, "");

@@ -33,5 +33,7 @@ export async function estimatePi(engines = Math.max(2, os.availableParallelism()
 if (import.meta.url === `file://${process.argv[1]}`) {
   const result = await estimatePi();
   console.log(`π ≈ ${result.pi.toFixed(5)} from ${result.engines} engines (${result.enginesUsed} did work)`);
-  console.log(`elapsed ${result.elapsedMs} ms, serial time ${result.serialMs} ms, speedup ${(result.serialMs / result.wallMs).toFixed(2)}×`);
+  console.log(
+    `elapsed ${result.elapsedMs} ms, serial time ${result.serialMs} ms, speedup ${(result.serialMs / result.wallMs).toFixed(2)}×`,
+  );
 }

@@ -65,10 +65,15 @@ try {
   const mean = lview.apply(combine, ...fits);
   results.push(...fits, mean, lview.apply(report, mean));
   for (let seed = 0; seed < 40; seed++) results.push(lview.apply(simulate, seed));
-  const done = (fraction: number) => page.waitForFunction((n) => {
-    const text = document.querySelector("#tiles [data-metric=rate-out] .sub")?.textContent ?? "";
-    return Number.parseInt(text, 10) >= n;
-  }, Math.floor(results.length * fraction), { timeout: 60_000 });
+  const done = (fraction: number) =>
+    page.waitForFunction(
+      (n) => {
+        const text = document.querySelector("#tiles [data-metric=rate-out] .sub")?.textContent ?? "";
+        return Number.parseInt(text, 10) >= n;
+      },
+      Math.floor(results.length * fraction),
+      { timeout: 60_000 },
+    );
   await done(0.3);
   await page.goto(`${url}#/graph`);
   await page.waitForSelector("#graph g.node");

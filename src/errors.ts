@@ -5,10 +5,25 @@
 
 /** Every error code Parallax uses, defined once. */
 export type ErrorCode =
-  | "PARALLAX_ERROR" | "REMOTE_ERROR" | "COMPOSITE_ERROR" | "ENGINE_ERROR" | "TASK_TIMEOUT" | "EXECUTION_TIMEOUT"
-  | "TASK_ABORTED" | "TASK_INTERRUPTED" | "UNMET_DEPENDENCY" | "IMPOSSIBLE_DEPENDENCY" | "INVALID_DEPENDENCY"
-  | "NO_ENGINES_REGISTERED" | "CONTROLLER_LOST" | "SERIALIZATION_ERROR" | "TIMEOUT" | "CONFIGURATION_ERROR"
-  | "PROTOCOL_ERROR" | "RESULT_CULLED" | "PX_USAGE_ERROR";
+  | "PARALLAX_ERROR"
+  | "REMOTE_ERROR"
+  | "COMPOSITE_ERROR"
+  | "ENGINE_ERROR"
+  | "TASK_TIMEOUT"
+  | "EXECUTION_TIMEOUT"
+  | "TASK_ABORTED"
+  | "TASK_INTERRUPTED"
+  | "UNMET_DEPENDENCY"
+  | "IMPOSSIBLE_DEPENDENCY"
+  | "INVALID_DEPENDENCY"
+  | "NO_ENGINES_REGISTERED"
+  | "CONTROLLER_LOST"
+  | "SERIALIZATION_ERROR"
+  | "TIMEOUT"
+  | "CONFIGURATION_ERROR"
+  | "PROTOCOL_ERROR"
+  | "RESULT_CULLED"
+  | "PX_USAGE_ERROR";
 
 /**
  * Marks Parallax errors on their prototype. `Symbol.for` is shared by every realm of a process,
@@ -67,7 +82,9 @@ export class RemoteError extends ParallaxError {
   /** The value thrown, when user code threw something that is not an Error (`throw "boom"`). */
   readonly thrown: unknown;
   constructor(info: RemoteErrorInfo) {
-    const place = [info.item === undefined ? "" : `item ${info.item}`, info.engineId === undefined ? "" : `engine ${info.engineId}`].filter(Boolean);
+    const place = [info.item === undefined ? "" : `item ${info.item}`, info.engineId === undefined ? "" : `engine ${info.engineId}`].filter(
+      Boolean,
+    );
     super(`${place.length ? `[${place.join(", ")}] ` : ""}${info.ename}: ${info.evalue}`);
     this.ename = info.ename;
     this.evalue = info.evalue;
@@ -210,7 +227,14 @@ export interface WireError extends RemoteErrorInfo {
 /** The wire form of an error the controller or an engine raises itself. */
 export function toWire(error: ParallaxError, origin: "controller" | "engine", engineId?: number): WireError {
   const cause = error.cause instanceof Error ? error.cause.message : typeof error.cause === "string" ? error.cause : "";
-  return { ename: error.name, evalue: error.message, remoteStack: cause, code: error.code, origin, ...(engineId === undefined ? {} : { engineId }) };
+  return {
+    ename: error.name,
+    evalue: error.message,
+    remoteStack: cause,
+    code: error.code,
+    origin,
+    ...(engineId === undefined ? {} : { engineId }),
+  };
 }
 
 type WireFactory = (message: string, info: WireError) => ParallaxError;

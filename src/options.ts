@@ -7,7 +7,9 @@
 export function checkOptions(options: unknown, known: readonly string[], where: string): void {
   if (options === undefined) return;
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw new TypeError(`${where}: options must be an object, got ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options}`);
+    throw new TypeError(
+      `${where}: options must be an object, got ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options}`,
+    );
   }
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new TypeError(`${where}: unknown option ${JSON.stringify(key)} (valid: ${known.join(", ")})`);

@@ -32,10 +32,7 @@ export interface AsyncResultLike {
 }
 
 /** Something that produces a serialized task graph: a TaskGraph, its executed results, a graphology graph. */
-export type GraphSource =
-  | { export(): unknown }
-  | { toJSON(): unknown }
-  | { graph: unknown };
+export type GraphSource = { export(): unknown } | { toJSON(): unknown } | { graph: unknown };
 
 /** Everything `visualize()` and `timeline()` accept (a Map contributes its values). */
 export type GraphInput = TaskGraphJSON | GraphSource | AsyncResultLike | Iterable<AsyncResultLike> | ReadonlyMap<unknown, AsyncResultLike>;
@@ -124,7 +121,9 @@ function sanitize(raw: Record<string, unknown>): TaskMetadataLike {
   for (const field of STRING_FIELDS) if (typeof raw[field] === "string") meta[field] = raw[field];
   if (STATUSES.has(raw["status"])) meta.status = raw["status"] as TaskMetadataLike["status"];
   if (Array.isArray(raw["dependsOn"])) {
-    meta.dependsOn = raw["dependsOn"].filter((d): d is { msgId: string; kind: EdgeKind } => isObject(d) && typeof d["msgId"] === "string" && KINDS.has(d["kind"]));
+    meta.dependsOn = raw["dependsOn"].filter(
+      (d): d is { msgId: string; kind: EdgeKind } => isObject(d) && typeof d["msgId"] === "string" && KINDS.has(d["kind"]),
+    );
   }
   return meta;
 }
@@ -149,7 +148,12 @@ export function stateFromMetadata(meta: TaskMetadataLike, ready: boolean | undef
 }
 
 function nodeFromMetadata(msgId: string, meta: TaskMetadataLike, ready: boolean | undefined): TaskNodeAttributes {
-  const attributes: TaskNodeAttributes = { label: meta.label ?? "task", shortId: msgId.slice(0, 8), state: stateFromMetadata(meta, ready), msgId };
+  const attributes: TaskNodeAttributes = {
+    label: meta.label ?? "task",
+    shortId: msgId.slice(0, 8),
+    state: stateFromMetadata(meta, ready),
+    msgId,
+  };
   for (const field of [...NUMBER_FIELDS, "errorName", "errorMessage"] as const) {
     if (meta[field] !== undefined) Object.assign(attributes, { [field]: meta[field] });
   }
@@ -181,7 +185,8 @@ export function graphFromResults(results: Iterable<AsyncResultLike>): TaskGraphJ
     });
   }
   for (const edge of edges) {
-    if (!nodes.has(edge.source)) nodes.set(edge.source, { label: "(not in results)", shortId: edge.source.slice(0, 8), state: "pending", msgId: edge.source });
+    if (!nodes.has(edge.source))
+      nodes.set(edge.source, { label: "(not in results)", shortId: edge.source.slice(0, 8), state: "pending", msgId: edge.source });
   }
   return {
     // A message may depend on the same message twice (as an argument and through `after`),

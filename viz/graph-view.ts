@@ -205,7 +205,11 @@ function errorText(name: string | undefined, message: string | undefined): strin
 }
 
 /** Hover text of one dependency, including which outcomes satisfy an after/follow edge. */
-export function dependencyDetails(source: TaskNodeAttributes, target: TaskNodeAttributes, attributes: Partial<TaskEdgeAttributes> | undefined): string {
+export function dependencyDetails(
+  source: TaskNodeAttributes,
+  target: TaskNodeAttributes,
+  attributes: Partial<TaskEdgeAttributes> | undefined,
+): string {
   const kind = edgeKind(attributes);
   const base = `${singleLine(target.label)} ${singleLine(target.shortId)} depends on ${singleLine(source.label)} ${singleLine(source.shortId)} (${kind})`;
   if (kind === "argument") return base;
@@ -245,7 +249,13 @@ export function buildView(graph: TaskGraphJSON, options: ViewOptions = {}): Grap
 type SerializedEdges = NonNullable<TaskGraphJSON["edges"]>;
 
 function plainView(tasks: Map<string, TaskNodeAttributes>, edges: SerializedEdges, maxLabel: number): GraphView {
-  const nodes = [...tasks].map(([id, a]): ViewNode => ({ id, lines: taskLines(a, maxLabel), state: a.state, details: taskDetails(a), count: 1 }));
+  const nodes = [...tasks].map(([id, a]): ViewNode => ({
+    id,
+    lines: taskLines(a, maxLabel),
+    state: a.state,
+    details: taskDetails(a),
+    count: 1,
+  }));
   const viewEdges = edges.map((edge): ViewEdge => {
     const source = String(edge.source);
     const target = String(edge.target);
@@ -267,7 +277,10 @@ interface Group {
 
 const OTHER_GROUP = "\u0000other";
 
-function groupTasks(tasks: Map<string, TaskNodeAttributes>, maxNodes: number): { groups: Map<string, Group>; groupOf: Map<string, string>; merged: number } {
+function groupTasks(
+  tasks: Map<string, TaskNodeAttributes>,
+  maxNodes: number,
+): { groups: Map<string, Group>; groupOf: Map<string, string>; merged: number } {
   const byLabel = new Map<string, Group>();
   const groupOf = new Map<string, string>();
   for (const [key, a] of tasks) {
@@ -283,7 +296,14 @@ function groupTasks(tasks: Map<string, TaskNodeAttributes>, maxNodes: number): {
   const ranked = [...byLabel.values()].sort((x, y) => y.count - x.count);
   const kept = ranked.slice(0, maxNodes - 1);
   const folded = ranked.slice(maxNodes - 1);
-  const other: Group = { id: OTHER_GROUP, label: `${folded.length} other labels`, count: 0, states: new Map(), engines: new Set(), busyMs: 0 };
+  const other: Group = {
+    id: OTHER_GROUP,
+    label: `${folded.length} other labels`,
+    count: 0,
+    states: new Map(),
+    engines: new Set(),
+    busyMs: 0,
+  };
   const foldedIds = new Set(folded.map((g) => g.id));
   for (const [key, a] of tasks) {
     if (!foldedIds.has(groupOf.get(key) as string)) continue;
@@ -303,7 +323,9 @@ function addToGroup(group: Group, a: TaskNodeAttributes): void {
 }
 
 function stateSummary(states: Map<TaskState, number>): string {
-  return TASK_STATES.filter((s) => states.has(s)).map((s) => `${states.get(s)} ${s}`).join(", ");
+  return TASK_STATES.filter((s) => states.has(s))
+    .map((s) => `${states.get(s)} ${s}`)
+    .join(", ");
 }
 
 function groupNode(group: Group, maxLabel: number): ViewNode {

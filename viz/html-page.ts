@@ -64,7 +64,11 @@ const STYLE = `
 export async function htmlPage(graph: TaskGraphJSON, options: HtmlOptions = {}): Promise<string> {
   const script = await pageScript();
   const title = options.title ?? "Task graph";
-  const config = { title, maxNodes: options.maxNodes ?? DEFAULT_HTML_MAX_NODES, ...(options.maxLabelLength ? { maxLabelLength: options.maxLabelLength } : {}) };
+  const config = {
+    title,
+    maxNodes: options.maxNodes ?? DEFAULT_HTML_MAX_NODES,
+    ...(options.maxLabelLength ? { maxLabelLength: options.maxLabelLength } : {}),
+  };
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -7,8 +7,19 @@ import type { TaskGraphJSON, TaskNodeAttributes, TaskState } from "../src/graph/
 import { toTaskGraphJSON } from "./graph-input.js";
 import type { GraphInput } from "./graph-input.js";
 import {
-  assertTaskGraphJSON, dependencyDetails, EDGE_KINDS, EDGE_STYLES, edgeKind, escapeXml, formatDuration, formatTime, singleLine,
-  STATE_STYLES, TASK_STATES, taskAttributes, taskDetails,
+  assertTaskGraphJSON,
+  dependencyDetails,
+  EDGE_KINDS,
+  EDGE_STYLES,
+  edgeKind,
+  escapeXml,
+  formatDuration,
+  formatTime,
+  singleLine,
+  STATE_STYLES,
+  TASK_STATES,
+  taskAttributes,
+  taskDetails,
 } from "./graph-view.js";
 
 /** Options of {@link timeline}. */
@@ -49,7 +60,6 @@ const LANE_PADDING = 4;
 const TICK_TARGET = 8;
 const CHAR_WIDTH = 6.2;
 
-
 function latestTime(tasks: Iterable<TaskNodeAttributes>): number {
   let latest = -Infinity;
   for (const t of tasks) latest = Math.max(latest, t.started ?? -Infinity, t.completed ?? -Infinity, t.submitted ?? -Infinity);
@@ -61,13 +71,26 @@ function collectBars(graph: TaskGraphJSON, now: number | undefined): Bar[] {
   const end = now ?? latestTime(tasks.map(([, t]) => t));
   return tasks
     .filter(([, t]) => t.started !== undefined)
-    .map(([key, task]) => ({ key, task, start: task.started as number, end: Math.max(task.started as number, task.completed ?? end), lane: 0, row: 0 }));
+    .map(([key, task]) => ({
+      key,
+      task,
+      start: task.started as number,
+      end: Math.max(task.started as number, task.completed ?? end),
+      lane: 0,
+      row: 0,
+    }));
 }
 
 /** Groups bars into one lane per engine (sorted by id; unknown engines last) and packs rows. */
 function assignLanes(bars: Bar[], rowHeight: number): Lane[] {
   const engineIds = [...new Set(bars.map((b) => b.task.engineId))].sort((x, y) => (x ?? Infinity) - (y ?? Infinity));
-  const lanes: Lane[] = engineIds.map((id) => ({ name: id === undefined ? "no engine" : `engine ${id}`, engineId: id, rows: 1, y: 0, height: 0 }));
+  const lanes: Lane[] = engineIds.map((id) => ({
+    name: id === undefined ? "no engine" : `engine ${id}`,
+    engineId: id,
+    rows: 1,
+    y: 0,
+    height: 0,
+  }));
   const laneIndex = new Map(engineIds.map((id, i) => [id, i]));
   const rowEnds: number[][] = lanes.map(() => []);
   for (const bar of [...bars].sort((x, y) => x.start - y.start || x.end - y.end)) {
@@ -139,7 +162,9 @@ function axisElements(scale: Scale, top: number, bottom: number): string[] {
       `<text class="tick-label" x="${x}" y="${fmt(bottom + 16)}" text-anchor="middle">${escapeXml(offset === 0 ? "0" : formatDuration(offset))}</text>`,
     );
   }
-  elements.push(`<line class="axis" x1="${MARGIN.left}" y1="${fmt(bottom)}" x2="${fmt(scale.x(scale.t0 + scale.span))}" y2="${fmt(bottom)}" stroke="#57606a"/>`);
+  elements.push(
+    `<line class="axis" x1="${MARGIN.left}" y1="${fmt(bottom)}" x2="${fmt(scale.x(scale.t0 + scale.span))}" y2="${fmt(bottom)}" stroke="#57606a"/>`,
+  );
   return elements;
 }
 
@@ -156,7 +181,9 @@ function barElement(bar: Bar, scale: Scale, y: number, rowHeight: number): strin
   const x = scale.x(bar.start);
   const title = escapeXml(taskDetails(bar.task).join("\n"));
   const label = fittedLabel(bar.task.label, width);
-  const text = label ? `<text class="bar-label" x="${fmt(x + 3)}" y="${fmt(y + height / 2 + 4)}" fill="${style.font}">${escapeXml(label)}</text>` : "";
+  const text = label
+    ? `<text class="bar-label" x="${fmt(x + 3)}" y="${fmt(y + height / 2 + 4)}" fill="${style.font}">${escapeXml(label)}</text>`
+    : "";
   const engine = bar.task.engineId === undefined ? "" : ` data-engine="${bar.task.engineId}"`;
   return `<g class="task"><title>${title}</title><rect class="bar" data-key="${escapeXml(bar.key)}" data-state="${bar.task.state}"${engine} data-duration="${bar.end - bar.start}" x="${fmt(x)}" y="${fmt(y)}" width="${fmt(width)}" height="${height}" rx="2" fill="${style.fill}" stroke="${style.border}"/>${text}</g>`;
 }
@@ -185,12 +212,17 @@ function arrowElements(graph: TaskGraphJSON, bars: Bar[], scale: Scale, lanes: L
     const bend = Math.max(12, Math.abs(x2 - x1) / 2);
     const dash = style.dasharray ? ` stroke-dasharray="${style.dasharray}"` : "";
     const title = escapeXml(dependencyDetails(from.task, to.task, edge.attributes));
-    return [`<path class="dependency" data-kind="${kind}" d="M${fmt(x1)},${fmt(y1)} C${fmt(x1 + bend)},${fmt(y1)} ${fmt(x2 - bend)},${fmt(y2)} ${fmt(x2)},${fmt(y2)}" fill="none" stroke="${style.color}" stroke-width="1.2"${dash} marker-end="url(#px-timeline-arrow-${kind})"><title>${title}</title></path>`];
+    return [
+      `<path class="dependency" data-kind="${kind}" d="M${fmt(x1)},${fmt(y1)} C${fmt(x1 + bend)},${fmt(y1)} ${fmt(x2 - bend)},${fmt(y2)} ${fmt(x2)},${fmt(y2)}" fill="none" stroke="${style.color}" stroke-width="1.2"${dash} marker-end="url(#px-timeline-arrow-${kind})"><title>${title}</title></path>`,
+    ];
   });
 }
 
 function arrowMarkers(): string {
-  const markers = EDGE_KINDS.map((kind) => `<marker id="px-timeline-arrow-${kind}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${EDGE_STYLES[kind].color}"/></marker>`);
+  const markers = EDGE_KINDS.map(
+    (kind) =>
+      `<marker id="px-timeline-arrow-${kind}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${EDGE_STYLES[kind].color}"/></marker>`,
+  );
   return `<defs>${markers.join("")}</defs>`;
 }
 
@@ -218,7 +250,10 @@ function svgDocument(width: number, height: number, body: string[]): string {
 
 function emptyTimeline(width: number, title: string | undefined, pending: number): string {
   const heading = title ? `<text x="${MARGIN.left}" y="20" font-weight="bold" font-size="13">${escapeXml(title)}</text>` : "";
-  return svgDocument(width, 64, [heading, `<text class="note" x="${MARGIN.left}" y="44">no task has started yet (${pending} pending)</text>`]);
+  return svgDocument(width, 64, [
+    heading,
+    `<text class="note" x="${MARGIN.left}" y="44">no task has started yet (${pending} pending)</text>`,
+  ]);
 }
 
 /**
@@ -244,7 +279,9 @@ export function timeline(input: GraphInput, options: TimelineOptions = {}): stri
   const body = [
     arrowMarkers(),
     `<style>.lane-label{font-weight:bold;fill:#24292f}.tick-label,.note{fill:#57606a}.task:hover rect{stroke-width:2}</style>`,
-    ...(options.title ? [`<text x="${MARGIN.left}" y="${MARGIN.top + 4}" font-weight="bold" font-size="13">${escapeXml(options.title)}</text>`] : []),
+    ...(options.title
+      ? [`<text x="${MARGIN.left}" y="${MARGIN.top + 4}" font-weight="bold" font-size="13">${escapeXml(options.title)}</text>`]
+      : []),
     ...laneElements(lanes, top, width),
     ...axisElements(scale, top, lanesBottom),
     ...bars.map((bar) => barElement(bar, scale, barY(bar, lanes, top, rowHeight), rowHeight)),

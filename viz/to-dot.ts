@@ -95,14 +95,23 @@ function legendRows(view: GraphView): string[] {
   const kinds = EDGE_KINDS.filter((k) => view.edges.some((e) => e.kind === k));
   const rows: string[] = [];
   if (states.length > 0) {
-    const cells = states.map((s) => `<TD BGCOLOR="${STATE_STYLES[s].fill}" COLOR="${STATE_STYLES[s].border}"><FONT COLOR="${STATE_STYLES[s].font}">${s}</FONT></TD>`);
+    const cells = states.map(
+      (s) =>
+        `<TD BGCOLOR="${STATE_STYLES[s].fill}" COLOR="${STATE_STYLES[s].border}"><FONT COLOR="${STATE_STYLES[s].font}">${s}</FONT></TD>`,
+    );
     rows.push(legendTable(cells, 1, 2));
   }
   if (kinds.length > 0) {
     // ASCII marks: Graphviz has no width metrics for box-drawing characters. Wide spacing
     // because viewers often substitute a font wider than the Helvetica metrics used for layout.
     const marks = { solid: "-----", dashed: "- - -", dotted: ". . . ." } as const;
-    rows.push(legendTable(kinds.map((k) => `<TD><FONT COLOR="${EDGE_STYLES[k].color}">${k} ${marks[EDGE_STYLES[k].dot]}</FONT></TD>`), 0, 8));
+    rows.push(
+      legendTable(
+        kinds.map((k) => `<TD><FONT COLOR="${EDGE_STYLES[k].color}">${k} ${marks[EDGE_STYLES[k].dot]}</FONT></TD>`),
+        0,
+        8,
+      ),
+    );
   }
   return rows;
 }
@@ -121,7 +130,13 @@ function graphLabel(view: GraphView, options: DotOptions): string | undefined {
 
 /** Writes a prepared {@link GraphView} as DOT. */
 export function viewToDot(view: GraphView, options: DotOptions = {}): string {
-  const graphAttributes = [`rankdir=${options.rankdir ?? "TB"}`, `fontname=${dotString(FONT)}`, "fontsize=11", "nodesep=0.25", "ranksep=0.45"];
+  const graphAttributes = [
+    `rankdir=${options.rankdir ?? "TB"}`,
+    `fontname=${dotString(FONT)}`,
+    "fontsize=11",
+    "nodesep=0.25",
+    "ranksep=0.45",
+  ];
   const label = graphLabel(view, options);
   if (label) graphAttributes.push(`label=${label}`, "labelloc=t", "labeljust=l");
   return [

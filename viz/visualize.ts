@@ -39,8 +39,18 @@ export interface VisualizeOptions extends DotOptions, TimelineOptions {
 
 // A record, so that a new option cannot be forgotten here: unknown names are refused.
 const OPTION_NAMES = Object.keys({
-  format: true, filename: true, kind: true, maxNodes: true, maxLabelLength: true, title: true, legend: true, rankdir: true,
-  width: true, rowHeight: true, arrows: true, now: true,
+  format: true,
+  filename: true,
+  kind: true,
+  maxNodes: true,
+  maxLabelLength: true,
+  title: true,
+  legend: true,
+  rankdir: true,
+  width: true,
+  rowHeight: true,
+  arrows: true,
+  now: true,
 } satisfies Record<keyof VisualizeOptions, true>);
 
 const EXTENSIONS: Readonly<Record<string, VisualizeFormat>> = {
@@ -59,10 +69,12 @@ let vizPromise: Promise<Viz> | undefined;
  * that never draw never load it.
  */
 function graphviz(): Promise<Viz> {
-  vizPromise ??= import("@viz-js/viz").then((module) => module.instance()).catch((error: unknown) => {
-    vizPromise = undefined;
-    throw error;
-  });
+  vizPromise ??= import("@viz-js/viz")
+    .then((module) => module.instance())
+    .catch((error: unknown) => {
+      vizPromise = undefined;
+      throw error;
+    });
   return vizPromise;
 }
 
@@ -75,14 +87,17 @@ export async function renderDot(dot: string): Promise<string> {
 /** The format to produce: explicit, else from the file extension, else svg. */
 export function resolveFormat(format: VisualizeFormat | undefined, filename: string | undefined): VisualizeFormat {
   if (format !== undefined) {
-    if (!Object.values(EXTENSIONS).includes(format)) throw new TypeError(`unknown format "${String(format)}": expected svg, dot, json or html`);
+    if (!Object.values(EXTENSIONS).includes(format))
+      throw new TypeError(`unknown format "${String(format)}": expected svg, dot, json or html`);
     return format;
   }
   if (filename === undefined) return "svg";
   const extension = path.extname(filename).toLowerCase();
   const inferred = EXTENSIONS[extension];
   if (!inferred) {
-    throw new TypeError(`cannot tell the format of "${filename}" from its extension: use ${Object.keys(EXTENSIONS).join(", ")} or pass { format }`);
+    throw new TypeError(
+      `cannot tell the format of "${filename}" from its extension: use ${Object.keys(EXTENSIONS).join(", ")} or pass { format }`,
+    );
   }
   return inferred;
 }

@@ -28,7 +28,8 @@ function jsonObject(raw: string): Record<string, unknown> {
   } catch (error) {
     throw new InvalidArgumentError(`expected a JSON object, got ${raw} (${(error as Error).message})`);
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new InvalidArgumentError(`expected a JSON object, got ${raw}`);
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new InvalidArgumentError(`expected a JSON object, got ${raw}`);
   return value as Record<string, unknown>;
 }
 
@@ -70,7 +71,9 @@ async function startCluster(options: StartOptions): Promise<void> {
   });
   await cluster.start();
   const engines = Object.values(cluster.engineSets).reduce((n, s) => n + s.n, 0);
-  process.stdout.write(`cluster ${cluster.clusterId} started: controller pid ${cluster.controller?.pid}, ${engines} engine(s) (profile ${cluster.profile})\n`);
+  process.stdout.write(
+    `cluster ${cluster.clusterId} started: controller pid ${cluster.controller?.pid}, ${engines} engine(s) (profile ${cluster.profile})\n`,
+  );
   process.stdout.write(`connection file: ${cluster.files.client}\n`);
   const dashboardUrl = readConnectionFile(cluster.files.client).dashboardUrl;
   if (dashboardUrl) process.stdout.write(`dashboard: ${dashboardUrl}\n`);
@@ -107,7 +110,9 @@ async function untilStopped(cluster: Cluster): Promise<"signal" | "elsewhere"> {
 
 async function stopClusters(options: { profile: string; profileDir?: string; clusterId?: string; all?: boolean }): Promise<void> {
   const listed = Cluster.list(options);
-  const ids = options.all ? listed.map((c) => c.clusterId) : [options.clusterId ?? listed[0]?.clusterId].filter((id): id is string => id !== undefined);
+  const ids = options.all
+    ? listed.map((c) => c.clusterId)
+    : [options.clusterId ?? listed[0]?.clusterId].filter((id): id is string => id !== undefined);
   if (ids.length === 0) {
     // Nothing to stop is what --all asked for; naming no cluster when there is none is an error.
     if (options.all) {
@@ -133,7 +138,9 @@ function listClusters(options: { profile: string; profileDir?: string; json?: bo
     const running = c.controller !== null && pidAlive(c.controller.pid);
     const engines = Object.values(c.engineSets).reduce((n, s) => n + s.pids.filter(pidAlive).length, 0);
     const dashboard = running ? dashboardUrl(c) : undefined;
-    process.stdout.write(`${c.profile.padEnd(12)} ${c.clusterId.padEnd(22)} ${String(running).padEnd(8)} ${String(engines).padEnd(8)} ${String(c.controller?.pid ?? "-").padEnd(15)} ${dashboard ?? "-"}\n`);
+    process.stdout.write(
+      `${c.profile.padEnd(12)} ${c.clusterId.padEnd(22)} ${String(running).padEnd(8)} ${String(engines).padEnd(8)} ${String(c.controller?.pid ?? "-").padEnd(15)} ${dashboard ?? "-"}\n`,
+    );
   }
 }
 
@@ -161,17 +168,19 @@ function packageVersion(): string {
 
 /** Builds the command tree. */
 export function buildProgram(): Command {
-  const program = new Command("parallax").description("Parallel computing for Node.js: controller, engines and clients over ZeroMQ")
+  const program = new Command("parallax")
+    .description("Parallel computing for Node.js: controller, engines and clients over ZeroMQ")
     .version(packageVersion(), "-V, --version", "print the version of Parallax");
   const cluster = program.command("cluster").description("start, stop and list clusters");
-  cluster.command("start")
+  cluster
+    .command("start")
     .description("start a controller and engines")
     .option("-n, --n <count>", "number of engines", integer(0))
     .option("--profile <name>", "profile", "default")
     .option("--profile-dir <dir>", "profile folder")
     .option("--cluster-id <id>", "cluster id")
     .option("--engines <launcher>", "engine launcher: local, mpi, ssh or slurm", "local")
-    .option("--launcher-options <json>", "launcher options as JSON, e.g. '{\"hosts\":{\"node1\":4}}'", jsonObject)
+    .option("--launcher-options <json>", 'launcher options as JSON, e.g. \'{"hosts":{"node1":4}}\'', jsonObject)
     .option("--ip <address>", "controller bind address")
     .option("--location <host>", "host written into connection files")
     .option("--scheme <name>", "load-balancing scheme")
@@ -187,20 +196,23 @@ export function buildProgram(): Command {
       applyConfig(command, "cluster", path.join(profileDirOf(profile, profileDir), CONFIG_FILE));
     })
     .action(startCluster);
-  cluster.command("stop")
+  cluster
+    .command("stop")
     .description("stop a running cluster (the newest of the profile by default)")
     .option("--profile <name>", "profile", "default")
     .option("--profile-dir <dir>", "profile folder")
     .option("--cluster-id <id>", "cluster id")
     .option("--all", "stop every cluster of the profile")
     .action(stopClusters);
-  cluster.command("list")
+  cluster
+    .command("list")
     .description("list clusters of a profile")
     .option("--profile <name>", "profile", "default")
     .option("--profile-dir <dir>", "profile folder")
     .option("--json", "print JSON")
     .action(listClusters);
-  cluster.command("engines")
+  cluster
+    .command("engines")
     .description("add engines to a running cluster")
     .requiredOption("-n, --n <count>", "number of engines", integer(1))
     .option("--profile <name>", "profile", "default")
@@ -217,7 +229,9 @@ export function buildProgram(): Command {
   return program;
 }
 
-buildProgram().parseAsync(process.argv).catch((error: unknown) => {
-  process.stderr.write(`parallax: ${(error as Error).message}\n`);
-  process.exit(1);
-});
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    process.stderr.write(`parallax: ${(error as Error).message}\n`);
+    process.exit(1);
+  });

@@ -32,7 +32,8 @@ const CELL_PROMPT = "...px> ";
 
 /** Adds the `repl` command to the `parallax` program. */
 export function addReplCommand(program: Command): void {
-  program.command("repl")
+  program
+    .command("repl")
     .description("Node REPL connected to a cluster, with .px, .pxcell, .pxresult, .pxconfig and .autopx")
     .option("--profile <name>", "profile", "default")
     .option("--profile-dir <dir>", "profile folder")
@@ -109,7 +110,11 @@ interface OpenCluster {
 }
 
 async function openCluster(options: ReplCommandOptions): Promise<OpenCluster> {
-  const where = { profile: options.profile, ...(options.profileDir ? { profileDir: options.profileDir } : {}), ...(options.clusterId ? { clusterId: options.clusterId } : {}) };
+  const where = {
+    profile: options.profile,
+    ...(options.profileDir ? { profileDir: options.profileDir } : {}),
+    ...(options.clusterId ? { clusterId: options.clusterId } : {}),
+  };
   if (options.n === undefined) {
     const rc = await Client.connect(where);
     const description = `connected to cluster ${rc.connection.clusterId} (profile ${options.profile}): engines [${rc.ids.join(", ")}]`;
@@ -245,7 +250,11 @@ class PxMagics {
   /** The REPL's own evaluator: top-level await, multi-line input, `_`. */
   private readonly evaluate: REPLEval;
 
-  constructor(private readonly server: REPLServer, private readonly session: PxSession, private readonly gate: InputGate) {
+  constructor(
+    private readonly server: REPLServer,
+    private readonly session: PxSession,
+    private readonly gate: InputGate,
+  ) {
     this.evaluate = server.eval;
     // REPLServer reads `this.eval` for every line; `eval` is typed readonly only to discourage
     // this, and a custom `eval` option would lose the built-in top-level await.
@@ -265,11 +274,26 @@ class PxMagics {
       help,
       action: (rest: string) => void this.work(() => action(rest)).then(() => this.server.displayPrompt()),
     });
-    this.server.defineCommand("px", command("[--targets T] [--block|--noblock] [--local] <code>: run code on the engines", (rest) => this.px(rest)));
-    this.server.defineCommand("pxcell", command("[flags]: run the lines that follow, up to a blank line, on the engines", async (rest) => this.startCell(rest)));
-    this.server.defineCommand("pxresult", command("show the last .px result again (waits for it)", (rest) => this.pxresult(rest)));
-    this.server.defineCommand("pxconfig", command("[--targets T] [--block|--noblock]: set the defaults of .px", async (rest) => this.pxconfig(rest)));
-    this.server.defineCommand("autopx", command("send every input to the engines, until .autopx again", async () => this.toggleAutopx()));
+    this.server.defineCommand(
+      "px",
+      command("[--targets T] [--block|--noblock] [--local] <code>: run code on the engines", (rest) => this.px(rest)),
+    );
+    this.server.defineCommand(
+      "pxcell",
+      command("[flags]: run the lines that follow, up to a blank line, on the engines", async (rest) => this.startCell(rest)),
+    );
+    this.server.defineCommand(
+      "pxresult",
+      command("show the last .px result again (waits for it)", (rest) => this.pxresult(rest)),
+    );
+    this.server.defineCommand(
+      "pxconfig",
+      command("[--targets T] [--block|--noblock]: set the defaults of .px", async (rest) => this.pxconfig(rest)),
+    );
+    this.server.defineCommand(
+      "autopx",
+      command("send every input to the engines, until .autopx again", async () => this.toggleAutopx()),
+    );
   }
 
   /**
@@ -386,7 +410,10 @@ class PxMagics {
     this.cell = undefined;
     this.server.setPrompt(this.autopx ? AUTOPX_PROMPT : PROMPT);
     const source = cell.lines.join("\n");
-    const work = source.trim() === "" ? Promise.resolve(this.session.print("px: empty cell, nothing sent")) : this.work(() => this.execute(source, cell.flags));
+    const work =
+      source.trim() === ""
+        ? Promise.resolve(this.session.print("px: empty cell, nothing sent"))
+        : this.work(() => this.execute(source, cell.flags));
     void work.then(() => done(null));
   }
 

@@ -107,7 +107,11 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
   /** Signals whose abort already cancels these tasks (a wait loop passes the same one many times). */
   private readonly cancelledBy = new WeakSet<AbortSignal>();
 
-  constructor(protected readonly owner: ResultOwner, protected readonly entries: readonly TaskEntry[], protected readonly shape: ResultShape) {
+  constructor(
+    protected readonly owner: ResultOwner,
+    protected readonly entries: readonly TaskEntry[],
+    protected readonly shape: ResultShape,
+  ) {
     if (shape.signal) this.cancelOn(shape.signal);
   }
 
@@ -192,10 +196,16 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
    * errors. With a `signal`, aborting it cancels the tasks and rejects with its reason.
    */
   async wait(timeoutOrOptions?: number | WaitOptions): Promise<boolean> {
-    const options: WaitOptions = typeof timeoutOrOptions === "object" && timeoutOrOptions !== null ? timeoutOrOptions : { ...(timeoutOrOptions === undefined ? {} : { timeout: timeoutOrOptions }) };
+    const options: WaitOptions =
+      typeof timeoutOrOptions === "object" && timeoutOrOptions !== null
+        ? timeoutOrOptions
+        : { ...(timeoutOrOptions === undefined ? {} : { timeout: timeoutOrOptions }) };
     checkOptions(options, ["timeout", "signal"], "wait");
     const { timeout, signal } = options;
-    const all = this.whenCancelled(Promise.all(this.entries.map((e) => e.done)).then(() => true), signal);
+    const all = this.whenCancelled(
+      Promise.all(this.entries.map((e) => e.done)).then(() => true),
+      signal,
+    );
     if (timeout === undefined) return await all;
     validateTimeout(timeout);
     let timer: NodeJS.Timeout | undefined;
@@ -216,7 +226,10 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
     const { timeout, signal } = options;
     if (timeout !== undefined) validateTimeout(timeout);
     const returnWhen = checkReturnWhen(options.returnWhen, "get");
-    if (returnWhen === "FIRST_COMPLETED") throw new RangeError("get: returnWhen FIRST_COMPLETED is not supported (a value needs every message); use wait(ar.split(), { returnWhen })");
+    if (returnWhen === "FIRST_COMPLETED")
+      throw new RangeError(
+        "get: returnWhen FIRST_COMPLETED is not supported (a value needs every message); use wait(ar.split(), { returnWhen })",
+      );
     if (returnWhen === "FIRST_EXCEPTION" && !options.returnExceptions) {
       const reached = this.whenReached("FIRST_EXCEPTION");
       if (!(await this.whenCancelled(reached.within(timeout ?? Infinity), signal))) throw this.notReadyAfter(timeout as number);
@@ -279,7 +292,10 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
     const entries = results.flatMap((r) => [...r.entries]);
     const label = first.shape.label;
     if (results.every((r) => r.shape.flatten)) {
-      return new AsyncMapResult(first.owner, entries, { ...(label ? { label } : {}), ...(first.shape.items ? { items: first.shape.items } : {}) });
+      return new AsyncMapResult(first.owner, entries, {
+        ...(label ? { label } : {}),
+        ...(first.shape.items ? { items: first.shape.items } : {}),
+      });
     }
     return new AsyncResult<unknown[], false>(first.owner, entries, { scalar: false, ...(label ? { label } : {}) });
   }
@@ -311,18 +327,25 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
   displayOutputs(write: (text: string) => void = (t) => process.stdout.write(t), options: { groupby?: "type" | "engine" } = {}): string {
     checkOptions(options, ["groupby"], "displayOutputs");
     const groupby = options.groupby ?? "type";
-    if (groupby !== "type" && groupby !== "engine") throw new RangeError(`displayOutputs: groupby must be "type" or "engine", got ${JSON.stringify(groupby)}`);
+    if (groupby !== "type" && groupby !== "engine")
+      throw new RangeError(`displayOutputs: groupby must be "type" or "engine", got ${JSON.stringify(groupby)}`);
     const single = this.shape.scalar && this.entries.length === 1;
     const streams = ["stdout", "stderr"] as const;
-    const order = groupby === "type"
-      ? streams.flatMap((name) => this.entries.map((e) => [e, name] as const))
-      : this.entries.flatMap((e) => streams.map((name) => [e, name] as const));
+    const order =
+      groupby === "type"
+        ? streams.flatMap((name) => this.entries.map((e) => [e, name] as const))
+        : this.entries.flatMap((e) => streams.map((name) => [e, name] as const));
     let text = "";
     for (const [e, name] of order) {
       const out = e.metadata[name];
       if (!out) continue;
       const prefix = single ? "" : `[${name}:${e.metadata.engineId ?? "?"}] `;
-      text += out.replace(/\n$/, "").split("\n").map((line) => prefix + line).join("\n") + "\n";
+      text +=
+        out
+          .replace(/\n$/, "")
+          .split("\n")
+          .map((line) => prefix + line)
+          .join("\n") + "\n";
     }
     if (text) write(text);
     return text;
@@ -353,11 +376,16 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
     const warnNoEngines = () => {
       if (warned || holds || this.owner.ids.length > 0) return;
       warned = true;
-      stream.write("no engines are registered yet: the tasks wait until engines register (start some, or await client.waitForEngines(n))\n");
+      stream.write(
+        "no engines are registered yet: the tasks wait until engines register (start some, or await client.waitForEngines(n))\n",
+      );
     };
     warnNoEngines();
     if (stream.isTTY) {
-      const bar = new cliProgress.SingleBar({ stream, format: "{bar} {value}/{total} tasks | {duration}s", hideCursor: true }, cliProgress.Presets.shades_classic);
+      const bar = new cliProgress.SingleBar(
+        { stream, format: "{bar} {value}/{total} tasks | {duration}s", hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
       bar.start(this.length, this.progress);
       try {
         while (!holds && !(await step(Math.min(interval, 100)))) bar.update(this.progress);
@@ -378,8 +406,10 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
   /** A latch for `returnWhen`: whether it holds now, and a wait of at most `ms` for it. */
   private whenReached(returnWhen: ReturnWhen): { now: () => boolean; within: (ms: number) => Promise<boolean> } {
     const now = () =>
-      returnWhen === "FIRST_COMPLETED" ? this.entries.some((e) => e.settled)
-        : returnWhen === "FIRST_EXCEPTION" ? this.ready() || this.entries.some((e) => e.settled && e.error !== undefined)
+      returnWhen === "FIRST_COMPLETED"
+        ? this.entries.some((e) => e.settled)
+        : returnWhen === "FIRST_EXCEPTION"
+          ? this.ready() || this.entries.some((e) => e.settled && e.error !== undefined)
           : this.ready();
     // One listener per message for the whole wait, however many intervals it lasts.
     const latch = new Promise<void>((resolve) => {
@@ -423,8 +453,14 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
   }
 
   /** Like Promise#then; with a `signal` (view flag), rejects with its reason once it aborts. */
-  then<R1 = T, R2 = never>(onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null, onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
-    this.promise ??= raceAbort(Promise.all(this.entries.map((e) => e.done)).then(() => this.collect(false)), this.shape.signal);
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    this.promise ??= raceAbort(
+      Promise.all(this.entries.map((e) => e.done)).then(() => this.collect(false)),
+      this.shape.signal,
+    );
     return this.promise.then(onFulfilled, onRejected);
   }
 
@@ -447,7 +483,10 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
     const failed = this.entries.filter((e) => e.error);
     if (!returnExceptions && failed.length > 0) {
       if (this.shape.scalar && this.entries.length === 1) throw failed[0]?.error;
-      throw new CompositeError(failed.map((e) => e.error as Error), { summary: this.failureSummary(failed.length) });
+      throw new CompositeError(
+        failed.map((e) => e.error as Error),
+        { summary: this.failureSummary(failed.length) },
+      );
     }
     const values = this.shape.flatten
       ? this.entries.flatMap((e) => (e.error ? new Array<unknown>(e.count).fill(e.error) : this.itemsOf(e)))
@@ -471,7 +510,10 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
   }
 
   private pick<V>(f: (e: TaskEntry) => V): PerMessage<Scalar, V> {
-    return (this.shape.scalar && this.entries.length === 1 ? f(this.entries[0] as TaskEntry) : this.entries.map(f)) as PerMessage<Scalar, V>;
+    return (this.shape.scalar && this.entries.length === 1 ? f(this.entries[0] as TaskEntry) : this.entries.map(f)) as PerMessage<
+      Scalar,
+      V
+    >;
   }
 
   /** Cancels the tasks when `signal` aborts, until they have all finished. */
@@ -491,7 +533,9 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
   }
 
   private notReadyAfter(timeout: number): TimeoutError {
-    return new TimeoutError(`result ${this.describe()} not ready after ${timeout} ms (${this.progress}/${this.length} done); the task keeps running`);
+    return new TimeoutError(
+      `result ${this.describe()} not ready after ${timeout} ms (${this.progress}/${this.length} done); the task keeps running`,
+    );
   }
 
   private describe(): string {
@@ -501,7 +545,8 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
 }
 
 function validateTimeout(ms: number, name = "timeout"): void {
-  if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`${name} must be a non-negative number of ms, got ${String(ms)}`);
+  if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite(ms))
+    throw new RangeError(`${name} must be a non-negative number of ms, got ${String(ms)}`);
 }
 
 /** A map's result: items flattened across chunks; iteration yields items. */

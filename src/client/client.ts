@@ -119,7 +119,10 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private readonly missedHeartbeats: number;
   private readonly controllerTimeout: number;
 
-  private constructor(readonly connection: ConnectionInfo, options: ConnectOptions) {
+  private constructor(
+    readonly connection: ConnectionInfo,
+    options: ConnectOptions,
+  ) {
     super();
     this.missedHeartbeats = options.missedHeartbeats ?? DEFAULT_MISSED_HEARTBEATS;
     this.controllerTimeout = options.controllerTimeout ?? DEFAULT_CONTROLLER_TIMEOUT;
@@ -127,7 +130,9 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     // A short linger lets requests submitted just before close() still reach the controller.
     this.channel = new Channel(connectDealer(connection.url, `client-${this.codec.session}`, 500, connection.curveServerKey), this.codec);
     this.channel.start((message) => this.onMessage(message));
-    this.window = new SendWindow(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, (s) => this.send("apply_request", s.content, s.metadata, s.buffers, s.entry.msgId));
+    this.window = new SendWindow(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, (s) =>
+      this.send("apply_request", s.content, s.metadata, s.buffers, s.entry.msgId),
+    );
   }
 
   /** Connects to a running cluster (see {@link ConnectOptions}). */
@@ -231,10 +236,12 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
         cleanup();
         reject(new TimeoutError(`only ${this.engines.size} of ${n} engines registered within ${timeout} ms`));
       }, timeout);
-      const offAbort = signal ? onAbort(signal, () => {
-        cleanup();
-        reject(signal.reason as Error);
-      }) : () => undefined;
+      const offAbort = signal
+        ? onAbort(signal, () => {
+            cleanup();
+            reject(signal.reason as Error);
+          })
+        : () => undefined;
       const cleanup = () => {
         clearTimeout(timer);
         this.off("registration", check);
@@ -261,7 +268,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     const held = this.window.abort(msgIds, targets === undefined ? undefined : [targets].flat());
     for (const id of held) this.outstanding.delete(id);
     const answer = await this.query("abort", {
-      ...(msgIds ? { msgIds } : {}), ...(targets === undefined ? {} : { targets: [targets].flat() }),
+      ...(msgIds ? { msgIds } : {}),
+      ...(targets === undefined ? {} : { targets: [targets].flat() }),
     });
     return [...held, ...(answer.content.aborted as string[])];
   }
@@ -273,7 +281,10 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 
   /** Sends a signal, by name (`"SIGINT"`) or number (`2`), to the engines' processes (through their supervisors). */
   async sendSignal(signal: NodeJS.Signals | number = "SIGINT", targets?: number | number[]): Promise<number[]> {
-    const answer = await this.query("signal", { signal: signalName(signal), ...(targets === undefined ? {} : { targets: [targets].flat() }) });
+    const answer = await this.query("signal", {
+      signal: signalName(signal),
+      ...(targets === undefined ? {} : { targets: [targets].flat() }),
+    });
     return answer.content.signalled as number[];
   }
 
@@ -286,7 +297,10 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   /** Stops engines (all, or `targets`) and, with `hub: true`, the controller. */
   async shutdown(options: { targets?: number | number[]; hub?: boolean } = {}): Promise<void> {
     checkOptions(options, ["targets", "hub"], "shutdown");
-    await this.query("shutdown", { hub: options.hub === true, ...(options.targets === undefined ? {} : { targets: [options.targets].flat() }) });
+    await this.query("shutdown", {
+      hub: options.hub === true,
+      ...(options.targets === undefined ? {} : { targets: [options.targets].flat() }),
+    });
   }
 
   /**
@@ -435,7 +449,9 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
       // The controller would refuse it anyway; refusing here saves sending it.
       const size = s.buffers.reduce((n, b) => n + b.byteLength, 0);
       if (size > this.maxMessageBytes) {
-        throw new ProtocolError(`request of ${size} bytes is over the controller's limit of ${this.maxMessageBytes} bytes (--max-message-bytes)`);
+        throw new ProtocolError(
+          `request of ${size} bytes is over the controller's limit of ${this.maxMessageBytes} bytes (--max-message-bytes)`,
+        );
       }
     }
     for (const s of submissions) {
@@ -461,8 +477,14 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
         reject(new TimeoutError(`the controller did not answer ${what} within ${timeout} ms`));
       }, timeout);
       this.queries.set(msgId, {
-        resolve: (a) => { clearTimeout(timer); resolve(a); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (a) => {
+          clearTimeout(timer);
+          resolve(a);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
       this.send(type, content, {}, [], msgId);
     });
@@ -528,9 +550,11 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private settleFromStored(entry: TaskEntry, stored: Record<string, unknown>, buffers: Buffer[]): boolean {
     if (stored.status === "pending") return false;
     if (stored.status === "unknown") {
-      entry.fail(stored.culled
-        ? new ResultCulled(`the result of ${entry.msgId} was culled from the hub's bounded task database`)
-        : new ProtocolError(`the hub has no task ${entry.msgId}`));
+      entry.fail(
+        stored.culled
+          ? new ResultCulled(`the result of ${entry.msgId} was culled from the hub's bounded task database`)
+          : new ProtocolError(`the hub has no task ${entry.msgId}`),
+      );
       return true;
     }
     const [start, end] = stored.frames as [number, number];
@@ -613,7 +637,11 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
       this.lastHeard = creditStall(this.lastHeard, stall.stalled(now), now);
       const silent = now - this.lastHeard;
       if (silent > this.controllerTimeout) {
-        this.controllerLost(new ControllerLostError(`the controller at ${this.connection.url} did not answer for ${silent} ms (controllerTimeout ${this.controllerTimeout} ms)`));
+        this.controllerLost(
+          new ControllerLostError(
+            `the controller at ${this.connection.url} did not answer for ${silent} ms (controllerTimeout ${this.controllerTimeout} ms)`,
+          ),
+        );
         return;
       }
       if (!this.interrupted && silent > interval * this.missedHeartbeats) {
@@ -634,21 +662,23 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     const sent = [...this.outstanding.values()].filter((entry) => !this.window.isHeld(entry.msgId));
     this.emit("reconnected");
     if (sent.length === 0) return;
-    this.query("get_result", { msgIds: sent.map((e) => e.msgId) }).then((answer) => {
-      const stored = answer.content.results as Array<Record<string, unknown>>;
-      sent.forEach((entry, i) => {
-        if (this.outstanding.get(entry.msgId) !== entry) return;
-        // A request the controller never received (it died first) is sent again: messages on one
-        // socket arrive in order, so it cannot still be on its way.
-        const lost = stored[i]?.status === "unknown" && stored[i]?.culled !== true;
-        if (lost && this.window.resend(entry.msgId)) return;
-        if (this.settleFromStored(entry, stored[i] ?? {}, answer.buffers)) this.outstanding.delete(entry.msgId);
-      });
-    }, () => {
-      // Unanswered: the heartbeat goes on, and a later silence resumes again or gives up.
-    });
+    this.query("get_result", { msgIds: sent.map((e) => e.msgId) }).then(
+      (answer) => {
+        const stored = answer.content.results as Array<Record<string, unknown>>;
+        sent.forEach((entry, i) => {
+          if (this.outstanding.get(entry.msgId) !== entry) return;
+          // A request the controller never received (it died first) is sent again: messages on one
+          // socket arrive in order, so it cannot still be on its way.
+          const lost = stored[i]?.status === "unknown" && stored[i]?.culled !== true;
+          if (lost && this.window.resend(entry.msgId)) return;
+          if (this.settleFromStored(entry, stored[i] ?? {}, answer.buffers)) this.outstanding.delete(entry.msgId);
+        });
+      },
+      () => {
+        // Unanswered: the heartbeat goes on, and a later silence resumes again or gives up.
+      },
+    );
   }
-
 
   private controllerLost(error: ControllerLostError): void {
     if (this.lostError) return;
@@ -675,11 +705,15 @@ function unanswered(info: ConnectionInfo, file: string, timeout: number): string
   const host = new URL(info.url.replace(/^tcp:/, "http:")).hostname;
   const local = ["127.0.0.1", "localhost", "::1", os.hostname()].includes(host);
   if (local && pidAlive(info.controllerPid)) {
-    return `the controller at ${info.url} (cluster ${info.clusterId}, pid ${info.controllerPid}) is running but did not answer within ${timeout} ms: ` +
-      `the key in ${file} is most likely not its key (it drops messages with a bad signature, and its log counts the drops), or it is overloaded`;
+    return (
+      `the controller at ${info.url} (cluster ${info.clusterId}, pid ${info.controllerPid}) is running but did not answer within ${timeout} ms: ` +
+      `the key in ${file} is most likely not its key (it drops messages with a bad signature, and its log counts the drops), or it is overloaded`
+    );
   }
-  return `no controller answered at ${info.url} (cluster ${info.clusterId}) within ${timeout} ms: it is not running or not reachable from here, ` +
-    `or the key in ${file} is not its key (it drops messages with a bad signature, and its log counts the drops)`;
+  return (
+    `no controller answered at ${info.url} (cluster ${info.clusterId}) within ${timeout} ms: it is not running or not reachable from here, ` +
+    `or the key in ${file} is not its key (it drops messages with a bad signature, and its log counts the drops)`
+  );
 }
 
 /** A signal given by number (`2`, as IPython Parallel accepts) or by name, as its name. */
@@ -691,11 +725,21 @@ function signalName(signal: NodeJS.Signals | number): string {
 }
 
 function validateConnectOptions(options: ConnectOptions): void {
-  const known = new Set(["profile", "profileDir", "clusterId", "connectionFile", "timeout", "missedHeartbeats", "controllerTimeout", "maxInFlight"]);
+  const known = new Set([
+    "profile",
+    "profileDir",
+    "clusterId",
+    "connectionFile",
+    "timeout",
+    "missedHeartbeats",
+    "controllerTimeout",
+    "maxInFlight",
+  ]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`Client.connect: unknown option ${JSON.stringify(key)} (valid: ${[...known].join(", ")})`);
   }
-  if (options.timeout !== undefined && !(options.timeout > 0)) throw new RangeError(`Client.connect: timeout must be a positive number of ms, got ${options.timeout}`);
+  if (options.timeout !== undefined && !(options.timeout > 0))
+    throw new RangeError(`Client.connect: timeout must be a positive number of ms, got ${options.timeout}`);
   if (options.missedHeartbeats !== undefined && !(Number.isInteger(options.missedHeartbeats) && options.missedHeartbeats >= 1)) {
     throw new RangeError(`Client.connect: missedHeartbeats must be an integer >= 1, got ${options.missedHeartbeats}`);
   }
@@ -721,7 +765,9 @@ export function findConnectionFile(options: ConnectOptions): string {
       continue;
     }
   }
-  throw new ConfigurationError(`no running cluster found in profile ${JSON.stringify(options.profile ?? "default")} (${dir}); start one with \`parallax cluster start\``);
+  throw new ConfigurationError(
+    `no running cluster found in profile ${JSON.stringify(options.profile ?? "default")} (${dir}); start one with \`parallax cluster start\``,
+  );
 }
 
 function msgIdsOf(jobs: string | AsyncResult | ReadonlyArray<string | AsyncResult>): string[] {
@@ -737,7 +783,9 @@ function jobList(jobs: Jobs, what: string): Array<string | number | AsyncResult>
   for (const j of list) {
     if (typeof j === "string" || j instanceof AsyncResult) continue;
     if (typeof j === "number" && Number.isInteger(j)) continue;
-    throw new TypeError(`${what}: expected msg ids, history indices or AsyncResults, got ${j === null ? "null" : typeof j === "object" ? (j as object).constructor?.name ?? "object" : typeof j}`);
+    throw new TypeError(
+      `${what}: expected msg ids, history indices or AsyncResults, got ${j === null ? "null" : typeof j === "object" ? ((j as object).constructor?.name ?? "object") : typeof j}`,
+    );
   }
   return [...list];
 }

@@ -50,7 +50,8 @@ function validateDirectFlags(flags: unknown): asserts flags is DirectViewFlags {
   checkOptions(flags, DIRECT_FLAGS, "DirectView flags");
   const f = flags as DirectViewFlags;
   if (f.targets !== undefined) validateTargetSpec(f.targets);
-  if (f.label !== undefined && typeof f.label !== "string") throw new TypeError(`flag label must be a string, got ${JSON.stringify(f.label)}`);
+  if (f.label !== undefined && typeof f.label !== "string")
+    throw new TypeError(`flag label must be a string, got ${JSON.stringify(f.label)}`);
 }
 
 /**
@@ -82,7 +83,11 @@ export class DirectView<Scalar extends boolean = boolean> {
   private targetSpec: TargetSpec;
   private label: string | undefined;
 
-  constructor(readonly client: ClientPort, targets: TargetSpec = "all", flags: Omit<DirectViewFlags, "targets"> = {}) {
+  constructor(
+    readonly client: ClientPort,
+    targets: TargetSpec = "all",
+    flags: Omit<DirectViewFlags, "targets"> = {},
+  ) {
     validateTargetSpec(targets);
     validateDirectFlags(flags);
     this.targetSpec = targets;
@@ -133,7 +138,10 @@ export class DirectView<Scalar extends boolean = boolean> {
    * map when it aborts.
    */
   map<A extends unknown[], R>(fn: TaskFunction<NoInfer<A>, R>, ...sequences: SequencesOf<A>): AsyncMapResult<Awaited<R>>;
-  map<A extends unknown[], R>(fn: TaskFunction<NoInfer<A>, R>, ...sequencesAndOptions: [...SequencesOf<A>, MapOptions]): AsyncMapResult<Awaited<R>>;
+  map<A extends unknown[], R>(
+    fn: TaskFunction<NoInfer<A>, R>,
+    ...sequencesAndOptions: [...SequencesOf<A>, MapOptions]
+  ): AsyncMapResult<Awaited<R>>;
   map(fn: TaskFunction, ...rest: unknown[]): AsyncMapResult {
     const { sequences, options } = splitMapOptions(rest);
     if (sequences.length === 0) throw new TypeError("map needs at least one sequence");
@@ -144,13 +152,21 @@ export class DirectView<Scalar extends boolean = boolean> {
     options.signal?.throwIfAborted();
     let firstItem = 0;
     const entries = ids.map((engineId, i) => {
-      const { content, buffers } = encodeCall("map", fn, parts.map((p) => p[i] ?? []), refuseFutures);
+      const { content, buffers } = encodeCall(
+        "map",
+        fn,
+        parts.map((p) => p[i] ?? []),
+        refuseFutures,
+      );
       const count = parts[0]?.[i]?.length ?? 0;
       const entry = this.submitOne(engineId, content, buffers, { count, firstItem, label: labelOf(fn) });
       firstItem += count;
       return entry;
     });
-    return new AsyncMapResult(this.client, entries, { label: this.label ?? labelOf(fn), ...(options.signal ? { signal: options.signal } : {}) });
+    return new AsyncMapResult(this.client, entries, {
+      label: this.label ?? labelOf(fn),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   /** Runs code in every target's namespace; the result is each engine's completion value. */
@@ -166,9 +182,13 @@ export class DirectView<Scalar extends boolean = boolean> {
     try {
       code = fs.readFileSync(resolved, "utf8");
     } catch (error) {
-      throw new Error(`run: cannot read ${resolved}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+      throw new Error(`run: cannot read ${resolved}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+        cause: error,
+      });
     }
-    return this.send(() => ({ content: { op: "execute", code: code.replace(/^#!.*\n/, "\n"), filename: resolved }, buffers: [] }), { label: path.basename(file) });
+    return this.send(() => ({ content: { op: "execute", code: code.replace(/^#!.*\n/, "\n"), filename: resolved }, buffers: [] }), {
+      label: path.basename(file),
+    });
   }
 
   /** Binds the values as globals in every target's namespace. */
@@ -178,10 +198,13 @@ export class DirectView<Scalar extends boolean = boolean> {
     }
     // "a.b" sets property b of the engine's a, as IPython Parallel's view["a.b"] = value does.
     for (const name of Object.keys(namespace)) {
-      if (!name.split(".").every(isIdentifier)) throw new TypeError(`push: ${JSON.stringify(name)} is not a valid variable name or dotted path`);
+      if (!name.split(".").every(isIdentifier))
+        throw new TypeError(`push: ${JSON.stringify(name)} is not a valid variable name or dotted path`);
     }
     const encoded = encodeArgument(namespace, "push", refuseFutures);
-    return this.send(() => ({ content: { op: "push", ...(encoded.canned ? { canned: true } : {}) }, buffers: encoded.buffers }), { label: "push" }) as AsyncResult<void, Scalar>;
+    return this.send(() => ({ content: { op: "push", ...(encoded.canned ? { canned: true } : {}) }, buffers: encoded.buffers }), {
+      label: "push",
+    }) as AsyncResult<void, Scalar>;
   }
 
   /**
@@ -249,12 +272,19 @@ export class DirectView<Scalar extends boolean = boolean> {
       const { ids } = this.resolve();
       const parts = arrays.map((a) => partition(a, ids.length));
       const entries = ids.map((engineId, i) => {
-        const { content, buffers } = encodeCall("call", fn, parts.map((p) => p[i] ?? []), refuseFutures);
+        const { content, buffers } = encodeCall(
+          "call",
+          fn,
+          parts.map((p) => p[i] ?? []),
+          refuseFutures,
+        );
         return this.submitOne(engineId, content, buffers, { count: parts[0]?.[i]?.length ?? 0, label: labelOf(fn) });
       });
       return new AsyncMapResult<ListItem<Awaited<R>>>(this.client, entries, { label: this.label ?? labelOf(fn), items: toList });
     };
-    return Object.assign(call, { map: (...sequences: Sequence[]) => this.map(fn as TaskFunction, ...(sequences as [])) }) as ParallelFunction<R, P>;
+    return Object.assign(call, {
+      map: (...sequences: Sequence[]) => this.map(fn as TaskFunction, ...(sequences as [])),
+    }) as ParallelFunction<R, P>;
   }
 
   /**
@@ -292,18 +322,31 @@ export class DirectView<Scalar extends boolean = boolean> {
   private resolve(): { ids: number[]; scalar: boolean } {
     const registered = this.targetSpec === "all" ? this.client.requireEngines() : this.client.ids;
     const resolved = resolveTargets(this.targetSpec, registered);
-    if (resolved.ids.length === 0) throw new RangeError(`targets ${JSON.stringify(this.targetSpec)} select no engine (registered: [${registered.join(", ")}])`);
+    if (resolved.ids.length === 0)
+      throw new RangeError(`targets ${JSON.stringify(this.targetSpec)} select no engine (registered: [${registered.join(", ")}])`);
     return resolved;
   }
 
   private send<T>(build: () => { content: ApplyContent; buffers: Buffer[] }, shape: Partial<ResultShape>): AsyncResult<T, Scalar> {
     const { ids, scalar } = this.resolve();
     const { content, buffers } = build();
-    const entries = ids.map((engineId) => this.submitOne(engineId, content, buffers, shape.label === undefined ? {} : { label: shape.label }));
-    return new AsyncResult<T, Scalar>(this.client, entries, { scalar, unit: "engines", ...shape, ...(this.label === undefined ? {} : { label: this.label }) });
+    const entries = ids.map((engineId) =>
+      this.submitOne(engineId, content, buffers, shape.label === undefined ? {} : { label: shape.label }),
+    );
+    return new AsyncResult<T, Scalar>(this.client, entries, {
+      scalar,
+      unit: "engines",
+      ...shape,
+      ...(this.label === undefined ? {} : { label: this.label }),
+    });
   }
 
-  private submitOne(engineId: number, content: ApplyContent, buffers: Buffer[], options: { count?: number; firstItem?: number; label?: string }): TaskEntry {
+  private submitOne(
+    engineId: number,
+    content: ApplyContent,
+    buffers: Buffer[],
+    options: { count?: number; firstItem?: number; label?: string },
+  ): TaskEntry {
     const label = this.label ?? options.label;
     const entry = new TaskEntry(newMsgId(), { ...options, engineId, ...(label === undefined ? {} : { label }) });
     const metadata = { engine: engineId, ...(this.label === undefined ? {} : { label: this.label }) };
@@ -318,8 +361,10 @@ export class DirectView<Scalar extends boolean = boolean> {
  */
 export function splitMapOptions(rest: readonly unknown[]): { sequences: Sequence[]; options: MapOptions } {
   const last = rest.at(-1);
-  const isSequence = (v: object) => typeof (v as { length?: unknown }).length === "number" || Symbol.iterator in v || Symbol.asyncIterator in v;
-  if (rest.length === 0 || last === null || typeof last !== "object" || isSequence(last)) return { sequences: rest as Sequence[], options: {} };
+  const isSequence = (v: object) =>
+    typeof (v as { length?: unknown }).length === "number" || Symbol.iterator in v || Symbol.asyncIterator in v;
+  if (rest.length === 0 || last === null || typeof last !== "object" || isSequence(last))
+    return { sequences: rest as Sequence[], options: {} };
   checkOptions(last, ["signal"], "map");
   const options = last as MapOptions;
   validateSignal(options.signal, "map: option signal");
@@ -331,10 +376,12 @@ function equalLengthSequences(sequences: readonly Sequence[], what: string): unk
   if (sequences.length === 0) throw new TypeError(`${what}: needs at least one sequence`);
   const arrays = sequencesToArrays(sequences, what);
   const lengths = arrays.map((a) => a.length);
-  if (new Set(lengths).size > 1) throw new RangeError(`${what}: all sequences must have equal length, but have [${lengths.join(", ")}] (use .map to stop at the shortest)`);
+  if (new Set(lengths).size > 1)
+    throw new RangeError(
+      `${what}: all sequences must have equal length, but have [${lengths.join(", ")}] (use .map to stop at the shortest)`,
+    );
   return arrays;
 }
-
 
 function assertIdentifier(name: string, what: string): void {
   if (!isIdentifier(name)) throw new TypeError(`${what}: ${JSON.stringify(name)} is not a valid variable name`);

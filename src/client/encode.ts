@@ -18,13 +18,15 @@ export interface EncodedValue {
 export function encodeArgument(value: unknown, what: string, hook?: CanHook): EncodedValue {
   // A hook refusing a value (a view that takes no futures) is a usage error: it passes through
   // unchanged, while anything else that fails here is a serialization problem.
-  const guarded: CanHook | undefined = hook && ((v) => {
-    try {
-      return hook(v);
-    } catch (error) {
-      throw new HookRefusal(error);
-    }
-  });
+  const guarded: CanHook | undefined =
+    hook &&
+    ((v) => {
+      try {
+        return hook(v);
+      } catch (error) {
+        throw new HookRefusal(error);
+      }
+    });
   try {
     const { value: canned, canned: hasCans } = canValue(value, what, guarded, { refuseInstances: true });
     return { buffers: encodeValue(canned, what), canned: hasCans };
@@ -44,7 +46,12 @@ class HookRefusal {
 }
 
 /** Content and frames of a call (`call` or `map`) of `fn` with `args`. */
-export function encodeCall(op: Extract<EngineOp, "call" | "map">, fn: unknown, args: readonly unknown[], hook?: CanHook): { content: ApplyContent; buffers: Buffer[] } {
+export function encodeCall(
+  op: Extract<EngineOp, "call" | "map">,
+  fn: unknown,
+  args: readonly unknown[],
+  hook?: CanHook,
+): { content: ApplyContent; buffers: Buffer[] } {
   const canned = canCallable(fn, "the function to apply");
   const encoded = encodeArgument(args, "args", hook);
   return { content: { op, fn: canned, ...(encoded.canned ? { canned: true } : {}) }, buffers: encoded.buffers };

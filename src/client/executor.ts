@@ -39,7 +39,10 @@ export class Executor<V extends ExecutorView = ExecutorView> implements AsyncDis
   /** The executor's signal, if it has one. */
   readonly signal: AbortSignal | undefined;
 
-  constructor(readonly view: V, options: ExecutorOptions = {}) {
+  constructor(
+    readonly view: V,
+    options: ExecutorOptions = {},
+  ) {
     validateSignal(options.signal, "executor option signal");
     this.target = options.signal ? view.with({ signal: options.signal }) : view;
     this.signal = options.signal;
@@ -58,7 +61,10 @@ export class Executor<V extends ExecutorView = ExecutorView> implements AsyncDis
    * `{ signal }` stops reading the iterables, cancels the calls in flight and throws its reason.
    */
   map<A extends unknown[], R>(fn: TaskFunction<NoInfer<A>, R>, ...iterables: IterablesOf<A>): AsyncGenerator<Awaited<R>>;
-  map<A extends unknown[], R>(fn: TaskFunction<NoInfer<A>, R>, ...iterablesAndOptions: [...IterablesOf<A>, MapOptions]): AsyncGenerator<Awaited<R>>;
+  map<A extends unknown[], R>(
+    fn: TaskFunction<NoInfer<A>, R>,
+    ...iterablesAndOptions: [...IterablesOf<A>, MapOptions]
+  ): AsyncGenerator<Awaited<R>>;
   map(fn: TaskFunction, ...rest: unknown[]): AsyncGenerator<unknown> {
     if (this.closed) throw new Error("cannot map on an executor after shutdown()");
     const { iterables, signal: mapSignal } = splitIterables(rest);
@@ -68,7 +74,12 @@ export class Executor<V extends ExecutorView = ExecutorView> implements AsyncDis
     return this.mapLazily(fn, iterables, target, signal);
   }
 
-  private async *mapLazily(fn: TaskFunction, iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>, target: ExecutorView, signal: AbortSignal | undefined): AsyncGenerator<unknown> {
+  private async *mapLazily(
+    fn: TaskFunction,
+    iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>,
+    target: ExecutorView,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<unknown> {
     const window: AsyncResult[] = [];
     const max = 2 * Math.max(1, this.view.client.ids.length) * 4;
     for await (const args of abortable(zipAsync(iterables), signal)) {
@@ -99,12 +110,18 @@ export class Executor<V extends ExecutorView = ExecutorView> implements AsyncDis
 }
 
 /** Separates a trailing `{ signal }` from the iterables (an options object is not iterable). */
-function splitIterables(rest: readonly unknown[]): { iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>; signal: AbortSignal | undefined } {
+function splitIterables(rest: readonly unknown[]): {
+  iterables: Array<Iterable<unknown> | AsyncIterable<unknown>>;
+  signal: AbortSignal | undefined;
+} {
   const last = rest.at(-1);
   const isIterable = (v: unknown) => v !== null && typeof v === "object" && (Symbol.iterator in v || Symbol.asyncIterator in v);
-  if (last === undefined || typeof last === "string" || isIterable(last)) return { iterables: rest as Array<Iterable<unknown>>, signal: undefined };
+  if (last === undefined || typeof last === "string" || isIterable(last))
+    return { iterables: rest as Array<Iterable<unknown>>, signal: undefined };
   if (last === null || typeof last !== "object" || Object.keys(last).some((key) => key !== "signal")) {
-    throw new TypeError(`executor.map: expected iterables and an optional trailing { signal }, got ${last === null ? "null" : typeof last}`);
+    throw new TypeError(
+      `executor.map: expected iterables and an optional trailing { signal }, got ${last === null ? "null" : typeof last}`,
+    );
   }
   const { signal } = last as MapOptions;
   validateSignal(signal, "executor.map: option signal");
@@ -132,7 +149,10 @@ async function* zipAsync(iterables: Array<Iterable<unknown> | AsyncIterable<unkn
  * They are typed as {@link Future}s (no `then`), since `for await` would otherwise be typed as
  * handing out values: read each with `get()`.
  */
-export function asCompleted<T, S extends boolean>(futures: Iterable<AsyncResult<T, S>>, options: { timeout?: number } = {}): AsyncIterableIterator<Future<T, S>> {
+export function asCompleted<T, S extends boolean>(
+  futures: Iterable<AsyncResult<T, S>>,
+  options: { timeout?: number } = {},
+): AsyncIterableIterator<Future<T, S>> {
   checkOptions(options, ["timeout"], "asCompleted");
   const pending = new Set(futures);
   const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
@@ -150,7 +170,10 @@ export function asCompleted<T, S extends boolean>(futures: Iterable<AsyncResult<
 }
 
 /** Waits for futures; returns the done and pending sets, like `concurrent.futures.wait`. */
-export async function wait<T extends AsyncResult>(futures: Iterable<T>, options: { returnWhen?: ReturnWhen; timeout?: number } = {}): Promise<{ done: Set<T>; pending: Set<T> }> {
+export async function wait<T extends AsyncResult>(
+  futures: Iterable<T>,
+  options: { returnWhen?: ReturnWhen; timeout?: number } = {},
+): Promise<{ done: Set<T>; pending: Set<T> }> {
   checkOptions(options, ["returnWhen", "timeout"], "wait");
   const returnWhen = checkReturnWhen(options.returnWhen, "wait");
   const done = new Set<T>();

@@ -41,7 +41,13 @@ function callableSource(fn: unknown, what: string): string {
   return `(async (...a) => { const m = await import(${JSON.stringify(canned.path)}); return m[${JSON.stringify(canned.exportName)}](...a); })`;
 }
 
-function wrap<A extends unknown[], R>(name: string, checkSource: string, checkArgs: string, fn: unknown, description: string): DependentFunction<A, R> {
+function wrap<A extends unknown[], R>(
+  name: string,
+  checkSource: string,
+  checkArgs: string,
+  fn: unknown,
+  description: string,
+): DependentFunction<A, R> {
   const body = callableSource(fn, "the dependent function");
   const src = `async function ${name}(...args) {
   const check = (${checkSource});
@@ -56,7 +62,10 @@ function wrap<A extends unknown[], R>(name: string, checkSource: string, checkAr
  * `depend(check, ...args)(f)`: before `f` runs on an engine, `check(...args)` runs there; if it
  * returns exactly `false` or throws `UnmetDependency`, the scheduler tries another engine.
  */
-export function depend<C extends unknown[]>(check: (...args: C) => unknown, ...args: C): <F extends TaskFunction>(fn: F) => DependentFunction<ArgumentsOf<F>, ReturnOf<F>> {
+export function depend<C extends unknown[]>(
+  check: (...args: C) => unknown,
+  ...args: C
+): <F extends TaskFunction>(fn: F) => DependentFunction<ArgumentsOf<F>, ReturnOf<F>> {
   const checkSource = callableSource(check, "depend: the check");
   const checkArgs = literal(args, "depend");
   return (fn) => wrap(`depend_${nameOf(fn)}`, checkSource, checkArgs, fn, `dependency ${nameOf(check)}(${checkArgs.slice(1, -1)})`);
@@ -67,7 +76,9 @@ export function depend<C extends unknown[]>(check: (...args: C) => unknown, ...a
  * load these modules, and finds them bound in the namespace (`querystring`, `_`), as IPython
  * Parallel's `@require` binds what it imports.
  */
-export function requireModules(...specs: Array<string | Record<string, string>>): <F extends TaskFunction>(fn: F) => DependentFunction<ArgumentsOf<F>, ReturnOf<F>> {
+export function requireModules(
+  ...specs: Array<string | Record<string, string>>
+): <F extends TaskFunction>(fn: F) => DependentFunction<ArgumentsOf<F>, ReturnOf<F>> {
   const modules = moduleBindings(specs, "requireModules");
   if (Object.keys(modules).length === 0) throw new TypeError("requireModules: expected one or more module specifiers");
   const check = `async (modules) => {
@@ -86,7 +97,8 @@ export function moduleBindings(specs: ReadonlyArray<unknown>, what: string): Rec
     else if (spec !== null && typeof spec === "object" && !Array.isArray(spec)) {
       for (const [name, specifier] of Object.entries(spec)) {
         if (!isIdentifier(name)) throw new TypeError(`${what}: ${JSON.stringify(name)} is not a valid variable name`);
-        if (typeof specifier !== "string" || specifier === "") throw new TypeError(`${what}: module for ${name} must be a specifier string`);
+        if (typeof specifier !== "string" || specifier === "")
+          throw new TypeError(`${what}: module for ${name} must be a specifier string`);
         modules[name] = specifier;
       }
     } else throw new TypeError(`${what}: expected module specifiers, got ${JSON.stringify(spec)}`);
@@ -96,8 +108,16 @@ export function moduleBindings(specs: ReadonlyArray<unknown>, what: string): Rec
 
 /** `node:os` → `os`, `lodash.merge` → `lodashMerge`, `@scope/my-pkg` → `myPkg`. */
 export function bindingName(specifier: string): string {
-  const last = specifier.replace(/^node:/, "").split("/").filter(Boolean).at(-1) ?? specifier;
-  const name = last.replace(/\.[cm]?js$/, "").replace(/[-.]+(\w)/g, (_m, c: string) => c.toUpperCase()).replace(/[^$\w]/g, "_");
+  const last =
+    specifier
+      .replace(/^node:/, "")
+      .split("/")
+      .filter(Boolean)
+      .at(-1) ?? specifier;
+  const name = last
+    .replace(/\.[cm]?js$/, "")
+    .replace(/[-.]+(\w)/g, (_m, c: string) => c.toUpperCase())
+    .replace(/[^$\w]/g, "_");
   return /^\d/.test(name) ? `_${name}` : name;
 }
 

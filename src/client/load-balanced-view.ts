@@ -57,7 +57,20 @@ export interface LoadBalancedFlags {
 
 const DEFAULT_FLAGS: LoadBalancedFlags = { retries: 0, chunksize: 1, ordered: true, pure: false, priority: 0 };
 
-const FLAG_NAMES = new Set(["targets", "after", "follow", "timeout", "execTimeout", "retries", "chunksize", "ordered", "pure", "priority", "label", "signal"]);
+const FLAG_NAMES = new Set([
+  "targets",
+  "after",
+  "follow",
+  "timeout",
+  "execTimeout",
+  "retries",
+  "chunksize",
+  "ordered",
+  "pure",
+  "priority",
+  "label",
+  "signal",
+]);
 
 function checkNumber(name: string, value: unknown, { integer = false, min = 0, allowZero = true } = {}): void {
   if (value === undefined) return;
@@ -68,7 +81,8 @@ function checkNumber(name: string, value: unknown, { integer = false, min = 0, a
 }
 
 function checkDependency(name: string, value: unknown): void {
-  if (value === undefined || value === null || typeof value === "string" || value instanceof AsyncResult || value instanceof Dependency) return;
+  if (value === undefined || value === null || typeof value === "string" || value instanceof AsyncResult || value instanceof Dependency)
+    return;
   if (Array.isArray(value) && value.every((v) => typeof v === "string" || v instanceof AsyncResult)) return;
   throw new TypeError(`flag ${name} must be a msg id, an AsyncResult, a Dependency or a list of them, got ${JSON.stringify(value)}`);
 }
@@ -85,11 +99,16 @@ export function validateFlags(flags: Partial<LoadBalancedFlags>): void {
   checkNumber("chunksize", flags.chunksize, { integer: true, min: 1 });
   checkNumber("priority", flags.priority, { integer: true, min: -Infinity });
   for (const name of ["ordered", "pure"] as const) {
-    if (flags[name] !== undefined && typeof flags[name] !== "boolean") throw new TypeError(`flag ${name} must be a boolean, got ${JSON.stringify(flags[name])}`);
+    if (flags[name] !== undefined && typeof flags[name] !== "boolean")
+      throw new TypeError(`flag ${name} must be a boolean, got ${JSON.stringify(flags[name])}`);
   }
-  if (flags.label !== undefined && typeof flags.label !== "string") throw new TypeError(`flag label must be a string, got ${JSON.stringify(flags.label)}`);
+  if (flags.label !== undefined && typeof flags.label !== "string")
+    throw new TypeError(`flag label must be a string, got ${JSON.stringify(flags.label)}`);
   const targets = flags.targets;
-  if (targets !== undefined && !(Number.isInteger(targets) || (Array.isArray(targets) && targets.every((t) => Number.isInteger(t) && t >= 0)))) {
+  if (
+    targets !== undefined &&
+    !(Number.isInteger(targets) || (Array.isArray(targets) && targets.every((t) => Number.isInteger(t) && t >= 0)))
+  ) {
     throw new TypeError(`flag targets must be an engine id or a list of engine ids, got ${JSON.stringify(targets)}`);
   }
   checkDependency("after", flags.after);
@@ -110,7 +129,11 @@ export function dependencySpec(value: DependencyLike | undefined): DependencySpe
 export class LoadBalancedView {
   private flags: LoadBalancedFlags;
 
-  constructor(readonly client: ClientPort, targets?: number | number[] | string, flags: LoadBalancedFlags = DEFAULT_FLAGS) {
+  constructor(
+    readonly client: ClientPort,
+    targets?: number | number[] | string,
+    flags: LoadBalancedFlags = DEFAULT_FLAGS,
+  ) {
     if (targets !== undefined) validateTargetSpec(targets);
     const asTargets = typeof targets === "string" ? undefined : targets;
     this.flags = { ...flags, ...(asTargets === undefined ? {} : { targets: asTargets }) };
@@ -156,7 +179,10 @@ export class LoadBalancedView {
    * aborts (as the `signal` flag does).
    */
   map<A extends unknown[], R>(fn: TaskFunction<NoInfer<A>, R>, ...sequences: SequencesOf<A>): AsyncMapResult<Awaited<R>>;
-  map<A extends unknown[], R>(fn: TaskFunction<NoInfer<A>, R>, ...sequencesAndOptions: [...SequencesOf<A>, MapOptions]): AsyncMapResult<Awaited<R>>;
+  map<A extends unknown[], R>(
+    fn: TaskFunction<NoInfer<A>, R>,
+    ...sequencesAndOptions: [...SequencesOf<A>, MapOptions]
+  ): AsyncMapResult<Awaited<R>>;
   map(fn: TaskFunction, ...rest: unknown[]): AsyncMapResult {
     const { sequences, options } = splitMapOptions(rest);
     if (options.signal) return this.with({ signal: options.signal }).map(fn, ...(sequences as []));
@@ -167,11 +193,21 @@ export class LoadBalancedView {
     const columns = arrays.map((a) => chunkSequence(a.slice(0, length), this.flags.chunksize ?? 1));
     let firstItem = 0;
     const entries = (columns[0] ?? []).map((chunk, i) => {
-      const entry = this.submitTask("map", fn, columns.map((c) => c[i] ?? []), chunk.length, firstItem);
+      const entry = this.submitTask(
+        "map",
+        fn,
+        columns.map((c) => c[i] ?? []),
+        chunk.length,
+        firstItem,
+      );
       firstItem += chunk.length;
       return entry;
     });
-    return new AsyncMapResult(this.client, entries, { ordered: this.flags.ordered ?? true, ...this.resultFlags(), label: this.flags.label ?? labelOf(fn) });
+    return new AsyncMapResult(this.client, entries, {
+      ordered: this.flags.ordered ?? true,
+      ...this.resultFlags(),
+      label: this.flags.label ?? labelOf(fn),
+    });
   }
 
   /**
@@ -181,14 +217,27 @@ export class LoadBalancedView {
    * ending the iteration. Aborting `signal` stops reading the iterable, cancels the tasks in
    * flight and throws its reason.
    */
-  imap<T, R>(fn: TaskFunction<[NoInfer<T>], R>, iterable: Iterable<T> | AsyncIterable<T>, options: ImapOptions & { returnExceptions: true }): AsyncGenerator<Awaited<R> | Error>;
-  imap<T, R>(fn: TaskFunction<[NoInfer<T>], R>, iterable: Iterable<T> | AsyncIterable<T>, options?: ImapOptions): AsyncGenerator<Awaited<R>>;
-  async *imap(fn: TaskFunction<[unknown]>, iterable: Iterable<unknown> | AsyncIterable<unknown>, options: ImapOptions = {}): AsyncGenerator<unknown> {
+  imap<T, R>(
+    fn: TaskFunction<[NoInfer<T>], R>,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    options: ImapOptions & { returnExceptions: true },
+  ): AsyncGenerator<Awaited<R> | Error>;
+  imap<T, R>(
+    fn: TaskFunction<[NoInfer<T>], R>,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    options?: ImapOptions,
+  ): AsyncGenerator<Awaited<R>>;
+  async *imap(
+    fn: TaskFunction<[unknown]>,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
+    options: ImapOptions = {},
+  ): AsyncGenerator<unknown> {
     checkOptions(options, ["maxOutstanding", "ordered", "returnExceptions", "signal"], "imap");
     const max = options.maxOutstanding ?? 2 * Math.max(1, this.client.ids.length);
     checkNumber("maxOutstanding", max, { integer: true, min: 1 });
     for (const name of ["ordered", "returnExceptions"] as const) {
-      if (options[name] !== undefined && typeof options[name] !== "boolean") throw new TypeError(`imap: ${name} must be a boolean, got ${JSON.stringify(options[name])}`);
+      if (options[name] !== undefined && typeof options[name] !== "boolean")
+        throw new TypeError(`imap: ${name} must be a boolean, got ${JSON.stringify(options[name])}`);
     }
     validateSignal(options.signal, "imap: option signal");
     if (iterable === null || typeof iterable !== "object" || !(Symbol.iterator in iterable || Symbol.asyncIterator in iterable)) {
@@ -196,7 +245,8 @@ export class LoadBalancedView {
     }
     const view = options.signal ? this.with({ signal: options.signal }) : this;
     const ordered = options.ordered ?? true;
-    const settle = async (ar: AsyncResult<unknown, true>): Promise<unknown> => (options.returnExceptions ? await ar.get({ returnExceptions: true }) : await ar);
+    const settle = async (ar: AsyncResult<unknown, true>): Promise<unknown> =>
+      options.returnExceptions ? await ar.get({ returnExceptions: true }) : await ar;
     const window: Array<AsyncResult<unknown, true>> = [];
     // The next result to hand out: the oldest, or (unordered) the first of the window to finish.
     const next = async (): Promise<unknown> => {
@@ -221,12 +271,29 @@ export class LoadBalancedView {
       if (sequences.length === 0) throw new TypeError("parallel: needs at least one sequence");
       const arrays = sequencesToArrays(sequences, "parallel");
       const lengths = arrays.map((a) => a.length);
-      if (new Set(lengths).size > 1) throw new RangeError(`parallel: all sequences must have equal length, but have [${lengths.join(", ")}] (use .map to stop at the shortest)`);
+      if (new Set(lengths).size > 1)
+        throw new RangeError(
+          `parallel: all sequences must have equal length, but have [${lengths.join(", ")}] (use .map to stop at the shortest)`,
+        );
       const columns = arrays.map((a) => chunkSequence(a, this.flags.chunksize ?? 1));
-      const entries = (columns[0] ?? []).map((chunk, i) => this.submitTask("call", fn, columns.map((c) => c[i] ?? []), chunk.length));
-      return new AsyncMapResult(this.client, entries, { ordered: this.flags.ordered ?? true, ...this.resultFlags(), label: this.flags.label ?? labelOf(fn), items: toList });
+      const entries = (columns[0] ?? []).map((chunk, i) =>
+        this.submitTask(
+          "call",
+          fn,
+          columns.map((c) => c[i] ?? []),
+          chunk.length,
+        ),
+      );
+      return new AsyncMapResult(this.client, entries, {
+        ordered: this.flags.ordered ?? true,
+        ...this.resultFlags(),
+        label: this.flags.label ?? labelOf(fn),
+        items: toList,
+      });
     };
-    return Object.assign(call, { map: (...sequences: Sequence[]) => this.map(fn as TaskFunction, ...(sequences as [])) }) as ParallelFunction<R, P>;
+    return Object.assign(call, {
+      map: (...sequences: Sequence[]) => this.map(fn as TaskFunction, ...(sequences as [])),
+    }) as ParallelFunction<R, P>;
   }
 
   /** Wraps `fn` so that calling it submits a task (`@remote` for load-balanced views). */
@@ -263,9 +330,14 @@ export class LoadBalancedView {
     const { content, buffers } = encodeCall(op, fn, args, hook);
     const metadata = this.requestMetadata(refs, content.fn && "src" in content.fn ? content.fn.src : JSON.stringify(content.fn), buffers);
     const entry = new TaskEntry(newMsgId(), {
-      count, ...(firstItem === undefined ? {} : { firstItem }), label: this.flags.label ?? labelOf(fn), dependsOn: dependsOn(metadata),
+      count,
+      ...(firstItem === undefined ? {} : { firstItem }),
+      label: this.flags.label ?? labelOf(fn),
+      dependsOn: dependsOn(metadata),
     });
-    this.client.submit([{ content: content as unknown as Record<string, unknown>, metadata: metadata as Record<string, unknown>, buffers, entry }]);
+    this.client.submit([
+      { content: content as unknown as Record<string, unknown>, metadata: metadata as Record<string, unknown>, buffers, entry },
+    ]);
     return entry;
   }
 

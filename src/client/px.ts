@@ -56,7 +56,8 @@ export function parsePxFlags(input: string, command: PxCommand = "px"): { flags:
     rest = applyFlag(flags, token, rest, command);
   }
   const code = rest.trim();
-  if (command === "pxconfig" && code !== "") throw new PxUsageError(`.pxconfig takes only flags (${FLAG_HELP.replace(", --local", "")}), got ${JSON.stringify(code)}`);
+  if (command === "pxconfig" && code !== "")
+    throw new PxUsageError(`.pxconfig takes only flags (${FLAG_HELP.replace(", --local", "")}), got ${JSON.stringify(code)}`);
   return { flags, code };
 }
 
@@ -109,7 +110,11 @@ export function parseTargets(raw: string, flag = "--targets"): TargetSpec {
   if (text === "all") return "all";
   if (/^-?\d+$/.test(text)) return Number(text);
   if (/^\[.*\]$|,/.test(text)) {
-    const items = text.replace(/^\[|\]$/g, "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const items = text
+      .replace(/^\[|\]$/g, "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
     if (items.length > 0 && items.every((s) => /^-?\d+$/.test(s))) return items.map(Number);
     throw new PxUsageError(`flag ${flag}: ${JSON.stringify(raw)} is not a list of engine ids like 0,2 or [0,2]`);
   }
@@ -174,7 +179,10 @@ class OutputFollower {
   private readonly printed = new Map<TaskEntry, { stdout: number; stderr: number }>();
   private stopped = false;
 
-  constructor(private readonly entries: readonly TaskEntry[], private readonly write: (text: string) => void) {}
+  constructor(
+    private readonly entries: readonly TaskEntry[],
+    private readonly write: (text: string) => void,
+  ) {}
 
   /** Prints what arrived since the last call. */
   pump(): void {
@@ -202,7 +210,13 @@ class OutputFollower {
 }
 
 function prefixLines(text: string, prefix: string): string {
-  return text.replace(/\n$/, "").split("\n").map((line) => prefix + line).join("\n") + "\n";
+  return (
+    text
+      .replace(/\n$/, "")
+      .split("\n")
+      .map((line) => prefix + line)
+      .join("\n") + "\n"
+  );
 }
 
 /** The error line of a failed engine, without the `[engine N]` prefix the message carries. */
@@ -234,7 +248,10 @@ export class PxSession {
   last: PxRun | undefined;
   private readonly display: PxDisplay;
 
-  constructor(readonly view: DirectView, options: PxSessionOptions = {}) {
+  constructor(
+    readonly view: DirectView,
+    options: PxSessionOptions = {},
+  ) {
     this.targets = options.targets ?? view.targets;
     this.block = options.block ?? true;
     this.display = {

@@ -26,7 +26,8 @@ export function validateTargetSpec(spec: unknown): asserts spec is TargetSpec {
     return;
   }
   if (Array.isArray(spec)) {
-    for (const id of spec) if (!Number.isInteger(id)) throw new TypeError(`targets: engine ids must be integers, got ${JSON.stringify(id)}`);
+    for (const id of spec)
+      if (!Number.isInteger(id)) throw new TypeError(`targets: engine ids must be integers, got ${JSON.stringify(id)}`);
     return;
   }
   throw new TypeError(`targets must be "all", an engine id, a list of ids or a slice string, got ${JSON.stringify(spec)}`);

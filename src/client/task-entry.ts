@@ -40,13 +40,26 @@ export class TaskEntry {
   readonly done = new Promise<void>((resolve) => (this.settleDone = resolve));
   private readonly listeners: Array<() => void> = [];
 
-  constructor(msgId: string, options: { count?: number; firstItem?: number; label?: string; engineId?: number; dependsOn?: TaskMetadata["dependsOn"] } = {}) {
+  constructor(
+    msgId: string,
+    options: { count?: number; firstItem?: number; label?: string; engineId?: number; dependsOn?: TaskMetadata["dependsOn"] } = {},
+  ) {
     this.count = options.count ?? 1;
     this.firstItem = options.firstItem;
     this.metadata = {
-      msgId, engineId: options.engineId, submitted: Date.now(), started: undefined, completed: undefined, received: undefined,
-      status: "pending", stdout: "", stderr: "", label: options.label, dependsOn: options.dependsOn ?? [],
-      errorName: undefined, errorMessage: undefined,
+      msgId,
+      engineId: options.engineId,
+      submitted: Date.now(),
+      started: undefined,
+      completed: undefined,
+      received: undefined,
+      status: "pending",
+      stdout: "",
+      stderr: "",
+      label: options.label,
+      dependsOn: options.dependsOn ?? [],
+      errorName: undefined,
+      errorMessage: undefined,
     };
   }
 

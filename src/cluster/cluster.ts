@@ -19,7 +19,17 @@ import { LOG_LEVEL_VARIABLE, parseLogLevel } from "../connection/logger.js";
 import type { LogLevel } from "../connection/logger.js";
 import { OWNER_PID_VARIABLE } from "../connection/owner.js";
 import { entryCommand, fileReady, spawnNode, terminate, waitForExit, waitForFile } from "./processes.js";
-import { CONFIGURATION_EXIT_CODE, clusterFiles, logDir, newClusterId, pidAlive, profileDir, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
+import {
+  CONFIGURATION_EXIT_CODE,
+  clusterFiles,
+  logDir,
+  newClusterId,
+  pidAlive,
+  profileDir,
+  readJsonSecure,
+  securityDir,
+  writeJsonAtomic,
+} from "../connection/profile.js";
 import { checkOptions } from "../options.js";
 
 /** Launcher names known to every cluster, mapped to factories. */
@@ -95,9 +105,30 @@ export interface ClusterOptions {
 }
 
 const OPTION_NAMES = new Set([
-  "n", "profile", "profileDir", "clusterId", "engines", "launcherOptions", "controller", "controllerIp", "location", "engineTimeout",
-  "heartbeatInterval", "scheme", "hwm", "db", "dbPath", "dashboard", "curve", "restartDeadEngines", "controllerArgs", "engineArgs", "cwd", "env",
-  "shutdownAtExit", "logLevel",
+  "n",
+  "profile",
+  "profileDir",
+  "clusterId",
+  "engines",
+  "launcherOptions",
+  "controller",
+  "controllerIp",
+  "location",
+  "engineTimeout",
+  "heartbeatInterval",
+  "scheme",
+  "hwm",
+  "db",
+  "dbPath",
+  "dashboard",
+  "curve",
+  "restartDeadEngines",
+  "controllerArgs",
+  "engineArgs",
+  "cwd",
+  "env",
+  "shutdownAtExit",
+  "logLevel",
 ]);
 const SCHEMES = new Set(["leastload", "lru", "weighted", "plainrandom", "twobin"]);
 
@@ -121,7 +152,8 @@ export function validateClusterOptions(given: ClusterOptions): void {
   if (given === null || typeof given !== "object") throw new TypeError("Cluster options must be an object");
   const options = { ...given, ...launcherNames(given) };
   for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.has(key)) throw new TypeError(`unknown Cluster option ${JSON.stringify(key)} (valid: ${[...OPTION_NAMES].join(", ")})`);
+    if (!OPTION_NAMES.has(key))
+      throw new TypeError(`unknown Cluster option ${JSON.stringify(key)} (valid: ${[...OPTION_NAMES].join(", ")})`);
   }
   positiveInteger("n", options.n, 0);
   positiveInteger("engineTimeout", options.engineTimeout, 1);
@@ -129,13 +161,18 @@ export function validateClusterOptions(given: ClusterOptions): void {
   positiveInteger("hwm", options.hwm, 0);
   for (const name of ["profile", "clusterId", "controllerIp", "location", "profileDir", "dbPath", "cwd"] as const) {
     const value = options[name];
-    if (value !== undefined && (typeof value !== "string" || value === "")) throw new TypeError(`Cluster option ${name} must be a non-empty string, got ${JSON.stringify(value)}`);
+    if (value !== undefined && (typeof value !== "string" || value === ""))
+      throw new TypeError(`Cluster option ${name} must be a non-empty string, got ${JSON.stringify(value)}`);
   }
   if (options.clusterId !== undefined && !/^[\w.-]+$/.test(options.clusterId)) {
-    throw new RangeError(`Cluster option clusterId may only use letters, digits, '.', '_' and '-', got ${JSON.stringify(options.clusterId)}`);
+    throw new RangeError(
+      `Cluster option clusterId may only use letters, digits, '.', '_' and '-', got ${JSON.stringify(options.clusterId)}`,
+    );
   }
   if (options.scheme !== undefined && !SCHEMES.has(options.scheme) && !/[/\\]|\.[cm]?js$/.test(options.scheme)) {
-    throw new RangeError(`Cluster option scheme must be one of ${[...SCHEMES].join(", ")} or a module path, got ${JSON.stringify(options.scheme)}`);
+    throw new RangeError(
+      `Cluster option scheme must be one of ${[...SCHEMES].join(", ")} or a module path, got ${JSON.stringify(options.scheme)}`,
+    );
   }
   if (options.db !== undefined && !["memory", "sqlite", "none"].includes(options.db)) {
     throw new RangeError(`Cluster option db must be "memory", "sqlite" or "none", got ${JSON.stringify(options.db)}`);
@@ -144,13 +181,22 @@ export function validateClusterOptions(given: ClusterOptions): void {
     throw new RangeError(`Cluster option controller must be "local" or "slurm", got ${JSON.stringify(options.controller)}`);
   }
   if (typeof options.engines === "string" && !(options.engines in LAUNCHERS)) {
-    throw new RangeError(`Cluster option engines must be one of ${Object.keys(LAUNCHERS).join(", ")} or a launcher object, got ${JSON.stringify(options.engines)}`);
+    throw new RangeError(
+      `Cluster option engines must be one of ${Object.keys(LAUNCHERS).join(", ")} or a launcher object, got ${JSON.stringify(options.engines)}`,
+    );
   }
-  if (options.engines !== undefined && typeof options.engines !== "string" && typeof (options.engines as EngineLauncher).start !== "function") {
+  if (
+    options.engines !== undefined &&
+    typeof options.engines !== "string" &&
+    typeof (options.engines as EngineLauncher).start !== "function"
+  ) {
     throw new TypeError("Cluster option engines must be a launcher name or an object with start()");
   }
   const launcherOptions: unknown = options.launcherOptions;
-  if (launcherOptions !== undefined && (launcherOptions === null || typeof launcherOptions !== "object" || Array.isArray(launcherOptions))) {
+  if (
+    launcherOptions !== undefined &&
+    (launcherOptions === null || typeof launcherOptions !== "object" || Array.isArray(launcherOptions))
+  ) {
     throw new TypeError(`Cluster option launcherOptions must be an object, got ${JSON.stringify(launcherOptions)}`);
   }
   // Building the named launchers checks their options now rather than when processes start.
@@ -158,9 +204,14 @@ export function validateClusterOptions(given: ClusterOptions): void {
   if (options.controller === "slurm") new SlurmControllerLauncher(options.launcherOptions);
   for (const name of ["controllerArgs", "engineArgs"] as const) {
     const value = options[name];
-    if (value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === "string"))) throw new TypeError(`Cluster option ${name} must be an array of strings`);
+    if (value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === "string")))
+      throw new TypeError(`Cluster option ${name} must be an array of strings`);
   }
-  if (options.dashboard !== undefined && typeof options.dashboard !== "boolean" && !(Number.isInteger(options.dashboard) && options.dashboard >= 0 && options.dashboard < 65536)) {
+  if (
+    options.dashboard !== undefined &&
+    typeof options.dashboard !== "boolean" &&
+    !(Number.isInteger(options.dashboard) && options.dashboard >= 0 && options.dashboard < 65536)
+  ) {
     throw new TypeError(`Cluster option dashboard must be a boolean or a port number, got ${JSON.stringify(options.dashboard)}`);
   }
   if (options.curve !== undefined && typeof options.curve !== "boolean") {
@@ -168,11 +219,15 @@ export function validateClusterOptions(given: ClusterOptions): void {
   }
   if (options.logLevel !== undefined) parseLogLevel(options.logLevel, "Cluster option logLevel");
   const env: unknown = options.env;
-  if (env !== undefined && (env === null || typeof env !== "object" || Array.isArray(env) || !Object.values(env).every((v) => typeof v === "string"))) {
+  if (
+    env !== undefined &&
+    (env === null || typeof env !== "object" || Array.isArray(env) || !Object.values(env).every((v) => typeof v === "string"))
+  ) {
     throw new TypeError(`Cluster option env must be an object of strings (variable name to value), got ${JSON.stringify(env)}`);
   }
   for (const name of ["restartDeadEngines", "shutdownAtExit"] as const) {
-    if (options[name] !== undefined && typeof options[name] !== "boolean") throw new TypeError(`Cluster option ${name} must be a boolean, got ${JSON.stringify(options[name])}`);
+    if (options[name] !== undefined && typeof options[name] !== "boolean")
+      throw new TypeError(`Cluster option ${name} must be a boolean, got ${JSON.stringify(options[name])}`);
   }
 }
 
@@ -193,7 +248,10 @@ function controllerFailure(error: Error, child: ChildProcess, logFile: string, l
   let said: string | undefined;
   try {
     const log = fs.readFileSync(logFile).subarray(logStart).toString("utf8");
-    said = log.split("\n").filter((line) => line.startsWith("parallax controller: ")).at(-1);
+    said = log
+      .split("\n")
+      .filter((line) => line.startsWith("parallax controller: "))
+      .at(-1);
   } catch {
     return error;
   }
@@ -257,7 +315,8 @@ export class Cluster implements AsyncDisposable {
 
   /** The controller process (its pid), once started; a Slurm controller also has its job id. */
   get controller(): ControllerInfo | undefined {
-    if (this.controllerJob) return { pid: this.controllerPid ?? 0, launcher: "slurm", jobId: this.controllerJob.jobId, data: this.controllerJob.data };
+    if (this.controllerJob)
+      return { pid: this.controllerPid ?? 0, launcher: "slurm", jobId: this.controllerJob.jobId, data: this.controllerJob.data };
     return this.controllerPid === undefined ? undefined : { pid: this.controllerPid };
   }
 
@@ -300,7 +359,9 @@ export class Cluster implements AsyncDisposable {
     this.controllerProcess = child;
     this.controllerPid = child.pid;
     try {
-      await waitForFile(this.files.client, this.options.engineTimeout ?? 30_000, child, `controller (log: ${logFile})`, (text) => text.includes(`"controllerPid": ${child.pid}`));
+      await waitForFile(this.files.client, this.options.engineTimeout ?? 30_000, child, `controller (log: ${logFile})`, (text) =>
+        text.includes(`"controllerPid": ${child.pid}`),
+      );
     } catch (error) {
       throw controllerFailure(error as Error, child, logFile, logStart);
     }
@@ -311,7 +372,8 @@ export class Cluster implements AsyncDisposable {
   async startEngines(n?: number): Promise<string> {
     const count = n ?? this.options.n ?? (await import("node:os")).availableParallelism();
     positiveInteger("n", count, 0);
-    if (this.controllerPid === undefined) throw new ConfigurationError("start the controller (cluster.start() or startController()) before engines");
+    if (this.controllerPid === undefined)
+      throw new ConfigurationError("start the controller (cluster.start() or startController()) before engines");
     const setId = String(this.nextSet++);
     const launcher = this.launcher();
     const set = await launcher.start(count, this.launchContext(setId));
@@ -384,7 +446,8 @@ export class Cluster implements AsyncDisposable {
     const client = await Client.connect({ ...options, connectionFile: this.files.client });
     const waitForEngines = client.waitForEngines.bind(client);
     return Object.assign(client, {
-      waitForEngines: (...args: Parameters<Client["waitForEngines"]>) => this.unlessSetEnds(waitForEngines(...args), () => client.ids.length >= args[0]),
+      waitForEngines: (...args: Parameters<Client["waitForEngines"]>) =>
+        this.unlessSetEnds(waitForEngines(...args), () => client.ids.length >= args[0]),
     });
   }
 
@@ -435,9 +498,17 @@ export class Cluster implements AsyncDisposable {
     const clusterId = options.clusterId ?? Cluster.list({ ...options }).at(0)?.clusterId;
     if (!clusterId) throw new ConfigurationError(`no cluster file found in ${path.join(dir, "security")}`);
     const data = readJsonSecure<ClusterFile>(clusterFiles(dir, clusterId).cluster);
-    const cluster = new Cluster({ ...data.options, profile: data.profile, profileDir: data.profileDir, clusterId: data.clusterId, shutdownAtExit: false });
+    const cluster = new Cluster({
+      ...data.options,
+      profile: data.profile,
+      profileDir: data.profileDir,
+      clusterId: data.clusterId,
+      shutdownAtExit: false,
+    });
     if (data.controller?.launcher === "slurm") {
-      cluster.controllerJob = cluster.slurmControllerLauncher().attach(data.controller.data ?? { jobId: data.controller.jobId }, cluster.options.env ?? {});
+      cluster.controllerJob = cluster
+        .slurmControllerLauncher()
+        .attach(data.controller.data ?? { jobId: data.controller.jobId }, cluster.options.env ?? {});
       // pid 0: the job was submitted but its controller had not written its connection file.
       cluster.controllerPid = data.controller.pid || undefined;
     } else {
@@ -477,9 +548,15 @@ export class Cluster implements AsyncDisposable {
   /** What the cluster file records. */
   toJSON(): ClusterFile {
     return {
-      clusterId: this.clusterId, profile: this.profile, profileDir: this.profileDir,
-      controller: this.controller ?? null, engineSets: this.engineSets,
-      options: { ...this.options, engines: typeof this.options.engines === "object" ? this.options.engines.kind : this.options.engines ?? "local" },
+      clusterId: this.clusterId,
+      profile: this.profile,
+      profileDir: this.profileDir,
+      controller: this.controller ?? null,
+      engineSets: this.engineSets,
+      options: {
+        ...this.options,
+        engines: typeof this.options.engines === "object" ? this.options.engines.kind : (this.options.engines ?? "local"),
+      },
       created: this.created,
     };
   }
@@ -498,7 +575,12 @@ export class Cluster implements AsyncDisposable {
     // engines' nodes must reach: it binds every interface unless told otherwise.
     const ip = this.options.controllerIp ?? (this.options.controller === "slurm" ? "0.0.0.0" : undefined);
     return [
-      "--profile", this.profile, "--profile-dir", this.profileDir, "--cluster-id", this.clusterId,
+      "--profile",
+      this.profile,
+      "--profile-dir",
+      this.profileDir,
+      "--cluster-id",
+      this.clusterId,
       ...(ip ? ["--ip", ip] : []),
       ...(this.options.location ? ["--location", this.options.location] : []),
       ...(this.options.scheme ? ["--scheme", this.options.scheme] : []),
@@ -514,7 +596,9 @@ export class Cluster implements AsyncDisposable {
   }
 
   private alreadyRunning(which: string): ConfigurationError {
-    return new ConfigurationError(`the controller of cluster ${this.clusterId} is already running (${which}): stop it first, or after it died use startController({ restore: true })`);
+    return new ConfigurationError(
+      `the controller of cluster ${this.clusterId} is already running (${which}): stop it first, or after it died use startController({ restore: true })`,
+    );
   }
 
   private slurmControllerLauncher(): SlurmControllerLauncher {
@@ -534,7 +618,14 @@ export class Cluster implements AsyncDisposable {
     // With --restore the new controller reads the old file and then replaces it: any other text is the new one's.
     const previous = fileReady(this.files.client) ? fs.readFileSync(this.files.client, "utf8") : undefined;
     const launcher = this.slurmControllerLauncher();
-    const context = { engineFile: this.files.engine, profileDir: this.profileDir, logDir: logs, clusterId: this.clusterId, cwd: this.options.cwd ?? process.cwd(), env: this.processEnv() };
+    const context = {
+      engineFile: this.files.engine,
+      profileDir: this.profileDir,
+      logDir: logs,
+      clusterId: this.clusterId,
+      cwd: this.options.cwd ?? process.cwd(),
+      env: this.processEnv(),
+    };
     const job = await launcher.start(this.controllerArgs(restore), context);
     this.controllerJob = job;
     this.controllerPid = undefined;
@@ -555,8 +646,14 @@ export class Cluster implements AsyncDisposable {
 
   private launchContext(setId: string): LaunchContext {
     return {
-      engineFile: this.files.engine, profileDir: this.profileDir, logDir: logDir(this.profileDir), clusterId: this.clusterId,
-      setId, cwd: this.options.cwd ?? process.cwd(), env: this.processEnv(), localEnv: this.ownerEnv(),
+      engineFile: this.files.engine,
+      profileDir: this.profileDir,
+      logDir: logDir(this.profileDir),
+      clusterId: this.clusterId,
+      setId,
+      cwd: this.options.cwd ?? process.cwd(),
+      env: this.processEnv(),
+      localEnv: this.ownerEnv(),
     };
   }
 
@@ -576,7 +673,8 @@ export class Cluster implements AsyncDisposable {
 
   private setIds(setId?: string): string[] {
     if (setId === undefined) return [...this.sets.keys()];
-    if (!this.sets.has(setId)) throw new RangeError(`no engine set ${JSON.stringify(setId)} (sets: ${[...this.sets.keys()].join(", ") || "none"})`);
+    if (!this.sets.has(setId))
+      throw new RangeError(`no engine set ${JSON.stringify(setId)} (sets: ${[...this.sets.keys()].join(", ") || "none"})`);
     return [setId];
   }
 

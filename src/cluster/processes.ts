@@ -92,7 +92,13 @@ export function fileReady(file: string, ready: (text: string) => boolean = () =>
 }
 
 /** Polls until `file` exists (and its text passes `ready`); fails early when `child` exits. */
-export async function waitForFile(file: string, timeoutMs: number, child?: ChildProcess, describe = "process", ready: (text: string) => boolean = () => true): Promise<void> {
+export async function waitForFile(
+  file: string,
+  timeoutMs: number,
+  child?: ChildProcess,
+  describe = "process",
+  ready: (text: string) => boolean = () => true,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!fileReady(file, ready)) {
     if (child && (child.exitCode !== null || child.signalCode !== null)) {

@@ -52,7 +52,9 @@ function toOption(name: string, spec: OptionSpec): Option {
  * the command-line arguments that set them (to start the same command again).
  */
 export function specCommand<S extends OptionSpecs>(
-  name: string, description: string, specs: S,
+  name: string,
+  description: string,
+  specs: S,
   configDir: (values: OptionValues<S>) => string | undefined,
   run: (values: OptionValues<S>, argv: string[]) => Promise<unknown>,
 ): Command {
@@ -68,12 +70,14 @@ export function specCommand<S extends OptionSpecs>(
 
 function valuesOf<S extends OptionSpecs>(command: Command, specs: S): OptionValues<S> {
   const opts = command.opts();
-  return Object.fromEntries(Object.keys(specs).map((name) => {
-    const value = opts[attribute(name)] as unknown;
-    if (name.startsWith("no-")) return [name, value === false];
-    // A string option whose value may be left out (`--dashboard [port]`) reads "" when it was.
-    return [name, specs[name]?.type === "string" && value === true ? "" : value];
-  })) as OptionValues<S>;
+  return Object.fromEntries(
+    Object.keys(specs).map((name) => {
+      const value = opts[attribute(name)] as unknown;
+      if (name.startsWith("no-")) return [name, value === false];
+      // A string option whose value may be left out (`--dashboard [port]`) reads "" when it was.
+      return [name, specs[name]?.type === "string" && value === true ? "" : value];
+    }),
+  ) as OptionValues<S>;
 }
 
 /** The command-line arguments that gave the options set on the command line. */
@@ -107,7 +111,8 @@ export function applyConfig(command: Command, section: string, file: string): vo
   }
   const values = (config as Record<string, unknown> | null)?.[section];
   if (values === undefined) return;
-  if (values === null || typeof values !== "object" || Array.isArray(values)) throw new TypeError(`${file}: "${section}" must be an object of option values`);
+  if (values === null || typeof values !== "object" || Array.isArray(values))
+    throw new TypeError(`${file}: "${section}" must be an object of option values`);
   for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
     const option = command.options.find((o) => o.long === `--${name}`);
     if (!option || option.long === "--help") {
@@ -118,7 +123,9 @@ export function applyConfig(command: Command, section: string, file: string): vo
     if (["cli", "env"].includes(command.getOptionValueSource(key) ?? "")) continue;
     const flag = option.isBoolean() || option.negate;
     if (flag ? typeof value !== "boolean" : !["string", "number"].includes(typeof value)) {
-      throw new TypeError(`${file}: option "${name}" for ${section} must be ${flag ? "true or false" : "a string or a number"}, got ${JSON.stringify(value)}`);
+      throw new TypeError(
+        `${file}: option "${name}" for ${section} must be ${flag ? "true or false" : "a string or a number"}, got ${JSON.stringify(value)}`,
+      );
     }
     const parsed = flag ? (option.negate ? !value : value) : option.parseArg ? option.parseArg(String(value), undefined) : String(value);
     command.setOptionValueWithSource(key, parsed, "config");

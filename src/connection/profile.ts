@@ -37,7 +37,8 @@ export function parallaxDir(): string {
 
 /** Folder of one profile (`profileDir` wins when given). */
 export function profileDir(profile = "default", explicitDir?: string): string {
-  if (!/^[\w.-]+$/.test(profile)) throw new ConfigurationError(`profile name ${JSON.stringify(profile)} may only use letters, digits, '.', '_' and '-'`);
+  if (!/^[\w.-]+$/.test(profile))
+    throw new ConfigurationError(`profile name ${JSON.stringify(profile)} may only use letters, digits, '.', '_' and '-'`);
   return explicitDir ?? path.join(parallaxDir(), `profile_${profile}`);
 }
 
@@ -97,7 +98,9 @@ export function readJsonSecure<T>(file: string): T {
     throw new ConfigurationError(`connection file ${file} does not exist`);
   }
   if ((stat.mode & 0o077) !== 0) {
-    throw new ConfigurationError(`connection file ${file} is readable by other users (mode ${(stat.mode & 0o777).toString(8)}); run chmod 600 on it`);
+    throw new ConfigurationError(
+      `connection file ${file} is readable by other users (mode ${(stat.mode & 0o777).toString(8)}); run chmod 600 on it`,
+    );
   }
   try {
     return JSON.parse(fs.readFileSync(file, "utf8")) as T;

@@ -52,11 +52,13 @@ export async function readLogs(source: LogSource): Promise<{ files: LogTail[] }>
   } catch {
     return { files: [] };
   }
-  const files = await Promise.all(names.map(async (name) => {
-    const file = path.join(source.dir, name);
-    const info = await stat(file);
-    return { file: name, size: info.size, modified: info.mtimeMs, lines: await tail(file, info.size) };
-  }));
+  const files = await Promise.all(
+    names.map(async (name) => {
+      const file = path.join(source.dir, name);
+      const info = await stat(file);
+      return { file: name, size: info.size, modified: info.mtimeMs, lines: await tail(file, info.size) };
+    }),
+  );
   const rank = (f: LogTail) => (f.file.startsWith("controller") ? 0 : 1);
   return { files: files.sort((a, b) => rank(a) - rank(b) || b.modified - a.modified).slice(0, MAX_FILES) };
 }

@@ -288,10 +288,12 @@ export class DashboardModel {
 
   /** Tasks of the graph window that depend on `msgId`. */
   dependents(msgId: string): string[] {
-    return this.window.filter((t) => {
-      const record = this.hub.db.get(t.msgId);
-      return record !== undefined && dependenciesOf(record).includes(msgId);
-    }).map((t) => t.msgId);
+    return this.window
+      .filter((t) => {
+        const record = this.hub.db.get(t.msgId);
+        return record !== undefined && dependenciesOf(record).includes(msgId);
+      })
+      .map((t) => t.msgId);
   }
 
   /** The function name a task is grouped under. */
@@ -312,8 +314,14 @@ export class DashboardModel {
       controller: this.controller(),
       engines: this.engines(running),
       progress: this.counts.map((c, fn) => ({
-        fn, total: c.total, done: c.done, erred: c.erred, waiting: c.waiting,
-        running: runningByFn.get(fn) ?? 0, queued: c.onEngine - (runningByFn.get(fn) ?? 0), rate: this.functionRates[fn]?.rate() ?? 0,
+        fn,
+        total: c.total,
+        done: c.done,
+        erred: c.erred,
+        waiting: c.waiting,
+        running: runningByFn.get(fn) ?? 0,
+        queued: c.onEngine - (runningByFn.get(fn) ?? 0),
+        rate: this.functionRates[fn]?.rate() ?? 0,
       })),
       errors: this.errors.slice(-ERRORS_SENT).reverse(),
       running,
@@ -383,7 +391,14 @@ export class DashboardModel {
     }
     const error = record.reply?.content.error;
     if (task.state !== "done" && error) {
-      this.errors.push({ msgId, fn: task.fn, engineId: error.engineId ?? engineId, ename: error.ename, evalue: clip(error.evalue), time: end });
+      this.errors.push({
+        msgId,
+        fn: task.fn,
+        engineId: error.engineId ?? engineId,
+        ename: error.ename,
+        evalue: clip(error.evalue),
+        time: end,
+      });
       if (this.errors.length > ERRORS_KEEP) this.errors.shift();
     }
     this.version++;
@@ -397,7 +412,12 @@ export class DashboardModel {
     }
     const counts = this.engineCountsOf(engine.id);
     this.lost.push({
-      ...this.engineRow(engine, counts, undefined), state: "dead", queued: 0, running: 0, reason: clip(reason), cpu: null,
+      ...this.engineRow(engine, counts, undefined),
+      state: "dead",
+      queued: 0,
+      running: 0,
+      reason: clip(reason),
+      cpu: null,
     });
     if (this.lost.length > LOST_ENGINES) this.lost.shift();
     this.version++;
@@ -474,20 +494,36 @@ export class DashboardModel {
   }
 
   private engines(running: RunningView[]): EngineView[] {
-    const live = [...this.hub.registry.all()].sort((a, b) => a.id - b.id).map((engine) => {
-      const isRunning = running.some((r) => r.engineId === engine.id);
-      const outstanding = engine.direct.size + engine.balanced.size;
-      return this.engineRow(engine, this.engineCountsOf(engine.id), isRunning ? { running: 1, queued: Math.max(0, outstanding - 1) } : { running: 0, queued: outstanding });
-    });
+    const live = [...this.hub.registry.all()]
+      .sort((a, b) => a.id - b.id)
+      .map((engine) => {
+        const isRunning = running.some((r) => r.engineId === engine.id);
+        const outstanding = engine.direct.size + engine.balanced.size;
+        return this.engineRow(
+          engine,
+          this.engineCountsOf(engine.id),
+          isRunning ? { running: 1, queued: Math.max(0, outstanding - 1) } : { running: 0, queued: outstanding },
+        );
+      });
     return [...live, ...[...this.lost].reverse()];
   }
 
   private engineRow(engine: EngineRecord, counts: EngineCounts, load: { running: number; queued: number } | undefined): EngineView {
     return {
-      id: engine.id, host: engine.hostname, pid: engine.pid, state: load?.running ? "busy" : "idle",
-      queued: load?.queued ?? 0, running: load?.running ?? 0, done: counts.done, failed: counts.failed,
-      cpu: engine.stats?.cpu ?? null, rss: engine.stats?.rss ?? null, bytesIn: engine.bytesIn, bytesOut: engine.bytesOut,
-      lastBeat: engine.lastBeat, cpuHistory: counts.cpuHistory.slice(-60),
+      id: engine.id,
+      host: engine.hostname,
+      pid: engine.pid,
+      state: load?.running ? "busy" : "idle",
+      queued: load?.queued ?? 0,
+      running: load?.running ?? 0,
+      done: counts.done,
+      failed: counts.failed,
+      cpu: engine.stats?.cpu ?? null,
+      rss: engine.stats?.rss ?? null,
+      bytesIn: engine.bytesIn,
+      bytesOut: engine.bytesOut,
+      lastBeat: engine.lastBeat,
+      cpuHistory: counts.cpuHistory.slice(-60),
     };
   }
 
@@ -496,9 +532,19 @@ export class DashboardModel {
     let onEngines = 0;
     for (const engine of this.hub.registry.all()) onEngines += engine.direct.size + engine.balanced.size;
     return {
-      pid: process.pid, uptime: Date.now() - this.hub.started, rss: memory.rss, heapUsed: memory.heapUsed, loopDelay: this.loopDelay,
-      rateIn: this.tasksIn.rate(), rateOut: this.tasksOut.rate(), historyIn: this.tasksIn.history(), historyOut: this.tasksOut.history(),
-      unassigned: this.hub.scheduler.unassigned, onEngines, submitted: this.submitted, finished: this.finished,
+      pid: process.pid,
+      uptime: Date.now() - this.hub.started,
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      loopDelay: this.loopDelay,
+      rateIn: this.tasksIn.rate(),
+      rateOut: this.tasksOut.rate(),
+      historyIn: this.tasksIn.history(),
+      historyOut: this.tasksOut.history(),
+      unassigned: this.hub.scheduler.unassigned,
+      onEngines,
+      submitted: this.submitted,
+      finished: this.finished,
       dropped: { ...this.hub.codec.dropped },
     };
   }
@@ -516,8 +562,14 @@ export class DashboardModel {
     }
     if (tasks.length <= GRAPH_TASK_NODES) {
       return {
-        mode: "tasks", tasks: tasks.length,
-        nodes: tasks.map((t) => ({ id: t.msgId, fn: t.fn, state: this.stateOf(t, running), engineId: t.engine ?? this.hub.db.get(t.msgId)?.engineId ?? null })),
+        mode: "tasks",
+        tasks: tasks.length,
+        nodes: tasks.map((t) => ({
+          id: t.msgId,
+          fn: t.fn,
+          state: this.stateOf(t, running),
+          engineId: t.engine ?? this.hub.db.get(t.msgId)?.engineId ?? null,
+        })),
         edges: pairs.map(([a, b]) => [a, b, 1]),
       };
     }

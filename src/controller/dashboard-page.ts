@@ -7,7 +7,8 @@
 import { vizAsset } from "../../viz/bundles.js";
 
 /** The favicon: three engines under a controller, in the header's blue. */
-export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1e3a8a"/>` +
+export const FAVICON_SVG =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1e3a8a"/>` +
   `<rect x="11" y="5" width="10" height="7" rx="2" fill="#fff"/><path d="M16 12v5M7 17h18M7 17v3M16 17v3M25 17v3" stroke="#fff" stroke-width="2" fill="none"/>` +
   `<rect x="3" y="20" width="8" height="7" rx="2" fill="#86efac"/><rect x="12" y="20" width="8" height="7" rx="2" fill="#93c5fd"/><rect x="21" y="20" width="8" height="7" rx="2" fill="#fca5a5"/></svg>`;
 

@@ -73,17 +73,29 @@ export function taskDetails(hub: Hub, model: DashboardModel, msgId: string): Tas
   const engine = record.engineId === undefined ? undefined : hub.registry.get(record.engineId);
   const error = record.reply?.content.error;
   const kinds = (id: string) => [
-    ...(meta.argRefs?.includes(id) ? ["argument"] : []), ...(meta.after?.ids.includes(id) ? ["after"] : []), ...(meta.follow?.ids.includes(id) ? ["follow"] : []),
+    ...(meta.argRefs?.includes(id) ? ["argument"] : []),
+    ...(meta.after?.ids.includes(id) ? ["after"] : []),
+    ...(meta.follow?.ids.includes(id) ? ["follow"] : []),
   ];
   const { argRefs: _argRefs, memoKey: _memoKey, ...flags } = meta;
   return {
-    msgId, label: labelOf(record), state: stateOf(record, model), op: String(record.requestContent.op ?? "?"),
-    fn: fn ? {
-      ...(fn.name ? { name: fn.name } : {}), ...(fn.src ? { source: clip(fn.src) } : {}),
-      ...(fn.path ? { module: fn.path } : {}), ...(fn.exportName ? { exportName: fn.exportName } : {}),
-    } : null,
-    balanced: record.balanced, client: Buffer.from(record.client, "latin1").toString("hex").slice(0, 16),
-    submitted: record.submitted, started: record.started ?? null, completed: record.completed ?? null,
+    msgId,
+    label: labelOf(record),
+    state: stateOf(record, model),
+    op: String(record.requestContent.op ?? "?"),
+    fn: fn
+      ? {
+          ...(fn.name ? { name: fn.name } : {}),
+          ...(fn.src ? { source: clip(fn.src) } : {}),
+          ...(fn.path ? { module: fn.path } : {}),
+          ...(fn.exportName ? { exportName: fn.exportName } : {}),
+        }
+      : null,
+    balanced: record.balanced,
+    client: Buffer.from(record.client, "latin1").toString("hex").slice(0, 16),
+    submitted: record.submitted,
+    started: record.started ?? null,
+    completed: record.completed ?? null,
     engine: record.engineId === undefined ? null : { id: record.engineId, host: engine?.hostname ?? null, pid: engine?.pid ?? null },
     flags,
     dependencies: dependenciesOf(record).map((id) => ({ ...link(hub, model, id), kinds: kinds(id) })),
@@ -91,10 +103,17 @@ export function taskDetails(hub: Hub, model: DashboardModel, msgId: string): Tas
     attempts: model.view(msgId)?.attempts ?? null,
     requestBytes: bytes(record.requestBuffers),
     resultBytes: record.reply ? bytes(record.reply.buffers) : null,
-    stdout: clip(record.reply?.metadata.stdout), stderr: clip(record.reply?.metadata.stderr),
-    error: error ? {
-      ename: error.ename, evalue: clip(error.evalue), remoteStack: clip(error.remoteStack), code: error.code ?? error.remoteCode ?? null, engineId: error.engineId ?? null,
-    } : null,
+    stdout: clip(record.reply?.metadata.stdout),
+    stderr: clip(record.reply?.metadata.stderr),
+    error: error
+      ? {
+          ename: error.ename,
+          evalue: clip(error.evalue),
+          remoteStack: clip(error.remoteStack),
+          code: error.code ?? error.remoteCode ?? null,
+          engineId: error.engineId ?? null,
+        }
+      : null,
     resubmitted: record.resubmitted ?? null,
   };
 }

@@ -59,7 +59,10 @@ export class Dashboard {
   /** The page's address with its token, once listening. */
   url = "";
 
-  constructor(private readonly hub: Hub, private readonly options: DashboardOptions) {
+  constructor(
+    private readonly hub: Hub,
+    private readonly options: DashboardOptions,
+  ) {
     if (!/^[\w-]{16,}$/.test(options.token)) throw new RangeError("the dashboard token must be at least 16 letters, digits, '_' or '-'");
     this.token = Buffer.from(options.token);
     this.model = new DashboardModel(hub);
@@ -95,19 +98,33 @@ export class Dashboard {
     const records = nodes.map((id) => this.hub.db.get(id)).filter((r) => r !== undefined);
     const keys = new Set(records.map((r) => r.msgId));
     return {
-      attributes: {}, options: { type: "directed", multi: true, allowSelfLoops: false },
+      attributes: {},
+      options: { type: "directed", multi: true, allowSelfLoops: false },
       nodes: records.map((r) => ({
         key: r.msgId,
         attributes: {
-          label: labelOf(r), shortId: r.msgId.slice(0, 8), msgId: r.msgId, engineId: r.engineId,
+          label: labelOf(r),
+          shortId: r.msgId.slice(0, 8),
+          msgId: r.msgId,
+          engineId: r.engineId,
           state: r.phase === "done" ? (finishedState(r) as TaskState) : r.phase === "running" ? "running" : "pending",
-          submitted: r.submitted, started: r.started, completed: r.completed,
+          submitted: r.submitted,
+          started: r.started,
+          completed: r.completed,
           ...(r.reply?.content.error ? { errorName: r.reply.content.error.ename, errorMessage: r.reply.content.error.evalue } : {}),
         } satisfies TaskNodeAttributes,
       })),
-      edges: records.flatMap((r) => dependenciesOf(r).filter((id) => keys.has(id)).map((id) => ({
-        source: id, target: r.msgId, attributes: { kind: r.requestMetadata.argRefs?.includes(id) ? "argument" : r.requestMetadata.after?.ids.includes(id) ? "after" : "follow" } satisfies TaskEdgeAttributes,
-      }))),
+      edges: records.flatMap((r) =>
+        dependenciesOf(r)
+          .filter((id) => keys.has(id))
+          .map((id) => ({
+            source: id,
+            target: r.msgId,
+            attributes: {
+              kind: r.requestMetadata.argRefs?.includes(id) ? "argument" : r.requestMetadata.after?.ids.includes(id) ? "after" : "follow",
+            } satisfies TaskEdgeAttributes,
+          })),
+      ),
     } as TaskGraphJSON;
   }
 
@@ -129,7 +146,9 @@ export class Dashboard {
       if (path === "/api/state") return json(res, this.model.state());
       if (path.startsWith("/api/task/")) {
         const details = taskDetails(this.hub, this.model, decodeURIComponent(path.slice("/api/task/".length)));
-        return details ? json(res, details) : send(res, 404, "application/json", JSON.stringify({ error: "the hub holds no such task (unknown, purged or culled)" }));
+        return details
+          ? json(res, details)
+          : send(res, 404, "application/json", JSON.stringify({ error: "the hub holds no such task (unknown, purged or culled)" }));
       }
       if (path === "/api/logs") return json(res, this.options.logs ? await readLogs(this.options.logs) : { files: [] });
       if (path === "/graph.json") return json(res, this.graph());
@@ -145,7 +164,10 @@ export class Dashboard {
     // lets it talk to this server alone, so no request can leave the page.
     const nonce = randomBytes(16).toString("base64");
     res.writeHead(200, {
-      "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "referrer-policy": "no-referrer", "x-content-type-options": "nosniff",
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "referrer-policy": "no-referrer",
+      "x-content-type-options": "nosniff",
       "content-security-policy": `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
     });
     res.end(await dashboardPage(nonce));
@@ -153,7 +175,8 @@ export class Dashboard {
 
   private async graphSvg(): Promise<string> {
     const graph = this.graph();
-    if (graph.nodes.length === 0) return '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="40"><text x="10" y="25">no tasks in the recent window</text></svg>';
+    if (graph.nodes.length === 0)
+      return '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="40"><text x="10" y="25">no tasks in the recent window</text></svg>';
     // Loaded on first use: the Graphviz wasm is large and most controllers never draw.
     const { visualize } = await import("../../viz/index.js");
     return await visualize(graph, { format: "svg" });
@@ -184,7 +207,12 @@ export class Dashboard {
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string, cache = "no-store"): void {
-  res.writeHead(status, { "content-type": type, "cache-control": cache, "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" });
+  res.writeHead(status, {
+    "content-type": type,
+    "cache-control": cache,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+  });
   res.end(body);
 }
 

@@ -5,10 +5,20 @@
 import type { TaskRecord } from "../scheduler/records.js";
 
 /** One field's condition: a value (equality) or operators. */
-export type FieldCondition = unknown | {
-  $lt?: number; $gt?: number; $lte?: number; $gte?: number; $eq?: unknown; $ne?: unknown;
-  $in?: unknown[]; $nin?: unknown[]; $exists?: boolean; $glob?: string;
-};
+export type FieldCondition =
+  | unknown
+  | {
+      $lt?: number;
+      $gt?: number;
+      $lte?: number;
+      $gte?: number;
+      $eq?: unknown;
+      $ne?: unknown;
+      $in?: unknown[];
+      $nin?: unknown[];
+      $exists?: boolean;
+      $glob?: string;
+    };
 
 /** A filter: every field condition must hold. */
 export type DbFilter = Record<string, FieldCondition>;
@@ -32,7 +42,18 @@ export interface TaskSummary {
 
 /** Field names a query may use. */
 export const QUERY_FIELDS: ReadonlyArray<keyof TaskSummary> = [
-  "msg_id", "client", "engine_id", "balanced", "submitted", "started", "completed", "phase", "status", "label", "stdout", "stderr",
+  "msg_id",
+  "client",
+  "engine_id",
+  "balanced",
+  "submitted",
+  "started",
+  "completed",
+  "phase",
+  "status",
+  "label",
+  "stdout",
+  "stderr",
   "resubmitted",
 ];
 
@@ -59,11 +80,14 @@ export function summarize(record: TaskRecord): TaskSummary {
 
 /** Throws an Error naming the bad field or operator. */
 export function validateFilter(filter: unknown): asserts filter is DbFilter {
-  if (filter === null || typeof filter !== "object" || Array.isArray(filter)) throw new Error("dbQuery: the query must be an object of field conditions");
+  if (filter === null || typeof filter !== "object" || Array.isArray(filter))
+    throw new Error("dbQuery: the query must be an object of field conditions");
   for (const [field, condition] of Object.entries(filter)) {
-    if (!QUERY_FIELDS.includes(field as keyof TaskSummary)) throw new Error(`dbQuery: unknown field ${JSON.stringify(field)} (valid: ${QUERY_FIELDS.join(", ")})`);
+    if (!QUERY_FIELDS.includes(field as keyof TaskSummary))
+      throw new Error(`dbQuery: unknown field ${JSON.stringify(field)} (valid: ${QUERY_FIELDS.join(", ")})`);
     if (isOperatorObject(condition)) {
-      for (const op of Object.keys(condition)) if (!OPERATORS.has(op)) throw new Error(`dbQuery: unknown operator ${op} on ${field} (valid: ${[...OPERATORS].join(" ")})`);
+      for (const op of Object.keys(condition))
+        if (!OPERATORS.has(op)) throw new Error(`dbQuery: unknown operator ${op} on ${field} (valid: ${[...OPERATORS].join(" ")})`);
     }
   }
 }
@@ -130,7 +154,8 @@ export function project(summary: TaskSummary, keys: readonly string[] | undefine
   if (!keys || keys.length === 0) return summary;
   const out: Record<string, unknown> = { msg_id: summary.msg_id };
   for (const key of keys) {
-    if (!QUERY_FIELDS.includes(key as keyof TaskSummary)) throw new Error(`dbQuery: unknown key ${JSON.stringify(key)} (valid: ${QUERY_FIELDS.join(", ")})`);
+    if (!QUERY_FIELDS.includes(key as keyof TaskSummary))
+      throw new Error(`dbQuery: unknown key ${JSON.stringify(key)} (valid: ${QUERY_FIELDS.join(", ")})`);
     out[key] = summary[key as keyof TaskSummary];
   }
   return out as Partial<TaskSummary>;

@@ -8,7 +8,12 @@ import { EventEmitter } from "node:events";
 import { EngineError, ProtocolError, toWire } from "../errors.js";
 import type { WireError } from "../errors.js";
 import type {
-  EngineBeatContent, NotificationContent, RegistrationContent, ReplyContent, ReplyMetadata, RequestMetadata,
+  EngineBeatContent,
+  NotificationContent,
+  RegistrationContent,
+  ReplyContent,
+  ReplyMetadata,
+  RequestMetadata,
 } from "../protocol/contents.js";
 import type { Codec } from "../protocol/message.js";
 import type { Incoming, Message, MsgType } from "../protocol/message.js";
@@ -118,13 +123,26 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     // One frame over the whole-message limit can never be accepted: libzmq drops its sender
     // before buffering it. Messages of several frames are checked against the limit on arrival.
     const frameLimit = this.options.maxMessageBytes + FRAME_SLACK;
-    const client = await bindRouter(`tcp://${host}:${this.options.ports?.client || "*"}`, frameLimit, this.options.curveSecretKey, CLIENT_INTAKE_PER_PEER);
+    const client = await bindRouter(
+      `tcp://${host}:${this.options.ports?.client || "*"}`,
+      frameLimit,
+      this.options.curveSecretKey,
+      CLIENT_INTAKE_PER_PEER,
+    );
     const engine = await bindRouter(`tcp://${host}:${this.options.ports?.engine || "*"}`, frameLimit, this.options.curveSecretKey);
     this.clientChannel = new Channel(client.socket, this.codec);
     this.engineChannel = new Channel(engine.socket, this.codec);
     const onDrop = () => this.emit("dropped", JSON.stringify(this.codec.dropped));
-    this.clientChannel.start((m) => this.onClientMessage(m), (e) => this.emit("dropped", String(e)), onDrop);
-    this.engineChannel.start((m) => this.onEngineMessage(m), (e) => this.emit("dropped", String(e)), onDrop);
+    this.clientChannel.start(
+      (m) => this.onClientMessage(m),
+      (e) => this.emit("dropped", String(e)),
+      onDrop,
+    );
+    this.engineChannel.start(
+      (m) => this.onEngineMessage(m),
+      (e) => this.emit("dropped", String(e)),
+      onDrop,
+    );
     this.stall = new StallMeter(this.options.heartbeatInterval);
     this.monitor = setInterval(() => this.checkLiveness(), this.options.heartbeatInterval);
     this.endpoints = { client: client.endpoint, engine: engine.endpoint };
@@ -156,13 +174,22 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
         this.sendToClient(identity, "pong", {}, message.header.msg_id);
         break;
       case "apply_request":
-        this.onApplyRequest(identity, message, message.raw.reduce((sum, frame) => sum + frame.byteLength, 0));
+        this.onApplyRequest(
+          identity,
+          message,
+          message.raw.reduce((sum, frame) => sum + frame.byteLength, 0),
+        );
         break;
       case "query_request":
         void this.onQuery(identity, message);
         break;
       default:
-        this.sendToClient(identity, "error_reply", { error: `unknown message type ${JSON.stringify(message.header.msg_type)}` }, message.header.msg_id);
+        this.sendToClient(
+          identity,
+          "error_reply",
+          { error: `unknown message type ${JSON.stringify(message.header.msg_type)}` },
+          message.header.msg_id,
+        );
     }
   }
 
@@ -170,9 +197,14 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   private onApplyRequest(identity: Buffer, message: Message, size: number): void {
     const metadata = message.metadata as RequestMetadata;
     const record: TaskRecord = {
-      msgId: message.header.msg_id, client: identity.toString("latin1"), balanced: metadata.engine === undefined,
-      submitted: message.header.date, phase: "queued", requestMetadata: metadata,
-      requestContent: message.content, requestBuffers: message.buffers,
+      msgId: message.header.msg_id,
+      client: identity.toString("latin1"),
+      balanced: metadata.engine === undefined,
+      submitted: message.header.date,
+      phase: "queued",
+      requestMetadata: metadata,
+      requestContent: message.content,
+      requestBuffers: message.buffers,
     };
     if (!this.acceptedIds.add(record.msgId) || this.db.get(record.msgId)) {
       // A resent msg id must never produce a second result, even once its record is gone
@@ -184,7 +216,13 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     this.db.add(record);
     this.emit("task-added", record.msgId);
     if (size > this.options.maxMessageBytes) {
-      this.fail(record, toWire(new ProtocolError(`request ${record.msgId} is ${size} bytes, over the limit of ${this.options.maxMessageBytes} bytes`), "controller"));
+      this.fail(
+        record,
+        toWire(
+          new ProtocolError(`request ${record.msgId} is ${size} bytes, over the limit of ${this.options.maxMessageBytes} bytes`),
+          "controller",
+        ),
+      );
       return;
     }
     if (metadata.engine === undefined) {
@@ -199,7 +237,10 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     const engineId = record.requestMetadata.engine as number;
     const engine = this.registry.get(engineId);
     if (!engine) {
-      this.fail(record, toWire(new EngineError(`engine ${engineId} ${absence} (registered: [${this.registry.ids().join(", ")}])`), "controller"));
+      this.fail(
+        record,
+        toWire(new EngineError(`engine ${engineId} ${absence} (registered: [${this.registry.ids().join(", ")}])`), "controller"),
+      );
       return;
     }
     record.engineId = engine.id;
@@ -264,12 +305,16 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   violations(): string[] {
     const found = this.scheduler.violations();
     for (const engine of this.registry.all()) {
-      for (const [kind, owed] of [["direct", engine.direct], ["load-balanced", engine.balanced]] as const) {
+      for (const [kind, owed] of [
+        ["direct", engine.direct],
+        ["load-balanced", engine.balanced],
+      ] as const) {
         for (const msgId of owed) {
           const record = this.db.get(msgId);
           if (!record) found.push(`engine ${engine.id} owes unknown ${kind} task ${msgId}`);
           else if (record.phase === "done") found.push(`engine ${engine.id} still counts finished ${kind} task ${msgId}`);
-          else if (record.engineId !== engine.id) found.push(`${kind} task ${msgId} is counted on engine ${engine.id} but placed on ${record.engineId}`);
+          else if (record.engineId !== engine.id)
+            found.push(`${kind} task ${msgId} is counted on engine ${engine.id} but placed on ${record.engineId}`);
         }
       }
     }
@@ -279,10 +324,17 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   /** Submits a stored request again under a new msg id, for `client.resubmit`. */
   resubmit(record: TaskRecord, identity: Buffer, msgId: string): string {
     const message = {
-      header: this.codec.header("apply_request", msgId), parent: {}, metadata: record.requestMetadata as Record<string, unknown>,
-      content: record.requestContent, buffers: record.requestBuffers,
+      header: this.codec.header("apply_request", msgId),
+      parent: {},
+      metadata: record.requestMetadata as Record<string, unknown>,
+      content: record.requestContent,
+      buffers: record.requestBuffers,
     };
-    this.onApplyRequest(identity, message, record.requestBuffers.reduce((sum, frame) => sum + frame.byteLength, 0));
+    this.onApplyRequest(
+      identity,
+      message,
+      record.requestBuffers.reduce((sum, frame) => sum + frame.byteLength, 0),
+    );
     record.resubmitted = msgId;
     this.db.update(record);
     return msgId;
@@ -318,7 +370,12 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
         break;
       case "engine_exit":
       case "unregistration": {
-        const { engine_id, code, signal, reason } = message.content as { engine_id: number; code?: number | null; signal?: string | null; reason?: string };
+        const { engine_id, code, signal, reason } = message.content as {
+          engine_id: number;
+          code?: number | null;
+          signal?: string | null;
+          reason?: string;
+        };
         const how = signal ? `signal ${signal}` : `code ${code ?? "?"}`;
         this.engineLost(engine_id, `engine ${engine_id} exited (${how})${reason ? `: ${reason}` : ""}`);
         break;
@@ -330,7 +387,9 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
 
   private onRegistration(identity: Buffer, info: RegistrationContent): void {
     const engine = this.registry.register(identity, {
-      pid: Number(info.pid), hostname: String(info.hostname), cwd: String(info.cwd),
+      pid: Number(info.pid),
+      hostname: String(info.hostname),
+      cwd: String(info.cwd),
       ...(info.requestedId === undefined ? {} : { requestedId: Number(info.requestedId) }),
       readopt: info.readopt === true,
     });
@@ -396,7 +455,15 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
    * in its socket.
    */
   private relay(record: TaskRecord, message: Incoming): void {
-    this.send(this.clientChannel, Buffer.from(record.client, "latin1"), message.header.msg_type, message.content, message.metadata, record.msgId, message.buffers);
+    this.send(
+      this.clientChannel,
+      Buffer.from(record.client, "latin1"),
+      message.header.msg_type,
+      message.content,
+      message.metadata,
+      record.msgId,
+      message.buffers,
+    );
   }
 
   // ---- liveness ----
@@ -482,9 +549,16 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       }
       content = { ...content, argFrames: record.requestBuffers.length, refFrames };
     }
-    return this.codec.encode({
-      header: this.codec.header("apply_request", record.msgId), parent: {}, metadata: record.requestMetadata, content, buffers,
-    }, [engine.identity]);
+    return this.codec.encode(
+      {
+        header: this.codec.header("apply_request", record.msgId),
+        parent: {},
+        metadata: record.requestMetadata,
+        content,
+        buffers,
+      },
+      [engine.identity],
+    );
   }
 
   /** Answers a task with an error on the hub's behalf. */
@@ -498,7 +572,15 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     if (!reply) return;
     const metadata: ReplyMetadata = { ...reply.metadata, from_hub: true };
     this.complete(record, reply.content, metadata, reply.buffers);
-    this.send(this.clientChannel, Buffer.from(record.client, "latin1"), "apply_reply", reply.content, metadata, record.msgId, reply.buffers);
+    this.send(
+      this.clientChannel,
+      Buffer.from(record.client, "latin1"),
+      "apply_reply",
+      reply.content,
+      metadata,
+      record.msgId,
+      reply.buffers,
+    );
   }
 
   /** Sends a control request to an engine (abort, shutdown) or to its supervisor (signal). */
@@ -523,7 +605,11 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   private answerFor(record: TaskRecord, error: WireError, status: "error" | "aborted" | undefined, store: boolean): void {
     const now = Date.now();
     const content: ReplyContent = { status: status ?? "error", error };
-    const metadata: ReplyMetadata = { from_hub: true, completed: now, ...(record.engineId === undefined ? {} : { engine_id: record.engineId }) };
+    const metadata: ReplyMetadata = {
+      from_hub: true,
+      completed: now,
+      ...(record.engineId === undefined ? {} : { engine_id: record.engineId }),
+    };
     if (store) {
       for (const engine of this.registry.all()) {
         engine.direct.delete(record.msgId);
@@ -555,14 +641,30 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     this.send(this.clientChannel, identity, type, content, {}, parentId, buffers);
   }
 
-  private send(channel: Channel, identity: Buffer, type: MsgType, content: object, metadata: object = {}, parentId?: string, buffers: Buffer[] = []): void {
-    channel.sendFrames(this.codec.encode({
-      header: this.codec.header(type), parent: parentId === undefined ? {} : { msg_id: parentId }, metadata, content, buffers,
-    }, [identity]));
+  private send(
+    channel: Channel,
+    identity: Buffer,
+    type: MsgType,
+    content: object,
+    metadata: object = {},
+    parentId?: string,
+    buffers: Buffer[] = [],
+  ): void {
+    channel.sendFrames(
+      this.codec.encode(
+        {
+          header: this.codec.header(type),
+          parent: parentId === undefined ? {} : { msg_id: parentId },
+          metadata,
+          content,
+          buffers,
+        },
+        [identity],
+      ),
+    );
   }
 }
 
 function frameBytes(frames: readonly Buffer[]): number {
   return frames.reduce((sum, frame) => sum + frame.byteLength, 0);
 }
-

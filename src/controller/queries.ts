@@ -28,8 +28,14 @@ export interface QueryAnswer {
 }
 
 type QueryContent = {
-  op?: QueryOp; targets?: number[]; msgIds?: string[] | "all"; newIds?: string[]; signal?: string; hub?: boolean;
-  filter?: unknown; keys?: string[];
+  op?: QueryOp;
+  targets?: number[];
+  msgIds?: string[] | "all";
+  newIds?: string[];
+  signal?: string;
+  hub?: boolean;
+  filter?: unknown;
+  keys?: string[];
 };
 
 const SIGNALS = new Set(["SIGINT", "SIGTERM", "SIGKILL", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"]);
@@ -40,13 +46,19 @@ export async function answerQuery(hub: QueryHost, identity: Buffer, raw: Record<
   switch (query.op) {
     case "connect":
     case "engines":
-      return plain({ engines: engineList(hub), heartbeatInterval: hub.options.heartbeatInterval, maxMessageBytes: hub.options.maxMessageBytes });
+      return plain({
+        engines: engineList(hub),
+        heartbeatInterval: hub.options.heartbeatInterval,
+        maxMessageBytes: hub.options.maxMessageBytes,
+      });
     case "queue_status":
       return plain(queueStatus(hub, query.targets));
     case "abort":
       return plain({ aborted: abort(hub, query.msgIds, query.targets) });
     case "signal":
-      return plain({ signalled: signal(hub, query.signal, query.msgIds === undefined ? query.targets : runningEngines(hub, asIds(query.msgIds))) });
+      return plain({
+        signalled: signal(hub, query.signal, query.msgIds === undefined ? query.targets : runningEngines(hub, asIds(query.msgIds))),
+      });
     case "shutdown":
       return plain(shutdown(hub, query.targets, query.hub === true));
     case "get_result":
@@ -77,7 +89,13 @@ function asIds(ids: unknown): string[] {
 }
 
 function engineList(hub: QueryHost): Array<Record<string, unknown>> {
-  return [...hub.registry.all()].map((e) => ({ id: e.id, pid: e.pid, hostname: e.hostname, supervisorPid: e.supervisorPid ?? null, cwd: e.cwd }));
+  return [...hub.registry.all()].map((e) => ({
+    id: e.id,
+    pid: e.pid,
+    hostname: e.hostname,
+    supervisorPid: e.supervisorPid ?? null,
+    cwd: e.cwd,
+  }));
 }
 
 function targetEngines(hub: QueryHost, targets: number[] | undefined): EngineRecord[] {
@@ -156,7 +174,14 @@ function results(hub: QueryHost, msgIds: string[]): QueryAnswer {
     if (!record.reply) return { msgId, status: "pending", engineId: record.engineId ?? null };
     const start = buffers.length;
     buffers.push(...record.reply.buffers);
-    return { msgId, status: record.reply.content.status, content: record.reply.content, metadata: record.reply.metadata, frames: [start, buffers.length], submitted: record.submitted };
+    return {
+      msgId,
+      status: record.reply.content.status,
+      content: record.reply.content,
+      metadata: record.reply.metadata,
+      frames: [start, buffers.length],
+      submitted: record.submitted,
+    };
   });
   return { content: { results: entries }, buffers };
 }
@@ -165,7 +190,10 @@ function resubmit(hub: QueryHost, identity: Buffer, msgIds: string[], newIds: st
   if (newIds.length !== msgIds.length) throw new Error(`resubmit needs one new msg id per task (${msgIds.length}), got ${newIds.length}`);
   const records = msgIds.map((msgId) => {
     const record = hub.db.get(msgId);
-    if (!record) throw new Error(`cannot resubmit ${msgId}: ${hub.db.wasCulled(msgId) ? "its record was culled from the task database" : "no such task"}`);
+    if (!record)
+      throw new Error(
+        `cannot resubmit ${msgId}: ${hub.db.wasCulled(msgId) ? "its record was culled from the task database" : "no such task"}`,
+      );
     return record;
   });
   return records.map((record, i) => hub.resubmit(record, identity, newIds[i] as string));

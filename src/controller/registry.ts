@@ -27,8 +27,20 @@ export class EngineRegistry {
     if (existing) return existing;
     const id = this.chooseId(info.requestedId, info.readopt === true);
     const record: EngineRecord = {
-      id, identity, pid: info.pid, hostname: info.hostname, cwd: info.cwd, registered: now, lastBeat: now,
-      direct: new Set(), balanced: new Set(), completed: 0, bytesIn: 0, bytesOut: 0, replySeq: 0, ackedSeq: 0,
+      id,
+      identity,
+      pid: info.pid,
+      hostname: info.hostname,
+      cwd: info.cwd,
+      registered: now,
+      lastBeat: now,
+      direct: new Set(),
+      balanced: new Set(),
+      completed: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      replySeq: 0,
+      ackedSeq: 0,
     };
     this.byId.set(id, record);
     this.byIdentity.set(identity.toString("latin1"), record);

@@ -11,7 +11,16 @@ import * as zmq from "zeromq";
 import { specCommand } from "../connection/command.js";
 import type { OptionSpecs, OptionValues } from "../connection/command.js";
 import { LOG_LEVELS, LOG_LEVEL_VARIABLE, Logger, parseLogLevel } from "../connection/logger.js";
-import { clusterFiles, logDir, newClusterId, profileDir, readConnectionFile, readJsonSecure, securityDir, writeJsonAtomic } from "../connection/profile.js";
+import {
+  clusterFiles,
+  logDir,
+  newClusterId,
+  profileDir,
+  readConnectionFile,
+  readJsonSecure,
+  securityDir,
+  writeJsonAtomic,
+} from "../connection/profile.js";
 import { watchOwner } from "../connection/owner.js";
 import type { ConnectionInfo } from "../connection/profile.js";
 import { newKey } from "../protocol/message.js";
@@ -32,19 +41,44 @@ export const CONTROLLER_ARG_SPEC = {
   "cluster-id": { type: "string", description: "cluster id (default: a new one)", value: "<id>" },
   ip: { type: "string", default: "127.0.0.1", description: "interface to bind (0.0.0.0 or * for all)", value: "<address>" },
   location: { type: "string", description: "host name or address written into the connection files", value: "<host>" },
-  scheme: { type: "string", default: "leastload", description: "load-balancing scheme: leastload, lru, weighted, plainrandom, twobin or a module path", value: "<name>" },
+  scheme: {
+    type: "string",
+    default: "leastload",
+    description: "load-balancing scheme: leastload, lru, weighted, plainrandom, twobin or a module path",
+    value: "<name>",
+  },
   hwm: { type: "string", default: "1", description: "outstanding load-balanced tasks per engine (0 = unlimited)", value: "<n>" },
   "heartbeat-interval": { type: "string", default: "1000", description: "ms between heartbeats", value: "<ms>" },
   "missed-beats": { type: "string", default: "3", description: "heartbeats an engine may miss before it is declared dead", value: "<n>" },
   "max-message-bytes": { type: "string", default: String(1024 * 1024 * 1024), description: "largest accepted request", value: "<bytes>" },
   db: { type: "string", default: "memory", description: "task database: memory, sqlite or none", value: "<backend>" },
   "db-path": { type: "string", description: "SQLite file (default: tasks-<cluster id>.sqlite in the profile)", value: "<file>" },
-  restore: { type: "boolean", default: false, description: "replace a dead controller of this cluster on its ports and key, adopting its engines" },
+  restore: {
+    type: "boolean",
+    default: false,
+    description: "replace a dead controller of this cluster on its ports and key, adopting its engines",
+  },
   dashboard: { type: "string", description: "serve the live dashboard (a free port unless given)", value: "[port]" },
   curve: { type: "boolean", default: false, description: "encrypt and authenticate every connection with CURVE" },
-  "db-max-records": { type: "string", default: String(DEFAULT_DB_LIMITS.maxRecords), description: "records the memory database keeps", value: "<n>" },
-  "db-max-bytes": { type: "string", default: String(DEFAULT_DB_LIMITS.maxBytes), description: "bytes of results the memory database keeps", value: "<n>" },
-  "log-level": { type: "string", default: "info", env: LOG_LEVEL_VARIABLE, description: `what the log says: ${LOG_LEVELS.join(", ")}`, value: "<level>" },
+  "db-max-records": {
+    type: "string",
+    default: String(DEFAULT_DB_LIMITS.maxRecords),
+    description: "records the memory database keeps",
+    value: "<n>",
+  },
+  "db-max-bytes": {
+    type: "string",
+    default: String(DEFAULT_DB_LIMITS.maxBytes),
+    description: "bytes of results the memory database keeps",
+    value: "<n>",
+  },
+  "log-level": {
+    type: "string",
+    default: "info",
+    env: LOG_LEVEL_VARIABLE,
+    description: `what the log says: ${LOG_LEVELS.join(", ")}`,
+    value: "<level>",
+  },
 } as const satisfies OptionSpecs;
 
 /** Parsed controller options. */
@@ -52,8 +86,13 @@ export type ControllerOptions = OptionValues<typeof CONTROLLER_ARG_SPEC>;
 
 /** The controller as a command (`parallax controller`, and the entry point clusters start). */
 export function controllerCommand(): Command {
-  return specCommand("controller", "run a controller in the foreground", CONTROLLER_ARG_SPEC,
-    (values) => profileDir(values.profile, values["profile-dir"]), async (values) => await runController(values));
+  return specCommand(
+    "controller",
+    "run a controller in the foreground",
+    CONTROLLER_ARG_SPEC,
+    (values) => profileDir(values.profile, values["profile-dir"]),
+    async (values) => await runController(values),
+  );
 }
 
 function integerOption(name: string, raw: string, min: number): number {
@@ -75,7 +114,8 @@ function connectHost(ip: string, location: string | undefined): string {
 async function loadUserScheme(scheme: string): Promise<void> {
   if (!/[/\\]|\.[cm]?js$/.test(scheme)) return;
   const module = (await import(pathToFileURL(path.resolve(scheme)).href)) as { default?: unknown };
-  if (typeof module.default !== "function") throw new TypeError(`--scheme ${scheme}: the module must export a default function (loads, random) => index`);
+  if (typeof module.default !== "function")
+    throw new TypeError(`--scheme ${scheme}: the module must export a default function (loads, random) => index`);
   registerScheme(scheme, module.default as Scheme);
 }
 
@@ -101,14 +141,27 @@ function curveKeys(file: string, restore: boolean): { publicKey: string; secretK
  * Serves the dashboard on the controller's interface; `port` "" or "0" picks a free one. A
  * restored controller keeps its predecessor's token, so an open page's address stays valid.
  */
-async function startDashboard(hub: Hub, where: { ip: string; host: string; port: string }, logs: { dir: string; clusterId: string }, previousToken: string | undefined): Promise<Dashboard> {
+async function startDashboard(
+  hub: Hub,
+  where: { ip: string; host: string; port: string },
+  logs: { dir: string; clusterId: string },
+  previousToken: string | undefined,
+): Promise<Dashboard> {
   const dashboard = new Dashboard(hub, { token: previousToken ?? newDashboardToken(), logs });
-  await dashboard.listen(where.ip === "*" ? "0.0.0.0" : where.ip, integerOption("dashboard", where.port === "" ? "0" : where.port, 0), where.host);
+  await dashboard.listen(
+    where.ip === "*" ? "0.0.0.0" : where.ip,
+    integerOption("dashboard", where.port === "" ? "0" : where.port, 0),
+    where.host,
+  );
   return dashboard;
 }
 
 /** Key and ports of the controller that ran this cluster before (for --restore). */
-function previousController(files: { client: string; engine: string }): { key: string; ports: { client: number; engine: number }; dashboardToken?: string } {
+function previousController(files: { client: string; engine: string }): {
+  key: string;
+  ports: { client: number; engine: number };
+  dashboardToken?: string;
+} {
   const port = (url: string) => Number(url.split(":").at(-1));
   let client: ConnectionInfo;
   let engine: ConnectionInfo;
@@ -126,7 +179,8 @@ function previousController(files: { client: string; engine: string }): { key: s
 export async function runController(values: ControllerOptions): Promise<Hub> {
   const log = new Logger("controller", parseLogLevel(values["log-level"]));
   const heartbeatInterval = integerOption("heartbeat-interval", values["heartbeat-interval"], 10);
-  if (!["memory", "none", "sqlite"].includes(values.db)) throw new RangeError(`--db must be memory, sqlite or none, got ${JSON.stringify(values.db)}`);
+  if (!["memory", "none", "sqlite"].includes(values.db))
+    throw new RangeError(`--db must be memory, sqlite or none, got ${JSON.stringify(values.db)}`);
   const dir = profileDir(values.profile, values["profile-dir"]);
   securityDir(dir);
   const clusterId = values["cluster-id"] ?? newClusterId();
@@ -134,10 +188,18 @@ export async function runController(values: ControllerOptions): Promise<Hub> {
   const previous = values.restore ? previousController(files) : undefined;
   const key = previous?.key ?? newKey();
   const usedIds = new Set<number>();
-  const db = values.db === "sqlite"
-    ? await SqliteTaskDatabase.open(values["db-path"] ?? path.join(dir, `tasks-${clusterId}.sqlite`), { clusterId, restore: previous !== undefined })
-    : values.db === "none" ? new MemoryTaskDatabase({ maxRecords: 0, maxBytes: 0 })
-    : new MemoryTaskDatabase({ maxRecords: integerOption("db-max-records", values["db-max-records"], 0), maxBytes: integerOption("db-max-bytes", values["db-max-bytes"], 0) });
+  const db =
+    values.db === "sqlite"
+      ? await SqliteTaskDatabase.open(values["db-path"] ?? path.join(dir, `tasks-${clusterId}.sqlite`), {
+          clusterId,
+          restore: previous !== undefined,
+        })
+      : values.db === "none"
+        ? new MemoryTaskDatabase({ maxRecords: 0, maxBytes: 0 })
+        : new MemoryTaskDatabase({
+            maxRecords: integerOption("db-max-records", values["db-max-records"], 0),
+            maxBytes: integerOption("db-max-bytes", values["db-max-bytes"], 0),
+          });
   if (previous && db instanceof SqliteTaskDatabase) {
     // Engine ids handed out before the restart must not be given to new engines.
     db.engineIds().forEach((id) => usedIds.add(id));
@@ -147,7 +209,10 @@ export async function runController(values: ControllerOptions): Promise<Hub> {
   await loadUserScheme(values.scheme);
   const curve = values.curve ? curveKeys(path.join(dir, "security", `controller-${clusterId}.json`), previous !== undefined) : undefined;
   const hub = new Hub({
-    ip: values.ip, key, heartbeatInterval, db,
+    ip: values.ip,
+    key,
+    heartbeatInterval,
+    db,
     ...(curve ? { curveSecretKey: curve.secretKey } : {}),
     adoptEngines: previous !== undefined,
     ...(previous ? { ports: previous.ports } : {}),
@@ -162,30 +227,51 @@ export async function runController(values: ControllerOptions): Promise<Hub> {
       // they hold; the restored tasks wait for the engines that were registered, a while longer.
       const unfinished = db.restoreUnfinished();
       hub.restore(unfinished, db.registeredEngines(), RESTORE_WINDOW_LIMITS * heartbeatInterval * (hub.options.missedBeats + 1));
-      log.info(`restored the task database ${db.path}: ${unfinished.length} unfinished task(s) run again, engine ids ${[...usedIds].join(", ") || "none"} kept`);
+      log.info(
+        `restored the task database ${db.path}: ${unfinished.length} unfinished task(s) run again, engine ids ${[...usedIds].join(", ") || "none"} kept`,
+      );
     }
     hub.on("registration", (engine) => db.engineRegistered(engine.id, true));
     hub.on("unregistration", (engine) => db.engineRegistered(engine.id, false));
   }
   const endpoints = await hub.start();
   const host = connectHost(values.ip, values.location);
-  const dashboard = values.dashboard === undefined ? undefined
-    : await startDashboard(hub, { ip: values.ip, host, port: values.dashboard }, { dir: logDir(dir), clusterId }, previous?.dashboardToken);
+  const dashboard =
+    values.dashboard === undefined
+      ? undefined
+      : await startDashboard(
+          hub,
+          { ip: values.ip, host, port: values.dashboard },
+          { dir: logDir(dir), clusterId },
+          previous?.dashboardToken,
+        );
   const base: Omit<ConnectionInfo, "url"> = {
-    key, signatureScheme: "hmac-sha256", clusterId, profile: values.profile, heartbeatInterval, controllerPid: process.pid,
+    key,
+    signatureScheme: "hmac-sha256",
+    clusterId,
+    profile: values.profile,
+    heartbeatInterval,
+    controllerPid: process.pid,
     ...(curve ? { curveServerKey: curve.publicKey } : {}),
   };
   writeJsonAtomic(files.engine, { ...base, url: endpoints.engine.replace(/\/\/[^:]+:/, `//${host}:`) });
   // Only clients get the dashboard's address: it carries the token.
-  writeJsonAtomic(files.client, { ...base, url: endpoints.client.replace(/\/\/[^:]+:/, `//${host}:`), ...(dashboard ? { dashboardUrl: dashboard.url } : {}) });
+  writeJsonAtomic(files.client, {
+    ...base,
+    url: endpoints.client.replace(/\/\/[^:]+:/, `//${host}:`),
+    ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
+  });
   logEvents(hub, log);
-  log.info(`cluster ${clusterId} listening for clients on ${endpoints.client} and engines on ${endpoints.engine}${previous ? " (restored: the running engines are adopted)" : ""}`);
+  log.info(
+    `cluster ${clusterId} listening for clients on ${endpoints.client} and engines on ${endpoints.engine}${previous ? " (restored: the running engines are adopted)" : ""}`,
+  );
   // The controller's log is private (0600), like Jupyter's: the address with its token goes there.
   if (dashboard) log.info(`dashboard: ${dashboard.url}`);
   const stop = async () => {
     await dashboard?.close();
     await hub.stop();
-    for (const file of [files.client, files.engine, path.join(dir, "security", `controller-${clusterId}.json`)]) fs.rmSync(file, { force: true });
+    for (const file of [files.client, files.engine, path.join(dir, "security", `controller-${clusterId}.json`)])
+      fs.rmSync(file, { force: true });
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop());
@@ -220,7 +306,10 @@ function logEvents(hub: Hub, log: Logger): void {
   hub.on("task-done", (msgId, record) => {
     const reply = record.reply?.content;
     if (reply?.status === "ok") log.debug(`task ${msgId} done on engine ${record.engineId ?? "-"}`);
-    else log.info(`task ${msgId} ${reply?.status === "aborted" ? "aborted" : "failed"}${record.engineId === undefined ? "" : ` on engine ${record.engineId}`}: ${reply?.error?.ename ?? "?"}: ${reply?.error?.evalue ?? ""}`);
+    else
+      log.info(
+        `task ${msgId} ${reply?.status === "aborted" ? "aborted" : "failed"}${record.engineId === undefined ? "" : ` on engine ${record.engineId}`}: ${reply?.error?.ename ?? "?"}: ${reply?.error?.evalue ?? ""}`,
+      );
   });
   let lastLogged = 0;
   hub.on("dropped", (counts) => {

@@ -97,13 +97,28 @@ function restrictToOwner(file: string): void {
 }
 
 function refusal(file: string, problem: string, hint: string): ConfigurationError {
-  return new ConfigurationError(`task database ${file} ${problem}. To start fresh, move or delete it (with its -wal and -shm files), or ${hint}`);
+  return new ConfigurationError(
+    `task database ${file} ${problem}. To start fresh, move or delete it (with its -wal and -shm files), or ${hint}`,
+  );
 }
 
 interface Row {
-  msg_id: string; client: string; engine_id: number | null; balanced: number; submitted: number; started: number | null;
-  completed: number | null; phase: string; status: string | null; label: string | null; request_metadata: string;
-  request_content: string; request_buffers: Buffer; reply_content: string | null; reply_metadata: string | null; reply_buffers: Buffer | null;
+  msg_id: string;
+  client: string;
+  engine_id: number | null;
+  balanced: number;
+  submitted: number;
+  started: number | null;
+  completed: number | null;
+  phase: string;
+  status: string | null;
+  label: string | null;
+  request_metadata: string;
+  request_content: string;
+  request_buffers: Buffer;
+  reply_content: string | null;
+  reply_metadata: string | null;
+  reply_buffers: Buffer | null;
   resubmitted: string | null;
 }
 
@@ -139,10 +154,18 @@ export class SqliteTaskDatabase implements TaskDatabase {
    * its -wal and -shm companions hold pushed arguments and results). Throws ConfigurationError
    * naming the file when it cannot serve this cluster.
    */
-  constructor(readonly path: string, options: SqliteOpenOptions, Sqlite: typeof Database) {
+  constructor(
+    readonly path: string,
+    options: SqliteOpenOptions,
+    Sqlite: typeof Database,
+  ) {
     const hint = options.restore ? "start the controller without --restore" : "give another --db-path";
     if (options.restore && fileSize(path) === 0) {
-      throw refusal(path, `${fs.existsSync(path) ? "is empty" : "does not exist"}, so it holds none of cluster ${options.clusterId}'s tasks`, hint);
+      throw refusal(
+        path,
+        `${fs.existsSync(path) ? "is empty" : "does not exist"}, so it holds none of cluster ${options.clusterId}'s tasks`,
+        hint,
+      );
     }
     restrictToOwner(path);
     this.db = new Sqlite(path);
@@ -151,13 +174,19 @@ export class SqliteTaskDatabase implements TaskDatabase {
       this.db.pragma("synchronous = NORMAL");
       const tables = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
       if (tables.length === 0 && !options.restore) this.initialize(options.clusterId);
-      else this.check(options.clusterId, tables.some((t) => t.name === "meta"), hint);
+      else
+        this.check(
+          options.clusterId,
+          tables.some((t) => t.name === "meta"),
+          hint,
+        );
     } catch (error) {
       this.db.close();
       if (error instanceof ConfigurationError) throw error;
       throw refusal(path, `cannot be read as a Parallax task database (${(error as Error).message})`, hint);
     }
-    this.upsert = this.db.prepare(`INSERT OR REPLACE INTO tasks VALUES (@msg_id, @client, @engine_id, @balanced, @submitted, @started, @completed,
+    this.upsert = this.db
+      .prepare(`INSERT OR REPLACE INTO tasks VALUES (@msg_id, @client, @engine_id, @balanced, @submitted, @started, @completed,
       @phase, @status, @label, @request_metadata, @request_content, @request_buffers, @reply_content, @reply_metadata, @reply_buffers, @resubmitted)`);
     this.select = this.db.prepare("SELECT * FROM tasks WHERE msg_id = ?");
   }
@@ -185,13 +214,23 @@ export class SqliteTaskDatabase implements TaskDatabase {
   abandonUnfinished(): number {
     this.db.prepare("DELETE FROM engines").run();
     const now = Date.now();
-    const error = toWire(new ControllerLostError(
-      "the controller stopped before this task finished, and it was started again without --restore, which re-runs unfinished tasks",
-    ), "controller");
-    return this.db.prepare(`UPDATE tasks SET phase = 'done', status = 'error', completed = @now, reply_content = @content, reply_metadata = @metadata,
-      reply_buffers = @buffers WHERE phase != 'done'`).run({
-      now, content: JSON.stringify({ status: "error", error }), metadata: JSON.stringify({ from_hub: true, completed: now }), buffers: packFrames([]),
-    }).changes;
+    const error = toWire(
+      new ControllerLostError(
+        "the controller stopped before this task finished, and it was started again without --restore, which re-runs unfinished tasks",
+      ),
+      "controller",
+    );
+    return this.db
+      .prepare(
+        `UPDATE tasks SET phase = 'done', status = 'error', completed = @now, reply_content = @content, reply_metadata = @metadata,
+      reply_buffers = @buffers WHERE phase != 'done'`,
+      )
+      .run({
+        now,
+        content: JSON.stringify({ status: "error", error }),
+        metadata: JSON.stringify({ from_hub: true, completed: now }),
+        buffers: packFrames([]),
+      }).changes;
   }
 
   add(record: TaskRecord): void {
@@ -230,7 +269,9 @@ export class SqliteTaskDatabase implements TaskDatabase {
 
   /** Engine ids handed out before: those of recorded tasks and of registered engines. */
   engineIds(): number[] {
-    const rows = this.db.prepare("SELECT DISTINCT engine_id AS id FROM tasks WHERE engine_id IS NOT NULL UNION SELECT id FROM engines").all() as Array<{ id: number }>;
+    const rows = this.db
+      .prepare("SELECT DISTINCT engine_id AS id FROM tasks WHERE engine_id IS NOT NULL UNION SELECT id FROM engines")
+      .all() as Array<{ id: number }>;
     return rows.map((r) => r.id);
   }
 
@@ -267,26 +308,43 @@ export class SqliteTaskDatabase implements TaskDatabase {
 
   /** Refuses a file that is not this cluster's database of this schema. */
   private check(clusterId: string, hasMeta: boolean, hint: string): void {
-    const meta = new Map(hasMeta ? (this.db.prepare("SELECT key, value FROM meta").all() as Array<{ key: string; value: string }>).map((r) => [r.key, r.value]) : []);
+    const meta = new Map(
+      hasMeta
+        ? (this.db.prepare("SELECT key, value FROM meta").all() as Array<{ key: string; value: string }>).map((r) => [r.key, r.value])
+        : [],
+    );
     const owner = meta.get("cluster_id");
     if (owner === undefined) {
       // An emptied file, one written without its -wal file, or not Parallax's.
-      throw refusal(this.path, "holds no Parallax cluster id (it was emptied, lost its -wal file, or is not a Parallax task database)", hint);
+      throw refusal(
+        this.path,
+        "holds no Parallax cluster id (it was emptied, lost its -wal file, or is not a Parallax task database)",
+        hint,
+      );
     }
     if (owner !== clusterId) {
       throw refusal(this.path, `belongs to cluster ${owner}, not ${clusterId} (restore that cluster with --cluster-id ${owner})`, hint);
     }
     const version = meta.get("schema_version");
-    if (version !== SCHEMA_VERSION) throw refusal(this.path, `has schema version ${version ?? "none"}; this Parallax reads version ${SCHEMA_VERSION}`, hint);
+    if (version !== SCHEMA_VERSION)
+      throw refusal(this.path, `has schema version ${version ?? "none"}; this Parallax reads version ${SCHEMA_VERSION}`, hint);
     this.db.exec(SCHEMA);
   }
 
   private write(record: TaskRecord): void {
     this.upsert.run({
-      msg_id: record.msgId, client: record.client, engine_id: record.engineId ?? null, balanced: record.balanced ? 1 : 0,
-      submitted: record.submitted, started: record.started ?? null, completed: record.completed ?? null, phase: record.phase,
-      status: record.reply?.content.status ?? null, label: record.requestMetadata.label ?? null,
-      request_metadata: JSON.stringify(record.requestMetadata), request_content: JSON.stringify(record.requestContent),
+      msg_id: record.msgId,
+      client: record.client,
+      engine_id: record.engineId ?? null,
+      balanced: record.balanced ? 1 : 0,
+      submitted: record.submitted,
+      started: record.started ?? null,
+      completed: record.completed ?? null,
+      phase: record.phase,
+      status: record.reply?.content.status ?? null,
+      label: record.requestMetadata.label ?? null,
+      request_metadata: JSON.stringify(record.requestMetadata),
+      request_content: JSON.stringify(record.requestContent),
       request_buffers: packFrames(record.requestBuffers),
       reply_content: record.reply ? JSON.stringify(record.reply.content) : null,
       reply_metadata: record.reply ? JSON.stringify(record.reply.metadata) : null,
@@ -302,7 +360,10 @@ export class SqliteTaskDatabase implements TaskDatabase {
 
   private fromRow(row: Row): TaskRecord {
     return {
-      msgId: row.msg_id, client: row.client, balanced: row.balanced === 1, submitted: row.submitted,
+      msgId: row.msg_id,
+      client: row.client,
+      balanced: row.balanced === 1,
+      submitted: row.submitted,
       ...(row.engine_id === null ? {} : { engineId: row.engine_id }),
       ...(row.started === null ? {} : { started: row.started }),
       ...(row.completed === null ? {} : { completed: row.completed }),
@@ -312,13 +373,15 @@ export class SqliteTaskDatabase implements TaskDatabase {
       requestMetadata: JSON.parse(row.request_metadata) as RequestMetadata,
       requestContent: JSON.parse(row.request_content) as Record<string, unknown>,
       requestBuffers: unpackFrames(row.request_buffers),
-      ...(row.reply_content ? {
-        reply: {
-          content: JSON.parse(row.reply_content) as ReplyContent,
-          metadata: JSON.parse(row.reply_metadata ?? "{}") as ReplyMetadata,
-          buffers: unpackFrames(row.reply_buffers),
-        },
-      } : {}),
+      ...(row.reply_content
+        ? {
+            reply: {
+              content: JSON.parse(row.reply_content) as ReplyContent,
+              metadata: JSON.parse(row.reply_metadata ?? "{}") as ReplyMetadata,
+              buffers: unpackFrames(row.reply_buffers),
+            },
+          }
+        : {}),
     };
   }
 }

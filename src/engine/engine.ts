@@ -89,9 +89,13 @@ export class Engine {
     if (limit !== undefined) {
       // Messages signed with the wrong key are dropped silently by the controller, so silence
       // is the only symptom: say what to check instead of waiting forever.
-      const timer = setTimeout(() => this.options.onRegistrationTimeout?.(
-        `no registration reply from ${this.options.url} within ${limit} ms: check that the controller runs there and that the key in the engine connection file is the controller's`,
-      ), limit);
+      const timer = setTimeout(
+        () =>
+          this.options.onRegistrationTimeout?.(
+            `no registration reply from ${this.options.url} within ${limit} ms: check that the controller runs there and that the key in the engine connection file is the controller's`,
+          ),
+        limit,
+      );
       void this.ready.then(() => clearTimeout(timer));
     }
   }
@@ -138,11 +142,14 @@ export class Engine {
       return;
     }
     this.id = id;
-    this.thread = new TaskThread({ cwd: this.options.cwd ?? process.cwd(), seed: { engineId: id, ...this.options.seed } }, (code, error) => {
-      // User code called process.exit, or the thread ran out of memory: the namespace is gone.
-      if (error) process.stderr.write(`parallax engine: task thread failed: ${error.message}\n`);
-      process.exit((error as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY" ? OUT_OF_MEMORY_EXIT : code);
-    });
+    this.thread = new TaskThread(
+      { cwd: this.options.cwd ?? process.cwd(), seed: { engineId: id, ...this.options.seed } },
+      (code, error) => {
+        // User code called process.exit, or the thread ran out of memory: the namespace is gone.
+        if (error) process.stderr.write(`parallax engine: task thread failed: ${error.message}\n`);
+        process.exit((error as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY" ? OUT_OF_MEMORY_EXIT : code);
+      },
+    );
     if (this.options.selfBeat) {
       this.beatTimer = setInterval(() => this.send("engine_beat", { engine_id: id }), heartbeatInterval);
       this.beatTimer.unref();
@@ -173,7 +180,14 @@ export class Engine {
       ...(this.current ? [this.current.header.msg_id] : []),
       ...this.queue.map((r) => r.header.msg_id),
     ];
-    const content: RegistrationContent = { pid: process.pid, hostname: os.hostname(), cwd: this.options.cwd ?? process.cwd(), requestedId: this.id, readopt: true, held };
+    const content: RegistrationContent = {
+      pid: process.pid,
+      hostname: os.hostname(),
+      cwd: this.options.cwd ?? process.cwd(),
+      requestedId: this.id,
+      readopt: true,
+      held,
+    };
     this.send("registration_request", content);
     for (const reply of this.unacked.values()) this.send("apply_reply", reply.content, reply.metadata, reply.parentId, reply.buffers);
   }
@@ -193,7 +207,13 @@ export class Engine {
       if (wanted && !wanted.has(request.header.msg_id)) continue;
       this.queue.splice(i, 1);
       const now = Date.now();
-      this.reply(request, "aborted", [], { started: now, completed: now, stdout: "", stderr: "" }, toWire(new TaskAborted(`task ${request.header.msg_id} was aborted before it ran`), "engine", this.id));
+      this.reply(
+        request,
+        "aborted",
+        [],
+        { started: now, completed: now, stdout: "", stderr: "" },
+        toWire(new TaskAborted(`task ${request.header.msg_id} was aborted before it ran`), "engine", this.id),
+      );
     }
   }
 
@@ -214,9 +234,18 @@ export class Engine {
     const flusher = setInterval(() => this.flushStreams(request, pending), STREAM_FLUSH_MS);
     const started = Date.now();
     const limit = execTimeoutOf(request);
-    const timer = limit === undefined ? undefined : setTimeout(() => {
-      void this.thread?.stop(namedError("ExecutionTimeout", `task ${request.header.msg_id} ran longer than its execTimeout of ${limit} ms on engine ${this.id}`, "EXECUTION_TIMEOUT"));
-    }, limit);
+    const timer =
+      limit === undefined
+        ? undefined
+        : setTimeout(() => {
+            void this.thread?.stop(
+              namedError(
+                "ExecutionTimeout",
+                `task ${request.header.msg_id} ran longer than its execTimeout of ${limit} ms on engine ${this.id}`,
+                "EXECUTION_TIMEOUT",
+              ),
+            );
+          }, limit);
     const outcome = await (this.thread as TaskThread).run(request.content as unknown as ApplyContent, request.buffers, (name, text) => {
       pending[name] += text;
       output[name] += text;
@@ -226,7 +255,7 @@ export class Engine {
     let status: TaskStatus = "ok";
     let buffers: Buffer[] = [];
     let canned = false;
-    let error: (WireError) | undefined;
+    let error: WireError | undefined;
     let unmet = false;
     if (outcome.error === undefined) ({ buffers, canned = false } = outcome);
     else {
@@ -236,7 +265,13 @@ export class Engine {
       unmet = error.ename === "UnmetDependency";
     }
     this.current = undefined;
-    const metadata: ReplyMetadata = { started, completed: Date.now(), stdout: output.stdout, stderr: output.stderr, ...(unmet ? { unmet } : {}) };
+    const metadata: ReplyMetadata = {
+      started,
+      completed: Date.now(),
+      stdout: output.stdout,
+      stderr: output.stderr,
+      ...(unmet ? { unmet } : {}),
+    };
     this.reply(request, status, buffers, metadata, error, canned);
   }
 
@@ -253,12 +288,28 @@ export class Engine {
    * interrupt, once the engine is ready for its next task.
    */
   interrupt(): Promise<boolean> {
-    return this.thread?.stop(namedError("TaskInterrupted", `task ${this.current?.header.msg_id} was interrupted on engine ${this.id}`, "TASK_INTERRUPTED")) ?? Promise.resolve(false);
+    return (
+      this.thread?.stop(
+        namedError("TaskInterrupted", `task ${this.current?.header.msg_id} was interrupted on engine ${this.id}`, "TASK_INTERRUPTED"),
+      ) ?? Promise.resolve(false)
+    );
   }
 
-  private reply(request: Incoming, status: TaskStatus, buffers: Buffer[], metadata: ReplyMetadata, error?: WireError, canned = false): void {
+  private reply(
+    request: Incoming,
+    status: TaskStatus,
+    buffers: Buffer[],
+    metadata: ReplyMetadata,
+    error?: WireError,
+    canned = false,
+  ): void {
     const content: ReplyContent = error ? { status, error } : { status, ...(canned ? { canned } : {}) };
-    const reply: UnackedReply = { parentId: request.header.msg_id, content, metadata: { ...metadata, engine_id: this.id, reply_seq: ++this.replySeq }, buffers };
+    const reply: UnackedReply = {
+      parentId: request.header.msg_id,
+      content,
+      metadata: { ...metadata, engine_id: this.id, reply_seq: ++this.replySeq },
+      buffers,
+    };
     this.unacked.set(this.replySeq, reply);
     this.send("apply_reply", content, reply.metadata, reply.parentId, buffers);
   }

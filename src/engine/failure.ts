@@ -21,7 +21,12 @@ const UNDEFINED_NAMES = /^(\S+(?:, \S+)*) (?:is|are) not defined$/;
  * dependency checks of `depend()` and `requireModules()`. They reach the client as Parallax's
  * own classes; anything else user code throws arrives as a RemoteError, whatever its code.
  */
-const ENGINE_RAISED = new Set<string>(["TASK_ABORTED", "TASK_INTERRUPTED", "EXECUTION_TIMEOUT", "IMPOSSIBLE_DEPENDENCY"] satisfies ErrorCode[]);
+const ENGINE_RAISED = new Set<string>([
+  "TASK_ABORTED",
+  "TASK_INTERRUPTED",
+  "EXECUTION_TIMEOUT",
+  "IMPOSSIBLE_DEPENDENCY",
+] satisfies ErrorCode[]);
 
 /** Where the failure happened, for the message and the advice. */
 export interface FailureContext {
@@ -37,7 +42,11 @@ export function failureInfo(error: ErrorFields | (Error & { code?: string }), wh
   const placed = fields.item === undefined ? {} : { item: fields.item };
   if (fields.nonError) {
     return {
-      ename: "ThrownValue", evalue: error.message, engineId: where.engineId, origin: "user", ...placed,
+      ename: "ThrownValue",
+      evalue: error.message,
+      engineId: where.engineId,
+      origin: "user",
+      ...placed,
       ...("thrown" in fields ? { thrown: fields.thrown } : {}),
       remoteStack: `ThrownValue: ${error.message}\n    (a value that is not an Error was thrown, so there is no stack)`,
     };
@@ -49,7 +58,8 @@ export function failureInfo(error: ErrorFields | (Error & { code?: string }), wh
   return {
     ename,
     evalue,
-    remoteStack: typeof error.stack === "string" ? userFrames(error.stack, ename, free ? `${ename}: ${evalue}` : undefined) : `${ename}: ${evalue}`,
+    remoteStack:
+      typeof error.stack === "string" ? userFrames(error.stack, ename, free ? `${ename}: ${evalue}` : undefined) : `${ename}: ${evalue}`,
     engineId: where.engineId,
     origin: typeof error.code === "string" && ENGINE_RAISED.has(error.code) ? "engine" : "user",
     ...placed,
@@ -61,17 +71,21 @@ export function failureInfo(error: ErrorFields | (Error & { code?: string }), wh
 function undefinedNamesMessage(names: readonly string[], where: FailureContext): string {
   const head = `${names.join(", ")} ${names.length === 1 ? "is" : "are"} not defined on engine ${where.engineId}`;
   if (where.op === "pull") {
-    return `${head}: pull reads the engine's namespace, and nothing by ${names.length === 1 ? "that name" : "those names"} was pushed, ` +
-      `scattered or assigned there; push it first (view.push({ ${names[0]}: value })) or define it with view.execute(…)`;
+    return (
+      `${head}: pull reads the engine's namespace, and nothing by ${names.length === 1 ? "that name" : "those names"} was pushed, ` +
+      `scattered or assigned there; push it first (view.push({ ${names[0]}: value })) or define it with view.execute(…)`
+    );
   }
-  if (where.op !== "call" && where.op !== "map") return `${head}: push it first (view.push({ ${names[0]}: value })) or define it with view.execute(…)`;
+  if (where.op !== "call" && where.op !== "map")
+    return `${head}: push it first (view.push({ ${names[0]}: value })) or define it with view.execute(…)`;
   const advice = names.map((name) => {
     const module = moduleSpecifier(name, where.cwd);
-    const text = module === undefined
-      ? `push it first (view.push({ ${name} })) or pass it as an argument`
-      : `it looks like the module ${module}: load it inside the function (require(${JSON.stringify(module)}) or ` +
-        `await import(${JSON.stringify(module)})), bind it on the engines with view.requireModules(${JSON.stringify(module)}) or ` +
-        `requireModules(${JSON.stringify(module)})(fn), or name the function by module with fromModule(file, exportName)`;
+    const text =
+      module === undefined
+        ? `push it first (view.push({ ${name} })) or pass it as an argument`
+        : `it looks like the module ${module}: load it inside the function (require(${JSON.stringify(module)}) or ` +
+          `await import(${JSON.stringify(module)})), bind it on the engines with view.requireModules(${JSON.stringify(module)}) or ` +
+          `requireModules(${JSON.stringify(module)})(fn), or name the function by module with fromModule(file, exportName)`;
     return names.length === 1 ? text : `${name}: ${text}`;
   });
   return `${head}: functions run in the engine's namespace, not in the scope where they were written, so ${advice.join("; ")}`;
@@ -94,7 +108,9 @@ function userFrames(stack: string, ename: string, firstLine: string | undefined)
   // vm may prefix the stack with the failing source line and a caret: the stack starts after it.
   const start = lines.findIndex((line) => line.startsWith(ename));
   if (start > 0) lines = lines.slice(start);
-  const kept = lines.filter((line) => !/^\s+at /.test(line) || !(line.includes(OWN_SOURCES) || /[( ](node:internal|node:vm|parallax:)/.test(line)));
+  const kept = lines.filter(
+    (line) => !/^\s+at /.test(line) || !(line.includes(OWN_SOURCES) || /[( ](node:internal|node:vm|parallax:)/.test(line)),
+  );
   // A message rewritten with advice (undefined names) is shown as rewritten.
   if (firstLine !== undefined) kept[0] = firstLine;
   return kept.join("\n");

@@ -12,18 +12,43 @@ import type { Canned, CannedModule, CannedSource } from "../protocol/canning.js"
 
 // Node's globals that a fresh context lacks; the context brings its own built-ins (Array, JSON…).
 const HOST_GLOBALS = [
-  "process", "Buffer", "console", "setTimeout", "clearTimeout", "setInterval", "clearInterval",
-  "setImmediate", "clearImmediate", "queueMicrotask", "structuredClone", "fetch", "Headers", "Request",
-  "Response", "FormData", "URL", "URLSearchParams", "TextEncoder", "TextDecoder", "AbortController",
-  "AbortSignal", "EventTarget", "Event", "performance", "crypto", "atob", "btoa", "Blob",
-  "MessageChannel", "BroadcastChannel",
+  "process",
+  "Buffer",
+  "console",
+  "setTimeout",
+  "clearTimeout",
+  "setInterval",
+  "clearInterval",
+  "setImmediate",
+  "clearImmediate",
+  "queueMicrotask",
+  "structuredClone",
+  "fetch",
+  "Headers",
+  "Request",
+  "Response",
+  "FormData",
+  "URL",
+  "URLSearchParams",
+  "TextEncoder",
+  "TextDecoder",
+  "AbortController",
+  "AbortSignal",
+  "EventTarget",
+  "Event",
+  "performance",
+  "crypto",
+  "atob",
+  "btoa",
+  "Blob",
+  "MessageChannel",
+  "BroadcastChannel",
 ] as const;
 
 // Dynamic import() inside context code goes through the main loader. The constant exists on
 // Node 20.19+ but is missing from @types/node 20.
 const importLoader = (vm.constants as Record<string, unknown> | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER as
-  | vm.ScriptOptions["importModuleDynamically"]
-  | undefined;
+  vm.ScriptOptions["importModuleDynamically"] | undefined;
 
 /** Extra names bound in a fresh namespace (engine id, MPI rank…). */
 export type NamespaceSeed = Record<string, unknown>;
@@ -35,7 +60,10 @@ export class Namespace {
   private readonly modules = new Map<string, unknown>();
   private readonly checkers = new Map<string, () => string[]>();
 
-  constructor(private readonly cwd: string, private readonly seed: NamespaceSeed = {}) {
+  constructor(
+    private readonly cwd: string,
+    private readonly seed: NamespaceSeed = {},
+  ) {
     this.reset();
   }
 
@@ -89,7 +117,10 @@ export class Namespace {
     if (checker === undefined) {
       // Reading a name is the only test that sees top-level let/const too; a name in its
       // temporal dead zone exists (its error says so when the function runs).
-      const probes = names.map((n) => `try { void ${n}; } catch (e) { if (e instanceof ReferenceError && /is not defined/.test(e.message)) missing.push(${JSON.stringify(n)}); }`);
+      const probes = names.map(
+        (n) =>
+          `try { void ${n}; } catch (e) { if (e instanceof ReferenceError && /is not defined/.test(e.message)) missing.push(${JSON.stringify(n)}); }`,
+      );
       checker = this.run(`(() => { const missing = []; ${probes.join(" ")} return missing; })`, "parallax:names") as () => string[];
       this.checkers.set(key, checker);
     }

@@ -14,16 +14,41 @@ import { runSupervisor } from "./supervisor.js";
 
 /** Options understood by `parallax engine` and the launchers. */
 export const ENGINE_ARG_SPEC = {
-  file: { type: "string", env: "PARALLAX_ENGINE_FILE", description: "engine connection file (security/engine-<cluster id>.json in the profile)", value: "<file>" },
+  file: {
+    type: "string",
+    env: "PARALLAX_ENGINE_FILE",
+    description: "engine connection file (security/engine-<cluster id>.json in the profile)",
+    value: "<file>",
+  },
   "supervised-child": { type: "boolean", default: false, hidden: true, description: "run the engine itself (what the supervisor starts)" },
-  "no-supervisor": { type: "boolean", default: false, description: "run without the supervisor process (the engine answers heartbeats itself)" },
+  "no-supervisor": {
+    type: "boolean",
+    default: false,
+    description: "run without the supervisor process (the engine answers heartbeats itself)",
+  },
   "requested-id": { type: "string", hidden: true, description: "engine id to ask for", value: "<id>" },
   mpi: { type: "boolean", default: false, description: "take the engine id from the MPI rank; bind mpiRank and mpiSize" },
   cwd: { type: "string", hidden: true, description: "working directory", value: "<dir>" },
-  "registration-timeout": { type: "string", default: "30000", description: "ms to wait for the controller to answer the registration", value: "<ms>" },
-  "controller-timeout": { type: "string", default: "60000", description: "ms without an answer from the controller before the engine stops", value: "<ms>" },
+  "registration-timeout": {
+    type: "string",
+    default: "30000",
+    description: "ms to wait for the controller to answer the registration",
+    value: "<ms>",
+  },
+  "controller-timeout": {
+    type: "string",
+    default: "60000",
+    description: "ms without an answer from the controller before the engine stops",
+    value: "<ms>",
+  },
   "max-memory": { type: "string", description: "heap limit of the engine in MiB", value: "<MiB>" },
-  "log-level": { type: "string", default: "info", env: LOG_LEVEL_VARIABLE, description: `what the log says: ${LOG_LEVELS.join(", ")}`, value: "<level>" },
+  "log-level": {
+    type: "string",
+    default: "info",
+    env: LOG_LEVEL_VARIABLE,
+    description: `what the log says: ${LOG_LEVELS.join(", ")}`,
+    value: "<level>",
+  },
 } as const satisfies OptionSpecs;
 
 /** Parsed engine options. */
@@ -32,8 +57,13 @@ export type EngineOptions = OptionValues<typeof ENGINE_ARG_SPEC>;
 /** The engine as a command (`parallax engine`, and the entry point launchers start). */
 export function engineCommand(): Command {
   // An engine connection file lives in <profile>/security/: the config file is two levels up.
-  return specCommand("engine", "run an engine (with its supervisor)", ENGINE_ARG_SPEC,
-    (values) => (values.file ? path.dirname(path.dirname(path.resolve(values.file))) : undefined), runEngine);
+  return specCommand(
+    "engine",
+    "run an engine (with its supervisor)",
+    ENGINE_ARG_SPEC,
+    (values) => (values.file ? path.dirname(path.dirname(path.resolve(values.file))) : undefined),
+    runEngine,
+  );
 }
 
 /** MPI launchers put the rank in one of these variables. */
@@ -58,7 +88,10 @@ function positiveMs(name: string, raw: string): number {
 export async function runEngine(values: EngineOptions, argv: string[]): Promise<void> {
   const file = values.file;
   if (!file) throw new Error("parallax engine needs --file <engine connection file> (or PARALLAX_ENGINE_FILE)");
-  const log = new Logger(values["supervised-child"] || values["no-supervisor"] ? "engine" : "supervisor", parseLogLevel(values["log-level"]));
+  const log = new Logger(
+    values["supervised-child"] || values["no-supervisor"] ? "engine" : "supervisor",
+    parseLogLevel(values["log-level"]),
+  );
   const info = readConnectionFile(file);
   if (!values["supervised-child"]) {
     // Started for a process that is now gone: stop as `parallax cluster stop` would (the
@@ -70,7 +103,10 @@ export async function runEngine(values: EngineOptions, argv: string[]): Promise<
   }
   if (!values["supervised-child"] && !values["no-supervisor"]) {
     process.exitCode = await runSupervisor({
-      url: info.url, key: info.key, curveServerKey: info.curveServerKey, engineArgs: [...argv, "--supervised-child"],
+      url: info.url,
+      key: info.key,
+      curveServerKey: info.curveServerKey,
+      engineArgs: [...argv, "--supervised-child"],
       controllerTimeout: positiveMs("controller-timeout", values["controller-timeout"]),
       maxMemoryMiB: values["max-memory"] === undefined ? undefined : positiveMs("max-memory", values["max-memory"]),
       log,
@@ -125,4 +161,3 @@ export async function runEngine(values: EngineOptions, argv: string[]): Promise<
   });
   engine.start();
 }
-

@@ -39,7 +39,8 @@ const ENGINE_MAIN = fileURLToPath(new URL(`./main.${import.meta.url.endsWith(".t
 /** Runs the supervisor until the engine exits; resolves with the exit code to use. */
 export function runSupervisor(options: SupervisorOptions): Promise<number> {
   return new Promise((resolve) => {
-    const execArgv = options.maxMemoryMiB === undefined ? process.execArgv : [...process.execArgv, `--max-old-space-size=${options.maxMemoryMiB}`];
+    const execArgv =
+      options.maxMemoryMiB === undefined ? process.execArgv : [...process.execArgv, `--max-old-space-size=${options.maxMemoryMiB}`];
     const child = fork(ENGINE_MAIN, options.engineArgs, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv });
     const link = new SupervisorLink(options, child);
     child.on("message", (message: { type?: string; id?: number; heartbeatInterval?: number }) => {
@@ -87,13 +88,19 @@ class SupervisorLink {
   private lastAnswer = Date.now();
   private exitReason: string | undefined;
 
-  constructor(private readonly options: SupervisorOptions, private readonly child: ChildProcess) {
+  constructor(
+    private readonly options: SupervisorOptions,
+    private readonly child: ChildProcess,
+  ) {
     this.codec = newCodec(options.key);
   }
 
   attach(engineId: number, heartbeatInterval: number): void {
     this.engineId = engineId;
-    this.channel = new Channel(connectDealer(this.options.url, `supervisor-${this.codec.session}`, 1000, this.options.curveServerKey), this.codec);
+    this.channel = new Channel(
+      connectDealer(this.options.url, `supervisor-${this.codec.session}`, 1000, this.options.curveServerKey),
+      this.codec,
+    );
     this.channel.start((message) => this.onMessage(message));
     this.send("supervise_request", { engine_id: engineId, pid: this.child.pid, supervisor_pid: process.pid });
     // A stopped engine (SIGSTOP, a debugger) cannot work: stop vouching for it, so the hub
@@ -164,8 +171,7 @@ class SupervisorLink {
       // under its old id, so it leaves.
       this.exitReason = "the hub had already declared it dead";
       forward(this.child, "SIGKILL");
-    }
-    else if (op === "signal" && signal === "SIGINT") this.interrupt();
+    } else if (op === "signal" && signal === "SIGINT") this.interrupt();
     else if (op === "signal" && typeof signal === "string") forward(this.child, signal);
   }
 

@@ -101,7 +101,10 @@ export class TaskThread {
   constructor(data: TaskThreadData, onExit: (code: number, error?: Error) => void) {
     const execArgv = [...process.execArgv.filter((flag) => !PROCESS_WIDE_FLAG.test(flag)), "--no-force-async-hooks-checks"];
     this.worker = REGISTER_TSX
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`, { eval: true, workerData: data, execArgv })
+      ? new Worker(
+          `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`,
+          { eval: true, workerData: data, execArgv },
+        )
       : new Worker(fileURLToPath(WORKER_ENTRY), { workerData: data, execArgv });
     let failure: Error | undefined;
     this.worker.on("error", (error) => (failure = error));
@@ -180,9 +183,14 @@ export class TaskThread {
       return;
     }
     this.running = undefined;
-    running.settle(message.error ? { error: message.error } : {
-      buffers: (message.buffers ?? []).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)), ...(message.canned ? { canned: true } : {}),
-    });
+    running.settle(
+      message.error
+        ? { error: message.error }
+        : {
+            buffers: (message.buffers ?? []).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+            ...(message.canned ? { canned: true } : {}),
+          },
+    );
   }
 
   private post(message: ToTaskThread): void {
@@ -199,7 +207,10 @@ class WorkerSession {
   private requests = 0;
   private readonly answers = new Map<number, () => void>();
 
-  private constructor(private readonly session: inspector.Session, private readonly sessionId: string) {
+  private constructor(
+    private readonly session: inspector.Session,
+    private readonly sessionId: string,
+  ) {
     session.on("NodeWorker.receivedMessageFromWorker", ({ params }) => {
       const { id } = JSON.parse(params.message) as { id?: number };
       if (id !== undefined) this.answers.get(id)?.();
@@ -236,7 +247,10 @@ class WorkerSession {
         this.answers.delete(id);
         resolve();
       });
-      this.session.post("NodeWorker.sendMessageToWorker", { sessionId: this.sessionId, message: JSON.stringify({ id, method: "Runtime.terminateExecution" }) });
+      this.session.post("NodeWorker.sendMessageToWorker", {
+        sessionId: this.sessionId,
+        message: JSON.stringify({ id, method: "Runtime.terminateExecution" }),
+      });
     });
   }
 }

@@ -102,7 +102,10 @@ async function mapPartition(fn: Function, sequences: unknown[][]): Promise<unkno
   const out = new Array<unknown>(Number.isFinite(length) ? length : 0);
   for (let i = 0; i < out.length; i++) {
     try {
-      const value = namespace.invoke(fn, sequences.map((s) => s[i]));
+      const value = namespace.invoke(
+        fn,
+        sequences.map((s) => s[i]),
+      );
       out[i] = isThenable(value) ? await value : value;
     } catch (error) {
       throw new MapItemFailure(i, error);
@@ -113,7 +116,10 @@ async function mapPartition(fn: Function, sequences: unknown[][]): Promise<unkno
 
 /** A map item's call failed: which item (in this chunk), and what it threw. */
 class MapItemFailure {
-  constructor(readonly index: number, readonly error: unknown) {}
+  constructor(
+    readonly index: number,
+    readonly error: unknown,
+  ) {}
 }
 
 /**
@@ -167,7 +173,12 @@ function errorFields(thrown: unknown): ErrorFields {
 /** Errors of any realm (and error-shaped objects with a stack), as opposed to thrown plain values. */
 function isErrorLike(thrown: unknown): boolean {
   if (util.types.isNativeError(thrown)) return true;
-  return typeof thrown === "object" && thrown !== null && typeof (thrown as Error).stack === "string" && typeof (thrown as Error).message === "string";
+  return (
+    typeof thrown === "object" &&
+    thrown !== null &&
+    typeof (thrown as Error).stack === "string" &&
+    typeof (thrown as Error).message === "string"
+  );
 }
 
 /** The thrown value if it survives JSON (the reply's error travels as JSON). */

@@ -45,7 +45,8 @@ function describe(value: unknown): string {
 }
 
 function checkId(id: unknown, where: string): string {
-  if (typeof id !== "string" || id.length === 0) throw new TypeError(`Dependency: ${where} must be a non-empty msg id string, got ${describe(id)}`);
+  if (typeof id !== "string" || id.length === 0)
+    throw new TypeError(`Dependency: ${where} must be a non-empty msg id string, got ${describe(id)}`);
   return id;
 }
 
@@ -69,13 +70,16 @@ function flattenIds(input: DependencyInput): string[] {
 
 /** Applies defaults and refuses unknown keys, non-booleans, and a dependency nothing could meet. */
 function resolveOptions(options: DependencyOptions): { all: boolean; success: boolean; failure: boolean } {
-  if (options === null || typeof options !== "object") throw new TypeError(`Dependency options must be an object, got ${describe(options)}`);
+  if (options === null || typeof options !== "object")
+    throw new TypeError(`Dependency options must be an object, got ${describe(options)}`);
   for (const key of Object.keys(options)) {
-    if (!(OPTION_NAMES as readonly string[]).includes(key)) throw new TypeError(`Dependency: unknown option ${JSON.stringify(key)} (valid: ${OPTION_NAMES.join(", ")})`);
+    if (!(OPTION_NAMES as readonly string[]).includes(key))
+      throw new TypeError(`Dependency: unknown option ${JSON.stringify(key)} (valid: ${OPTION_NAMES.join(", ")})`);
   }
   const resolved = { all: options.all ?? true, success: options.success ?? true, failure: options.failure ?? false };
   for (const name of OPTION_NAMES) {
-    if (typeof resolved[name] !== "boolean") throw new TypeError(`Dependency option ${name} must be a boolean, got ${describe(options[name])}`);
+    if (typeof resolved[name] !== "boolean")
+      throw new TypeError(`Dependency option ${name} must be a boolean, got ${describe(options[name])}`);
   }
   if (!resolved.success && !resolved.failure) {
     throw new TypeError("Dependency options success and failure cannot both be false: no outcome could ever meet it");

@@ -17,7 +17,12 @@ function assertInteger(name: string, value: unknown, min: number): asserts value
 }
 
 function assertSliceable(name: string, value: unknown): void {
-  const ok = typeof value === "string" || (typeof value === "object" && value !== null && typeof (value as Sliceable<unknown>).slice === "function" && typeof (value as Sliceable<unknown>).length === "number");
+  const ok =
+    typeof value === "string" ||
+    (typeof value === "object" &&
+      value !== null &&
+      typeof (value as Sliceable<unknown>).slice === "function" &&
+      typeof (value as Sliceable<unknown>).length === "number");
   if (!ok) throw new TypeError(`${name} must be an array, typed array or string, got ${describe(value)}`);
 }
 

@@ -50,7 +50,8 @@ export interface ComputeOptions {
  * An argument of type `T` as {@link TaskGraph.task} takes it: the value, a node or submitted
  * task whose value has that type, or an array or plain object holding such nodes.
  */
-export type NodeArg<T> = T | TaskNode<T> | SubmittedTask<T> | (T extends Function ? never : T extends object ? { [K in keyof T]: NodeArg<T[K]> } : never);
+export type NodeArg<T> =
+  T | TaskNode<T> | SubmittedTask<T> | (T extends Function ? never : T extends object ? { [K in keyof T]: NodeArg<T[K]> } : never);
 
 /** A function's arguments as {@link TaskGraph.task} takes them (see {@link NodeArg}). */
 export type NodeArgs<A extends readonly unknown[]> = { [K in keyof A]: NodeArg<A[K]> };
@@ -236,7 +237,8 @@ export class TaskGraph {
   submit(view: TaskSubmitter, options: { signal?: AbortSignal } = {}): TaskGraphResults {
     validateSignal(options.signal, "compute: option signal");
     options.signal?.throwIfAborted();
-    if (!view || typeof (view as Partial<TaskSubmitter>).with !== "function") throw new TypeError("compute(view): view must have a with(flags) method, like a LoadBalancedView");
+    if (!view || typeof (view as Partial<TaskSubmitter>).with !== "function")
+      throw new TypeError("compute(view): view must have a with(flags) method, like a LoadBalancedView");
     const submitted = new Map<string, SubmittedTask>();
     const outcomes: Array<Promise<[string, Outcome]>> = [];
     for (const node of this.handles) {
@@ -280,7 +282,12 @@ export class TaskGraph {
     return spec;
   }
 
-  private submitNode(node: TaskNode, view: TaskSubmitter, submitted: ReadonlyMap<string, SubmittedTask>, signal: AbortSignal | undefined): SubmittedTask {
+  private submitNode(
+    node: TaskNode,
+    view: TaskSubmitter,
+    submitted: ReadonlyMap<string, SubmittedTask>,
+    signal: AbortSignal | undefined,
+  ): SubmittedTask {
     const spec = this.spec(node);
     // Every node named here was created earlier, so it was submitted earlier.
     const futureOf = (dep: TaskNode): SubmittedTask => submitted.get(dep.key) as SubmittedTask;
@@ -291,10 +298,15 @@ export class TaskGraph {
     if (signal) flags.signal = signal;
     for (const kind of ["after", "follow"] as const) {
       const constraint = spec[kind];
-      if (constraint) flags[kind] = new Dependency(constraint.refs.map((r) => (r instanceof TaskNode ? futureOf(r) : r)), constraint.condition);
+      if (constraint)
+        flags[kind] = new Dependency(
+          constraint.refs.map((r) => (r instanceof TaskNode ? futureOf(r) : r)),
+          constraint.condition,
+        );
     }
     const task = view.with(flags).apply(spec.fn, ...args);
-    if (!hasMsgIds(task) || typeof task.then !== "function") throw new TypeError(`view.apply() for ${node.key} must return a thenable task with msgIds`);
+    if (!hasMsgIds(task) || typeof task.then !== "function")
+      throw new TypeError(`view.apply() for ${node.key} must return a thenable task with msgIds`);
     const msgId = task.msgIds[0];
     this.graph.mergeNodeAttributes(node.key, { msgId, shortId: (msgId ?? node.key).slice(0, 8) });
     return task;
@@ -310,7 +322,9 @@ export class TaskGraph {
     this.assertOwn(dep, `${node.key}.${kind}()`);
     if (dep.index >= node.index) {
       const what = dep === node ? "itself" : `${dep.key}, which was created after it`;
-      throw new InvalidDependency(`${node.key}.${kind}() cannot depend on ${what}: a task may only depend on tasks created before it, which keeps the graph acyclic`);
+      throw new InvalidDependency(
+        `${node.key}.${kind}() cannot depend on ${what}: a task may only depend on tasks created before it, which keeps the graph acyclic`,
+      );
     }
   }
 
@@ -328,13 +342,20 @@ export class TaskGraph {
 }
 
 /** Separates the dependency references from a trailing options object, naming any bad item. */
-function splitItems(node: TaskNode, kind: string, items: ReadonlyArray<DependencyRef | DependencyOptions>): { refs: DependencyRef[]; options: DependencyOptions } {
+function splitItems(
+  node: TaskNode,
+  kind: string,
+  items: ReadonlyArray<DependencyRef | DependencyOptions>,
+): { refs: DependencyRef[]; options: DependencyOptions } {
   const refs: DependencyRef[] = [];
   let options: DependencyOptions = {};
   items.forEach((item, i) => {
     if (item instanceof TaskNode || hasMsgIds(item)) refs.push(item);
     else if (isPlainObject(item) && i === items.length - 1) options = item;
-    else throw new TypeError(`${node.key}.${kind}(): argument ${i} must be a task node or an AsyncResult (options go last), got ${item === null ? "null" : typeof item}`);
+    else
+      throw new TypeError(
+        `${node.key}.${kind}(): argument ${i} must be a task node or an AsyncResult (options go last), got ${item === null ? "null" : typeof item}`,
+      );
   });
   if (refs.length === 0) throw new TypeError(`${node.key}.${kind}() needs at least one task node or AsyncResult`);
   return { refs, options };
@@ -356,7 +377,11 @@ function field(error: unknown, name: string): unknown {
 
 /** Whether a task failed because a dependency failed (or could never be met) rather than by raising. */
 function isImpossible(error: unknown): boolean {
-  return field(error, "code") === "IMPOSSIBLE_DEPENDENCY" || field(error, "ename") === "ImpossibleDependency" || field(error, "name") === "ImpossibleDependency";
+  return (
+    field(error, "code") === "IMPOSSIBLE_DEPENDENCY" ||
+    field(error, "ename") === "ImpossibleDependency" ||
+    field(error, "name") === "ImpossibleDependency"
+  );
 }
 
 function isAborted(error: unknown): boolean {
@@ -458,10 +483,13 @@ export class TaskGraphResults {
     const meta = metadataOf(task);
     const outcome = this.outcomes.get(key);
     const error = outcome && !outcome.ok ? outcome.error : undefined;
-    const errorName = meta?.errorName ?? (error === undefined ? undefined : String(field(error, "ename") ?? field(error, "name") ?? "Error"));
-    const errorMessage = meta?.errorMessage ?? (error === undefined ? undefined : String(field(error, "evalue") ?? field(error, "message") ?? error));
+    const errorName =
+      meta?.errorName ?? (error === undefined ? undefined : String(field(error, "ename") ?? field(error, "name") ?? "Error"));
+    const errorMessage =
+      meta?.errorMessage ?? (error === undefined ? undefined : String(field(error, "evalue") ?? field(error, "message") ?? error));
     const attributes: Partial<TaskNodeAttributes> = { state: stateOf(outcome, meta, task) };
-    for (const name of ["engineId", "submitted", "started", "completed"] as const) if (meta?.[name] !== undefined) attributes[name] = meta[name];
+    for (const name of ["engineId", "submitted", "started", "completed"] as const)
+      if (meta?.[name] !== undefined) attributes[name] = meta[name];
     if (errorName !== undefined) Object.assign(attributes, { errorName, errorMessage });
     return attributes;
   }

@@ -139,7 +139,12 @@ export function canFunction(fn: Function, what = "function"): CannedSource {
   if (cached) return cached;
   const src = functionSource(fn, what);
   const free = freeNames(src, (name) => name in globalThis);
-  const canned = marker<CannedSource>({ [CAN_KEY]: "source", src, name: fn.name || "anonymous", ...(free && free.length > 0 ? { free } : {}) });
+  const canned = marker<CannedSource>({
+    [CAN_KEY]: "source",
+    src,
+    name: fn.name || "anonymous",
+    ...(free && free.length > 0 ? { free } : {}),
+  });
   sourceCache.set(fn, canned);
   return canned;
 }
@@ -189,7 +194,10 @@ export function canValue(value: unknown, path = "value", hook?: CanHook, options
  */
 export function tooDeep(error: unknown, what: string): SerializationError | undefined {
   if (!(error instanceof RangeError) || !/call stack/i.test(error.message)) return undefined;
-  return new SerializationError(`${what} is nested too deeply to be sent (thousands of levels of objects or arrays): flatten it, or send it as text`, { cause: error });
+  return new SerializationError(
+    `${what} is nested too deeply to be sent (thousands of levels of objects or arrays): flatten it, or send it as text`,
+    { cause: error },
+  );
 }
 
 function canAt(value: unknown, path: string, hook: CanHook | undefined, state: CanState, seen: Map<object, unknown>): unknown {
@@ -203,7 +211,10 @@ function canAt(value: unknown, path: string, hook: CanHook | undefined, state: C
     state.canned = true;
     if (made.has(value)) return value;
     seen.set(value, value);
-    const escaped: CannedEscape = { [CAN_KEY]: "escaped", value: canObject(value as unknown as Record<string, unknown>, path, hook, state, seen) as Record<string, unknown> };
+    const escaped: CannedEscape = {
+      [CAN_KEY]: "escaped",
+      value: canObject(value as unknown as Record<string, unknown>, path, hook, state, seen) as Record<string, unknown>,
+    };
     seen.set(value, escaped);
     return escaped;
   }
@@ -232,9 +243,23 @@ interface CanState {
  * serialization error names them better than a remark about methods would).
  */
 const BUILT_IN_TAGS = new Set([
-  "[object Promise]", "[object WeakMap]", "[object WeakSet]", "[object WeakRef]",
-  "[object Map]", "[object Set]", "[object Date]", "[object RegExp]", "[object Error]", "[object Boolean]", "[object Number]",
-  "[object String]", "[object BigInt]", "[object ArrayBuffer]", "[object SharedArrayBuffer]", "[object Blob]", "[object File]",
+  "[object Promise]",
+  "[object WeakMap]",
+  "[object WeakSet]",
+  "[object WeakRef]",
+  "[object Map]",
+  "[object Set]",
+  "[object Date]",
+  "[object RegExp]",
+  "[object Error]",
+  "[object Boolean]",
+  "[object Number]",
+  "[object String]",
+  "[object BigInt]",
+  "[object ArrayBuffer]",
+  "[object SharedArrayBuffer]",
+  "[object Blob]",
+  "[object File]",
 ]);
 
 /** Object.prototype of any realm, or null. */
@@ -246,7 +271,11 @@ function isPlainPrototype(proto: unknown): boolean {
 }
 
 function refuseInstanceWithMethods(value: object, path: string): void {
-  for (let proto = Object.getPrototypeOf(value) as object | null; proto !== null && !isPlainPrototype(proto); proto = Object.getPrototypeOf(proto) as object | null) {
+  for (
+    let proto = Object.getPrototypeOf(value) as object | null;
+    proto !== null && !isPlainPrototype(proto);
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
     const methods = Object.getOwnPropertyNames(proto).filter((key) => {
       if (key === "constructor") return false;
       const d = Object.getOwnPropertyDescriptor(proto, key);
@@ -256,8 +285,8 @@ function refuseInstanceWithMethods(value: object, path: string): void {
     const name = (value.constructor as { name?: string } | undefined)?.name || "an anonymous class";
     throw new SerializationError(
       `${path} is an instance of ${name}, and its methods (${methods.slice(0, 3).join(", ")}${methods.length > 3 ? ", …" : ""}) would not ` +
-      `travel: structured clone sends only its own data. Send plain data (e.g. { ...value }) and rebuild the instance on the engine ` +
-      `(define the class there with view.execute or fromModule), or send a function that builds it`,
+        `travel: structured clone sends only its own data. Send plain data (e.g. { ...value }) and rebuild the instance on the engine ` +
+        `(define the class there with view.execute or fromModule), or send a function that builds it`,
     );
   }
 }
@@ -277,7 +306,13 @@ function canArray(value: unknown[], path: string, hook: CanHook | undefined, sta
   return copy ?? value;
 }
 
-function canMap(value: Map<unknown, unknown>, path: string, hook: CanHook | undefined, state: CanState, seen: Map<object, unknown>): unknown {
+function canMap(
+  value: Map<unknown, unknown>,
+  path: string,
+  hook: CanHook | undefined,
+  state: CanState,
+  seen: Map<object, unknown>,
+): unknown {
   let copy: Map<unknown, unknown> | undefined;
   for (const [k, v] of value) {
     const canned = canAt(v, `${path}.get(${String(k)})`, hook, state, seen);
@@ -290,7 +325,13 @@ function canMap(value: Map<unknown, unknown>, path: string, hook: CanHook | unde
   return copy ?? value;
 }
 
-function canObject(value: Record<string, unknown>, path: string, hook: CanHook | undefined, state: CanState, seen: Map<object, unknown>): unknown {
+function canObject(
+  value: Record<string, unknown>,
+  path: string,
+  hook: CanHook | undefined,
+  state: CanState,
+  seen: Map<object, unknown>,
+): unknown {
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
     const item = value[key];

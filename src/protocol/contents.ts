@@ -119,8 +119,18 @@ export interface EngineBeatContent {
 
 /** Client query operations answered by the hub. */
 export type QueryOp =
-  | "connect" | "queue_status" | "abort" | "signal" | "shutdown" | "get_result" | "history"
-  | "resubmit" | "purge" | "db_query" | "engines" | "validate";
+  | "connect"
+  | "queue_status"
+  | "abort"
+  | "signal"
+  | "shutdown"
+  | "get_result"
+  | "history"
+  | "resubmit"
+  | "purge"
+  | "db_query"
+  | "engines"
+  | "validate";
 
 /** Notifications pushed to every connected client. */
 export interface NotificationContent {

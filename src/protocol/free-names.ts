@@ -62,12 +62,23 @@ function children(node: AstNode): AstNode[] {
 function declarePattern(pattern: unknown, declared: Set<string>): void {
   if (!isNode(pattern)) return;
   switch (pattern.type) {
-    case "Identifier": declared.add(pattern.name as string); break;
-    case "ObjectPattern": for (const p of pattern.properties as AstNode[]) declarePattern(p.type === "RestElement" ? p.argument : p.value, declared); break;
-    case "ArrayPattern": for (const p of pattern.elements as unknown[]) declarePattern(p, declared); break;
-    case "RestElement": declarePattern(pattern.argument, declared); break;
-    case "AssignmentPattern": declarePattern(pattern.left, declared); break;
-    default: break;
+    case "Identifier":
+      declared.add(pattern.name as string);
+      break;
+    case "ObjectPattern":
+      for (const p of pattern.properties as AstNode[]) declarePattern(p.type === "RestElement" ? p.argument : p.value, declared);
+      break;
+    case "ArrayPattern":
+      for (const p of pattern.elements as unknown[]) declarePattern(p, declared);
+      break;
+    case "RestElement":
+      declarePattern(pattern.argument, declared);
+      break;
+    case "AssignmentPattern":
+      declarePattern(pattern.left, declared);
+      break;
+    default:
+      break;
   }
 }
 

@@ -33,7 +33,8 @@ export function memoKey(fnSource: string, argFrames: readonly Uint8Array[]): str
   add(encoder.encode(DOMAIN));
   add(encoder.encode(fnSource));
   argFrames.forEach((frame, i) => {
-    if (!(frame instanceof Uint8Array)) throw new TypeError(`memoKey: argFrames[${i}] must be a Uint8Array, got ${frame === null ? "null" : typeof frame}`);
+    if (!(frame instanceof Uint8Array))
+      throw new TypeError(`memoKey: argFrames[${i}] must be a Uint8Array, got ${frame === null ? "null" : typeof frame}`);
     add(frame);
   });
   return hash.digest("hex");

@@ -18,12 +18,28 @@ export const DELIMITER = Buffer.from("<PLX|MSG>");
 /** Every message type that crosses a socket. */
 export type MsgType =
   // client <-> controller
-  | "connect_request" | "connect_reply" | "ping" | "pong"
-  | "apply_request" | "apply_reply" | "execute_request" | "execute_reply"
-  | "query_request" | "query_reply" | "notification" | "stream"
+  | "connect_request"
+  | "connect_reply"
+  | "ping"
+  | "pong"
+  | "apply_request"
+  | "apply_reply"
+  | "execute_request"
+  | "execute_reply"
+  | "query_request"
+  | "query_reply"
+  | "notification"
+  | "stream"
   // controller <-> engine
-  | "registration_request" | "registration_reply" | "supervise_request" | "engine_beat"
-  | "engine_exit" | "control_request" | "control_reply" | "unregistration" | "error_reply";
+  | "registration_request"
+  | "registration_reply"
+  | "supervise_request"
+  | "engine_beat"
+  | "engine_exit"
+  | "control_request"
+  | "control_reply"
+  | "unregistration"
+  | "error_reply";
 
 /** Header frame. `date` is milliseconds since the epoch at the sender. */
 export interface Header {
@@ -108,7 +124,11 @@ export class Codec {
    * @param replayWindowMs how far from the receiver's clock the first message of an unknown
    *   session may be dated; further is refused as stale.
    */
-  constructor(key: string, readonly session: string = randomUUID(), private readonly replayWindowMs = DEFAULT_REPLAY_WINDOW_MS) {
+  constructor(
+    key: string,
+    readonly session: string = randomUUID(),
+    private readonly replayWindowMs = DEFAULT_REPLAY_WINDOW_MS,
+  ) {
     if (!key) throw new TypeError("a signing key is required");
     if (!(replayWindowMs > 0)) throw new RangeError(`the replay window must be a positive number of ms, got ${String(replayWindowMs)}`);
     this.key = Buffer.from(key);
@@ -167,8 +187,15 @@ export class Codec {
       return this.drop("malformed");
     }
     const header = message.header;
-    if (typeof header !== "object" || header === null || typeof header.msg_id !== "string" || typeof header.msg_type !== "string"
-      || typeof header.session !== "string" || !Number.isSafeInteger(header.seq) || typeof header.date !== "number") {
+    if (
+      typeof header !== "object" ||
+      header === null ||
+      typeof header.msg_id !== "string" ||
+      typeof header.msg_type !== "string" ||
+      typeof header.session !== "string" ||
+      !Number.isSafeInteger(header.seq) ||
+      typeof header.date !== "number"
+    ) {
       return this.drop("malformed");
     }
     const refused = this.admit(header as Required<Header>);

@@ -13,8 +13,18 @@ type ViewConstructor = { new (buffer: ArrayBufferLike, byteOffset: number, lengt
 
 // Order matters: it is the wire tag. Buffer is checked first because it is also a Uint8Array.
 const VIEW_TYPES: readonly ViewConstructor[] = [
-  Buffer as unknown as ViewConstructor, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
-  Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  Buffer as unknown as ViewConstructor,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
   DataView as unknown as ViewConstructor,
 ];
 
@@ -51,7 +61,10 @@ class FrameSerializer extends v8.Serializer {
 }
 
 class FrameDeserializer extends v8.Deserializer {
-  constructor(head: Buffer, private readonly frames: readonly Buffer[]) {
+  constructor(
+    head: Buffer,
+    private readonly frames: readonly Buffer[],
+  ) {
     super(head);
   }
   _readHostObject(): ArrayBufferView {

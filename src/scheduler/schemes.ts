@@ -12,14 +12,16 @@ function assertCandidates(loads: readonly number[]): void {
   if (!Array.isArray(loads)) throw new TypeError(`a scheme needs an array of loads, got ${loads === null ? "null" : typeof loads}`);
   if (loads.length === 0) throw new RangeError("a scheme needs at least one candidate engine, got an empty list of loads");
   loads.forEach((load, i) => {
-    if (typeof load !== "number" || !(load >= 0) || !Number.isFinite(load)) throw new RangeError(`loads[${i}] must be a finite number >= 0, got ${String(load)}`);
+    if (typeof load !== "number" || !(load >= 0) || !Number.isFinite(load))
+      throw new RangeError(`loads[${i}] must be a finite number >= 0, got ${String(load)}`);
   });
 }
 
 /** One value of `random`, which must lie in [0, 1) like Math.random's. */
 function unit(random: () => number): number {
   const x = random();
-  if (typeof x !== "number" || !(x >= 0 && x < 1)) throw new RangeError(`a scheme's random() must return a number in [0, 1), got ${String(x)}`);
+  if (typeof x !== "number" || !(x >= 0 && x < 1))
+    throw new RangeError(`a scheme's random() must return a number in [0, 1), got ${String(x)}`);
   return x;
 }
 
@@ -91,8 +93,10 @@ export const schemes: Record<string, Scheme> = { ...builtinSchemes };
  * @throws TypeError when `scheme` is not a function; RangeError for a built-in name.
  */
 export function registerScheme(name: string, scheme: Scheme): void {
-  if (typeof name !== "string" || name.length === 0) throw new TypeError(`a scheme name must be a non-empty string, got ${JSON.stringify(name)}`);
-  if (typeof scheme !== "function") throw new TypeError(`scheme ${JSON.stringify(name)} must be a function (loads, random) => index, got ${typeof scheme}`);
+  if (typeof name !== "string" || name.length === 0)
+    throw new TypeError(`a scheme name must be a non-empty string, got ${JSON.stringify(name)}`);
+  if (typeof scheme !== "function")
+    throw new TypeError(`scheme ${JSON.stringify(name)} must be a function (loads, random) => index, got ${typeof scheme}`);
   if (Object.hasOwn(builtinSchemes, name)) throw new RangeError(`scheme ${JSON.stringify(name)} is built in and cannot be replaced`);
   schemes[name] = scheme;
 }

@@ -5,7 +5,16 @@
  * that may take a task.
  */
 import { Dependency } from "../graph/dependency.js";
-import { EngineError, ImpossibleDependency, InvalidDependency, ProtocolError, ResultCulled, TaskAborted, TaskTimeout, toWire } from "../errors.js";
+import {
+  EngineError,
+  ImpossibleDependency,
+  InvalidDependency,
+  ProtocolError,
+  ResultCulled,
+  TaskAborted,
+  TaskTimeout,
+  toWire,
+} from "../errors.js";
 import type { WireError } from "../errors.js";
 import type { ReplyContent, ReplyMetadata } from "../protocol/contents.js";
 import type { EngineRecord, TaskLookup, TaskRecord } from "./records.js";
@@ -99,7 +108,10 @@ export class TaskScheduler {
   private noEnginesSince: number | undefined;
   private lastEngineLoss = "";
 
-  constructor(private readonly port: SchedulerPort, private readonly options: SchedulerOptions) {
+  constructor(
+    private readonly port: SchedulerPort,
+    private readonly options: SchedulerOptions,
+  ) {
     this.scheme = resolveScheme(options.scheme);
   }
 
@@ -127,8 +139,10 @@ export class TaskScheduler {
   waitingReason(): string | undefined {
     if (this.lru.length > 0 || this.unassigned === 0) return undefined;
     if (this.noEnginesSince === undefined) return "no engine has registered yet: tasks wait for one (the timeout flag bounds the wait)";
-    return `no engine is registered since ${new Date(this.noEnginesSince).toISOString()} (${this.lastEngineLoss}): ` +
-      `tasks fail with EngineError ${this.options.impossibleGraceMs} ms after they could last run unless an engine registers`;
+    return (
+      `no engine is registered since ${new Date(this.noEnginesSince).toISOString()} (${this.lastEngineLoss}): ` +
+      `tasks fail with EngineError ${this.options.impossibleGraceMs} ms after they could last run unless an engine registers`
+    );
   }
 
   /** Accepts a load-balanced request. */
@@ -145,9 +159,15 @@ export class TaskScheduler {
     // this task arrived (once it is here, the database keeps the values it needs).
     const culled = meta.argRefs?.find((id) => !this.port.db.get(id) && this.port.db.wasCulled(id));
     if (culled) {
-      this.port.fail(record, toWire(new ResultCulled(
-        `task ${task.id} takes the result of ${culled} as an argument, but that result was culled from the controller's bounded task database before the task arrived (raise --db-max-records, or use --db sqlite)`,
-      ), "controller"));
+      this.port.fail(
+        record,
+        toWire(
+          new ResultCulled(
+            `task ${task.id} takes the result of ${culled} as an argument, but that result was culled from the controller's bounded task database before the task arrived (raise --db-max-records, or use --db sqlite)`,
+          ),
+          "controller",
+        ),
+      );
       return;
     }
     this.tasks.set(task.id, task);
@@ -269,7 +289,13 @@ export class TaskScheduler {
       const task = this.tasks.get(next.id);
       // A task on an engine may run past its timeout; if it comes back to the queue, its deadline is watched again.
       if (task?.record.phase !== "queued") continue;
-      this.finishWith(task, toWire(new TaskTimeout(`task ${task.id} waited longer than its timeout of ${task.record.requestMetadata.timeout} ms`), "controller"));
+      this.finishWith(
+        task,
+        toWire(
+          new TaskTimeout(`task ${task.id} waited longer than its timeout of ${task.record.requestMetadata.timeout} ms`),
+          "controller",
+        ),
+      );
     }
     for (const task of [...this.stranded]) {
       if (task.record.phase !== "queued" || !this.tasks.has(task.id)) this.stranded.delete(task);
@@ -299,9 +325,12 @@ export class TaskScheduler {
   private strandedError(task: PendingTask): WireError {
     if (task.lastError) return task.lastError;
     if (this.lru.length === 0) {
-      return toWire(new EngineError(
-        `no engine to run task ${task.id}: every engine is gone (last: ${this.lastEngineLoss}) and none registered within ${this.options.impossibleGraceMs} ms`,
-      ), "controller");
+      return toWire(
+        new EngineError(
+          `no engine to run task ${task.id}: every engine is gone (last: ${this.lastEngineLoss}) and none registered within ${this.options.impossibleGraceMs} ms`,
+        ),
+        "controller",
+      );
     }
     return toWire(new ImpossibleDependency(`no engine can run task ${task.id}: every live engine rejected it`), "controller");
   }
@@ -346,7 +375,10 @@ export class TaskScheduler {
       return progress;
     });
     const blocked = task.progress.find(isUnreachable);
-    this.route(task, blocked?.dep.ids.find((id) => failed.has(id)));
+    this.route(
+      task,
+      blocked?.dep.ids.find((id) => failed.has(id)),
+    );
   }
 
   /** One of a waiting task's dependencies finished: count it, then see where the task belongs. */
@@ -365,11 +397,18 @@ export class TaskScheduler {
     if (blocked) {
       const message = `task ${task.id} cannot run: its dependency ${failedId ?? blocked.dep.ids[0]} ${failedId ? "failed" : "can no longer be met"}`;
       // The upstream error travels as the cause, so the user sees why the chain broke.
-      this.finishWith(task, toWire(new ImpossibleDependency(message, failedId ? { cause: this.errorText(failedId) } : undefined), "controller"));
+      this.finishWith(
+        task,
+        toWire(new ImpossibleDependency(message, failedId ? { cause: this.errorText(failedId) } : undefined), "controller"),
+      );
       return;
     }
     if (progress.every(isMet)) {
-      if (this.waiting.delete(task.id)) this.unindex(task, dependenciesOf(task).flatMap((d) => d.ids));
+      if (this.waiting.delete(task.id))
+        this.unindex(
+          task,
+          dependenciesOf(task).flatMap((d) => d.ids),
+        );
       task.progress = undefined;
       this.ready.push(task);
       return;
@@ -404,7 +443,11 @@ export class TaskScheduler {
       this.running.delete(record.msgId);
       this.stranded.delete(task);
       this.deadlines.remove(record.msgId);
-      if (this.waiting.delete(record.msgId)) this.unindex(task, dependenciesOf(task).flatMap((d) => d.ids));
+      if (this.waiting.delete(record.msgId))
+        this.unindex(
+          task,
+          dependenciesOf(task).flatMap((d) => d.ids),
+        );
       this.ready.remove(record.msgId);
     }
     this.releaseMemoFollowers(record);
@@ -535,7 +578,12 @@ export class TaskScheduler {
     this.memoFollowers.delete(record.msgId);
     for (const follower of followers) {
       if (record.reply?.content.status === "ok") this.port.answerWithResult(follower, record);
-      else this.port.fail(follower, record.reply?.content.error ?? toWire(new ProtocolError(`memoized task ${record.msgId} failed without an error description`), "controller"));
+      else
+        this.port.fail(
+          follower,
+          record.reply?.content.error ??
+            toWire(new ProtocolError(`memoized task ${record.msgId} failed without an error description`), "controller"),
+        );
     }
   }
 }
@@ -544,8 +592,11 @@ export class TaskScheduler {
 function pendingTask(record: TaskRecord): PendingTask {
   const meta = record.requestMetadata;
   return {
-    id: record.msgId, priority: meta.priority ?? 0, record,
-    retriesLeft: meta.retries ?? 0, blacklist: new Set(),
+    id: record.msgId,
+    priority: meta.priority ?? 0,
+    record,
+    retriesLeft: meta.retries ?? 0,
+    blacklist: new Set(),
     ...(meta.after ? { after: Dependency.fromJSON(meta.after) } : {}),
     // Futures passed as arguments: their values must exist, so they must have succeeded.
     ...(meta.argRefs?.length ? { args: new Dependency(meta.argRefs) } : {}),

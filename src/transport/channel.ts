@@ -23,7 +23,10 @@ export class Channel {
   private closed = false;
   private reading: Promise<void> | undefined;
 
-  constructor(readonly socket: ZmqSocket, private readonly codec: Codec) {}
+  constructor(
+    readonly socket: ZmqSocket,
+    private readonly codec: Codec,
+  ) {}
 
   /**
    * Starts the reader loop; each verified message goes to `handler`, others are dropped,
@@ -109,7 +112,8 @@ export function newCodec(key: string): Codec {
   const raw = process.env.PARALLAX_REPLAY_WINDOW_MS;
   if (raw === undefined || raw === "") return new Codec(key, undefined, DEFAULT_REPLAY_WINDOW_MS);
   const window = Number(raw);
-  if (!Number.isSafeInteger(window) || window <= 0) throw new RangeError(`PARALLAX_REPLAY_WINDOW_MS must be a positive integer (ms), got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(window) || window <= 0)
+    throw new RangeError(`PARALLAX_REPLAY_WINDOW_MS must be a positive integer (ms), got ${JSON.stringify(raw)}`);
   return new Codec(key, undefined, window);
 }
 
@@ -119,10 +123,12 @@ export function newCodec(key: string): Codec {
  */
 export function connectDealer(address: string, routingId?: string, linger = 0, curveServerKey?: string): zmq.Dealer {
   // With CURVE, each connecting socket uses a fresh key pair; only the server's key is shared.
-  const curve = curveServerKey ? (() => {
-    const own = zmq.curveKeyPair();
-    return { curveServerKey, curvePublicKey: own.publicKey, curveSecretKey: own.secretKey };
-  })() : {};
+  const curve = curveServerKey
+    ? (() => {
+        const own = zmq.curveKeyPair();
+        return { curveServerKey, curvePublicKey: own.publicKey, curveSecretKey: own.secretKey };
+      })()
+    : {};
   const socket = new zmq.Dealer({ linger, sendHighWaterMark: 0, receiveHighWaterMark: 0, ...(routingId ? { routingId } : {}), ...curve });
   socket.connect(address);
   return socket;
@@ -136,9 +142,21 @@ export function connectDealer(address: string, routingId?: string, linger = 0, c
  * libzmq stops reading that peer's connection, so a flooding peer waits in its own memory
  * instead of this process's; nothing is dropped.
  */
-export async function bindRouter(address: string, maxMessageSize = -1, curveSecretKey?: string, intakePerPeer = 0): Promise<{ socket: zmq.Router; endpoint: string }> {
+export async function bindRouter(
+  address: string,
+  maxMessageSize = -1,
+  curveSecretKey?: string,
+  intakePerPeer = 0,
+): Promise<{ socket: zmq.Router; endpoint: string }> {
   const curve = curveSecretKey ? { curveServer: true, curveSecretKey } : {};
-  const socket = new zmq.Router({ linger: 0, mandatory: false, sendHighWaterMark: 0, receiveHighWaterMark: intakePerPeer, maxMessageSize, ...curve });
+  const socket = new zmq.Router({
+    linger: 0,
+    mandatory: false,
+    sendHighWaterMark: 0,
+    receiveHighWaterMark: intakePerPeer,
+    maxMessageSize,
+    ...curve,
+  });
   await socket.bind(address);
   return { socket, endpoint: socket.lastEndpoint ?? address };
 }

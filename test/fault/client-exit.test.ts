@@ -17,7 +17,9 @@ test("a client process that submits 20,000 tasks, closes and exits at once hands
   const t = await startTestCluster({ n: 2, controllerArgs: ["--db-max-records", "100000"] });
   try {
     const before = (await t.rc.hubHistory()).length;
-    const { stdout } = await run(process.execPath, ["--import", "tsx", fixture, t.cluster.files.client, "20000", "exit"], { timeout: 110_000 });
+    const { stdout } = await run(process.execPath, ["--import", "tsx", fixture, t.cluster.files.client, "20000", "exit"], {
+      timeout: 110_000,
+    });
     assert.match(stdout, /submitted 20000/);
     await waitUntil("20,000 requests at the controller", 30_000, async () => (await t.rc.hubHistory()).length - before === 20_000);
   } finally {

@@ -21,7 +21,10 @@ test("a client keeps at most maxInFlight tasks at the controller; the rest wait 
   try {
     const started = performance.now();
     const slow = (i: number) => new Promise((resolve) => setTimeout(() => resolve(i), 100));
-    const ar = rc.loadBalancedView().map(slow, Array.from({ length: 40 }, (_, i) => i));
+    const ar = rc.loadBalancedView().map(
+      slow,
+      Array.from({ length: 40 }, (_, i) => i),
+    );
     const held = rc.loadBalancedView().apply(slow, -1);
     let most = 0;
     while (!ar.ready()) {
@@ -31,7 +34,10 @@ test("a client keeps at most maxInFlight tasks at the controller; the rest wait 
       assert.ok(atController <= 4, `${atController} tasks at the controller`);
     }
     assert.ok(most >= 2, `the window was used (at most ${most} seen)`);
-    assert.deepEqual(await ar, Array.from({ length: 40 }, (_, i) => i));
+    assert.deepEqual(
+      await ar,
+      Array.from({ length: 40 }, (_, i) => i),
+    );
     assert.ok(performance.now() - started > 900, "40 tasks of 100 ms, 4 at a time on 2 engines");
     assert.equal(await held, -1);
     // A task still waiting in the window is aborted without reaching the controller.

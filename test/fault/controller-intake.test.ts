@@ -18,7 +18,8 @@ test("a peer that ignores flow control and floods 30,000 requests waits at its e
     dealer.connect(info.url);
     const total = 30_000;
     const sending = (async () => {
-      for (let i = 0; i < total; i++) await dealer.send(codec.encode({ header: codec.header("ping"), parent: {}, metadata: {}, content: {}, buffers: [] }));
+      for (let i = 0; i < total; i++)
+        await dealer.send(codec.encode({ header: codec.header("ping"), parent: {}, metadata: {}, content: {}, buffers: [] }));
     })();
     let pongs = 0;
     while (pongs < total) if (codec.decode(await dealer.receive())?.header.msg_type === "pong") pongs++;

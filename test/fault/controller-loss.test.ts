@@ -56,11 +56,14 @@ test("oversize requests are refused with the size and the limit; unknown message
   const t = await startTestCluster({ n: 1, controllerArgs: ["--max-message-bytes", "100000"] });
   try {
     const before = (await t.rc.hubHistory()).length;
-    assert.throws(() => t.rc.view(0).apply((b: Uint8Array) => b.length, new Uint8Array(200_000)), (e: unknown) => {
-      assert.ok(e instanceof ProtocolError);
-      assert.match((e as Error).message, /request of \d+ bytes is over the controller's limit of 100000 bytes/);
-      return true;
-    });
+    assert.throws(
+      () => t.rc.view(0).apply((b: Uint8Array) => b.length, new Uint8Array(200_000)),
+      (e: unknown) => {
+        assert.ok(e instanceof ProtocolError);
+        assert.match((e as Error).message, /request of \d+ bytes is over the controller's limit of 100000 bytes/);
+        return true;
+      },
+    );
     assert.equal((await t.rc.hubHistory()).length, before, "refused at the sender: nothing reached the hub");
     assert.equal(await t.rc.view(0).apply((b: Uint8Array) => b.length, new Uint8Array(1000)), 1000);
     const info = readConnectionFile(t.cluster.files.client);
@@ -72,12 +75,21 @@ test("oversize requests are refused with the size and the limit; unknown message
     assert.equal(reply?.header.msg_type, "error_reply");
     assert.match(String(reply?.content.error), /unknown message type "engine_beat"/);
     // A sender that ignores the limit with frames each under it is refused with the size and the limit…
-    await dealer.send(codec.encode({
-      header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 }, content: { op: "push" }, buffers: [Buffer.alloc(70_000), Buffer.alloc(70_000)],
-    }));
+    await dealer.send(
+      codec.encode({
+        header: codec.header("apply_request"),
+        parent: {},
+        metadata: { engine: 0 },
+        content: { op: "push" },
+        buffers: [Buffer.alloc(70_000), Buffer.alloc(70_000)],
+      }),
+    );
     const refused = codec.decode(await dealer.receive());
     assert.equal(refused?.header.msg_type, "apply_reply");
-    assert.match(String((refused?.content.error as { evalue?: string } | undefined)?.evalue), /is \d+ bytes, over the limit of 100000 bytes/);
+    assert.match(
+      String((refused?.content.error as { evalue?: string } | undefined)?.evalue),
+      /is \d+ bytes, over the limit of 100000 bytes/,
+    );
     // …and one whose single frame is over it is cut off by libzmq before the frame is buffered.
     const flooder = new zmq.Dealer({ linger: 0 });
     const disconnected = new Promise<void>((resolve) => {
@@ -86,7 +98,15 @@ test("oversize requests are refused with the size and the limit; unknown message
       })();
     });
     flooder.connect(info.url);
-    await flooder.send(codec.encode({ header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 }, content: { op: "push" }, buffers: [Buffer.alloc(1_000_000)] }));
+    await flooder.send(
+      codec.encode({
+        header: codec.header("apply_request"),
+        parent: {},
+        metadata: { engine: 0 },
+        content: { op: "push" },
+        buffers: [Buffer.alloc(1_000_000)],
+      }),
+    );
     await disconnected;
     flooder.close();
     assert.equal(await t.rc.view(0).apply(() => "still serving"), "still serving");
@@ -100,7 +120,11 @@ test("every listening socket of the controller is on loopback by default", async
   const t = await startTestCluster({ n: 1 });
   try {
     const ports = [t.cluster.files.client, t.cluster.files.engine].map((f) => Number(readConnectionFile(f).url.split(":").at(-1)));
-    const listening = fs.readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1).filter((l) => l.trim().split(/\s+/)[3] === "0A");
+    const listening = fs
+      .readFileSync("/proc/net/tcp", "utf8")
+      .split("\n")
+      .slice(1)
+      .filter((l) => l.trim().split(/\s+/)[3] === "0A");
     for (const port of ports) {
       const hex = port.toString(16).toUpperCase().padStart(4, "0");
       const rows = listening.filter((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${hex}`));

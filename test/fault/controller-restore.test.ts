@@ -25,7 +25,10 @@ test("a controller restarted with restore re-adopts running engines with their i
       assert.deepEqual(await rc.view().pull("remembered"), ["still here", "still here"]);
       assert.equal(await rc.getResult(before.msgIds[0] as string), 100, "a result from before the crash");
       const stored = await rc.dbQuery({ status: "ok" }, ["status"]);
-      assert.ok(stored.some((r) => r.msg_id === before.msgIds[0]), "dbQuery sees the records written before the crash");
+      assert.ok(
+        stored.some((r) => r.msg_id === before.msgIds[0]),
+        "dbQuery sees the records written before the crash",
+      );
       const again = rc.resubmit(before.msgIds[0] as string);
       assert.equal(await again, 100);
       const [old] = await rc.dbQuery({ msg_id: before.msgIds[0] }, ["resubmitted"]);
@@ -53,28 +56,40 @@ test("restore runs again what was queued or running, keeps results finished whil
     const [pid1, supervisor1] = (await t.rc.view(1).apply(() => [process.pid, process.ppid])) as [number, number];
     const lview = t.rc.loadBalancedView();
     const items = Array.from({ length: 300 }, (_, i) => i);
-    const balanced = items.map((i) => lview.apply((x: number, file: string) => new Promise((resolve) => {
-      (require("node:fs") as typeof import("node:fs")).appendFileSync(file, `lb ${x}\n`);
-      setTimeout(() => resolve(x * 2), 2);
-    }), i, runs));
+    const balanced = items.map((i) =>
+      lview.apply(
+        (x: number, file: string) =>
+          new Promise((resolve) => {
+            (require("node:fs") as typeof import("node:fs")).appendFileSync(file, `lb ${x}\n`);
+            setTimeout(() => resolve(x * 2), 2);
+          }),
+        i,
+        runs,
+      ),
+    );
     const last = balanced.at(-1) as AsyncResult;
     const dependent = lview.with({ after: last }).apply(() => "after the last one");
     let finished = 0;
-    for (const ar of balanced) ar.then(() => finished++, () => {});
+    for (const ar of balanced)
+      ar.then(
+        () => finished++,
+        () => {},
+      );
     while (finished < 50) await new Promise((r) => setTimeout(r, 10));
     // Engine 0 runs a task that finishes while the controller is down; engine 1 holds two that
     // are lost with it.
-    const gate = (name: string, file: string, goFile: string, started: string) => new Promise((resolve) => {
-      const fsm = require("node:fs") as typeof import("node:fs");
-      fsm.writeFileSync(started, "");
-      const poll = setInterval(() => {
-        if (!fsm.existsSync(goFile)) return;
-        clearInterval(poll);
-        fsm.appendFileSync(file, `${name}\n`);
-        fsm.writeFileSync(`${started}.done`, "");
-        resolve(name);
-      }, 10);
-    });
+    const gate = (name: string, file: string, goFile: string, started: string) =>
+      new Promise((resolve) => {
+        const fsm = require("node:fs") as typeof import("node:fs");
+        fsm.writeFileSync(started, "");
+        const poll = setInterval(() => {
+          if (!fsm.existsSync(goFile)) return;
+          clearInterval(poll);
+          fsm.appendFileSync(file, `${name}\n`);
+          fsm.writeFileSync(`${started}.done`, "");
+          resolve(name);
+        }, 10);
+      });
     const slow = t.rc.view(0).apply(gate, "slow", runs, go, path.join(t.dir, "slow"));
     const doomed = t.rc.view(1).apply(gate, "doomed", runs, go, path.join(t.dir, "doomed"));
     const doomedQueued = t.rc.view(1).apply(() => "never");
@@ -97,7 +112,10 @@ test("restore runs again what was queued or running, keeps results finished whil
         });
       }
       const values = await Promise.all(balanced.map((ar) => rc.getResult(ar.msgIds[0] as string)));
-      assert.deepEqual(values, items.map((i) => i * 2));
+      assert.deepEqual(
+        values,
+        items.map((i) => i * 2),
+      );
       assert.equal(await rc.getResult(dependent.msgIds[0] as string), "after the last one");
       const lines = fs.readFileSync(runs, "utf8").trim().split("\n");
       assert.equal(lines.filter((l) => l === "slow").length, 1, "the finished task did not run again");
@@ -127,8 +145,14 @@ test("a client that stays connected through kill -9 and --restore gets every out
     process.kill(t.cluster.controller?.pid as number, "SIGKILL");
     const during = Array.from({ length: 20 }, (_, i) => lview.apply(task, 1000 + i));
     await t.cluster.startController({ restore: true });
-    assert.deepEqual(await Promise.all(before), before.map((_, i) => i + 1));
-    assert.deepEqual(await Promise.all(during), during.map((_, i) => 1001 + i));
+    assert.deepEqual(
+      await Promise.all(before),
+      before.map((_, i) => i + 1),
+    );
+    assert.deepEqual(
+      await Promise.all(during),
+      during.map((_, i) => 1001 + i),
+    );
     assert.equal(await t.rc.view(1).apply(() => "direct after restore"), "direct after restore");
     await t.rc.debugValidate();
   } finally {

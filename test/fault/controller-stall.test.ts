@@ -40,12 +40,18 @@ test("a controller stopped for 20 heartbeats with tasks in flight keeps its engi
     const pids = await enginePids(t);
     const lost: number[] = [];
     t.rc.on("unregistration", ({ id }) => lost.push(id));
-    const ar = t.rc.loadBalancedView().map((x: number) => new Promise((resolve) => setTimeout(() => resolve(x * 2), 20)), Array.from({ length: 100 }, (_, i) => i));
+    const ar = t.rc.loadBalancedView().map(
+      (x: number) => new Promise((resolve) => setTimeout(() => resolve(x * 2), 20)),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     await waitUntil("a first result", 10_000, () => ar.progress > 0);
     const reconnected = once(t.rc, "reconnected");
     await pauseController(t);
     await reconnected;
-    assert.deepEqual(await ar, Array.from({ length: 100 }, (_, i) => i * 2));
+    assert.deepEqual(
+      await ar,
+      Array.from({ length: 100 }, (_, i) => i * 2),
+    );
     assert.deepEqual(lost, [], "no engine was declared dead");
     assert.deepEqual(t.rc.ids, [0, 1]);
     assert.deepEqual(await enginePids(t), pids, "the same engine processes serve");

@@ -68,7 +68,10 @@ test("a CPU-bound task longer than several heartbeats does not make its engine l
 test("a poison task that kills engines stops after its retries with EngineError instead of killing them all", async () => {
   const t = await startTestCluster({ n: 3 });
   try {
-    const poison = t.rc.loadBalancedView().with({ retries: 1 }).apply(() => process.exit(7));
+    const poison = t.rc
+      .loadBalancedView()
+      .with({ retries: 1 })
+      .apply(() => process.exit(7));
     await assert.rejects(poison, (error: unknown) => {
       assert.ok(error instanceof EngineError);
       assert.match((error as Error).message, /exited \(code 7\)/);
@@ -101,10 +104,16 @@ test("a poison pill that kills every engine fails with its EngineError after the
     const later = lview.apply(() => "never runs");
     const status = await t.rc.queueStatus();
     assert.equal(status.unassigned, 1);
-    assert.match(status.waiting ?? "", /^no engine is registered since .* \(engine \d exited \(code 1\)\): tasks fail with EngineError 1000 ms after they could last run unless an engine registers$/);
+    assert.match(
+      status.waiting ?? "",
+      /^no engine is registered since .* \(engine \d exited \(code 1\)\): tasks fail with EngineError 1000 ms after they could last run unless an engine registers$/,
+    );
     await assert.rejects(later, (error: unknown) => {
       assert.ok(error instanceof EngineError, String(error));
-      assert.match((error as Error).message, /no engine to run task .*: every engine is gone \(last: engine \d exited \(code 1\)\) and none registered within 1000 ms/);
+      assert.match(
+        (error as Error).message,
+        /no engine to run task .*: every engine is gone \(last: engine \d exited \(code 1\)\) and none registered within 1000 ms/,
+      );
       return true;
     });
     assert.equal((await t.rc.queueStatus()).unassigned, 0);
@@ -118,7 +127,10 @@ test("with restartDeadEngines a poison pill stops after its retries instead of c
   try {
     const registered: number[] = [];
     t.rc.on("registration", ({ id }) => registered.push(id));
-    const poison = t.rc.loadBalancedView().with({ retries: 3 }).apply(() => process.exit(1));
+    const poison = t.rc
+      .loadBalancedView()
+      .with({ retries: 3 })
+      .apply(() => process.exit(1));
     await assert.rejects(poison, (error: unknown) => {
       assert.ok(error instanceof EngineError, String(error));
       return true;
@@ -128,7 +140,10 @@ test("with restartDeadEngines a poison pill stops after its retries instead of c
     // At most four tries (one plus three retries; fewer when the replacements were slower than
     // the grace period) killed as many engines, and each was replaced once, under a new id.
     assert.ok(registered.length >= 2 && registered.length <= 4, `replacements: ${registered}`);
-    assert.deepEqual(registered.sort((a, b) => a - b), registered.map((_, i) => i + 2));
+    assert.deepEqual(
+      registered.sort((a, b) => a - b),
+      registered.map((_, i) => i + 2),
+    );
     assert.equal(await t.rc.loadBalancedView().apply(() => "still fine"), "still fine");
     assert.ok(registered.length <= 4, "no engine died after the task failed");
   } finally {

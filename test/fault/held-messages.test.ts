@@ -21,15 +21,16 @@ const hold = () => new Promise((resolve) => setTimeout(resolve, HOLD_MS));
 declare const engineId: number;
 
 /** Resolves (on the engine) once `file` exists: a latch the test opens. */
-const untilFile = (file: string) => new Promise((resolve) => {
-  const fs = require("node:fs") as typeof import("node:fs");
-  const timer = setInterval(() => {
-    if (fs.existsSync(file)) {
-      clearInterval(timer);
-      resolve(engineId);
-    }
-  }, 10);
-});
+const untilFile = (file: string) =>
+  new Promise((resolve) => {
+    const fs = require("node:fs") as typeof import("node:fs");
+    const timer = setInterval(() => {
+      if (fs.existsSync(file)) {
+        clearInterval(timer);
+        resolve(engineId);
+      }
+    }, 10);
+  });
 
 async function assertQueuesEmpty(t: TestCluster): Promise<void> {
   const status = await t.rc.queueStatus();
@@ -44,12 +45,18 @@ test("load-balanced tasks queued at the controller longer than the replay window
     const gate = path.join(t.dir, "gate");
     const lview = t.rc.loadBalancedView();
     const blocker = lview.apply(untilFile, gate);
-    const queued = lview.map((x: number) => x * 2, Array.from({ length: 50 }, (_, i) => i));
+    const queued = lview.map(
+      (x: number) => x * 2,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     await waitUntil("50 tasks queued at the controller", 10_000, async () => (await t.rc.queueStatus()).unassigned === 50);
     await hold();
     fs.writeFileSync(gate, "");
     assert.equal(await blocker.get({ timeout: 15_000 }), 0);
-    assert.deepEqual(await queued.get({ timeout: 15_000 }), Array.from({ length: 50 }, (_, i) => i * 2));
+    assert.deepEqual(
+      await queued.get({ timeout: 15_000 }),
+      Array.from({ length: 50 }, (_, i) => i * 2),
+    );
     await assertQueuesEmpty(t);
   } finally {
     await t.stop();
@@ -61,17 +68,26 @@ test("tasks sent to an engine busy in synchronous code for longer than the windo
   try {
     const gate = path.join(t.dir, "gate");
     const spinning = path.join(t.dir, "spinning");
-    const busy = t.rc.view(0).apply((started: string, file: string) => {
-      const fs = require("node:fs") as typeof import("node:fs");
-      fs.writeFileSync(started, "");
-      while (!fs.existsSync(file)) { /* the engine reads nothing meanwhile */ }
-      return "released";
-    }, spinning, gate);
+    const busy = t.rc.view(0).apply(
+      (started: string, file: string) => {
+        const fs = require("node:fs") as typeof import("node:fs");
+        fs.writeFileSync(started, "");
+        while (!fs.existsSync(file)) {
+          /* the engine reads nothing meanwhile */
+        }
+        return "released";
+      },
+      spinning,
+      gate,
+    );
     await waitUntil("the engine to spin", 10_000, () => fs.existsSync(spinning));
     const direct = t.rc.view(0).apply(() => "direct");
     const balanced = t.rc.loadBalancedView().apply(() => "balanced");
     // Both are in the engine's socket (hwm 0 sends the load-balanced one at once).
-    await waitUntil("both tasks sent to the engine", 10_000, async () => { const s = (await t.rc.queueStatus(0))[0]; return s?.queue === 2 && s.tasks === 1; });
+    await waitUntil("both tasks sent to the engine", 10_000, async () => {
+      const s = (await t.rc.queueStatus(0))[0];
+      return s?.queue === 2 && s.tasks === 1;
+    });
     await hold();
     fs.writeFileSync(gate, "");
     assert.equal(await busy.get({ timeout: 15_000 }), "released");
@@ -87,14 +103,17 @@ test("a task whose engine is killed later than the window after submission is re
   const t = await startTestCluster({ n: 2, heartbeatInterval: 250 });
   try {
     const firstRun = path.join(t.dir, "first-run");
-    const ar = t.rc.loadBalancedView().with({ retries: 1 }).apply(async (file: string) => {
-      const fs = require("node:fs") as typeof import("node:fs");
-      if (!fs.existsSync(file)) {
-        fs.writeFileSync(file, `${process.pid} ${engineId}`);
-        await new Promise(() => {});
-      }
-      return engineId;
-    }, firstRun);
+    const ar = t.rc
+      .loadBalancedView()
+      .with({ retries: 1 })
+      .apply(async (file: string) => {
+        const fs = require("node:fs") as typeof import("node:fs");
+        if (!fs.existsSync(file)) {
+          fs.writeFileSync(file, `${process.pid} ${engineId}`);
+          await new Promise(() => {});
+        }
+        return engineId;
+      }, firstRun);
     const started = await waitUntil("the first run to start", 10_000, () => fs.existsSync(firstRun) && fs.readFileSync(firstRun, "utf8"));
     const [pid, firstEngine] = String(started).split(" ").map(Number) as [number, number];
     await hold();

@@ -11,7 +11,9 @@ import { waitUntil } from "../helpers/system.js";
 declare const engineId: number;
 const busy = (ms: number) => {
   const end = Date.now() + ms;
-  while (Date.now() < end) { /* spin */ }
+  while (Date.now() < end) {
+    /* spin */
+  }
   return "done";
 };
 
@@ -27,7 +29,10 @@ test("execTimeout interrupts a running task, synchronous or async; the engine ke
       return true;
     });
     assert.ok(Date.now() - started < 3000);
-    await assert.rejects(lview.apply(() => new Promise((r) => setTimeout(r, 10_000))), ExecutionTimeout);
+    await assert.rejects(
+      lview.apply(() => new Promise((r) => setTimeout(r, 10_000))),
+      ExecutionTimeout,
+    );
     assert.equal(await lview.apply(() => 1 + 1), 2, "a short task under the same limit runs");
     assert.equal(await t.rc.view(0).pull("keep"), "me");
     assert.deepEqual(t.rc.ids, [0]);
@@ -72,7 +77,9 @@ test("SIGINT breaks synchronous code too: the task fails with TaskInterrupted an
     const spin = (file: string, ms: number) => {
       (require("node:fs") as typeof import("node:fs")).writeFileSync(file, "");
       const end = Date.now() + ms;
-      while (Date.now() < end) { /* spin */ }
+      while (Date.now() < end) {
+        /* spin */
+      }
       return "finished";
     };
     const ar = t.rc.view(0).apply(spin, marker, 60_000);
@@ -90,38 +97,81 @@ test("SIGINT breaks synchronous code too: the task fails with TaskInterrupted an
 
 /** The failure of one task, or of every task of a map (which reports them in a CompositeError). */
 function failedWith(kind: new (...args: never[]) => Error): (e: unknown) => boolean {
-  return (e) => e instanceof kind || (e instanceof CompositeError && e.errors.length > 0 && e.errors.every((inner) => inner instanceof kind));
+  return (e) =>
+    e instanceof kind || (e instanceof CompositeError && e.errors.length > 0 && e.errors.every((inner) => inner instanceof kind));
 }
 
 /** Code that never yields, in every place a task can run it; each prints "started" first. */
 const spinners: Array<[string, (t: TestCluster) => AsyncResult<unknown>]> = [
   ["code run by execute()", (t) => t.rc.view(0).execute("console.log('started'); for (;;) {}")],
-  ["a file run by run()", (t) => {
-    const file = path.join(t.dir, "spin.js");
-    fs.writeFileSync(file, "console.log('started');\nwhile (true) {}\n");
-    return t.rc.view(0).run(file);
-  }],
-  ["a DirectView map partition", (t) => t.rc.view(0).map((x: number) => {
-    console.log("started", x);
-    for (;;) { /* spin */ }
-  }, [1, 2, 3])],
-  ["a load-balanced map", (t) => t.rc.loadBalancedView().map((x: number) => {
-    console.log("started", x);
-    for (;;) { /* spin */ }
-  }, [1])],
-  ["an async loop that never yields to the event loop", (t) => t.rc.view(0).apply(async () => {
-    console.log("started");
-    for (;;) await null;
-  })],
-  ["synchronous code after an await", (t) => t.rc.view(0).apply(async () => {
-    await new Promise((r) => setTimeout(r, 10));
-    console.log("started");
-    for (;;) { /* spin */ }
-  })],
-  ["a timer callback", (t) => t.rc.view(0).apply(() => new Promise(() => setTimeout(() => {
-    console.log("started");
-    for (;;) { /* spin */ }
-  }, 10)))],
+  [
+    "a file run by run()",
+    (t) => {
+      const file = path.join(t.dir, "spin.js");
+      fs.writeFileSync(file, "console.log('started');\nwhile (true) {}\n");
+      return t.rc.view(0).run(file);
+    },
+  ],
+  [
+    "a DirectView map partition",
+    (t) =>
+      t.rc.view(0).map(
+        (x: number) => {
+          console.log("started", x);
+          for (;;) {
+            /* spin */
+          }
+        },
+        [1, 2, 3],
+      ),
+  ],
+  [
+    "a load-balanced map",
+    (t) =>
+      t.rc.loadBalancedView().map(
+        (x: number) => {
+          console.log("started", x);
+          for (;;) {
+            /* spin */
+          }
+        },
+        [1],
+      ),
+  ],
+  [
+    "an async loop that never yields to the event loop",
+    (t) =>
+      t.rc.view(0).apply(async () => {
+        console.log("started");
+        for (;;) await null;
+      }),
+  ],
+  [
+    "synchronous code after an await",
+    (t) =>
+      t.rc.view(0).apply(async () => {
+        await new Promise((r) => setTimeout(r, 10));
+        console.log("started");
+        for (;;) {
+          /* spin */
+        }
+      }),
+  ],
+  [
+    "a timer callback",
+    (t) =>
+      t.rc.view(0).apply(
+        () =>
+          new Promise(() =>
+            setTimeout(() => {
+              console.log("started");
+              for (;;) {
+                /* spin */
+              }
+            }, 10),
+          ),
+      ),
+  ],
 ];
 
 test("SIGINT breaks any running code within 1 s, wherever it runs; the same engine keeps its namespace and runs the next task", async () => {
@@ -152,7 +202,9 @@ test("a function that returned quickly before is interrupted like any other", as
     const spin = (ms: number) => {
       if (ms > 0) console.log("started");
       const end = Date.now() + ms;
-      while (Date.now() < end) { /* spin */ }
+      while (Date.now() < end) {
+        /* spin */
+      }
       return "finished";
     };
     for (let i = 0; i < 3; i++) assert.equal(await t.rc.view(0).apply(spin, 0), "finished");
@@ -178,13 +230,49 @@ test("execTimeout stops code that never yields, wherever it runs; the engine kee
     const quick = () => "quick";
     assert.equal(await lview.apply(quick), "quick");
     const cases: Array<[string, () => AsyncResult<unknown>]> = [
-      ["a load-balanced map", () => lview.map((_x: number) => { for (;;) { /* spin */ } }, [1])],
-      ["an async loop that never yields", () => lview.apply(async () => { for (;;) await null; })],
-      ["synchronous code after an await", () => lview.apply(async () => {
-        await new Promise((r) => setTimeout(r, 10));
-        for (;;) { /* spin */ }
-      })],
-      ["a timer callback", () => lview.apply(() => new Promise(() => setTimeout(() => { for (;;) { /* spin */ } }, 10)))],
+      [
+        "a load-balanced map",
+        () =>
+          lview.map(
+            (_x: number) => {
+              for (;;) {
+                /* spin */
+              }
+            },
+            [1],
+          ),
+      ],
+      [
+        "an async loop that never yields",
+        () =>
+          lview.apply(async () => {
+            for (;;) await null;
+          }),
+      ],
+      [
+        "synchronous code after an await",
+        () =>
+          lview.apply(async () => {
+            await new Promise((r) => setTimeout(r, 10));
+            for (;;) {
+              /* spin */
+            }
+          }),
+      ],
+      [
+        "a timer callback",
+        () =>
+          lview.apply(
+            () =>
+              new Promise(() =>
+                setTimeout(() => {
+                  for (;;) {
+                    /* spin */
+                  }
+                }, 10),
+              ),
+          ),
+      ],
       ["a function that returned quickly before", () => lview.apply(busy, 600_000)],
     ];
     assert.equal(await lview.apply(busy, 0), "done", "a quick first call");

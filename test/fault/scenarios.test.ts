@@ -8,9 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import * as zmq from "zeromq";
-import {
-  Client, EngineError, ImpossibleDependency, RemoteError, SerializationError, TaskTimeout,
-} from "../../src/index.js";
+import { Client, EngineError, ImpossibleDependency, RemoteError, SerializationError, TaskTimeout } from "../../src/index.js";
 import type { AsyncResult, TaskMetadata } from "../../src/index.js";
 import { waitForExit } from "../../src/cluster/processes.js";
 import { readConnectionFile } from "../../src/connection/profile.js";
@@ -45,14 +43,24 @@ test("A2: a load-balanced task on a killed engine is retried on the other engine
   try {
     const victimPid = await enginePid(t, 0);
     const marker = path.join(t.dir, "victim-started");
-    const ar = t.rc.loadBalancedView().with({ retries: 1, targets: [0, 1] }).apply(async (pid: number, file: string) => {
-      if (process.pid === pid) {
-        (require("node:fs") as typeof import("node:fs")).writeFileSync(file, "");
-        await new Promise(() => {});
-      }
-      return engineId;
-    }, victimPid, marker);
-    const placed = t.rc.loadBalancedView().with({ targets: [1] }).apply(hold, 300);
+    const ar = t.rc
+      .loadBalancedView()
+      .with({ retries: 1, targets: [0, 1] })
+      .apply(
+        async (pid: number, file: string) => {
+          if (process.pid === pid) {
+            (require("node:fs") as typeof import("node:fs")).writeFileSync(file, "");
+            await new Promise(() => {});
+          }
+          return engineId;
+        },
+        victimPid,
+        marker,
+      );
+    const placed = t.rc
+      .loadBalancedView()
+      .with({ targets: [1] })
+      .apply(hold, 300);
     // If the task went to engine 1 first there is nothing to kill it on; wait for either.
     await waitUntil("the task to start", 10_000, () => fs.existsSync(marker) || ar.ready());
     process.kill(victimPid, "SIGKILL");
@@ -101,7 +109,9 @@ test("A6: a stopped engine is declared dead; when resumed it leaves instead of c
 test("B1/B2: retries on a function that always throws end with the last attempt's error; with a timeout, TaskTimeout", async () => {
   const t = await startTestCluster({ n: 2, heartbeatInterval: 250 });
   try {
-    const always = () => { throw new Error(`failed on ${engineId}`); };
+    const always = () => {
+      throw new Error(`failed on ${engineId}`);
+    };
     const ar = t.rc.loadBalancedView().with({ retries: 1 }).apply(always);
     await assert.rejects(ar, (e: unknown) => e instanceof RemoteError && /failed on/.test(e.message));
     const b3 = t.rc.loadBalancedView();
@@ -150,7 +160,10 @@ test("D4: tasks of a client that exits abruptly still complete; another client g
       await new Promise((r) => setTimeout(r, 20));
     }
     const values = await t.rc.getResult(ids);
-    assert.deepEqual(values, Array.from({ length: 20 }, (_, i) => i * i));
+    assert.deepEqual(
+      values,
+      Array.from({ length: 20 }, (_, i) => i * i),
+    );
   } finally {
     await t.stop();
   }
@@ -172,9 +185,15 @@ test("D5: shutdown with hub stops engines and the controller, and removes the co
 test("E2/E3: an unserializable result, a syntax error and a missing module are RemoteErrors; the engine stays", async () => {
   const t = await startTestCluster({ n: 1 });
   try {
-    await assert.rejects(t.rc.view(0).apply(() => ({ f: Symbol("s") })), (e: unknown) => e instanceof RemoteError && /result of .* cannot be serialized/.test(e.evalue));
+    await assert.rejects(
+      t.rc.view(0).apply(() => ({ f: Symbol("s") })),
+      (e: unknown) => e instanceof RemoteError && /result of .* cannot be serialized/.test(e.evalue),
+    );
     await assert.rejects(t.rc.view(0).execute("const = 1"), (e: unknown) => e instanceof RemoteError && e.ename === "SyntaxError");
-    await assert.rejects(t.rc.view(0).requireModules("parallax-no-such-module"), (e: unknown) => e instanceof RemoteError && /cannot load module parallax-no-such-module/.test(e.evalue));
+    await assert.rejects(
+      t.rc.view(0).requireModules("parallax-no-such-module"),
+      (e: unknown) => e instanceof RemoteError && /cannot load module parallax-no-such-module/.test(e.evalue),
+    );
     assert.equal(await t.rc.view(0).apply(() => "fine"), "fine");
   } finally {
     await t.stop();
@@ -189,10 +208,14 @@ test("F3: swapping the buffers of a signed message is detected; the engine never
   try {
     await t.rc.view(0).push({ marker: "untouched" });
     const codec = new Codec(info.key);
-    const setMarker = (value: string) => codec.encode({
-      header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 },
-      content: { op: "push" }, buffers: encodeValue({ marker: value }),
-    });
+    const setMarker = (value: string) =>
+      codec.encode({
+        header: codec.header("apply_request"),
+        parent: {},
+        metadata: { engine: 0 },
+        content: { op: "push" },
+        buffers: encodeValue({ marker: value }),
+      });
     const genuine = setMarker("genuine");
     const swapped = [...genuine.slice(0, -1), ...encodeValue({ marker: "substituted" })];
     await dealer.send(swapped);
@@ -205,15 +228,26 @@ test("F3: swapping the buffers of a signed message is detected; the engine never
   }
 });
 
-
 test("A8: a throw inside a timer callback fails the running task with a RemoteError; the engine and its namespace stay", async () => {
   const t = await startTestCluster({ n: 1 });
   try {
     await t.rc.view(0).push({ kept: 7 });
     const pid = await enginePid(t, 0);
-    const ar = t.rc.view(0).apply(() => new Promise(() => setTimeout(() => { throw new RangeError("thrown from a timer"); }, 10)));
+    const ar = t.rc.view(0).apply(
+      () =>
+        new Promise(() =>
+          setTimeout(() => {
+            throw new RangeError("thrown from a timer");
+          }, 10),
+        ),
+    );
     await assert.rejects(ar, (e: unknown) => e instanceof RemoteError && e.ename === "RangeError" && /thrown from a timer/.test(e.evalue));
-    const rejected = t.rc.view(0).apply(() => new Promise(() => { void Promise.reject(new TypeError("nobody handles me")); }));
+    const rejected = t.rc.view(0).apply(
+      () =>
+        new Promise(() => {
+          void Promise.reject(new TypeError("nobody handles me"));
+        }),
+    );
     await assert.rejects(rejected, (e: unknown) => e instanceof RemoteError && e.ename === "TypeError");
     assert.equal(await enginePid(t, 0), pid, "the same engine process");
     assert.equal(await t.rc.view(0).pull("kept"), 7);
@@ -249,9 +283,15 @@ test("C4: a chain of 1000 after-dependent tasks on 4 engines completes in order 
       if (i === 300) void link.then(() => process.kill(victim, "SIGKILL"));
     }
     const values = await Promise.all(chain);
-    assert.deepEqual(values, Array.from({ length: 1000 }, (_, i) => i));
+    assert.deepEqual(
+      values,
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
     for (let i = 1; i < chain.length; i++) {
-      assert.ok((meta(chain[i] as AsyncResult).started as number) >= (meta(chain[i - 1] as AsyncResult).completed as number), `link ${i} started early`);
+      assert.ok(
+        (meta(chain[i] as AsyncResult).started as number) >= (meta(chain[i - 1] as AsyncResult).completed as number),
+        `link ${i} started early`,
+      );
     }
     assert.ok(!t.rc.ids.includes(2), "the killed engine left");
     await assertNothingLost(t, chain);
@@ -289,12 +329,25 @@ test("E1: unserializable arguments fail synchronously with SerializationError na
   const t = await startTestCluster({ n: 1 });
   try {
     const before = (await t.rc.hubHistory()).length;
-    const withGetter = { ok: 1, get broken(): number { throw new Error("getter exploded"); } };
-    assert.throws(() => t.rc.view(0).apply((x: unknown) => x, { data: [1, new SharedArrayBuffer(8)] }), (e: unknown) =>
-      e instanceof SerializationError && /args\[0\]\.data\[1\] cannot be sent to an engine/.test((e as Error).message));
-    assert.throws(() => t.rc.loadBalancedView().apply((x: unknown) => x, withGetter), (e: unknown) =>
-      e instanceof SerializationError && /args\[0\]\.broken cannot be sent to an engine: getter exploded/.test((e as Error).message));
-    assert.throws(() => t.rc.view(0).push({ handle: new WeakMap() }), (e: unknown) => e instanceof SerializationError && /push\.handle/.test((e as Error).message));
+    const withGetter = {
+      ok: 1,
+      get broken(): number {
+        throw new Error("getter exploded");
+      },
+    };
+    assert.throws(
+      () => t.rc.view(0).apply((x: unknown) => x, { data: [1, new SharedArrayBuffer(8)] }),
+      (e: unknown) => e instanceof SerializationError && /args\[0\]\.data\[1\] cannot be sent to an engine/.test((e as Error).message),
+    );
+    assert.throws(
+      () => t.rc.loadBalancedView().apply((x: unknown) => x, withGetter),
+      (e: unknown) =>
+        e instanceof SerializationError && /args\[0\]\.broken cannot be sent to an engine: getter exploded/.test((e as Error).message),
+    );
+    assert.throws(
+      () => t.rc.view(0).push({ handle: new WeakMap() }),
+      (e: unknown) => e instanceof SerializationError && /push\.handle/.test((e as Error).message),
+    );
     assert.equal((await t.rc.hubHistory()).length, before, "no message reached the hub");
   } finally {
     await t.stop();
@@ -308,7 +361,13 @@ test("A8: an engine that runs out of its heap limit fails its task with EngineEr
       const kept: number[][] = [];
       for (;;) kept.push(new Array(1_000_000).fill(1.5));
     });
-    await assert.rejects(hog, (e: unknown) => e instanceof EngineError && e.engineId === 0 && /out of memory \(heap limit 64 MiB; raise it with the engine option --max-memory/.test((e as Error).message));
+    await assert.rejects(
+      hog,
+      (e: unknown) =>
+        e instanceof EngineError &&
+        e.engineId === 0 &&
+        /out of memory \(heap limit 64 MiB; raise it with the engine option --max-memory/.test((e as Error).message),
+    );
     assert.equal(await t.rc.view(1).apply(() => "unaffected"), "unaffected");
     assert.deepEqual(await t.rc.waitForEngines(2, { timeout: 20_000 }), [1, 2], "the dead engine was replaced under a new id");
   } finally {
@@ -321,7 +380,10 @@ test("B4/C1/C5: timeout bounds only the wait, a task cannot depend on itself, ta
   try {
     const lview = t.rc.loadBalancedView();
     assert.equal(await lview.with({ timeout: 200 }).apply(hold, 600), 0, "a task that started in time may run longer than its timeout");
-    assert.throws(() => lview.with({ targets: [99] }).apply(() => 1), /flag targets names no registered engine: \[99\] \(registered: \[0\]\)/);
+    assert.throws(
+      () => lview.with({ targets: [99] }).apply(() => 1),
+      /flag targets names no registered engine: \[99\] \(registered: \[0\]\)/,
+    );
     // A request that names itself as its dependency (only a hand-made one can) is invalid at once.
     const info = readConnectionFile(t.cluster.files.client);
     const codec = new Codec(info.key);
@@ -329,10 +391,15 @@ test("B4/C1/C5: timeout bounds only the wait, a task cannot depend on itself, ta
     dealer.connect(info.url);
     try {
       const header = codec.header("apply_request");
-      await dealer.send(codec.encode({
-        header, parent: {}, metadata: { after: { ids: [header.msg_id], all: true, success: true, failure: false } },
-        content: { op: "call", fn: { __parallax_can__: "source", src: "() => 1", name: "f" } }, buffers: encodeValue([]),
-      }));
+      await dealer.send(
+        codec.encode({
+          header,
+          parent: {},
+          metadata: { after: { ids: [header.msg_id], all: true, success: true, failure: false } },
+          content: { op: "call", fn: { __parallax_can__: "source", src: "() => 1", name: "f" } },
+          buffers: encodeValue([]),
+        }),
+      );
       const reply = codec.decode(await dealer.receive());
       assert.equal((reply?.content.error as { code?: string } | undefined)?.code, "INVALID_DEPENDENCY");
       assert.match(String((reply?.content.error as { evalue?: string } | undefined)?.evalue), /cannot depend on itself/);

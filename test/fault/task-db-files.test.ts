@@ -12,7 +12,10 @@ async function refusesRestore(cluster: Cluster, file: string, problem: RegExp): 
     assert.ok(error instanceof ConfigurationError, String(error));
     assert.ok((error as Error).message.includes(`task database ${file} `), (error as Error).message);
     assert.match((error as Error).message, problem);
-    assert.match((error as Error).message, /To start fresh, move or delete it \(with its -wal and -shm files\), or start the controller without --restore/);
+    assert.match(
+      (error as Error).message,
+      /To start fresh, move or delete it \(with its -wal and -shm files\), or start the controller without --restore/,
+    );
     return true;
   });
 }
@@ -28,7 +31,11 @@ test("a restore refuses a task database that is emptied, lost its WAL, is garble
     const saved = fs.readFileSync(file);
     fs.rmSync(`${file}-wal`);
     fs.rmSync(`${file}-shm`, { force: true });
-    await refusesRestore(t.cluster, file, /holds no Parallax cluster id \(it was emptied, lost its -wal file, or is not a Parallax task database\)/);
+    await refusesRestore(
+      t.cluster,
+      file,
+      /holds no Parallax cluster id \(it was emptied, lost its -wal file, or is not a Parallax task database\)/,
+    );
     fs.truncateSync(file, 0);
     await refusesRestore(t.cluster, file, /is empty, so it holds none of cluster .*'s tasks/);
     fs.writeFileSync(file, Buffer.alloc(saved.byteLength, "garbage "));
@@ -53,7 +60,10 @@ test("a database of another cluster is refused; unfinished tasks of a controller
     process.kill(t.cluster.controller?.pid as number, "SIGKILL");
     await assert.rejects(other.startController(), (error: unknown) => {
       assert.ok(error instanceof ConfigurationError, String(error));
-      assert.match((error as Error).message, new RegExp(`task database ${dbPath} belongs to cluster ${t.cluster.clusterId}, not ${other.clusterId}`));
+      assert.match(
+        (error as Error).message,
+        new RegExp(`task database ${dbPath} belongs to cluster ${t.cluster.clusterId}, not ${other.clusterId}`),
+      );
       assert.match((error as Error).message, /or give another --db-path/);
       return true;
     });

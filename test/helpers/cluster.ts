@@ -23,7 +23,9 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   const rc = await cluster.connectClient();
   await rc.waitForEngines(options.n ?? 2, { timeout: 30_000 });
   return {
-    cluster, rc, dir,
+    cluster,
+    rc,
+    dir,
     async stop() {
       await rc.close();
       await cluster.stop();

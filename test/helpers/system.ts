@@ -32,7 +32,8 @@ export function which(program: string): string | undefined {
 export function missingRequirements(programs: string[], options: { root?: boolean; packages?: string } = {}): string | undefined {
   if (options.root && process.getuid?.() !== 0) return `needs root (running as uid ${process.getuid?.()})`;
   const missing = programs.filter((p) => which(p) === undefined);
-  if (missing.length > 0) return `needs ${missing.join(", ")} on PATH (apt-get install ${options.packages ?? programs.join(" ")}; see scripts/ci-system-deps.sh)`;
+  if (missing.length > 0)
+    return `needs ${missing.join(", ")} on PATH (apt-get install ${options.packages ?? programs.join(" ")}; see scripts/ci-system-deps.sh)`;
   return undefined;
 }
 
@@ -85,7 +86,8 @@ export async function waitUntil<T>(what: string, timeoutMs: number, check: () =>
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -99,7 +101,12 @@ export interface Daemon {
 }
 
 /** Starts a daemon in its own process group with its output in `logFile`. */
-export async function startDaemon(name: string, command: string, args: string[], options: { logFile: string; env?: NodeJS.ProcessEnv }): Promise<Daemon> {
+export async function startDaemon(
+  name: string,
+  command: string,
+  args: string[],
+  options: { logFile: string; env?: NodeJS.ProcessEnv },
+): Promise<Daemon> {
   const out = fs.openSync(options.logFile, "a");
   const child = spawn(command, args, { detached: true, stdio: ["ignore", out, out], env: { ...process.env, ...options.env } });
   fs.closeSync(out);
@@ -109,7 +116,8 @@ export async function startDaemon(name: string, command: string, args: string[],
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
-    name, child,
+    name,
+    child,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       signalGroup(child.pid as number, "SIGTERM");
@@ -142,7 +150,10 @@ export async function stopAll(daemons: Daemon[]): Promise<void> {
  * Checks that a launcher's `signal()` reaches engine 0: a task that announced it started (a
  * latch on its streamed output) is interrupted with SIGINT, and the engine goes on serving.
  */
-export async function assertSignalInterrupts(rc: import("../../src/index.js").Client, cluster: import("../../src/index.js").Cluster): Promise<void> {
+export async function assertSignalInterrupts(
+  rc: import("../../src/index.js").Client,
+  cluster: import("../../src/index.js").Cluster,
+): Promise<void> {
   const { TaskInterrupted } = await import("../../src/index.js");
   const assert: typeof import("node:assert/strict") = (await import("node:assert/strict")).default;
   const long = rc.view(0).apply(() => {

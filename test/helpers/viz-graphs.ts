@@ -2,7 +2,10 @@
 import type { EdgeKind, TaskEdgeAttributes, TaskGraphJSON, TaskNodeAttributes, TaskState } from "../../src/graph/graph-json.js";
 
 /** A serialized graph from node and edge lists. */
-export function graphJSON(nodes: Array<[string, Partial<TaskNodeAttributes>]>, edges: Array<[string, string, EdgeKind, Partial<TaskEdgeAttributes>?]>): TaskGraphJSON {
+export function graphJSON(
+  nodes: Array<[string, Partial<TaskNodeAttributes>]>,
+  edges: Array<[string, string, EdgeKind, Partial<TaskEdgeAttributes>?]>,
+): TaskGraphJSON {
   return {
     options: { type: "directed", multi: false, allowSelfLoops: false },
     attributes: {},
@@ -35,14 +38,17 @@ export function randomDag(n: number, options: { seed?: number; labels?: number }
   const t0 = Date.UTC(2026, 0, 1);
   for (let i = 0; i < n; i++) {
     const started = t0 + i * 5;
-    nodes.push([`t${i}`, {
-      label: `fn${i % labels}`,
-      state: STATES[Math.floor(random() * STATES.length)] as TaskState,
-      engineId: i % 4,
-      submitted: started - 2,
-      started,
-      completed: started + 1 + Math.floor(random() * 40),
-    }]);
+    nodes.push([
+      `t${i}`,
+      {
+        label: `fn${i % labels}`,
+        state: STATES[Math.floor(random() * STATES.length)] as TaskState,
+        engineId: i % 4,
+        submitted: started - 2,
+        started,
+        completed: started + 1 + Math.floor(random() * 40),
+      },
+    ]);
     const deps = new Set<number>();
     for (let k = 0; k < 2 && i > 0; k++) deps.add(Math.max(0, i - 1 - Math.floor(random() * 20)));
     for (const j of deps) edges.push([`t${j}`, `t${i}`, KINDS[Math.floor(random() * KINDS.length)] as EdgeKind]);
@@ -58,8 +64,33 @@ export function diamond(): TaskGraphJSON {
   const t = Date.UTC(2026, 0, 1, 12);
   return graphJSON(
     [
-      ["load", { label: "load", shortId: "aaaa1111", state: "done", engineId: 0, submitted: t, started: t + 5, completed: t + 105, msgId: "aaaa1111-full" }],
-      ["square", { label: "square", shortId: "bbbb2222", state: "failed", engineId: 1, submitted: t, started: t + 110, completed: t + 160, errorName: "RangeError", errorMessage: "too big: 10 > 5" }],
+      [
+        "load",
+        {
+          label: "load",
+          shortId: "aaaa1111",
+          state: "done",
+          engineId: 0,
+          submitted: t,
+          started: t + 5,
+          completed: t + 105,
+          msgId: "aaaa1111-full",
+        },
+      ],
+      [
+        "square",
+        {
+          label: "square",
+          shortId: "bbbb2222",
+          state: "failed",
+          engineId: 1,
+          submitted: t,
+          started: t + 110,
+          completed: t + 160,
+          errorName: "RangeError",
+          errorMessage: "too big: 10 > 5",
+        },
+      ],
       ["cleanup", { label: "cleanup", shortId: "cccc3333", state: "running", engineId: 0, submitted: t, started: t + 120 }],
       ["report", { label: "report", shortId: "dddd4444", state: "impossible", submitted: t, errorName: "ImpossibleDependency" }],
     ],

@@ -15,7 +15,12 @@ function checkEntities(text: string, where: string, errors: string[]): void {
 }
 
 function skipSpecial(xml: string, at: number, errors: string[]): number | undefined {
-  const forms: Array<[string, string]> = [["<?", "?>"], ["<!--", "-->"], ["<![CDATA[", "]]>"], ["<!", ">"]];
+  const forms: Array<[string, string]> = [
+    ["<?", "?>"],
+    ["<!--", "-->"],
+    ["<![CDATA[", "]]>"],
+    ["<!", ">"],
+  ];
   for (const [open, close] of forms) {
     if (!xml.startsWith(open, at)) continue;
     const end = xml.indexOf(close, at + open.length);

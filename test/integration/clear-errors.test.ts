@@ -42,7 +42,12 @@ test("user data with a __parallax_can__ key round-trips as it was", async () => 
   await t.rc.view(0).push({ stored: plain });
   assert.deepEqual(await t.rc.view(0).pull("stored"), plain);
   // Functions inside such data still travel as functions.
-  assert.equal(await t.rc.view(0).apply((o: { __parallax_can__: number; f: (x: number) => number }) => o.f(2), { __parallax_can__: 1, f: (x: number) => x * 3 }), 6);
+  assert.equal(
+    await t.rc
+      .view(0)
+      .apply((o: { __parallax_can__: number; f: (x: number) => number }) => o.f(2), { __parallax_can__: 1, f: (x: number) => x * 3 }),
+    6,
+  );
 });
 
 test("a client holding the wrong key is told that the key is the likely cause", async () => {
@@ -50,7 +55,11 @@ test("a client holding the wrong key is told that the key is the likely cause", 
   writeJsonAtomic(wrong, { ...readConnectionFile(t.cluster.files.client), key: "0".repeat(64) });
   await assert.rejects(
     Client.connect({ connectionFile: wrong, timeout: 1500 }),
-    (e: unknown) => e instanceof ControllerLostError && /is running but did not answer within 1500 ms: the key in .*client-wrong-key\.json is most likely not its key \(it drops messages with a bad signature, and its log counts the drops\)/.test((e as Error).message),
+    (e: unknown) =>
+      e instanceof ControllerLostError &&
+      /is running but did not answer within 1500 ms: the key in .*client-wrong-key\.json is most likely not its key \(it drops messages with a bad signature, and its log counts the drops\)/.test(
+        (e as Error).message,
+      ),
   );
 });
 
@@ -68,6 +77,8 @@ test("numeric signals work like their names: sendSignal(2) interrupts", async ()
 test("an engine that aborts (as V8 does out of memory) is reported as probably out of memory, naming --max-memory", async () => {
   await assert.rejects(
     async () => await t.rc.view(1).apply(() => process.kill(process.pid, "SIGABRT")),
-    (e: unknown) => e instanceof EngineError && /probably ran out of memory \(heap limit \d+ MiB; raise it with the engine option --max-memory <MiB>\)/.test((e as Error).message),
+    (e: unknown) =>
+      e instanceof EngineError &&
+      /probably ran out of memory \(heap limit \d+ MiB; raise it with the engine option --max-memory <MiB>\)/.test((e as Error).message),
   );
 });

@@ -14,20 +14,33 @@ import { ownedByTest } from "../helpers/cluster.js";
 const run = promisify(execFile);
 const CLI = [path.join(import.meta.dirname, "../../src/cli/main.ts")];
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "parallax-logs-"));
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => run(process.execPath, ["--import", "tsx", ...CLI, ...args], { env: { ...process.env, ...ownedByTest(), ...env }, timeout: 60_000 });
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  run(process.execPath, ["--import", "tsx", ...CLI, ...args], { env: { ...process.env, ...ownedByTest(), ...env }, timeout: 60_000 });
 
 test("parallax --version, parallax engine --help and parallax controller --help work", async () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "../../package.json"), "utf8")) as { version: string };
   const [version, engine, controller] = await Promise.all([cli(["--version"]), cli(["engine", "--help"]), cli(["controller", "--help"])]);
   assert.equal(version.stdout.trim(), pkg.version);
   assert.match(engine.stdout, /Usage: parallax engine \[options\]/);
-  for (const option of ["--file <file>", "--no-supervisor", "--mpi", "--max-memory <MiB>", "--controller-timeout <ms>", "--log-level <level>"]) assert.ok(engine.stdout.includes(option), option);
+  for (const option of [
+    "--file <file>",
+    "--no-supervisor",
+    "--mpi",
+    "--max-memory <MiB>",
+    "--controller-timeout <ms>",
+    "--log-level <level>",
+  ])
+    assert.ok(engine.stdout.includes(option), option);
   assert.doesNotMatch(engine.stdout, /supervised-child/, "options for Parallax's own use are not in the help");
   assert.match(controller.stdout, /Usage: parallax controller \[options\]/);
-  for (const option of ["--ip <address>", "--scheme <name>", "--db <backend>", "--restore", "--dashboard [port]", "--log-level <level>"]) assert.ok(controller.stdout.includes(option), option);
+  for (const option of ["--ip <address>", "--scheme <name>", "--db <backend>", "--restore", "--dashboard [port]", "--log-level <level>"])
+    assert.ok(controller.stdout.includes(option), option);
   await Promise.all([
     assert.rejects(cli(["controller", "--bogus"]), /error: unknown option '--bogus'/),
-    assert.rejects(cli(["controller", "--profile-dir", tempDir(), "--log-level", "loud"]), /--log-level must be one of debug, info, warn, error, got "loud"/),
+    assert.rejects(
+      cli(["controller", "--profile-dir", tempDir(), "--log-level", "loud"]),
+      /--log-level must be one of debug, info, warn, error, got "loud"/,
+    ),
   ]);
 });
 

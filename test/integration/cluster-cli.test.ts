@@ -20,7 +20,10 @@ test("CLI: a foreground cluster start exits when parallax cluster stop stops its
   const root = tempDir();
   const env = { ...process.env, ...ownedByTest(), PARALLAX_DIR: root };
   const { spawn } = await import("node:child_process");
-  const child = spawn(process.execPath, ["--import", "tsx", ...CLI, "cluster", "start", "-n", "1", "--profile", "fg2"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", ...CLI, "cluster", "start", "-n", "1", "--profile", "fg2"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const exited = new Promise((resolve) => child.once("exit", resolve));
   await new Promise<void>((resolve, reject) => {
@@ -40,7 +43,10 @@ test("CLI: cluster stop --all with nothing running exits 0; stop of no cluster a
   const env = { ...process.env, PARALLAX_DIR: tempDir() };
   const all = await run(process.execPath, ["--import", "tsx", ...CLI, "cluster", "stop", "--all", "--profile", "empty"], { env });
   assert.match(all.stdout, /no cluster running in profile empty/);
-  await assert.rejects(run(process.execPath, ["--import", "tsx", ...CLI, "cluster", "stop", "--profile", "empty"], { env }), /no cluster to stop in profile empty/);
+  await assert.rejects(
+    run(process.execPath, ["--import", "tsx", ...CLI, "cluster", "stop", "--profile", "empty"], { env }),
+    /no cluster to stop in profile empty/,
+  );
 });
 
 test("launcher names are case-insensitive", () => {
@@ -54,7 +60,11 @@ test("a second startController() on a running cluster throws instead of returnin
   await cluster.start();
   try {
     const pid = cluster.controller?.pid;
-    await assert.rejects(cluster.startController(), (e: unknown) => e instanceof ConfigurationError && /controller of cluster .* is already running \(pid \d+\)/.test((e as Error).message));
+    await assert.rejects(
+      cluster.startController(),
+      (e: unknown) =>
+        e instanceof ConfigurationError && /controller of cluster .* is already running \(pid \d+\)/.test((e as Error).message),
+    );
     await assert.rejects(cluster.start(), ConfigurationError);
     assert.equal(cluster.controller?.pid, pid, "the running controller is kept");
   } finally {
@@ -67,7 +77,11 @@ test("engines that die at start fail waitForEngines at once with EngineError nam
   const started = Date.now();
   await assert.rejects(
     Cluster.startAndConnect({ n: 2, profileDir: tempDir(), engineArgs: ["--no-such-engine-option"] }),
-    (e: unknown) => e instanceof EngineError && /engine set 0 \(local, 2 engines\) of cluster .* ended: every engine process exited \(engine \d with code 1, engine \d with code 1\); read .*log\/engine-.*-0-\*\.log/.test((e as Error).message),
+    (e: unknown) =>
+      e instanceof EngineError &&
+      /engine set 0 \(local, 2 engines\) of cluster .* ended: every engine process exited \(engine \d with code 1, engine \d with code 1\); read .*log\/engine-.*-0-\*\.log/.test(
+        (e as Error).message,
+      ),
   );
   // The default engineTimeout is 60 s: this is the engines' exit, not a timeout.
   assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
@@ -83,7 +97,10 @@ test("an engine set that ended before anyone waited fails the next wait that it 
     const log = path.join(cluster.profileDir, "log", `engine-${cluster.clusterId}-${setId}-0.log`);
     while (cluster.engineSets[setId]?.pids.length !== 0) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(await rc.waitForEngines(0), [], "a wait already satisfied is not failed");
-    await assert.rejects(rc.waitForEngines(1, { timeout: 60_000 }), (e: unknown) => e instanceof EngineError && (e as Error).message.includes(log));
+    await assert.rejects(
+      rc.waitForEngines(1, { timeout: 60_000 }),
+      (e: unknown) => e instanceof EngineError && (e as Error).message.includes(log),
+    );
     await rc.close();
   } finally {
     await cluster.stop();

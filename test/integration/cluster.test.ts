@@ -150,7 +150,10 @@ test("CLI: controller and engine commands run the processes in the foreground", 
   const root = tempDir();
   const env = { ...process.env, ...ownedByTest(), PARALLAX_DIR: root };
   const { spawn } = await import("node:child_process");
-  const controller = spawn(process.execPath, ["--import", "tsx", ...CLI, "controller", "--profile", "fg", "--cluster-id", "fg1"], { env, stdio: "ignore" });
+  const controller = spawn(process.execPath, ["--import", "tsx", ...CLI, "controller", "--profile", "fg", "--cluster-id", "fg1"], {
+    env,
+    stdio: "ignore",
+  });
   const clientFile = path.join(root, "profile_fg", "security", "client-fg1.json");
   const engineFile = path.join(root, "profile_fg", "security", "engine-fg1.json");
   // The controller writes the engine file first, then the client file.
@@ -174,10 +177,18 @@ test("controllerIp 0.0.0.0 binds every interface and writes the given location i
     const { readConnectionFile } = await import("../../src/connection/profile.js");
     const urls = [cluster.files.client, cluster.files.engine].map((f) => readConnectionFile(f).url);
     for (const url of urls) assert.match(url, /^tcp:\/\/127\.0\.0\.1:\d+$/);
-    const listening = fs.readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[3] === "0A");
+    const listening = fs
+      .readFileSync("/proc/net/tcp", "utf8")
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[3] === "0A");
     for (const url of urls) {
       const hex = Number(url.split(":").at(-1)).toString(16).toUpperCase().padStart(4, "0");
-      assert.ok(listening.some((f) => f[1] === `00000000:${hex}`), `port ${url} listens on all interfaces`);
+      assert.ok(
+        listening.some((f) => f[1] === `00000000:${hex}`),
+        `port ${url} listens on all interfaces`,
+      );
     }
     const rc = await cluster.connectClient();
     await rc.waitForEngines(1, { timeout: 20_000 });
@@ -191,7 +202,10 @@ test("controllerIp 0.0.0.0 binds every interface and writes the given location i
 test("CLI: cluster start in the foreground stops its cluster on Ctrl-C", async () => {
   const root = tempDir();
   const { spawn } = await import("node:child_process");
-  const child = spawn(process.execPath, ["--import", "tsx", ...CLI, "cluster", "start", "-n", "1", "--profile", "fg"], { env: { ...process.env, ...ownedByTest(), PARALLAX_DIR: root }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", ...CLI, "cluster", "start", "-n", "1", "--profile", "fg"], {
+    env: { ...process.env, ...ownedByTest(), PARALLAX_DIR: root },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   await new Promise<void>((resolve, reject) => {
     child.stdout.on("data", (chunk: Buffer) => {

@@ -9,7 +9,15 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import {
-  AsyncMapResult, AsyncResult, Cluster, CompositeError, RemoteError, SerializationError, TaskGraph, TimeoutError, requireModules,
+  AsyncMapResult,
+  AsyncResult,
+  Cluster,
+  CompositeError,
+  RemoteError,
+  SerializationError,
+  TaskGraph,
+  TimeoutError,
+  requireModules,
 } from "../../src/index.js";
 import type { TaskMetadata } from "../../src/index.js";
 import { startTestCluster } from "../helpers/cluster.js";
@@ -59,13 +67,19 @@ describe("IPython Parallel conformance on 2 real engines", () => {
     assert.equal(made.triple(3), 9, "functions nested in a result come back too");
     const lview = t.rc.loadBalancedView();
     const maker = lview.apply(() => ({ inc: (x: number) => x + 1 }));
-    assert.equal(await lview.apply((m: { inc(x: number): number }) => m.inc(1), maker), 2, "a result holding a function can be another task's argument");
+    assert.equal(
+      await lview.apply((m: { inc(x: number): number }) => m.inc(1), maker),
+      2,
+      "a result holding a function can be another task's argument",
+    );
   });
 
   test("requireModules(...)(fn) binds the modules it checks for fn", async () => {
     const stringify = requireModules("node:querystring")((o: object) => querystring.stringify(o));
     assert.equal(await t.rc.loadBalancedView().apply(stringify, { a: 1, b: "x" }), "a=1&b=x");
-    const aliased = requireModules({ qs: "node:querystring" })((o: object) => (globalThis as unknown as { qs: typeof querystring }).qs.stringify(o));
+    const aliased = requireModules({ qs: "node:querystring" })((o: object) =>
+      (globalThis as unknown as { qs: typeof querystring }).qs.stringify(o),
+    );
     assert.equal(await t.rc.loadBalancedView().apply(aliased, { c: 3 }), "c=3");
   });
 
@@ -74,10 +88,16 @@ describe("IPython Parallel conformance on 2 real engines", () => {
     await dv.set("holder", { b: 1, keep: true });
     await dv.set("holder.b", 0);
     assert.deepEqual(await dv.get("holder.b"), [0, 0]);
-    assert.deepEqual(await dv.get("holder"), [{ b: 0, keep: true }, { b: 0, keep: true }]);
+    assert.deepEqual(await dv.get("holder"), [
+      { b: 0, keep: true },
+      { b: 0, keep: true },
+    ]);
     await dv.push({ "holder.c": 5 });
     assert.deepEqual(await t.rc.view(0).apply(() => (holder as unknown as { c: number }).c), 5);
-    await assert.rejects(t.rc.view(0).set("missingObject.b", 1), (e: unknown) => e instanceof RemoteError && /missingObject/.test(e.message));
+    await assert.rejects(
+      t.rc.view(0).set("missingObject.b", 1),
+      (e: unknown) => e instanceof RemoteError && /missingObject/.test(e.message),
+    );
     assert.throws(() => dv.set("a..b", 1), /not a valid variable name or dotted path/);
   });
 
@@ -176,9 +196,21 @@ describe("IPython Parallel conformance on 2 real engines", () => {
   test("parallel(f) partitions; parallel(f).map maps element-wise, on both views", async () => {
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     assert.deepEqual(await t.rc.loadBalancedView().with({ chunksize: 2 }).parallel(sum)([1, 2, 3, 4, 5]), [3, 7, 5]);
-    assert.deepEqual(await t.rc.loadBalancedView().parallel((x: number) => x * 10).map([1, 2, 3]), [10, 20, 30]);
+    assert.deepEqual(
+      await t.rc
+        .loadBalancedView()
+        .parallel((x: number) => x * 10)
+        .map([1, 2, 3]),
+      [10, 20, 30],
+    );
     assert.deepEqual(await t.rc.view().parallel(sum)([1, 2, 3, 4]), [3, 7]);
-    assert.deepEqual(await t.rc.view().parallel((x: number) => -x).map([1, 2, 3]), [-1, -2, -3]);
+    assert.deepEqual(
+      await t.rc
+        .view()
+        .parallel((x: number) => -x)
+        .map([1, 2, 3]),
+      [-1, -2, -3],
+    );
     assert.throws(() => t.rc.view().parallel((a: number[], b: number[]) => a.concat(b))([1, 2], [1]), /equal length/);
   });
 
@@ -189,21 +221,45 @@ describe("IPython Parallel conformance on 2 real engines", () => {
       while (!fsx.existsSync(markerFile)) await new Promise((r) => setTimeout(r, 10));
       return new Uint8Array(4 << 20);
     });
-    assert.throws(() => ar.wallTime, (e: unknown) => e instanceof TimeoutError && e.message === "result not ready");
-    assert.throws(() => ar.serialTime, (e: unknown) => e instanceof TimeoutError && e.message === "result not ready");
+    assert.throws(
+      () => ar.wallTime,
+      (e: unknown) => e instanceof TimeoutError && e.message === "result not ready",
+    );
+    assert.throws(
+      () => ar.serialTime,
+      (e: unknown) => e instanceof TimeoutError && e.message === "result not ready",
+    );
     fs.writeFileSync(marker, "x");
     await ar;
     const meta = ar.metadata as TaskMetadata[];
     const expected = Math.max(...meta.map((m) => m.received as number)) - Math.min(...meta.map((m) => m.submitted));
     assert.equal(ar.wallTime, expected);
     assert.equal(ar.elapsed, ar.wallTime);
-    assert.equal(ar.serialTime, meta.reduce((s, m) => s + ((m.completed as number) - (m.started as number)), 0));
+    assert.equal(
+      ar.serialTime,
+      meta.reduce((s, m) => s + ((m.completed as number) - (m.started as number)), 0),
+    );
   });
 
   test("getDict keys results by engine, and refuses when one engine ran two tasks", async () => {
-    assert.deepEqual(await t.rc.view().apply(() => engineId * 10).getDict(), { 0: 0, 1: 10 });
-    assert.deepEqual(await t.rc.view(1).apply(() => "one").getDict(), { 1: "one" });
-    const twice = t.rc.loadBalancedView().with({ targets: 0 }).map((x: number) => x, [1, 2]);
+    assert.deepEqual(
+      await t.rc
+        .view()
+        .apply(() => engineId * 10)
+        .getDict(),
+      { 0: 0, 1: 10 },
+    );
+    assert.deepEqual(
+      await t.rc
+        .view(1)
+        .apply(() => "one")
+        .getDict(),
+      { 1: "one" },
+    );
+    const twice = t.rc
+      .loadBalancedView()
+      .with({ targets: 0 })
+      .map((x: number) => x, [1, 2]);
     await assert.rejects(twice.getDict(), /cannot build a dict, 2 tasks ran on engine 0/);
   });
 
@@ -216,16 +272,22 @@ describe("IPython Parallel conformance on 2 real engines", () => {
     assert.deepEqual(await joined, ["a", "b"]);
     assert.equal(AsyncResult.join(a), a);
     assert.deepEqual(a.split(), [a]);
-    const maps = AsyncResult.join(lview.map((x: number) => x, [1, 2]), lview.map((x: number) => -x, [3]));
+    const maps = AsyncResult.join(
+      lview.map((x: number) => x, [1, 2]),
+      lview.map((x: number) => -x, [3]),
+    );
     assert.ok(maps instanceof AsyncMapResult);
     assert.deepEqual(await maps, [1, 2, -3]);
     assert.throws(() => AsyncResult.join(), /at least one/);
   });
 
   test("CompositeError shows the first four failures, then how many more; map failures name the item and engine", async () => {
-    const all = t.rc.loadBalancedView().map((x: number) => {
-      throw new Error(`bad ${x}`);
-    }, [0, 1, 2, 3, 4, 5]);
+    const all = t.rc.loadBalancedView().map(
+      (x: number) => {
+        throw new Error(`bad ${x}`);
+      },
+      [0, 1, 2, 3, 4, 5],
+    );
     await assert.rejects(all, (e: unknown) => {
       assert.ok(e instanceof CompositeError);
       assert.equal(e.errors.length, 6);
@@ -237,10 +299,13 @@ describe("IPython Parallel conformance on 2 real engines", () => {
       assert.equal(lines.at(-1), ".... 2 more exceptions ...");
       return true;
     });
-    const one = t.rc.view().map((x: number) => {
-      if (x === 5) throw new TypeError(`bad item ${x}`);
-      return x;
-    }, [0, 1, 2, 3, 4, 5, 6, 7]);
+    const one = t.rc.view().map(
+      (x: number) => {
+        if (x === 5) throw new TypeError(`bad item ${x}`);
+        return x;
+      },
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
     await assert.rejects(one, (e: unknown) => {
       assert.ok(e instanceof CompositeError);
       assert.match(e.message, /1 of 8 items failed/);
@@ -252,44 +317,67 @@ describe("IPython Parallel conformance on 2 real engines", () => {
 
   test("remote stacks keep the user's frames only; thrown non-Errors keep their value", async () => {
     const lview = t.rc.loadBalancedView();
-    await assert.rejects(lview.apply(function failsHere() { throw new Error("mine"); }), (e: unknown) => {
-      assert.ok(e instanceof RemoteError);
-      assert.match(e.remoteStack, /^Error: mine/);
-      assert.match(e.remoteStack, /failsHere/);
-      assert.doesNotMatch(e.remoteStack, /src\/engine|node:internal|node:vm|parallax:invoke/);
-      return true;
-    });
-    await assert.rejects(lview.apply(() => { throw "boom"; }), (e: unknown) => {
-      assert.ok(e instanceof RemoteError);
-      assert.equal(e.thrown, "boom");
-      assert.equal(e.evalue, "boom");
-      assert.match(e.message, /boom/);
-      return true;
-    });
-    await assert.rejects(lview.apply(() => { throw { code: 7, why: "plain" }; }), (e: unknown) => {
-      assert.ok(e instanceof RemoteError);
-      assert.deepEqual(e.thrown, { code: 7, why: "plain" });
-      return true;
-    });
+    await assert.rejects(
+      lview.apply(function failsHere() {
+        throw new Error("mine");
+      }),
+      (e: unknown) => {
+        assert.ok(e instanceof RemoteError);
+        assert.match(e.remoteStack, /^Error: mine/);
+        assert.match(e.remoteStack, /failsHere/);
+        assert.doesNotMatch(e.remoteStack, /src\/engine|node:internal|node:vm|parallax:invoke/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      lview.apply(() => {
+        throw "boom";
+      }),
+      (e: unknown) => {
+        assert.ok(e instanceof RemoteError);
+        assert.equal(e.thrown, "boom");
+        assert.equal(e.evalue, "boom");
+        assert.match(e.message, /boom/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      lview.apply(() => {
+        throw { code: 7, why: "plain" };
+      }),
+      (e: unknown) => {
+        assert.ok(e instanceof RemoteError);
+        assert.deepEqual(e.thrown, { code: 7, why: "plain" });
+        return true;
+      },
+    );
   });
 
   test("free names are checked before the call, with advice for modules, values and pulls", async () => {
     const v = t.rc.view(0);
     // `path` is this test module's import: on the engine it is a module to load there.
-    await assert.rejects(v.apply(() => path.join("a", "b")), (e: unknown) => {
-      assert.ok(e instanceof RemoteError && e.ename === "ReferenceError");
-      assert.match(e.evalue, /path is not defined on engine 0/);
-      assert.match(e.evalue, /require\("node:path"\)/);
-      assert.match(e.evalue, /requireModules\("node:path"\)/);
-      assert.match(e.evalue, /fromModule/);
-      assert.doesNotMatch(e.evalue, /push it/);
-      return true;
-    });
+    await assert.rejects(
+      v.apply(() => path.join("a", "b")),
+      (e: unknown) => {
+        assert.ok(e instanceof RemoteError && e.ename === "ReferenceError");
+        assert.match(e.evalue, /path is not defined on engine 0/);
+        assert.match(e.evalue, /require\("node:path"\)/);
+        assert.match(e.evalue, /requireModules\("node:path"\)/);
+        assert.match(e.evalue, /fromModule/);
+        assert.doesNotMatch(e.evalue, /push it/);
+        return true;
+      },
+    );
     await v.execute("delete globalThis.sideEffect");
-    await assert.rejects(v.apply(() => {
-      (globalThis as unknown as { sideEffect: number }).sideEffect = 1;
-      return nothere;
-    }), (e: unknown) => e instanceof RemoteError && /nothere is not defined on engine 0.*push it first \(view\.push\(\{ nothere \}\)\) or pass it as an argument/.test(e.evalue));
+    await assert.rejects(
+      v.apply(() => {
+        (globalThis as unknown as { sideEffect: number }).sideEffect = 1;
+        return nothere;
+      }),
+      (e: unknown) =>
+        e instanceof RemoteError &&
+        /nothere is not defined on engine 0.*push it first \(view\.push\(\{ nothere \}\)\) or pass it as an argument/.test(e.evalue),
+    );
     assert.equal(await v.execute("typeof sideEffect"), "undefined", "the function did not start");
     await assert.rejects(v.pull("nothere"), (e: unknown) => {
       assert.ok(e instanceof RemoteError);
@@ -311,23 +399,35 @@ describe("IPython Parallel conformance on 2 real engines", () => {
     class Data {
       x = 3;
     }
-    assert.throws(() => t.rc.loadBalancedView().apply((p: Point) => p.norm(), new Point(2)), (e: unknown) => {
-      assert.ok(e instanceof SerializationError);
-      assert.match(e.message, /args\[0\] is an instance of Point, and its methods \(norm\) would not travel/);
-      return true;
-    });
+    assert.throws(
+      () => t.rc.loadBalancedView().apply((p: Point) => p.norm(), new Point(2)),
+      (e: unknown) => {
+        assert.ok(e instanceof SerializationError);
+        assert.match(e.message, /args\[0\] is an instance of Point, and its methods \(norm\) would not travel/);
+        return true;
+      },
+    );
     assert.throws(() => t.rc.view().push({ p: new Point(1) }), /instance of Point/);
     assert.equal(await t.rc.loadBalancedView().apply((d: { x: number }) => d.x, new Data()), 3);
-    assert.deepEqual(await t.rc.loadBalancedView().apply((d: Date, m: Map<string, number>) => [d.getTime(), m.get("k")], new Date(5), new Map([["k", 1]])), [5, 1]);
+    assert.deepEqual(
+      await t.rc.loadBalancedView().apply((d: Date, m: Map<string, number>) => [d.getTime(), m.get("k")], new Date(5), new Map([["k", 1]])),
+      [5, 1],
+    );
   });
 
   test("displayOutputs of a one-engine result prints the bare text", async () => {
     const one = t.rc.view(0).apply(() => console.log("hello"));
     await one;
-    assert.equal(one.displayOutputs(() => {}), "hello\n");
+    assert.equal(
+      one.displayOutputs(() => {}),
+      "hello\n",
+    );
     const many = t.rc.view().apply(() => console.log(`hi ${engineId}`));
     await many;
-    assert.equal(many.displayOutputs(() => {}), "[stdout:0] hi 0\n[stdout:1] hi 1\n");
+    assert.equal(
+      many.displayOutputs(() => {}),
+      "[stdout:0] hi 0\n[stdout:1] hi 1\n",
+    );
   });
 
   test("getResult accepts an AsyncResult; the client waits for all or some outstanding results", async () => {
@@ -355,7 +455,10 @@ describe("IPython Parallel conformance on 2 real engines", () => {
     const tagged = dv.with({ label: "tagged-dv" });
     const ar = tagged.apply(() => engineId);
     await ar;
-    assert.deepEqual((ar.metadata as TaskMetadata[]).map((m) => m.label), ["tagged-dv", "tagged-dv"]);
+    assert.deepEqual(
+      (ar.metadata as TaskMetadata[]).map((m) => m.label),
+      ["tagged-dv", "tagged-dv"],
+    );
     const records = await t.rc.dbQuery({ label: "tagged-dv" }, ["label", "engine_id"]);
     assert.deepEqual(records.map((r) => r.engine_id).sort(), [0, 1]);
     assert.equal(dv.currentFlags.label, undefined, "with() leaves the original view alone");
@@ -382,7 +485,10 @@ describe("IPython Parallel conformance on 2 real engines", () => {
   });
 
   test("options of compute and startController are checked by name", async () => {
-    await assert.rejects(new TaskGraph().compute(t.rc.loadBalancedView(), { returnExceptons: true } as never), /compute: unknown option "returnExceptons"/);
+    await assert.rejects(
+      new TaskGraph().compute(t.rc.loadBalancedView(), { returnExceptons: true } as never),
+      /compute: unknown option "returnExceptons"/,
+    );
     await assert.rejects(t.cluster.startController({ restor: true } as never), /startController: unknown option "restor"/);
   });
 

@@ -26,13 +26,21 @@ before(() => {
   const bundle = "viz/assets/dashboard.js";
   const built = fs.existsSync(bundle) ? fs.statSync(bundle).mtimeMs : 0;
   const sources = ["viz/browser/dashboard.ts", "viz/dashboard-layout.ts", "src/controller/dashboard-model.ts"];
-  if (sources.some((file) => fs.statSync(file).mtimeMs > built)) execFileSync(process.execPath, ["scripts/build-viz-assets.mjs"], { stdio: "ignore" });
+  if (sources.some((file) => fs.statSync(file).mtimeMs > built))
+    execFileSync(process.execPath, ["scripts/build-viz-assets.mjs"], { stdio: "ignore" });
 });
 
 async function launch(): Promise<Browser> {
   return await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
 }
 
@@ -72,7 +80,17 @@ test("the dashboard needs its token: 403 with directions without it, the URL car
     const base = new URL(url);
     const token = base.searchParams.get("token") as string;
     const at = (p: string) => new URL(p, base.origin).href;
-    for (const p of ["/", "/events", "/api/state", "/api/logs", "/graph.json", "/api/task/x", `/?token=${"0".repeat(48)}`, "/?token=", `/?token=${token.slice(0, 47)}`]) {
+    for (const p of [
+      "/",
+      "/events",
+      "/api/state",
+      "/api/logs",
+      "/graph.json",
+      "/api/task/x",
+      `/?token=${"0".repeat(48)}`,
+      "/?token=",
+      `/?token=${token.slice(0, 47)}`,
+    ]) {
       const res = await fetch(at(p));
       assert.equal(res.status, 403, `${p} without the right token`);
       const body = await res.text();
@@ -120,10 +138,14 @@ test("with a mixed workload every panel matches the hub, the graph draws while t
     const gates = [lview.apply(gate, marker), lview.apply(gate, marker)];
     const held = Array.from({ length: 6 }, (_, i) => lview.with({ after: gates }).apply(square, i));
     await page.goto(`${url}#/graph`);
-    await page.waitForFunction(() => {
-      const states = [...document.querySelectorAll("#graph g.node")].map((n) => n.getAttribute("data-state"));
-      return states.filter((s) => s === "running").length === 2 && states.filter((s) => s === "waiting").length === 6;
-    }, undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => {
+        const states = [...document.querySelectorAll("#graph g.node")].map((n) => n.getAttribute("data-state"));
+        return states.filter((s) => s === "running").length === 2 && states.filter((s) => s === "waiting").length === 6;
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
     assert.equal(await page.locator("#graph path.edge").count(), 12, "each held square depends on both gates");
     await screenshot(page, "dashboard-graph-running.png");
     fs.writeFileSync(marker, "");
@@ -146,7 +168,11 @@ test("with a mixed workload every panel matches the hub, the graph draws while t
     const status = await t.rc.queueStatus();
 
     await page.goto(url);
-    await page.waitForFunction((n) => document.querySelector("#tiles [data-metric=rate-out] .sub")?.textContent === `${n} finished`, history.length, { timeout: 20_000 });
+    await page.waitForFunction(
+      (n) => document.querySelector("#tiles [data-metric=rate-out] .sub")?.textContent === `${n} finished`,
+      history.length,
+      { timeout: 20_000 },
+    );
 
     // Controller: every submitted task counted, nothing unassigned.
     assert.equal(await page.textContent("#tiles [data-metric=rate-in] .sub"), `${history.length} submitted`);
@@ -156,14 +182,34 @@ test("with a mixed workload every panel matches the hub, the graph draws while t
       const row = page.locator(`#engines tr[data-engine="${id}"]`);
       const answered = Number(await row.locator("td.done").textContent()) + Number(await row.locator("td.failed").textContent());
       assert.equal(answered, status[id]?.completed, `engine ${id} answered`);
-      assert.equal(Number(await row.locator("td.queued").textContent()) + Number(await row.locator("td.running").textContent()), (status[id]?.queue ?? 0) + (status[id]?.tasks ?? 0));
+      assert.equal(
+        Number(await row.locator("td.queued").textContent()) + Number(await row.locator("td.running").textContent()),
+        (status[id]?.queue ?? 0) + (status[id]?.tasks ?? 0),
+      );
     }
-    await page.waitForFunction(() => [...document.querySelectorAll("#engines td.cpu")].every((c) => /%$/.test(c.textContent ?? "")), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("#engines td.cpu")].every((c) => /%$/.test(c.textContent ?? "")),
+      undefined,
+      { timeout: 10_000 },
+    );
     // Progress: one bar per function, counts as submitted and as they ended.
-    const progress = await page.$$eval("#progress .progress-row", (rows) => Object.fromEntries(rows.map((r) => {
-      const d = (r as HTMLElement).dataset;
-      return [d.fn, { total: Number(d.total), done: Number(d.done), erred: Number(d.erred), running: Number(d.running), waiting: Number(d.waiting) }];
-    })));
+    const progress = await page.$$eval("#progress .progress-row", (rows) =>
+      Object.fromEntries(
+        rows.map((r) => {
+          const d = (r as HTMLElement).dataset;
+          return [
+            d.fn,
+            {
+              total: Number(d.total),
+              done: Number(d.done),
+              erred: Number(d.erred),
+              running: Number(d.running),
+              waiting: Number(d.waiting),
+            },
+          ];
+        }),
+      ),
+    );
     assert.deepEqual(progress, {
       gate: { total: 2, done: 2, erred: 0, running: 0, waiting: 0 },
       square: { total: 30, done: 30, erred: 0, running: 0, waiting: 0 },
@@ -171,21 +217,37 @@ test("with a mixed workload every panel matches the hub, the graph draws while t
       total: { total: 1, done: 1, erred: 0, running: 0, waiting: 0 },
       directWork: { total: 4, done: 4, erred: 0, running: 0, waiting: 0 },
     });
-    assert.equal(Object.values(progress).reduce((n, p) => n + p.total, 0), history.length);
+    assert.equal(
+      Object.values(progress).reduce((n, p) => n + p.total, 0),
+      history.length,
+    );
     // Errors: the three failures, newest first, with function, engine and message.
-    const errorRows = await page.$$eval("#errors tbody tr[data-task]", (rows) => rows.map((r) => ({ task: (r as HTMLElement).dataset.task, text: r.textContent ?? "" })));
+    const errorRows = await page.$$eval("#errors tbody tr[data-task]", (rows) =>
+      rows.map((r) => ({ task: (r as HTMLElement).dataset.task, text: r.textContent ?? "" })),
+    );
     assert.deepEqual(new Set(errorRows.map((r) => r.task)), new Set(failures.map((f) => f.msgIds[0])));
     for (const row of errorRows) assert.match(row.text, /failing.*TypeError: bad input \d/s);
 
     // Task stream: a time axis, one lane per engine, one colour per function, failures red.
-    const bars = await page.$$eval("#stream rect.task", (rects) => rects.map((r) => ({ fn: r.getAttribute("data-fn"), fill: r.getAttribute("fill"), ok: r.classList.contains("ok"), task: r.getAttribute("data-task") })));
+    const bars = await page.$$eval("#stream rect.task", (rects) =>
+      rects.map((r) => ({
+        fn: r.getAttribute("data-fn"),
+        fill: r.getAttribute("fill"),
+        ok: r.classList.contains("ok"),
+        task: r.getAttribute("data-task"),
+      })),
+    );
     assert.equal(bars.length, history.length, "every task ran on an engine and has a bar");
     const fills = new Map<string, Set<string>>();
-    for (const bar of bars.filter((b) => b.ok)) fills.set(bar.fn as string, (fills.get(bar.fn as string) ?? new Set()).add(bar.fill as string));
+    for (const bar of bars.filter((b) => b.ok))
+      fills.set(bar.fn as string, (fills.get(bar.fn as string) ?? new Set()).add(bar.fill as string));
     assert.equal(fills.size, 4, "four functions succeeded somewhere");
     for (const set of fills.values()) assert.equal(set.size, 1, "one colour per function");
     assert.equal(new Set([...fills.values()].map((s) => [...s][0])).size, 4, "a different colour for each function");
-    assert.deepEqual(bars.filter((b) => !b.ok).map((b) => b.fill), ["#d62728", "#d62728", "#d62728"]);
+    assert.deepEqual(
+      bars.filter((b) => !b.ok).map((b) => b.fill),
+      ["#d62728", "#d62728", "#d62728"],
+    );
     const ticks = await page.$$eval("#stream g.axis text", (texts) => texts.map((x) => x.textContent ?? ""));
     assert.ok(ticks.length >= 2 && ticks.every((x) => /^\d\d:\d\d:\d\d/.test(x)), `time axis labels: ${ticks.join(", ")}`);
     assert.equal(await page.locator("#stream text.lane").count(), 2);
@@ -213,7 +275,8 @@ test("with a mixed workload every panel matches the hub, the graph draws while t
     assert.ok((await barBox()).width > 40, "zooming widened the bar");
     await bar.hover();
     const tip = (await page.textContent("#tooltip")) ?? "";
-    for (const part of ["square", `task ${last.msgIds[0]}`, `engine ${last.engineIds[0]}`, "start ", "duration ", "state done"]) assert.ok(tip.includes(part), `tooltip has ${part}: ${tip}`);
+    for (const part of ["square", `task ${last.msgIds[0]}`, `engine ${last.engineIds[0]}`, "start ", "duration ", "state done"])
+      assert.ok(tip.includes(part), `tooltip has ${part}: ${tip}`);
     await screenshot(page, "dashboard-stream-zoomed.png");
 
     // Two clicks to a traceback: the error row, then the stack is on the task page.
@@ -239,7 +302,10 @@ test("with a mixed workload every panel matches the hub, the graph draws while t
     assert.equal(await depLinks.count(), 24);
     await screenshot(page, "dashboard-task.png");
     await depLinks.first().click();
-    await page.waitForFunction((id) => location.hash === `#/task/${id}` && document.querySelector("#task-header .note")?.textContent === id, squares[0]?.msgIds[0]);
+    await page.waitForFunction(
+      (id) => location.hash === `#/task/${id}` && document.querySelector("#task-header .note")?.textContent === id,
+      squares[0]?.msgIds[0],
+    );
 
     // Logs: the controller's leveled log, with the line that gave the address and the failures.
     await page.goto(`${url}#/logs`);
@@ -289,7 +355,10 @@ test("with thousands of tasks the feed stays bounded: a small state, at most 2,0
         }
       }
     })();
-    const ar = t.rc.loadBalancedView().map((x: number) => x + 1, Array.from({ length: n }, (_, i) => i));
+    const ar = t.rc.loadBalancedView().map(
+      (x: number) => x + 1,
+      Array.from({ length: n }, (_, i) => i),
+    );
     await ar;
     await reading;
     assert.ok(Math.max(...sizes.state) < 60_000, `largest state event ${Math.max(...sizes.state)} bytes`);

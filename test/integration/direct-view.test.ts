@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import {
-  AsyncResult, CompositeError, RemoteError, TaskAborted, TimeoutError, fromModule,
-} from "../../src/index.js";
+import { AsyncResult, CompositeError, RemoteError, TaskAborted, TimeoutError, fromModule } from "../../src/index.js";
 import { startTestCluster } from "../helpers/cluster.js";
 import type { TestCluster } from "../helpers/cluster.js";
 
@@ -28,13 +26,31 @@ describe("DirectView on 4 real engines", () => {
 
   test("every function form travels: arrow, function, async, method shorthand, tsx's __name", async () => {
     const v = t.rc.view(0);
-    function named(x: number) { return x + 1; }
-    const obj = { shorthand(x: number) { return x * 10; }, async asyncMethod(x: number) { return x - 1; } };
-    const withInner = (x: number) => { const inner = (y: number) => y * 2; return inner(x); };
+    function named(x: number) {
+      return x + 1;
+    }
+    const obj = {
+      shorthand(x: number) {
+        return x * 10;
+      },
+      async asyncMethod(x: number) {
+        return x - 1;
+      },
+    };
+    const withInner = (x: number) => {
+      const inner = (y: number) => y * 2;
+      return inner(x);
+    };
     assert.equal(await v.apply(named, 1), 2);
     assert.equal(await v.apply(obj.shorthand, 2), 20);
     assert.equal(await v.apply(obj.asyncMethod, 2), 1);
-    assert.equal(await v.apply(async (x: number) => { await new Promise((r) => setTimeout(r, 5)); return x; }, 7), 7);
+    assert.equal(
+      await v.apply(async (x: number) => {
+        await new Promise((r) => setTimeout(r, 5));
+        return x;
+      }, 7),
+      7,
+    );
     assert.equal(await v.apply(withInner, 4), 8);
   });
 
@@ -46,7 +62,12 @@ describe("DirectView on 4 real engines", () => {
     assert.equal(await t.rc.view(1).pull("c"), 1.032 + 3453);
     assert.equal(await t.rc.view(1).pull("a * 2"), 2.064);
     await dv.set("remoteA", [1, 2]);
-    assert.deepEqual(await dv.get("remoteA"), [[1, 2], [1, 2], [1, 2], [1, 2]]);
+    assert.deepEqual(await dv.get("remoteA"), [
+      [1, 2],
+      [1, 2],
+      [1, 2],
+      [1, 2],
+    ]);
     await dv.execute("const kept = 41; function incr(x) { return x + 1 }");
     assert.deepEqual(await dv.apply(() => incr(kept)), [42, 42, 42, 42]);
     assert.deepEqual(await dv.execute("engineId * 2"), [0, 2, 4, 6]);
@@ -66,12 +87,18 @@ describe("DirectView on 4 real engines", () => {
     await dv.scatter("part", [0, 1, 2, 3, 4]);
     assert.deepEqual(await dv.pull("part"), [[0, 1], [2], [3], [4]]);
     assert.deepEqual(await dv.gather("part"), [0, 1, 2, 3, 4]);
-    await dv.scatter("x", Array.from({ length: 16 }, (_, i) => i));
+    await dv.scatter(
+      "x",
+      Array.from({ length: 16 }, (_, i) => i),
+    );
     assert.deepEqual(await dv.apply(() => (globalThis as unknown as { x: number[] }).x.length), [4, 4, 4, 4]);
   });
 
   test("map runs one task per engine on its partition, in order, stopping at the shortest sequence", async () => {
-    const ar = t.rc.view().map((x: number) => x ** 2, Array.from({ length: 7 }, (_, i) => i));
+    const ar = t.rc.view().map(
+      (x: number) => x ** 2,
+      Array.from({ length: 7 }, (_, i) => i),
+    );
     assert.equal(ar.msgIds.length, 4);
     assert.deepEqual(await ar, [0, 1, 4, 9, 16, 25, 36]);
     assert.deepEqual(await t.rc.view().map((x: number, y: number) => x + y, [1, 2, 3, 4, 5], [10, 20, 30]), [11, 22, 33]);
@@ -90,7 +117,12 @@ describe("DirectView on 4 real engines", () => {
 
   test("requireModules binds modules in every namespace", async () => {
     const bound = await t.rc.view().requireModules("node:os", { _: "node:path" });
-    assert.deepEqual(bound, [["os", "_"], ["os", "_"], ["os", "_"], ["os", "_"]]);
+    assert.deepEqual(bound, [
+      ["os", "_"],
+      ["os", "_"],
+      ["os", "_"],
+      ["os", "_"],
+    ]);
     assert.equal(typeof (await t.rc.view(0).apply(() => os.hostname())), "string");
     assert.equal(await t.rc.view(0).apply(() => (_ as unknown as { basename(p: string): string }).basename("/a/b.txt")), "b.txt");
   });
@@ -101,40 +133,64 @@ describe("DirectView on 4 real engines", () => {
     const info = (await t.rc.view(1).apply(fromModule(fixture, "hostInfo"), "x")) as { tag: string; pid: number };
     assert.equal(info.tag, "x");
     await t.rc.view().push({ helpers: { square: (x: number) => x * x } });
-    assert.deepEqual(await t.rc.view().apply(() => (globalThis as unknown as { helpers: { square(x: number): number } }).helpers.square(3)), [9, 9, 9, 9]);
-    assert.equal(await t.rc.view(0).apply((f: (x: number) => number) => f(5), (x: number) => x + 100), 105);
+    assert.deepEqual(
+      await t.rc.view().apply(() => (globalThis as unknown as { helpers: { square(x: number): number } }).helpers.square(3)),
+      [9, 9, 9, 9],
+    );
+    assert.equal(
+      await t.rc.view(0).apply(
+        (f: (x: number) => number) => f(5),
+        (x: number) => x + 100,
+      ),
+      105,
+    );
   });
 
   test("each distinct source is compiled once per engine", async () => {
     const f = (x: number) => x + 1;
     await t.rc.view(3).apply(() => 0);
-    const before = (await t.rc.view(3).apply(() => (globalThis as unknown as { __parallax_stats__(): { compiled: number } }).__parallax_stats__().compiled)) as number;
+    const before = (await t.rc
+      .view(3)
+      .apply(() => (globalThis as unknown as { __parallax_stats__(): { compiled: number } }).__parallax_stats__().compiled)) as number;
     for (let i = 0; i < 5; i++) await t.rc.view(3).apply(f, i);
-    const after = (await t.rc.view(3).apply(() => (globalThis as unknown as { __parallax_stats__(): { compiled: number } }).__parallax_stats__().compiled)) as number;
+    const after = (await t.rc
+      .view(3)
+      .apply(() => (globalThis as unknown as { __parallax_stats__(): { compiled: number } }).__parallax_stats__().compiled)) as number;
     assert.equal(after - before, 1, "f is compiled once for five calls; the probe's own source was cached");
   });
 
   test("a free variable fails with a RemoteError that names it and says to push or pass it", async () => {
-    await assert.rejects(t.rc.view(0).apply(() => notDefinedAnywhere), (error: unknown) => {
-      assert.ok(error instanceof RemoteError);
-      assert.equal(error.ename, "ReferenceError");
-      assert.equal(error.engineId, 0);
-      assert.match(error.evalue, /notDefinedAnywhere is not defined on engine 0/);
-      assert.match(error.evalue, /push it first .* or pass it as an argument/);
-      assert.match(error.remoteStack, /ReferenceError/);
-      assert.equal(error.code, "REMOTE_ERROR");
-      return true;
-    });
+    await assert.rejects(
+      t.rc.view(0).apply(() => notDefinedAnywhere),
+      (error: unknown) => {
+        assert.ok(error instanceof RemoteError);
+        assert.equal(error.ename, "ReferenceError");
+        assert.equal(error.engineId, 0);
+        assert.match(error.evalue, /notDefinedAnywhere is not defined on engine 0/);
+        assert.match(error.evalue, /push it first .* or pass it as an argument/);
+        assert.match(error.remoteStack, /ReferenceError/);
+        assert.equal(error.code, "REMOTE_ERROR");
+        return true;
+      },
+    );
   });
 
   test("failures on several engines raise a CompositeError with one error per engine", async () => {
-    await assert.rejects(t.rc.view([0, 2]).apply(() => { throw new TypeError(`bad ${engineId}`); }), (error: unknown) => {
-      assert.ok(error instanceof CompositeError);
-      assert.equal(error.errors.length, 2);
-      assert.deepEqual(error.errors.map((e) => (e as RemoteError).engineId), [0, 2]);
-      assert.equal((error.errors[0] as RemoteError).ename, "TypeError");
-      return true;
-    });
+    await assert.rejects(
+      t.rc.view([0, 2]).apply(() => {
+        throw new TypeError(`bad ${engineId}`);
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof CompositeError);
+        assert.equal(error.errors.length, 2);
+        assert.deepEqual(
+          error.errors.map((e) => (e as RemoteError).engineId),
+          [0, 2],
+        );
+        assert.equal((error.errors[0] as RemoteError).ename, "TypeError");
+        return true;
+      },
+    );
   });
 
   test("AsyncResult: get with timeout does not cancel; metadata, timing, output and iteration", async () => {
@@ -154,8 +210,18 @@ describe("DirectView on 4 real engines", () => {
     assert.ok(ar.elapsed >= 300);
     assert.ok(ar.serialTime >= 550 && ar.serialTime < 2000, `serialTime ${ar.serialTime}`);
     assert.ok(ar.wallTime >= 300);
-    const metadata = ar.metadata as Array<{ engineId: number; status: string; submitted: number; started: number; completed: number; received: number }>;
-    assert.deepEqual(metadata.map((m) => m.engineId), [0, 1]);
+    const metadata = ar.metadata as Array<{
+      engineId: number;
+      status: string;
+      submitted: number;
+      started: number;
+      completed: number;
+      received: number;
+    }>;
+    assert.deepEqual(
+      metadata.map((m) => m.engineId),
+      [0, 1],
+    );
     for (const m of metadata) {
       assert.equal(m.status, "ok");
       assert.ok(m.submitted <= m.started && m.started <= m.completed && m.completed <= m.received);
@@ -165,7 +231,11 @@ describe("DirectView on 4 real engines", () => {
     let printed = "";
     ar.displayOutputs((text) => (printed += text), { groupby: "engine" });
     assert.equal(printed, "[stdout:0] start 0\n[stderr:0] warn\n[stdout:1] start 1\n[stderr:1] warn\n");
-    assert.equal(ar.displayOutputs(() => {}), "[stdout:0] start 0\n[stdout:1] start 1\n[stderr:0] warn\n[stderr:1] warn\n", "by type, as IPython Parallel");
+    assert.equal(
+      ar.displayOutputs(() => {}),
+      "[stdout:0] start 0\n[stdout:1] start 1\n[stderr:0] warn\n[stderr:1] warn\n",
+      "by type, as IPython Parallel",
+    );
     assert.throws(() => ar.displayOutputs(() => {}, { groupby: "order" as never }), /groupby must be "type" or "engine"/);
     const seen: unknown[] = [];
     for await (const value of ar) seen.push(value);
@@ -216,8 +286,10 @@ describe("DirectView on 4 real engines", () => {
     assert.throws(() => t.rc.view().apply(42), /must be a function or fromModule/);
     assert.throws(() => t.rc.view().pull([]), /expected a name/);
     const future = t.rc.loadBalancedView().apply(() => 1);
-    assert.throws(() => t.rc.view(0).apply((x: unknown) => x, future), (e: unknown) =>
-      e instanceof TypeError && /AsyncResults cannot be arguments of a DirectView call/.test((e as Error).message));
+    assert.throws(
+      () => t.rc.view(0).apply((x: unknown) => x, future),
+      (e: unknown) => e instanceof TypeError && /AsyncResults cannot be arguments of a DirectView call/.test((e as Error).message),
+    );
   });
 });
 
@@ -230,10 +302,15 @@ describe("waitInteractive on a terminal", () => {
     try {
       let drawn = "";
       const tty = {
-        isTTY: true, columns: 80,
+        isTTY: true,
+        columns: 80,
         write: (s: string) => ((drawn += s), true),
-        cursorTo: () => true, clearLine: () => true, moveCursor: () => true, clearScreenDown: () => true,
-        on: () => tty, removeListener: () => tty,
+        cursorTo: () => true,
+        clearLine: () => true,
+        moveCursor: () => true,
+        clearScreenDown: () => true,
+        on: () => tty,
+        removeListener: () => tty,
       } as unknown as NodeJS.WriteStream;
       const ar = t.rc.view(0).map((ms: number) => new Promise((r) => setTimeout(() => r(ms), ms)), [100, 100, 100]);
       await ar.waitInteractive({ interval: 50, stream: tty });

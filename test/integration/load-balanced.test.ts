@@ -1,8 +1,18 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
-  Client, Dependency, ImpossibleDependency, InvalidDependency, RemoteError, TaskAborted, TaskTimeout, UnmetDependency,
-  asCompleted, depend, requireModules, wait,
+  Client,
+  Dependency,
+  ImpossibleDependency,
+  InvalidDependency,
+  RemoteError,
+  TaskAborted,
+  TaskTimeout,
+  UnmetDependency,
+  asCompleted,
+  depend,
+  requireModules,
+  wait,
 } from "../../src/index.js";
 import type { AsyncResult, Future, TaskMetadata } from "../../src/index.js";
 import { startTestCluster } from "../helpers/cluster.js";
@@ -28,16 +38,25 @@ describe("LoadBalancedView on 2 real engines", () => {
 
   test("map makes balanced chunks, keeps order, and spreads over both engines", async () => {
     const lview = t.rc.loadBalancedView().with({ chunksize: 3 });
-    const ar = lview.map((x: number) => x * 10, Array.from({ length: 10 }, (_, i) => i));
+    const ar = lview.map(
+      (x: number) => x * 10,
+      Array.from({ length: 10 }, (_, i) => i),
+    );
     assert.equal(ar.msgIds.length, 4);
-    assert.deepEqual(ar.taskEntries.map((e) => e.count), [3, 3, 2, 2]);
+    assert.deepEqual(
+      ar.taskEntries.map((e) => e.count),
+      [3, 3, 2, 2],
+    );
     assert.deepEqual(await ar, [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
     const engines = new Set((ar.metadata as TaskMetadata[]).map((m) => m.engineId));
     assert.equal(engines.size, 2);
   });
 
   test("ordered: false iterates in completion order", async () => {
-    const ar = t.rc.loadBalancedView().with({ ordered: false }).map((ms: number) => new Promise((r) => setTimeout(() => r(ms), ms)), [300, 10]);
+    const ar = t.rc
+      .loadBalancedView()
+      .with({ ordered: false })
+      .map((ms: number) => new Promise((r) => setTimeout(() => r(ms), ms)), [300, 10]);
     const seen: unknown[] = [];
     for await (const v of ar) seen.push(v);
     assert.deepEqual(seen, [10, 300]);
@@ -99,16 +118,24 @@ describe("LoadBalancedView on 2 real engines", () => {
   });
 
   test("a dependency on an unknown msg id fails at once with InvalidDependency", async () => {
-    await assert.rejects(t.rc.loadBalancedView().with({ after: "no-such-task" }).apply(() => 1), (e: unknown) => {
-      assert.ok(e instanceof InvalidDependency);
-      assert.match(e.message, /depends on no-such-task, which the scheduler never saw/);
-      return true;
-    });
+    await assert.rejects(
+      t.rc
+        .loadBalancedView()
+        .with({ after: "no-such-task" })
+        .apply(() => 1),
+      (e: unknown) => {
+        assert.ok(e instanceof InvalidDependency);
+        assert.match(e.message, /depends on no-such-task, which the scheduler never saw/);
+        return true;
+      },
+    );
   });
 
   test("a failed dependency makes dependents impossible, cascading down the graph", async () => {
     const lview = t.rc.loadBalancedView();
-    const a = lview.apply(() => { throw new Error("upstream broke"); });
+    const a = lview.apply(() => {
+      throw new Error("upstream broke");
+    });
     const b = lview.with({ after: a }).apply(() => "b");
     const c = lview.with({ after: b }).apply(() => "c");
     const cleanup = lview.with({ after: new Dependency([a], { success: false, failure: true }) }).apply(() => "cleanup ran");
@@ -126,16 +153,24 @@ describe("LoadBalancedView on 2 real engines", () => {
   });
 
   test("retries re-run a failed task on a different engine", async () => {
-    const ar = t.rc.loadBalancedView().with({ retries: 1 }).apply(() => {
-      if ((globalThis as unknown as { failedHere?: boolean }).failedHere === undefined && engineId === 0) throw new Error("flaky");
-      return engineId;
-    });
+    const ar = t.rc
+      .loadBalancedView()
+      .with({ retries: 1 })
+      .apply(() => {
+        if ((globalThis as unknown as { failedHere?: boolean }).failedHere === undefined && engineId === 0) throw new Error("flaky");
+        return engineId;
+      });
     const value = await ar;
     assert.equal(meta(ar).engineId, value);
   });
 
   test("when every engine rejected a task, it fails with its last error instead of waiting forever", async () => {
-    const ar = t.rc.loadBalancedView().with({ retries: 5 }).apply(() => { throw new Error(`always fails on ${engineId}`); });
+    const ar = t.rc
+      .loadBalancedView()
+      .with({ retries: 5 })
+      .apply(() => {
+        throw new Error(`always fails on ${engineId}`);
+      });
     await assert.rejects(ar, /always fails on/);
   });
 
@@ -168,7 +203,11 @@ describe("LoadBalancedView on 2 real engines", () => {
     const other = lview.apply(counted, 2);
     assert.deepEqual([await first, await second, await other], [2, 2, 3]);
     const runs = (await t.rc.view().pull("runs")) as number[];
-    assert.equal(runs.reduce((a, b) => a + b, 0), 2, "the duplicate shared the first execution");
+    assert.equal(
+      runs.reduce((a, b) => a + b, 0),
+      2,
+      "the duplicate shared the first execution",
+    );
   });
 
   test("priority: higher first among runnable tasks, FIFO within a priority", async () => {
@@ -185,12 +224,17 @@ describe("LoadBalancedView on 2 real engines", () => {
 
   test("AsyncResults as arguments become dependencies and are replaced by their values", async () => {
     const lview = t.rc.loadBalancedView();
-    const x = lview.apply(async () => { await new Promise((r) => setTimeout(r, 100)); return 1; });
+    const x = lview.apply(async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      return 1;
+    });
     const y = lview.apply(() => 2);
     const z = lview.apply((a: number, b: number) => a + b, x, y);
     assert.equal(await z, 3);
     assert.ok((meta(z).started as number) >= (meta(x).completed as number));
-    const bad = lview.apply(() => { throw new TypeError("no value"); });
+    const bad = lview.apply(() => {
+      throw new TypeError("no value");
+    });
     const dependent = lview.apply((v: number) => v, bad);
     await assert.rejects(dependent, (e: unknown) => {
       assert.ok(e instanceof ImpossibleDependency);
@@ -200,10 +244,16 @@ describe("LoadBalancedView on 2 real engines", () => {
   });
 
   test("returnExceptions gives one entry per input item", async () => {
-    const ar = t.rc.loadBalancedView().with({ chunksize: 2 }).map((x: number) => {
-      if (x === 3) throw new Error("three");
-      return x;
-    }, [0, 1, 2, 3, 4]);
+    const ar = t.rc
+      .loadBalancedView()
+      .with({ chunksize: 2 })
+      .map(
+        (x: number) => {
+          if (x === 3) throw new Error("three");
+          return x;
+        },
+        [0, 1, 2, 3, 4],
+      );
     const values = (await ar.get({ returnExceptions: true })) as unknown[];
     assert.equal(values.length, 5);
     assert.deepEqual(values.slice(0, 2), [0, 1]);
@@ -216,7 +266,12 @@ describe("LoadBalancedView on 2 real engines", () => {
     const fut = ex.submit((a: number, b: number) => a + b, 1, 2);
     assert.equal(await fut, 3);
     const out: unknown[] = [];
-    for await (const r of ex.map((ms: number, tag: string) => new Promise((res) => setTimeout(() => res(tag), ms)), [50, 10, 30], ["a", "b", "c"])) out.push(r);
+    for await (const r of ex.map(
+      (ms: number, tag: string) => new Promise((res) => setTimeout(() => res(tag), ms)),
+      [50, 10, 30],
+      ["a", "b", "c"],
+    ))
+      out.push(r);
     assert.deepEqual(out, ["a", "b", "c"]);
     const slow = ex.submit(hold, 300);
     const fast = ex.submit(() => "fast");
@@ -254,7 +309,11 @@ describe("LoadBalancedView on 2 real engines", () => {
       const running = lview.apply(hold, 300);
       // The hub handles one client's messages in order: once this answers, it knows the task.
       await t.rc.queueStatus();
-      assert.equal(await second.getResult(running.msgIds[0] as string), await running, "a running task's result is fetched once it is done");
+      assert.equal(
+        await second.getResult(running.msgIds[0] as string),
+        await running,
+        "a running task's result is fetched once it is done",
+      );
       const again = second.resubmit(done.msgIds[0] as string);
       assert.equal(await again, "stored");
       assert.notEqual(again.msgIds[0], done.msgIds[0]);
@@ -263,4 +322,3 @@ describe("LoadBalancedView on 2 real engines", () => {
     }
   });
 });
-

@@ -16,7 +16,8 @@ import { waitUntil } from "../helpers/system.js";
 const run = promisify(execFile);
 const CLI = [path.join(import.meta.dirname, "../../src/cli/main.ts")];
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "parallax-logs-"));
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => run(process.execPath, ["--import", "tsx", ...CLI, ...args], { env: { ...process.env, ...ownedByTest(), ...env }, timeout: 60_000 });
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  run(process.execPath, ["--import", "tsx", ...CLI, ...args], { env: { ...process.env, ...ownedByTest(), ...env }, timeout: 60_000 });
 
 /** Every line of a log file, or none yet. */
 function lines(file: string): string[] {
@@ -30,26 +31,44 @@ function lines(file: string): string[] {
 test("the controller and engine logs say, one line each, what happened: registrations, failed tasks, deaths", async () => {
   const dir = tempDir();
   await using rc = await Cluster.startAndConnect({ n: 2, profileDir: dir });
-  await assert.rejects(rc.view(0).apply(() => {
-    throw new Error("a failing task");
-  }));
+  await assert.rejects(
+    rc.view(0).apply(() => {
+      throw new Error("a failing task");
+    }),
+  );
   const pid1 = (await rc.view(1).apply(() => process.pid)) as number;
   const running = rc.view(1).apply(() => new Promise((r) => setTimeout(r, 30_000)));
   process.kill(pid1, "SIGKILL");
   await assert.rejects(running, EngineError);
   const log = path.join(dir, "log");
   const controllerLog = path.join(log, `controller-${rc.cluster.clusterId}.log`);
-  await waitUntil("the controller to log the dead engine", 10_000, () => lines(controllerLog).some((l) => /WARN {2}controller: engine 1 is gone/.test(l)));
+  await waitUntil("the controller to log the dead engine", 10_000, () =>
+    lines(controllerLog).some((l) => /WARN {2}controller: engine 1 is gone/.test(l)),
+  );
   const text = lines(controllerLog);
   const line = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) [\w ]+\d*: \S/;
   for (const l of text) assert.match(l, line, "every line has a time, a level and who speaks");
-  assert.ok(text.some((l) => /INFO {2}controller: engine 0 registered \(pid \d+ on /.test(l)), text.join("\n"));
-  assert.ok(text.some((l) => /INFO {2}controller: task \S+ failed on engine 0: Error: a failing task/.test(l)), text.join("\n"));
+  assert.ok(
+    text.some((l) => /INFO {2}controller: engine 0 registered \(pid \d+ on /.test(l)),
+    text.join("\n"),
+  );
+  assert.ok(
+    text.some((l) => /INFO {2}controller: task \S+ failed on engine 0: Error: a failing task/.test(l)),
+    text.join("\n"),
+  );
   assert.ok(!text.some((l) => l.includes("DEBUG")), "debug lines only at --log-level debug");
-  const engineLog = lines(path.join(log, `engine-${rc.cluster.clusterId}-0-0.log`)).concat(lines(path.join(log, `engine-${rc.cluster.clusterId}-0-1.log`)));
-  assert.ok(engineLog.some((l) => /INFO {2}engine \d: registered with the controller at tcp:/.test(l)), engineLog.join("\n"));
+  const engineLog = lines(path.join(log, `engine-${rc.cluster.clusterId}-0-0.log`)).concat(
+    lines(path.join(log, `engine-${rc.cluster.clusterId}-0-1.log`)),
+  );
+  assert.ok(
+    engineLog.some((l) => /INFO {2}engine \d: registered with the controller at tcp:/.test(l)),
+    engineLog.join("\n"),
+  );
   await waitUntil("the supervisor to log its engine's death", 10_000, () =>
-    [0, 1].flatMap((i) => lines(path.join(log, `engine-${rc.cluster.clusterId}-0-${i}.log`))).some((l) => /WARN {2}supervisor: engine 1 exited \(signal SIGKILL\)/.test(l)));
+    [0, 1]
+      .flatMap((i) => lines(path.join(log, `engine-${rc.cluster.clusterId}-0-${i}.log`)))
+      .some((l) => /WARN {2}supervisor: engine 1 exited \(signal SIGKILL\)/.test(l)),
+  );
 });
 
 test("the profile's parallax.json fills options not given; flags and PARALLAX_LOG_LEVEL (set by logLevel) win over it", async () => {
@@ -79,6 +98,12 @@ test("the profile's parallax.json fills options not given; flags and PARALLAX_LO
   assert.match(flagged.stdout, /0 engine\(s\)/, "-n on the command line wins over the file");
   await cli(["cluster", "stop", "--all", "--profile-dir", dir]);
   fs.writeFileSync(path.join(dir, "parallax.json"), JSON.stringify({ controller: { loud: true } }));
-  await assert.rejects(cli(["controller", "--profile-dir", dir]), /parallax\.json: unknown option "loud" for controller \(options: profile, /);
-  assert.throws(() => new Cluster({ logLevel: "loud" as never }), /Cluster option logLevel must be one of debug, info, warn, error, got "loud"/);
+  await assert.rejects(
+    cli(["controller", "--profile-dir", dir]),
+    /parallax\.json: unknown option "loud" for controller \(options: profile, /,
+  );
+  assert.throws(
+    () => new Cluster({ logLevel: "loud" as never }),
+    /Cluster option logLevel must be one of debug, info, warn, error, got "loud"/,
+  );
 });

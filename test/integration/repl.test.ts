@@ -32,10 +32,12 @@ class ReplProcess {
     };
     child.stdout.on("data", collect);
     child.stderr.on("data", collect);
-    this.exited = new Promise((resolve) => child.on("exit", (code) => {
-      for (const wake of this.changed) wake();
-      resolve(code);
-    }));
+    this.exited = new Promise((resolve) =>
+      child.on("exit", (code) => {
+        for (const wake of this.changed) wake();
+        resolve(code);
+      }),
+    );
   }
 
   static start(args: string[]): ReplProcess {
@@ -144,7 +146,11 @@ describe("parallax repl -n 2 (starts and stops its own cluster)", () => {
     assert.match(failed, /\[1:5\] ReferenceError: undefinedName is not defined/);
     assert.match(await session.type(".px --bogus 1", PROMPT), /px: unknown flag --bogus/);
     assert.match(await session.type(".px --targets 7 1", PROMPT), /px: RangeError: engine 7 is not registered/);
-    assert.equal(await session.type("rc.ids.length + dview.targets + typeof lview.apply", PROMPT), "'2allfunction'\n", "rc, dview and lview are defined");
+    assert.equal(
+      await session.type("rc.ids.length + dview.targets + typeof lview.apply", PROMPT),
+      "'2allfunction'\n",
+      "rc, dview and lview are defined",
+    );
     await session.type(".clear", PROMPT);
     assert.equal(await session.type("typeof rc + typeof px", PROMPT), "'objectfunction'\n", ".clear keeps the cluster handles");
 

@@ -10,10 +10,17 @@ for (const scheme of ["leastload", "lru", "weighted", "plainrandom", "twobin"]) 
   test(`scheme ${scheme} places load-balanced work on real engines`, async () => {
     const t = await startTestCluster({ n: 2, scheme, hwm: 0 });
     try {
-      const ar = t.rc.loadBalancedView().map(() => engineId, Array.from({ length: 40 }, (_, i) => i));
+      const ar = t.rc.loadBalancedView().map(
+        () => engineId,
+        Array.from({ length: 40 }, (_, i) => i),
+      );
       const values = (await ar) as number[];
       assert.equal(values.length, 40);
-      assert.deepEqual(values, (ar.metadata as TaskMetadata[]).map((m) => m.engineId), "each item reports the engine the metadata names");
+      assert.deepEqual(
+        values,
+        (ar.metadata as TaskMetadata[]).map((m) => m.engineId),
+        "each item reports the engine the metadata names",
+      );
     } finally {
       await t.stop();
     }

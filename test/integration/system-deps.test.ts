@@ -14,7 +14,11 @@ const ROOT = path.join(import.meta.dirname, "../..");
 async function runTestFile(file: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
   // A test run of its own, not a subtest of this one's runner.
   const { NODE_TEST_CONTEXT: _runner, ...inherited } = process.env;
-  const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", file], { cwd: ROOT, env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", file], {
+    cwd: ROOT,
+    env: { ...inherited, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));

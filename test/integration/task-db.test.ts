@@ -16,7 +16,9 @@ test("SQLite: every request and result lands in a real file; dbQuery filters wit
     const lview = t.rc.loadBalancedView();
     const before = Date.now();
     const fits = [1, 2, 3].map((x) => lview.with({ label: `fit-${x}` }).apply((v: number) => v * 2, x));
-    const other = lview.with({ label: "plot" }).apply(() => { throw new Error("no display"); });
+    const other = lview.with({ label: "plot" }).apply(() => {
+      throw new Error("no display");
+    });
     await Promise.all(fits);
     await other.catch(() => {});
     assert.ok(fs.existsSync(file));
@@ -45,7 +47,11 @@ test("SQLite rows survive the controller", async () => {
   await t.cluster.stop();
   fs.copyFileSync(file, copy);
   const db = new Database(copy, { readonly: true });
-  const row = db.prepare("SELECT status, engine_id, phase FROM tasks WHERE msg_id = ?").get(ar.msgIds[0]) as { status: string; engine_id: number; phase: string };
+  const row = db.prepare("SELECT status, engine_id, phase FROM tasks WHERE msg_id = ?").get(ar.msgIds[0]) as {
+    status: string;
+    engine_id: number;
+    phase: string;
+  };
   db.close();
   assert.deepEqual(row, { status: "ok", engine_id: 0, phase: "done" });
   fs.rmSync(t.dir, { recursive: true, force: true });
@@ -77,14 +83,18 @@ test("a task taking 3,000 futures as arguments runs under a database bound of 10
     const lview = rc.loadBalancedView();
     const gate = path.join(t.dir, "gate");
     // Inputs wait for the gate, so that the consumer is at the controller before any of them finishes.
-    const opened = lview.apply((file: string) => new Promise((resolve) => {
-      const timer = setInterval(() => {
-        if ((require("node:fs") as typeof import("node:fs")).existsSync(file)) {
-          clearInterval(timer);
-          resolve(true);
-        }
-      }, 10);
-    }), gate);
+    const opened = lview.apply(
+      (file: string) =>
+        new Promise((resolve) => {
+          const timer = setInterval(() => {
+            if ((require("node:fs") as typeof import("node:fs")).existsSync(file)) {
+              clearInterval(timer);
+              resolve(true);
+            }
+          }, 10);
+        }),
+      gate,
+    );
     const inputs = Array.from({ length: 3000 }, (_, i) => lview.with({ after: opened }).apply((x: number) => x, i));
     const total = lview.apply((...xs: number[]) => xs.reduce((a, b) => a + b, 0), ...inputs);
     await waitUntil("the inputs and their consumer at the controller", 60_000, async () => (await rc.queueStatus()).unassigned === 3001);
@@ -93,11 +103,14 @@ test("a task taking 3,000 futures as arguments runs under a database bound of 10
     const history = await rc.hubHistory();
     assert.ok(history.length <= 10, `the bound applies once nothing needs the inputs (${history.length} records kept)`);
     // An input finished and culled before its consumer was submitted: a clear error, not a missing frame.
-    await assert.rejects(lview.apply((x: number) => x, inputs[0] as NonNullable<(typeof inputs)[0]>), (e: unknown) => {
-      assert.ok(e instanceof ResultCulled, String(e));
-      assert.match((e as Error).message, /takes the result of .* culled .* \(raise --db-max-records, or use --db sqlite\)/);
-      return true;
-    });
+    await assert.rejects(
+      lview.apply((x: number) => x, inputs[0] as NonNullable<(typeof inputs)[0]>),
+      (e: unknown) => {
+        assert.ok(e instanceof ResultCulled, String(e));
+        assert.match((e as Error).message, /takes the result of .* culled .* \(raise --db-max-records, or use --db sqlite\)/);
+        return true;
+      },
+    );
   } finally {
     await rc.close();
     await t.stop();

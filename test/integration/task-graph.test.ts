@@ -11,7 +11,7 @@ const add = (x: number, y: number) => x + y;
 /** A seeded pseudo-random generator, so a failing DAG can be reproduced. */
 function lcg(seed: number): () => number {
   let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
 describe("task graphs on real engines", () => {
@@ -29,7 +29,14 @@ describe("task graphs on real engines", () => {
     const cleanup = g.task(() => "cleaned").after(z, { success: false, failure: true });
     const exported = g.export();
     assert.equal(exported.nodes.length, 4);
-    assert.deepEqual(exported.edges.map((e) => [e.source, e.target, e.attributes?.kind]), [["t0", "t2", "argument"], ["t1", "t2", "argument"], ["t2", "t3", "after"]]);
+    assert.deepEqual(
+      exported.edges.map((e) => [e.source, e.target, e.attributes?.kind]),
+      [
+        ["t0", "t2", "argument"],
+        ["t1", "t2", "argument"],
+        ["t2", "t3", "after"],
+      ],
+    );
     const results = await g.compute(t.rc.loadBalancedView());
     assert.equal(results.get(z), 300);
     assert.throws(() => results.get(cleanup), ImpossibleDependency, "cleanup only runs when z fails");
@@ -62,7 +69,8 @@ describe("task graphs on real engines", () => {
     await Promise.all(tasks);
     const meta = tasks.map((ar) => ar.metadata as TaskMetadata);
     preds.forEach((p, i) => {
-      for (const j of p) assert.ok((meta[i]?.started as number) >= (meta[j]?.completed as number), `task ${i} started before its dependency ${j} completed`);
+      for (const j of p)
+        assert.ok((meta[i]?.started as number) >= (meta[j]?.completed as number), `task ${i} started before its dependency ${j} completed`);
     });
     assert.equal(new Set(meta.map((m) => m.engineId)).size, 2, "both engines took part");
   });

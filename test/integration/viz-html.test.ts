@@ -25,7 +25,14 @@ before(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
 });
 
@@ -58,10 +65,16 @@ function executedGraph() {
   const base = diamond();
   const extra = graphJSON(
     [
-      ["evil", { label: "</script><script>window.pwned=1</script>", shortId: "eeee5555", state: "done", engineId: 3, started: 1, completed: 3 }],
+      [
+        "evil",
+        { label: "</script><script>window.pwned=1</script>", shortId: "eeee5555", state: "done", engineId: 3, started: 1, completed: 3 },
+      ],
       ["aborted", { label: "stop", state: "aborted" }],
     ],
-    [["evil", "aborted", "argument"], ["load", "evil", "after"]],
+    [
+      ["evil", "aborted", "argument"],
+      ["load", "evil", "after"],
+    ],
   );
   return { ...base, nodes: [...base.nodes, ...extra.nodes], edges: [...(base.edges ?? []), ...(extra.edges ?? [])] };
 }

@@ -53,63 +53,92 @@ test("mpiexec starts 4 engines whose ids are their ranks; stop ends every rank",
   }
 });
 
-test("Cluster({ engines: \"mpi\", launcherOptions }) uses the named launcher; the set re-attaches from the cluster file", { timeout: 90_000 }, async (t) => {
-  const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
-  if (skipWithout(t, why)) return;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-"));
-  const cluster = new Cluster({ n: 2, profileDir: dir, engines: "mpi", launcherOptions: { mpiArgs: MPI_ARGS } });
-  try {
-    await cluster.start();
-    const rc = await cluster.connectClient();
-    assert.deepEqual(await rc.waitForEngines(2, { timeout: 45_000 }), [0, 1]);
-    const pids = (await rc.view().apply(() => process.pid)) as number[];
-    await rc.close();
-    const mpiexecPid = Object.values(cluster.engineSets)[0]?.pids[0] as number;
-    const attached = Cluster.fromFile({ profileDir: dir, clusterId: cluster.clusterId });
-    assert.equal(attached.engineSets["0"]?.launcher, "mpi");
-    await attached.stop();
-    await waitUntil("mpiexec and its ranks to exit", 10_000, () => [mpiexecPid, ...pids].every((pid) => !alive(pid)));
-  } finally {
-    await cluster.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test("an mpiexec that refuses to run fails waitForEngines at once with EngineError naming the set and mpiexec's log", { timeout: 60_000 }, async (t) => {
-  const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
-  if (skipWithout(t, why)) return;
-  const { EngineError } = await import("../../src/index.js");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-refused-"));
-  const started = Date.now();
-  await assert.rejects(
-    Cluster.startAndConnect({ n: 2, profileDir: dir, engines: "mpi", launcherOptions: { mpiArgs: [...MPI_ARGS, "--no-such-mpiexec-option"] } }),
-    (e: unknown) => e instanceof EngineError && /engine set 0 \(mpi, 2 engines\) .* ended: mpiexec exited with code \d+; read .*engines-.*-0-mpi\.log/.test((e as Error).message),
-  );
-  assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
-});
-
-test("parallax cluster start --engines mpi --launcher-options starts ranks as engines from the command line", { timeout: 90_000 }, async (t) => {
-  const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
-  if (skipWithout(t, why)) return;
-  const { execFile } = await import("node:child_process");
-  const { promisify } = await import("node:util");
-  const { Client } = await import("../../src/index.js");
-  const run = promisify(execFile);
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-cli-"));
-  const env = { ...process.env, ...ownedByTest(), PARALLAX_DIR: root };
-  const cli = [path.join(import.meta.dirname, "../../src/cli/main.ts")];
-  const node = (args: string[]) => run(process.execPath, ["--import", "tsx", ...cli, ...args], { env, timeout: 60_000 });
-  await node(["cluster", "start", "-n", "2", "--engines", "mpi", "--launcher-options", JSON.stringify({ mpiArgs: MPI_ARGS }), "--daemonize"]);
-  try {
-    const rc = await Client.connect({ profileDir: path.join(root, "profile_default") });
+test(
+  'Cluster({ engines: "mpi", launcherOptions }) uses the named launcher; the set re-attaches from the cluster file',
+  { timeout: 90_000 },
+  async (t) => {
+    const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
+    if (skipWithout(t, why)) return;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-"));
+    const cluster = new Cluster({ n: 2, profileDir: dir, engines: "mpi", launcherOptions: { mpiArgs: MPI_ARGS } });
     try {
+      await cluster.start();
+      const rc = await cluster.connectClient();
       assert.deepEqual(await rc.waitForEngines(2, { timeout: 45_000 }), [0, 1]);
-      assert.deepEqual(await rc.view().apply(() => mpiRank), [0, 1]);
-    } finally {
+      const pids = (await rc.view().apply(() => process.pid)) as number[];
       await rc.close();
+      const mpiexecPid = Object.values(cluster.engineSets)[0]?.pids[0] as number;
+      const attached = Cluster.fromFile({ profileDir: dir, clusterId: cluster.clusterId });
+      assert.equal(attached.engineSets["0"]?.launcher, "mpi");
+      await attached.stop();
+      await waitUntil("mpiexec and its ranks to exit", 10_000, () => [mpiexecPid, ...pids].every((pid) => !alive(pid)));
+    } finally {
+      await cluster.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    await node(["cluster", "stop"]);
-  }
-  await assert.rejects(node(["cluster", "start", "--launcher-options", "[1]"]), /expected a JSON object, got \[1\]/);
-});
+  },
+);
+
+test(
+  "an mpiexec that refuses to run fails waitForEngines at once with EngineError naming the set and mpiexec's log",
+  { timeout: 60_000 },
+  async (t) => {
+    const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
+    if (skipWithout(t, why)) return;
+    const { EngineError } = await import("../../src/index.js");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-refused-"));
+    const started = Date.now();
+    await assert.rejects(
+      Cluster.startAndConnect({
+        n: 2,
+        profileDir: dir,
+        engines: "mpi",
+        launcherOptions: { mpiArgs: [...MPI_ARGS, "--no-such-mpiexec-option"] },
+      }),
+      (e: unknown) =>
+        e instanceof EngineError &&
+        /engine set 0 \(mpi, 2 engines\) .* ended: mpiexec exited with code \d+; read .*engines-.*-0-mpi\.log/.test((e as Error).message),
+    );
+    assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+  },
+);
+
+test(
+  "parallax cluster start --engines mpi --launcher-options starts ranks as engines from the command line",
+  { timeout: 90_000 },
+  async (t) => {
+    const why = missingRequirements(["mpiexec"], { packages: "openmpi-bin" });
+    if (skipWithout(t, why)) return;
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const { Client } = await import("../../src/index.js");
+    const run = promisify(execFile);
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-mpi-cli-"));
+    const env = { ...process.env, ...ownedByTest(), PARALLAX_DIR: root };
+    const cli = [path.join(import.meta.dirname, "../../src/cli/main.ts")];
+    const node = (args: string[]) => run(process.execPath, ["--import", "tsx", ...cli, ...args], { env, timeout: 60_000 });
+    await node([
+      "cluster",
+      "start",
+      "-n",
+      "2",
+      "--engines",
+      "mpi",
+      "--launcher-options",
+      JSON.stringify({ mpiArgs: MPI_ARGS }),
+      "--daemonize",
+    ]);
+    try {
+      const rc = await Client.connect({ profileDir: path.join(root, "profile_default") });
+      try {
+        assert.deepEqual(await rc.waitForEngines(2, { timeout: 45_000 }), [0, 1]);
+        assert.deepEqual(await rc.view().apply(() => mpiRank), [0, 1]);
+      } finally {
+        await rc.close();
+      }
+    } finally {
+      await node(["cluster", "stop"]);
+    }
+    await assert.rejects(node(["cluster", "start", "--launcher-options", "[1]"]), /expected a JSON object, got \[1\]/);
+  },
+);

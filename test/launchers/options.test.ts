@@ -18,16 +18,24 @@ type Ctor = new (options: never) => unknown;
 
 /** Asserts that constructing with `options` throws `kind` with a message matching `message`. */
 function rejects(Launcher: Ctor, options: unknown, kind: typeof TypeError | typeof RangeError, message: RegExp): void {
-  assert.throws(() => new Launcher(options as never), (error: unknown) => {
-    assert.ok(error instanceof kind, `expected ${kind.name}, got ${String(error)}`);
-    assert.match((error as Error).message, message);
-    return true;
-  });
+  assert.throws(
+    () => new Launcher(options as never),
+    (error: unknown) => {
+      assert.ok(error instanceof kind, `expected ${kind.name}, got ${String(error)}`);
+      assert.match((error as Error).message, message);
+      return true;
+    },
+  );
 }
 
 const context = (dir: string): LaunchContext => ({
-  engineFile: path.join(dir, "security", "engine-c1.json"), profileDir: dir, logDir: path.join(dir, "log"), clusterId: "c1", setId: "3",
-  cwd: "/work dir", env: {},
+  engineFile: path.join(dir, "security", "engine-c1.json"),
+  profileDir: dir,
+  logDir: path.join(dir, "log"),
+  clusterId: "c1",
+  setId: "3",
+  cwd: "/work dir",
+  env: {},
 });
 
 test("MpiLauncher validates every option, naming the option and the value", () => {
@@ -35,13 +43,20 @@ test("MpiLauncher validates every option, naming the option and the value", () =
   rejects(MpiLauncher, { mpiComand: "mpirun" }, TypeError, /unknown MpiLauncher option "mpiComand" \(valid: mpiCommand, /);
   rejects(MpiLauncher, { mpiCommand: 5 }, TypeError, /MpiLauncher option mpiCommand must be a string, got 5/);
   rejects(MpiLauncher, { mpiCommand: "" }, RangeError, /MpiLauncher option mpiCommand must be a non-empty single-line string, got ""/);
-  rejects(MpiLauncher, { mpiArgs: "--oversubscribe" }, TypeError, /MpiLauncher option mpiArgs must be an array of strings, got "--oversubscribe"/);
+  rejects(
+    MpiLauncher,
+    { mpiArgs: "--oversubscribe" },
+    TypeError,
+    /MpiLauncher option mpiArgs must be an array of strings, got "--oversubscribe"/,
+  );
   rejects(MpiLauncher, { mpiArgs: ["-x", 3] }, TypeError, /MpiLauncher option mpiArgs must be an array of strings, got \["-x",3\]/);
   rejects(MpiLauncher, { engineArgs: [true] }, TypeError, /MpiLauncher option engineArgs must be an array of strings/);
   rejects(MpiLauncher, { node: "node\n" }, RangeError, /MpiLauncher option node must be a non-empty single-line string/);
   rejects(MpiLauncher, { stopTimeout: -1 }, RangeError, /MpiLauncher option stopTimeout must be an integer >= 0, got -1/);
   rejects(MpiLauncher, { stopTimeout: "5s" }, TypeError, /MpiLauncher option stopTimeout must be an integer >= 0, got "5s"/);
-  assert.ok(new MpiLauncher({ mpiCommand: "mpirun", mpiArgs: ["--hostfile", "hosts"], engineArgs: [], node: "/usr/bin/node", stopTimeout: 0 }));
+  assert.ok(
+    new MpiLauncher({ mpiCommand: "mpirun", mpiArgs: ["--hostfile", "hosts"], engineArgs: [], node: "/usr/bin/node", stopTimeout: 0 }),
+  );
 });
 
 test("MpiLauncher runs mpiexec -n N, its arguments, then one engine with --mpi", () => {
@@ -53,11 +68,26 @@ test("MpiLauncher runs mpiexec -n N, its arguments, then one engine with --mpi",
 });
 
 test("SshLauncher validates every option, naming the option and the value", () => {
-  rejects(SshLauncher, { hosts: ["node1"] }, TypeError, /SshLauncher option hosts must be an object mapping host names to engine counts, got \["node1"\]/);
+  rejects(
+    SshLauncher,
+    { hosts: ["node1"] },
+    TypeError,
+    /SshLauncher option hosts must be an object mapping host names to engine counts, got \["node1"\]/,
+  );
   rejects(SshLauncher, { hosts: {} }, RangeError, /SshLauncher option hosts must be an object with at least one host, got \{\}/);
-  rejects(SshLauncher, { hosts: { "-oProxyCommand=sh": 1 } }, RangeError, /SshLauncher option hosts must be host names .*, got "-oProxyCommand=sh"/);
+  rejects(
+    SshLauncher,
+    { hosts: { "-oProxyCommand=sh": 1 } },
+    RangeError,
+    /SshLauncher option hosts must be host names .*, got "-oProxyCommand=sh"/,
+  );
   rejects(SshLauncher, { hosts: { "node 1": 1 } }, RangeError, /got "node 1"/);
-  rejects(SshLauncher, { hosts: { node1: 0 } }, RangeError, /SshLauncher option hosts must be engine counts that are integers >= 1 \(host node1\), got 0/);
+  rejects(
+    SshLauncher,
+    { hosts: { node1: 0 } },
+    RangeError,
+    /SshLauncher option hosts must be engine counts that are integers >= 1 \(host node1\), got 0/,
+  );
   rejects(SshLauncher, { hosts: { node1: 1.5 } }, RangeError, /\(host node1\), got 1.5/);
   rejects(SshLauncher, { hosts: { node1: "2" } }, TypeError, /\(host node1\), got "2"/);
   rejects(SshLauncher, { sshCommand: ["ssh"] }, TypeError, /SshLauncher option sshCommand must be a string, got \["ssh"\]/);
@@ -68,13 +98,21 @@ test("SshLauncher validates every option, naming the option and the value", () =
   rejects(SshLauncher, { remoteTmpDir: "tmp" }, RangeError, /SshLauncher option remoteTmpDir must be an absolute path, got "tmp"/);
   rejects(SshLauncher, { sshTimeout: 0 }, RangeError, /SshLauncher option sshTimeout must be an integer >= 1, got 0/);
   rejects(SshLauncher, { host: { a: 1 } }, TypeError, /unknown SshLauncher option "host"/);
-  assert.ok(new SshLauncher({ hosts: { node1: 4, "user@node2": 2, "[::1]": 1 }, sshArgs: ["-p", "2222"], remoteCwd: "/srv", sshTimeout: 5 }));
+  assert.ok(
+    new SshLauncher({ hosts: { node1: 4, "user@node2": 2, "[::1]": 1 }, sshArgs: ["-p", "2222"], remoteCwd: "/srv", sshTimeout: 5 }),
+  );
 });
 
 test("SshLauncher fills hosts in order up to their counts, and refuses more engines than slots", async () => {
   const hosts = { node1: 4, "user@node2": 2 };
-  assert.deepEqual(placeEngines(6, hosts), [{ host: "node1", count: 4 }, { host: "user@node2", count: 2 }]);
-  assert.deepEqual(placeEngines(5, hosts), [{ host: "node1", count: 4 }, { host: "user@node2", count: 1 }]);
+  assert.deepEqual(placeEngines(6, hosts), [
+    { host: "node1", count: 4 },
+    { host: "user@node2", count: 2 },
+  ]);
+  assert.deepEqual(placeEngines(5, hosts), [
+    { host: "node1", count: 4 },
+    { host: "user@node2", count: 1 },
+  ]);
   assert.deepEqual(placeEngines(3, hosts), [{ host: "node1", count: 3 }]);
   assert.deepEqual(placeEngines(0, hosts), []);
   assert.throws(() => placeEngines(7, hosts), /SshLauncher cannot place 7 engines: hosts \{"node1":4,"user@node2":2\} offer 6/);
@@ -87,7 +125,7 @@ test("SshLauncher fills hosts in order up to their counts, and refuses more engi
 });
 
 test("shell quoting survives sh for awkward strings", () => {
-  const values = ["plain", "with space", "it's", "$HOME", "`id`", "a\"b", "new\nline", "*", "", "--flag=x"];
+  const values = ["plain", "with space", "it's", "$HOME", "`id`", 'a"b', "new\nline", "*", "", "--flag=x"];
   const printed = execFileSync("sh", ["-c", `printf '%s\\0' ${values.map(shellQuote).join(" ")}`]).toString();
   assert.deepEqual(printed.split("\0").slice(0, -1), values);
   assert.equal(shellJoin(["node", "a b"]), "node 'a b'");
@@ -110,12 +148,24 @@ test("the SSH stop script returns each remote log intact and removes the folder"
 });
 
 test("the SSH start output must hold the folder and one pid per engine", () => {
-  assert.deepEqual(parseStartOutput("h", "__parallax_dir=/tmp/parallax-x\n__parallax_pid=10\n__parallax_pid=11\n", 2), { host: "h", dir: "/tmp/parallax-x", pids: [10, 11] });
-  assert.throws(() => parseStartOutput("node1", "__parallax_dir=/tmp/x\n__parallax_pid=10\n", 2), /ssh node1: expected a folder and 2 engine pids/);
+  assert.deepEqual(parseStartOutput("h", "__parallax_dir=/tmp/parallax-x\n__parallax_pid=10\n__parallax_pid=11\n", 2), {
+    host: "h",
+    dir: "/tmp/parallax-x",
+    pids: [10, 11],
+  });
+  assert.throws(
+    () => parseStartOutput("node1", "__parallax_dir=/tmp/x\n__parallax_pid=10\n", 2),
+    /ssh node1: expected a folder and 2 engine pids/,
+  );
 });
 
 test("SlurmLauncher validates every option, naming the option and the value", () => {
-  rejects(SlurmLauncher, { jobName: "my job" }, RangeError, /SlurmLauncher option jobName must be a word without spaces or quotes, got "my job"/);
+  rejects(
+    SlurmLauncher,
+    { jobName: "my job" },
+    RangeError,
+    /SlurmLauncher option jobName must be a word without spaces or quotes, got "my job"/,
+  );
   rejects(SlurmLauncher, { partition: 3 }, TypeError, /SlurmLauncher option partition must be a string, got 3/);
   rejects(SlurmLauncher, { account: "a'b" }, RangeError, /SlurmLauncher option account must be a word/);
   rejects(SlurmLauncher, { qos: "" }, RangeError, /SlurmLauncher option qos must be a non-empty single-line string, got ""/);
@@ -127,7 +177,12 @@ test("SlurmLauncher validates every option, naming the option and the value", ()
   rejects(SlurmLauncher, { array: "yes" }, TypeError, /SlurmLauncher option array must be a boolean, got "yes"/);
   rejects(SlurmLauncher, { template: 1 }, TypeError, /SlurmLauncher option template must be a string, got 1/);
   rejects(SlurmLauncher, { template: " \n" }, RangeError, /SlurmLauncher option template must be a non-empty batch script/);
-  rejects(SlurmLauncher, { template: "#!/bin/sh\nsrun {engine}\n" }, RangeError, /SlurmLauncher option template must be a script whose placeholders are among \{jobName\}, .*, got "\{engine\}"/);
+  rejects(
+    SlurmLauncher,
+    { template: "#!/bin/sh\nsrun {engine}\n" },
+    RangeError,
+    /SlurmLauncher option template must be a script whose placeholders are among \{jobName\}, .*, got "\{engine\}"/,
+  );
   rejects(SlurmLauncher, { stopTimeout: 1.5 }, RangeError, /SlurmLauncher option stopTimeout must be an integer >= 0, got 1.5/);
   rejects(SlurmLauncher, { sbatchCommand: "" }, RangeError, /SlurmLauncher option sbatchCommand must be a non-empty/);
   rejects(SlurmLauncher, { partiton: "debug" }, TypeError, /unknown SlurmLauncher option "partiton"/);
@@ -135,14 +190,31 @@ test("SlurmLauncher validates every option, naming the option and the value", ()
 });
 
 test("the default Slurm script has every option as #SBATCH lines and srun's the engine", () => {
-  const script = new SlurmLauncher({ jobName: "px", partition: "debug", account: "proj", qos: "low", timeLimit: "1:00:00", sbatchArgs: ["--mem=2G", "#SBATCH --exclusive"], srunArgs: ["--cpu-bind=none"] })
-    .renderScript(3, context("/p"));
+  const script = new SlurmLauncher({
+    jobName: "px",
+    partition: "debug",
+    account: "proj",
+    qos: "low",
+    timeLimit: "1:00:00",
+    sbatchArgs: ["--mem=2G", "#SBATCH --exclusive"],
+    srunArgs: ["--cpu-bind=none"],
+  }).renderScript(3, context("/p"));
   const lines = script.split("\n");
   assert.equal(lines[0], "#!/bin/sh");
-  assert.deepEqual(lines.filter((l) => l.startsWith("#SBATCH")), [
-    "#SBATCH --job-name=px", "#SBATCH --ntasks=3", "#SBATCH --output=/p/log/engines-c1-3-slurm-%j.log", "#SBATCH --partition=debug",
-    "#SBATCH --account=proj", "#SBATCH --qos=low", "#SBATCH --time=1:00:00", "#SBATCH --mem=2G", "#SBATCH --exclusive",
-  ]);
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith("#SBATCH")),
+    [
+      "#SBATCH --job-name=px",
+      "#SBATCH --ntasks=3",
+      "#SBATCH --output=/p/log/engines-c1-3-slurm-%j.log",
+      "#SBATCH --partition=debug",
+      "#SBATCH --account=proj",
+      "#SBATCH --qos=low",
+      "#SBATCH --time=1:00:00",
+      "#SBATCH --mem=2G",
+      "#SBATCH --exclusive",
+    ],
+  );
   assert.ok(lines.includes("cd '/work dir'"));
   assert.match(script, /\nsrun --cpu-bind=none \S+ .*engine\/main\.(ts|js) --file \/p\/security\/engine-c1\.json\n$/);
   const array = new SlurmLauncher({ array: true }).renderScript(4, context("/p"));
@@ -151,33 +223,81 @@ test("the default Slurm script has every option as #SBATCH lines and srun's the 
 });
 
 test("a user Slurm template gets its placeholders filled and the shell's ${VAR} left alone", () => {
-  const template = "#!/bin/bash\n#SBATCH -J {jobName}\n#SBATCH --array=0-{lastIndex}\nmodule load node\necho ${HOME} {n} {clusterId}-{setId}\n{engineCommand}\n";
+  const template =
+    "#!/bin/bash\n#SBATCH -J {jobName}\n#SBATCH --array=0-{lastIndex}\nmodule load node\necho ${HOME} {n} {clusterId}-{setId}\n{engineCommand}\n";
   const script = new SlurmLauncher({ template, jobName: "mine" }).renderScript(5, context("/p"));
-  assert.match(script, /^#!\/bin\/bash\n#SBATCH -J mine\n#SBATCH --array=0-4\nmodule load node\necho \$\{HOME\} 5 c1-3\n\S+ .*--file \/p\/security\/engine-c1\.json\n$/);
+  assert.match(
+    script,
+    /^#!\/bin\/bash\n#SBATCH -J mine\n#SBATCH --array=0-4\nmodule load node\necho \$\{HOME\} 5 c1-3\n\S+ .*--file \/p\/security\/engine-c1\.json\n$/,
+  );
   assert.throws(() => renderTemplate("{nope}", {}), /Slurm template placeholder \{nope\} is unknown/);
 });
 
 test("the Slurm controller job shares the #SBATCH options, runs one task and execs the controller", () => {
-  const launcher = new SlurmControllerLauncher({ partition: "debug", account: "proj", timeLimit: "2:00:00", sbatchArgs: ["--mem=1G"], array: true, srunArgs: ["-v"] });
+  const launcher = new SlurmControllerLauncher({
+    partition: "debug",
+    account: "proj",
+    timeLimit: "2:00:00",
+    sbatchArgs: ["--mem=1G"],
+    array: true,
+    srunArgs: ["-v"],
+  });
   const script = launcher.renderScript(["--profile", "default", "--ip", "0.0.0.0"], context("/p"));
-  assert.deepEqual(script.split("\n").filter((l) => l.startsWith("#SBATCH")), [
-    "#SBATCH --job-name=parallax-controller", "#SBATCH --ntasks=1", "#SBATCH --output=/p/log/controller-c1-slurm-%j.log", "#SBATCH --partition=debug",
-    "#SBATCH --account=proj", "#SBATCH --time=2:00:00", "#SBATCH --mem=1G",
-  ]);
+  assert.deepEqual(
+    script.split("\n").filter((l) => l.startsWith("#SBATCH")),
+    [
+      "#SBATCH --job-name=parallax-controller",
+      "#SBATCH --ntasks=1",
+      "#SBATCH --output=/p/log/controller-c1-slurm-%j.log",
+      "#SBATCH --partition=debug",
+      "#SBATCH --account=proj",
+      "#SBATCH --time=2:00:00",
+      "#SBATCH --mem=1G",
+    ],
+  );
   assert.match(script, /\nexec \S+ .*controller\/main\.(ts|js) --profile default --ip 0\.0\.0\.0\n$/);
-  const custom = new SlurmControllerLauncher({ controllerJobName: "ctl", controllerTemplate: "#!/bin/bash\n#SBATCH -J {jobName}\nmodule load node\n{launch} # {setId}\n" })
-    .renderScript([], context("/p"));
+  const custom = new SlurmControllerLauncher({
+    controllerJobName: "ctl",
+    controllerTemplate: "#!/bin/bash\n#SBATCH -J {jobName}\nmodule load node\n{launch} # {setId}\n",
+  }).renderScript([], context("/p"));
   assert.match(custom, /^#!\/bin\/bash\n#SBATCH -J ctl\nmodule load node\nexec \S+ .*controller\/main\.(ts|js) # controller\n$/);
-  rejects(SlurmControllerLauncher, { controllerJobName: "a b" }, RangeError, /SlurmControllerLauncher option controllerJobName must be a word without spaces or quotes, got "a b"/);
-  rejects(SlurmControllerLauncher, { controllerTemplate: "{ctl}" }, RangeError, /SlurmControllerLauncher option controllerTemplate must be a script whose placeholders are among .*, got "\{ctl\}"/);
-  rejects(SlurmControllerLauncher, { remoteControllerEntry: "main.js" }, TypeError, /SlurmControllerLauncher option remoteControllerEntry must be an array of strings/);
+  rejects(
+    SlurmControllerLauncher,
+    { controllerJobName: "a b" },
+    RangeError,
+    /SlurmControllerLauncher option controllerJobName must be a word without spaces or quotes, got "a b"/,
+  );
+  rejects(
+    SlurmControllerLauncher,
+    { controllerTemplate: "{ctl}" },
+    RangeError,
+    /SlurmControllerLauncher option controllerTemplate must be a script whose placeholders are among .*, got "\{ctl\}"/,
+  );
+  rejects(
+    SlurmControllerLauncher,
+    { remoteControllerEntry: "main.js" },
+    TypeError,
+    /SlurmControllerLauncher option remoteControllerEntry must be an array of strings/,
+  );
 });
 
-test("controller: \"slurm\" is validated with the Slurm launcherOptions", () => {
-  assert.throws(() => new Cluster({ controller: "pbs" as never }), (error: unknown) => error instanceof RangeError && /Cluster option controller must be "local" or "slurm", got "pbs"/.test(error.message));
-  assert.throws(() => new Cluster({ controller: "slurm", launcherOptions: { timeLimit: "forever" } }), /SlurmControllerLauncher option timeLimit must be a Slurm time limit .*, got "forever"/);
-  assert.throws(() => new Cluster({ controller: "slurm", launcherOptions: { hosts: { node1: 1 } } }), /unknown SlurmControllerLauncher option "hosts"/);
-  assert.ok(new Cluster({ controller: "slurm", engines: "slurm", launcherOptions: { partition: "debug", controllerJobName: "ctl", array: true } }));
+test('controller: "slurm" is validated with the Slurm launcherOptions', () => {
+  assert.throws(
+    () => new Cluster({ controller: "pbs" as never }),
+    (error: unknown) =>
+      error instanceof RangeError && /Cluster option controller must be "local" or "slurm", got "pbs"/.test(error.message),
+  );
+  assert.throws(
+    () => new Cluster({ controller: "slurm", launcherOptions: { timeLimit: "forever" } }),
+    /SlurmControllerLauncher option timeLimit must be a Slurm time limit .*, got "forever"/,
+  );
+  assert.throws(
+    () => new Cluster({ controller: "slurm", launcherOptions: { hosts: { node1: 1 } } }),
+    /unknown SlurmControllerLauncher option "hosts"/,
+  );
+  assert.ok(
+    new Cluster({ controller: "slurm", engines: "slurm", launcherOptions: { partition: "debug", controllerJobName: "ctl", array: true } }),
+  );
 });
 
 test("sbatch --parsable output gives the job id", () => {
@@ -188,10 +308,16 @@ test("sbatch --parsable output gives the job id", () => {
 });
 
 test("named launchers take launcherOptions, checked when the Cluster is made", () => {
-  assert.throws(() => new Cluster({ engines: "ssh", launcherOptions: { hosts: { node1: 0 } } }), /SshLauncher option hosts must be engine counts that are integers >= 1 \(host node1\), got 0/);
+  assert.throws(
+    () => new Cluster({ engines: "ssh", launcherOptions: { hosts: { node1: 0 } } }),
+    /SshLauncher option hosts must be engine counts that are integers >= 1 \(host node1\), got 0/,
+  );
   assert.throws(() => new Cluster({ engines: "mpi", launcherOptions: { mpiArgs: 5 } as never }), TypeError);
   assert.throws(() => new Cluster({ engines: "slurm", launcherOptions: { timeLimit: "forever" } }), RangeError);
-  assert.throws(() => new Cluster({ engines: "mpi", launcherOptions: [] as never }), /Cluster option launcherOptions must be an object, got \[\]/);
+  assert.throws(
+    () => new Cluster({ engines: "mpi", launcherOptions: [] as never }),
+    /Cluster option launcherOptions must be an object, got \[\]/,
+  );
   assert.throws(() => new Cluster({ engines: "mpi", launcherOptions: { bogus: 1 } }), /unknown MpiLauncher option "bogus"/);
   assert.ok(new Cluster({ engines: "ssh", launcherOptions: { hosts: { node1: 2 } } }));
   assert.ok(new Cluster({ engines: "slurm", launcherOptions: { partition: "debug", array: true } }));
@@ -204,8 +330,14 @@ test("a missing mpiexec, ssh or sbatch fails start() with the command's name", a
   fs.writeFileSync(context(dir).engineFile, "{}\n", { mode: 0o600 });
   const ctx = { ...context(dir), cwd: dir };
   try {
-    await assert.rejects(new MpiLauncher({ mpiCommand: "/nonexistent/mpiexec" }).start(2, ctx), /cannot run "\/nonexistent\/mpiexec": not found/);
-    await assert.rejects(new SshLauncher({ hosts: { node1: 1 }, sshCommand: "/nonexistent/ssh" }).start(1, ctx), /SshLauncher could not start engines: cannot run "\/nonexistent\/ssh"/);
+    await assert.rejects(
+      new MpiLauncher({ mpiCommand: "/nonexistent/mpiexec" }).start(2, ctx),
+      /cannot run "\/nonexistent\/mpiexec": not found/,
+    );
+    await assert.rejects(
+      new SshLauncher({ hosts: { node1: 1 }, sshCommand: "/nonexistent/ssh" }).start(1, ctx),
+      /SshLauncher could not start engines: cannot run "\/nonexistent\/ssh"/,
+    );
     await assert.rejects(new SlurmLauncher({ sbatchCommand: "/nonexistent/sbatch" }).start(1, ctx), /cannot run "\/nonexistent\/sbatch"/);
     await assert.rejects(new SlurmLauncher().start(0, ctx), /SlurmLauncher submits jobs of at least 1 engine, got n = 0/);
   } finally {

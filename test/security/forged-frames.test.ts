@@ -13,12 +13,18 @@ test("forged, unsigned, tampered and replayed requests never reach an engine; re
   attacker.connect(info.url);
   try {
     await t.rc.view(0).push({ hits: 0 });
-    const bump = (() => { (globalThis as unknown as { hits: number }).hits++; return 1; }).toString();
-    const request = (codec: Codec) => codec.encode({
-      header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 },
-      content: { op: "call", fn: { __parallax_can__: "source", src: bump, name: "bump" } },
-      buffers: encodeValue([]),
-    });
+    const bump = (() => {
+      (globalThis as unknown as { hits: number }).hits++;
+      return 1;
+    }).toString();
+    const request = (codec: Codec) =>
+      codec.encode({
+        header: codec.header("apply_request"),
+        parent: {},
+        metadata: { engine: 0 },
+        content: { op: "call", fn: { __parallax_can__: "source", src: bump, name: "bump" } },
+        buffers: encodeValue([]),
+      });
     const wrongKey = request(new Codec("not-the-key"));
     const unsigned = request(new Codec(info.key));
     unsigned[1] = Buffer.alloc(0);
@@ -50,9 +56,15 @@ test("an engine holding the wrong key never registers, and exits non-zero with a
     const wrongFile = path.join(t.dir, "security", "engine-wrong-key.json");
     writeJsonAtomic(wrongFile, { ...readConnectionFile(t.cluster.files.engine), key: "0".repeat(64) });
     const entry = path.join(import.meta.dirname, "../../src/engine/main.ts");
-    const result = spawnSync(process.execPath, ["--import", "tsx", entry, "--file", wrongFile, "--registration-timeout", "1500"], { encoding: "utf8", timeout: 20_000 });
+    const result = spawnSync(process.execPath, ["--import", "tsx", entry, "--file", wrongFile, "--registration-timeout", "1500"], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     assert.notEqual(result.status, 0);
-    assert.match(result.stderr, /no registration reply from tcp:\/\/127\.0\.0\.1:\d+ within 1500 ms: check .* the key in the engine connection file/);
+    assert.match(
+      result.stderr,
+      /no registration reply from tcp:\/\/127\.0\.0\.1:\d+ within 1500 ms: check .* the key in the engine connection file/,
+    );
     assert.deepEqual(t.rc.ids, [0], "the engine with the wrong key never registered");
     assert.ok(fs.existsSync(wrongFile));
   } finally {

@@ -26,10 +26,14 @@ test("a request from a client whose clock is ahead, replayed after purgeResults,
   try {
     await t.rc.view(0).push({ hits: 0 });
     const bump = (() => ++(globalThis as unknown as { hits: number }).hits).toString();
-    const request = (codec: Codec, msgId: string, date: number) => codec.encode({
-      header: { ...codec.header("apply_request", msgId), date }, parent: {}, metadata: { engine: 0 },
-      content: { op: "call", fn: { __parallax_can__: "source", src: bump, name: "bump" } }, buffers: encodeValue([]),
-    });
+    const request = (codec: Codec, msgId: string, date: number) =>
+      codec.encode({
+        header: { ...codec.header("apply_request", msgId), date },
+        parent: {},
+        metadata: { engine: 0 },
+        content: { op: "call", fn: { __parallax_can__: "source", src: bump, name: "bump" } },
+        buffers: encodeValue([]),
+      });
     const receive = async (codec: Codec): Promise<Incoming> => codec.decode(await dealer.receive()) as Incoming;
     const skewed = new Codec(info.key);
     const sentAt = Date.now();

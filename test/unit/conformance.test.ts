@@ -20,7 +20,10 @@ test("free names: what a function reads without declaring", () => {
   assert.deepEqual(freeNames("() => { try { return Bun.version } catch { return fallback } }", none), ["fallback"]);
   assert.deepEqual(freeNames("() => { outer: for (;;) { break outer } class K { m() { return this } } return new K() }", none), []);
   assert.deepEqual(freeNames("function () { return arguments.length + undefinedThing }", none), ["undefinedThing"]);
-  assert.deepEqual(freeNames("(x) => Math.max(x, limit)", (n) => n in globalThis), ["limit"]);
+  assert.deepEqual(
+    freeNames("(x) => Math.max(x, limit)", (n) => n in globalThis),
+    ["limit"],
+  );
   assert.deepEqual(freeNames("async (u) => (await import(u)).default(os)", none), ["os"]);
   assert.equal(freeNames("not a function (", none), undefined);
 });
@@ -36,15 +39,31 @@ test("canned functions carry their free names, without the sender's globals", ()
 
 test("$glob follows fnmatch: classes, negation, literal brackets and wildcards", () => {
   const cases: Array<[string, string, boolean]> = [
-    ["[ab]x", "ax", true], ["[ab]x", "cx", false], ["[*]", "*", true], ["[*]", "a", false], ["[?]", "?", true],
-    ["[?]", "z", false], ["a[!b]c", "abc", false], ["a[!b]c", "axc", true], ["[a-c]", "b", true], ["[]]", "]", true],
-    ["fit*", "fit-1", true], ["[", "[", true], ["a.b", "axb", false], ["[^a]", "^", true], ["?", "\n", true],
+    ["[ab]x", "ax", true],
+    ["[ab]x", "cx", false],
+    ["[*]", "*", true],
+    ["[*]", "a", false],
+    ["[?]", "?", true],
+    ["[?]", "z", false],
+    ["a[!b]c", "abc", false],
+    ["a[!b]c", "axc", true],
+    ["[a-c]", "b", true],
+    ["[]]", "]", true],
+    ["fit*", "fit-1", true],
+    ["[", "[", true],
+    ["a.b", "axb", false],
+    ["[^a]", "^", true],
+    ["?", "\n", true],
   ];
-  for (const [glob, value, expected] of cases) assert.equal(globToRegExp(glob).test(value), expected, `${glob} on ${JSON.stringify(value)}`);
+  for (const [glob, value, expected] of cases)
+    assert.equal(globToRegExp(glob).test(value), expected, `${glob} on ${JSON.stringify(value)}`);
 });
 
 test("CompositeError shows four failures then counts the rest, as IPython Parallel", () => {
-  const errors = Array.from({ length: 7 }, (_, i) => new RemoteError({ ename: "Error", evalue: `e${i}`, remoteStack: "", engineId: i % 2, item: i }));
+  const errors = Array.from(
+    { length: 7 },
+    (_, i) => new RemoteError({ ename: "Error", evalue: `e${i}`, remoteStack: "", engineId: i % 2, item: i }),
+  );
   const composite = new CompositeError(errors, { summary: "map of f: 7 of 9 items failed" });
   assert.deepEqual(composite.message.split("\n"), [
     "map of f: 7 of 9 items failed:",
@@ -69,17 +88,23 @@ test("class instances with methods are refused when sending; data and built-ins 
   class OnlyData {
     a = 1;
   }
-  assert.throws(() => canValue({ c: new Counter() }, "args", undefined, { refuseInstances: true }), (e: unknown) => {
-    assert.ok(e instanceof SerializationError);
-    assert.match(e.message, /args\.c is an instance of Counter, and its methods \(inc\) would not travel/);
-    return true;
-  });
+  assert.throws(
+    () => canValue({ c: new Counter() }, "args", undefined, { refuseInstances: true }),
+    (e: unknown) => {
+      assert.ok(e instanceof SerializationError);
+      assert.match(e.message, /args\.c is an instance of Counter, and its methods \(inc\) would not travel/);
+      return true;
+    },
+  );
   assert.throws(() => canValue([new Sub()], "args", undefined, { refuseInstances: true }), /args\[0\] is an instance of Sub/);
   for (const ok of [new OnlyData(), new Date(), new Map(), new Set(), /x/, new Error("e"), new Uint8Array(2)]) {
     assert.doesNotThrow(() => canValue([ok], "args", undefined, { refuseInstances: true }));
   }
   assert.doesNotThrow(() => canValue(new Counter(), "result"), "results are not refused");
-  assert.doesNotThrow(() => canValue([Promise.resolve(1)], "args", undefined, { refuseInstances: true }), "left to serialization, which names promises");
+  assert.doesNotThrow(
+    () => canValue([Promise.resolve(1)], "args", undefined, { refuseInstances: true }),
+    "left to serialization, which names promises",
+  );
 });
 
 test("objects from another realm (engine results) are walked like plain objects", () => {
@@ -96,7 +121,12 @@ test("options are checked by name; map sequences are read from any iterable", ()
   assert.throws(() => checkOptions({ timout: 1 }, ["timeout"], "get"), /get: unknown option "timout" \(valid: timeout\)/);
   assert.throws(() => checkOptions(5, ["timeout"], "get"), /get: options must be an object, got number/);
   assert.doesNotThrow(() => checkOptions({ timeout: undefined }, ["timeout"], "get"));
-  assert.deepEqual(sequencesToArrays([new Set([1, 2]), "ab", { length: 2, 0: "x", 1: "y" }, [1].values()], "map"), [[1, 2], ["a", "b"], ["x", "y"], [1]]);
+  assert.deepEqual(sequencesToArrays([new Set([1, 2]), "ab", { length: 2, 0: "x", 1: "y" }, [1].values()], "map"), [
+    [1, 2],
+    ["a", "b"],
+    ["x", "y"],
+    [1],
+  ]);
   assert.throws(() => sequencesToArrays([7], "map"), /every sequence must be iterable or array-like, got 7 \(number\) as sequence 0/);
 });
 

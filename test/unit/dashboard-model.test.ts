@@ -16,16 +16,25 @@ const FUNCTIONS = ["load", "clean", "fit", "score", "report"];
 
 function newHub(): Hub {
   return new Hub({
-    ip: "127.0.0.1", key: "k".repeat(64), heartbeatInterval: 1000, missedBeats: 3, maxMessageBytes: 1 << 30,
+    ip: "127.0.0.1",
+    key: "k".repeat(64),
+    heartbeatInterval: 1000,
+    missedBeats: 3,
+    maxMessageBytes: 1 << 30,
     scheduler: { scheme: "leastload", hwm: 1, impossibleGraceMs: 5000 },
   });
 }
 
 function record(i: number, previous: string | undefined): TaskRecord {
   return {
-    msgId: `task-${i}`, client: "c", balanced: true, submitted: Date.now(), phase: "queued",
+    msgId: `task-${i}`,
+    client: "c",
+    balanced: true,
+    submitted: Date.now(),
+    phase: "queued",
     requestMetadata: previous && i % 5 !== 0 ? { argRefs: [previous] } : {},
-    requestContent: { op: "call", fn: { name: FUNCTIONS[i % FUNCTIONS.length] } }, requestBuffers: [],
+    requestContent: { op: "call", fn: { name: FUNCTIONS[i % FUNCTIONS.length] } },
+    requestBuffers: [],
   };
 }
 
@@ -33,7 +42,9 @@ test("64 engines and 100,000 tasks: the feed stays bounded and its counts are ex
   const hub = newHub();
   const model = new DashboardModel(hub);
   try {
-    const engines = Array.from({ length: ENGINES }, (_, i) => hub.registry.register(Buffer.from(`engine-${i}`), { pid: 1000 + i, hostname: "node", cwd: "/" }));
+    const engines = Array.from({ length: ENGINES }, (_, i) =>
+      hub.registry.register(Buffer.from(`engine-${i}`), { pid: 1000 + i, hostname: "node", cwd: "/" }),
+    );
     let previous: string | undefined;
     const unfinished = TASKS / 10;
     for (let i = 0; i < TASKS; i++) {
@@ -55,8 +66,14 @@ test("64 engines and 100,000 tasks: the feed stays bounded and its counts are ex
       r.started = Date.now() - 5;
       r.completed = Date.now();
       r.reply = {
-        content: failed ? { status: "error", error: { ename: "ValueError", evalue: "x".repeat(10_000), remoteStack: "at f".repeat(5_000), origin: "user" } } : { status: "ok" },
-        metadata: { started: r.started, completed: r.completed }, buffers: [],
+        content: failed
+          ? {
+              status: "error",
+              error: { ename: "ValueError", evalue: "x".repeat(10_000), remoteStack: "at f".repeat(5_000), origin: "user" },
+            }
+          : { status: "ok" },
+        metadata: { started: r.started, completed: r.completed },
+        buffers: [],
       };
       hub.db.update(r);
       hub.emit("task-done", r.msgId, r);
@@ -81,7 +98,10 @@ test("64 engines and 100,000 tasks: the feed stays bounded and its counts are ex
     assert.equal(sum("running"), ENGINES, "each engine runs its oldest task");
     assert.equal(sum("queued"), unfinished / 2 - ENGINES);
     assert.equal(sum("waiting"), unfinished / 2);
-    assert.equal(state.engines.reduce((n, e) => n + e.done + e.failed, 0), TASKS - unfinished);
+    assert.equal(
+      state.engines.reduce((n, e) => n + e.done + e.failed, 0),
+      TASKS - unfinished,
+    );
     assert.equal(state.controller.submitted, TASKS);
     assert.equal(state.controller.finished, TASKS - unfinished);
     assert.ok(state.errors.length <= 25 && state.errors.every((e) => e.evalue.length <= 301), "errors are few and clipped");
@@ -113,15 +133,29 @@ test("a requeued task waits again, and a lost engine's tasks go back to waiting"
     const state = model.state();
     assert.deepEqual([state.progress[0]?.running, state.progress[0]?.waiting], [0, 1]);
     assert.equal(model.view(r.msgId)?.attempts, 2);
-    assert.deepEqual(state.engines.map((e) => [e.id, e.state, e.reason]), [[0, "dead", "engine 0 exited (signal SIGKILL)"]]);
+    assert.deepEqual(
+      state.engines.map((e) => [e.id, e.state, e.reason]),
+      [[0, "dead", "engine 0 exited (signal SIGKILL)"]],
+    );
   } finally {
     model.close();
   }
 });
 
 test("the graph layout layers by dependency and wraps wide layers", () => {
-  const chain = layeredLayout(4, [[0, 1], [1, 2], [2, 3]], 10);
-  assert.deepEqual(chain.nodes.map((n) => n.y), [0, 1, 2, 3]);
+  const chain = layeredLayout(
+    4,
+    [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ],
+    10,
+  );
+  assert.deepEqual(
+    chain.nodes.map((n) => n.y),
+    [0, 1, 2, 3],
+  );
   assert.equal(chain.columns, 1);
 
   const independent = layeredLayout(95, [], 10);
@@ -131,17 +165,44 @@ test("the graph layout layers by dependency and wraps wide layers", () => {
   assert.equal(new Set(independent.nodes.map((n) => `${n.x},${n.y}`)).size, 95, "no two share a place");
 
   // A diamond, and a reduction of many inputs: the reduction goes below every wrapped input row.
-  const diamond = layeredLayout(4, [[0, 1], [0, 2], [1, 3], [2, 3]], 10);
-  assert.deepEqual(diamond.nodes.map((n) => n.layer), [0, 1, 1, 2]);
-  const reduce = layeredLayout(26, Array.from({ length: 25 }, (_, i) => [i, 25] as const), 10);
+  const diamond = layeredLayout(
+    4,
+    [
+      [0, 1],
+      [0, 2],
+      [1, 3],
+      [2, 3],
+    ],
+    10,
+  );
+  assert.deepEqual(
+    diamond.nodes.map((n) => n.layer),
+    [0, 1, 1, 2],
+  );
+  const reduce = layeredLayout(
+    26,
+    Array.from({ length: 25 }, (_, i) => [i, 25] as const),
+    10,
+  );
   assert.equal(reduce.nodes[25]?.y, 3);
 
   // Tasks with no dependency go below the pipeline instead of pushing it down.
   const mixed = layeredLayout(5, [[1, 2]], 10);
-  assert.deepEqual(mixed.nodes.map((n) => n.y), [2, 0, 1, 2, 2]);
+  assert.deepEqual(
+    mixed.nodes.map((n) => n.y),
+    [2, 0, 1, 2, 2],
+  );
 
   // Groups of tasks may depend on each other both ways: the layout still ends.
-  const cycle = layeredLayout(3, [[0, 1], [1, 2], [2, 1]], 10);
+  const cycle = layeredLayout(
+    3,
+    [
+      [0, 1],
+      [1, 2],
+      [2, 1],
+    ],
+    10,
+  );
   assert.equal(cycle.nodes.length, 3);
   assert.ok(cycle.nodes.every((n) => n !== undefined));
 });

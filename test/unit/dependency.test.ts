@@ -34,7 +34,17 @@ const OPTION_SETS: Array<Required<DependencyOptions>> = [
 ];
 
 test("truth table over two ids: every all/any × success/failure combination and every outcome pair", () => {
-  const pairs: Array<[Outcome, Outcome]> = [["P", "P"], ["P", "S"], ["P", "F"], ["S", "P"], ["S", "S"], ["S", "F"], ["F", "P"], ["F", "S"], ["F", "F"]];
+  const pairs: Array<[Outcome, Outcome]> = [
+    ["P", "P"],
+    ["P", "S"],
+    ["P", "F"],
+    ["S", "P"],
+    ["S", "S"],
+    ["S", "F"],
+    ["F", "P"],
+    ["F", "S"],
+    ["F", "F"],
+  ];
   // Columns follow `pairs`: PP PS PF SP SS SF FP FS FF.
   const expected: Record<string, string> = {
     "all success": "--U-MUUUU", // any failure spoils it; needs both to succeed
@@ -45,7 +55,9 @@ test("truth table over two ids: every all/any × success/failure combination and
     "any success failure": "-MMMMMMMM", // runs after the first to finish
   };
   for (const options of OPTION_SETS) {
-    const name = [options.all ? "all" : "any", options.success ? "success" : "", options.failure ? "failure" : ""].filter(Boolean).join(" ");
+    const name = [options.all ? "all" : "any", options.success ? "success" : "", options.failure ? "failure" : ""]
+      .filter(Boolean)
+      .join(" ");
     const dep = new Dependency(["a", "b"], options);
     const actual = pairs.map((pair) => verdict(dep, ...sets(["a", "b"], pair))).join("");
     assert.equal(actual, expected[name], name);
@@ -75,11 +87,13 @@ test("over three ids, once every id has finished exactly one of met and unreacha
   const outcomes: Outcome[] = ["P", "S", "F"];
   for (const options of OPTION_SETS) {
     const dep = new Dependency(["a", "b", "c"], options);
-    for (const x of outcomes) for (const y of outcomes) for (const z of outcomes) {
-      const [completed, failed] = sets(["a", "b", "c"], [x, y, z]);
-      const v = verdict(dep, completed, failed);
-      if (![x, y, z].includes("P")) assert.notEqual(v, "-", `${JSON.stringify(options)} ${x}${y}${z} is decided`);
-    }
+    for (const x of outcomes)
+      for (const y of outcomes)
+        for (const z of outcomes) {
+          const [completed, failed] = sets(["a", "b", "c"], [x, y, z]);
+          const v = verdict(dep, completed, failed);
+          if (![x, y, z].includes("P")) assert.notEqual(v, "-", `${JSON.stringify(options)} ${x}${y}${z} is decided`);
+        }
   }
 });
 
@@ -134,17 +148,35 @@ test("toJSON and fromJSON round-trip; fromJSON fills in defaults", () => {
 
 test("success and failure both false is refused, naming the options, whatever all is", () => {
   for (const all of [true, false]) {
-    assert.throws(() => new Dependency(["a"], { all, success: false, failure: false }), { name: "TypeError", message: /success and failure cannot both be false/ });
+    assert.throws(() => new Dependency(["a"], { all, success: false, failure: false }), {
+      name: "TypeError",
+      message: /success and failure cannot both be false/,
+    });
   }
-  assert.throws(() => Dependency.fromJSON({ ids: [], all: true, success: false, failure: false }), /success and failure cannot both be false/);
+  assert.throws(
+    () => Dependency.fromJSON({ ids: [], all: true, success: false, failure: false }),
+    /success and failure cannot both be false/,
+  );
 });
 
 test("bad options and ids are refused with what was wrong", () => {
-  assert.throws(() => new Dependency(["a"], { all: "yes" as never }), { name: "TypeError", message: /option all must be a boolean, got "yes"/ });
-  assert.throws(() => new Dependency(["a"], { sucess: false } as never), { name: "TypeError", message: /unknown option "sucess" \(valid: all, success, failure\)/ });
-  assert.throws(() => new Dependency([42 as never]), { name: "TypeError", message: /expected msg ids or AsyncResults, got 42 \(number\) at item 0/ });
+  assert.throws(() => new Dependency(["a"], { all: "yes" as never }), {
+    name: "TypeError",
+    message: /option all must be a boolean, got "yes"/,
+  });
+  assert.throws(() => new Dependency(["a"], { sucess: false } as never), {
+    name: "TypeError",
+    message: /unknown option "sucess" \(valid: all, success, failure\)/,
+  });
+  assert.throws(() => new Dependency([42 as never]), {
+    name: "TypeError",
+    message: /expected msg ids or AsyncResults, got 42 \(number\) at item 0/,
+  });
   assert.throws(() => new Dependency(["ok", ""]), { name: "TypeError", message: /item 1 must be a non-empty msg id/ });
-  assert.throws(() => new Dependency([{ msgIds: [7] } as never]), { name: "TypeError", message: /item 0.msgIds\[0\] must be a non-empty msg id/ });
+  assert.throws(() => new Dependency([{ msgIds: [7] } as never]), {
+    name: "TypeError",
+    message: /item 0.msgIds\[0\] must be a non-empty msg id/,
+  });
   assert.throws(() => new Dependency(5 as never), { name: "TypeError", message: /expected msg ids or AsyncResults, got 5/ });
   assert.throws(() => Dependency.fromJSON({ ids: "a" } as never), { name: "TypeError", message: /fromJSON: expected \{ ids: string\[\]/ });
 });

@@ -1,15 +1,33 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 import {
-  ControllerLostError, EngineError, ExecutionTimeout, ImpossibleDependency, InvalidDependency, ProtocolError,
-  RemoteError, ResultCulled, TaskAborted, TaskInterrupted, TaskTimeout, fromWire, isParallaxError, toWire,
+  ControllerLostError,
+  EngineError,
+  ExecutionTimeout,
+  ImpossibleDependency,
+  InvalidDependency,
+  ProtocolError,
+  RemoteError,
+  ResultCulled,
+  TaskAborted,
+  TaskInterrupted,
+  TaskTimeout,
+  fromWire,
+  isParallaxError,
+  toWire,
 } from "../../src/errors.js";
-import type { WireError , ParallaxError} from "../../src/errors.js";
+import type { WireError, ParallaxError } from "../../src/errors.js";
 
 const raisedByParallax: ParallaxError[] = [
-  new EngineError("engine 3 exited (signal SIGKILL)", 3), new TaskAborted("aborted"), new TaskTimeout("waited too long"),
-  new ExecutionTimeout("ran too long"), new TaskInterrupted("interrupted"), new InvalidDependency("unknown id"),
-  new ProtocolError("too big"), new ResultCulled("culled"), new ControllerLostError("gone"),
+  new EngineError("engine 3 exited (signal SIGKILL)", 3),
+  new TaskAborted("aborted"),
+  new TaskTimeout("waited too long"),
+  new ExecutionTimeout("ran too long"),
+  new TaskInterrupted("interrupted"),
+  new InvalidDependency("unknown id"),
+  new ProtocolError("too big"),
+  new ResultCulled("culled"),
+  new ControllerLostError("gone"),
 ];
 
 test("errors the controller or an engine raises come back as the same class, code and message", () => {
@@ -35,13 +53,21 @@ test("an engine error keeps the engine id; an impossible dependency keeps the up
 
 test("user code's errors arrive as RemoteError, even when they carry a Parallax code", () => {
   const thrownByUser: WireError = {
-    ename: "TaskTimeout", evalue: "my own timeout", remoteStack: "TaskTimeout: my own timeout\n    at task (a.js:1:1)", code: "TASK_TIMEOUT", origin: "user", engineId: 1,
+    ename: "TaskTimeout",
+    evalue: "my own timeout",
+    remoteStack: "TaskTimeout: my own timeout\n    at task (a.js:1:1)",
+    code: "TASK_TIMEOUT",
+    origin: "user",
+    engineId: 1,
   };
   const back = fromWire(thrownByUser, undefined);
   assert.ok(back instanceof RemoteError);
   assert.equal(back.ename, "TaskTimeout");
   assert.equal(back.engineId, 1);
-  const enoent = fromWire({ ename: "Error", evalue: "ENOENT: no such file", remoteStack: "Error: ENOENT", code: "ENOENT", origin: "user" }, 0) as RemoteError;
+  const enoent = fromWire(
+    { ename: "Error", evalue: "ENOENT: no such file", remoteStack: "Error: ENOENT", code: "ENOENT", origin: "user" },
+    0,
+  ) as RemoteError;
   assert.ok(enoent instanceof RemoteError);
   assert.equal(enoent.engineId, 0, "the reply's engine fills in an id the error lacks");
 });

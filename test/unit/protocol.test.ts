@@ -6,7 +6,9 @@ import { canValue, functionSource, uncanValue, CAN_KEY } from "../../src/protoco
 import { SerializationError } from "../../src/errors.js";
 
 const message = (codec: Codec, buffers: Buffer[] = []) =>
-  codec.encode({ header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 }, content: { op: "call" }, buffers }, [Buffer.from("id")]);
+  codec.encode({ header: codec.header("apply_request"), parent: {}, metadata: { engine: 0 }, content: { op: "call" }, buffers }, [
+    Buffer.from("id"),
+  ]);
 
 test("a signed message round-trips and keeps its identities and buffers", () => {
   const a = new Codec("k1");
@@ -47,7 +49,13 @@ test("a replayed message is dropped the second time", () => {
 test("stale messages (older than the replay window) are refused", () => {
   const sender = new Codec("k");
   const receiver = new Codec("k", undefined, 1000);
-  const old = sender.encode({ header: { ...sender.header("ping"), date: Date.now() - 5000 }, parent: {}, metadata: {}, content: {}, buffers: [] });
+  const old = sender.encode({
+    header: { ...sender.header("ping"), date: Date.now() - 5000 },
+    parent: {},
+    metadata: {},
+    content: {},
+    buffers: [],
+  });
   assert.equal(receiver.decode(old), undefined);
   assert.equal(receiver.dropped.stale, 1);
 });
@@ -58,7 +66,17 @@ test("a known sender's message is accepted however old its date; an earlier numb
   const later = sender.encode({ header: sender.header("ping"), parent: {}, metadata: {}, content: {}, buffers: [] });
   assert.ok(receiver.decode(message(sender)));
   // Dated long ago (it waited in a socket behind a busy receiver): the number still follows.
-  assert.ok(receiver.decode(sender.encode({ header: { ...sender.header("ping"), date: Date.now() - 60_000 }, parent: {}, metadata: {}, content: {}, buffers: [] })));
+  assert.ok(
+    receiver.decode(
+      sender.encode({
+        header: { ...sender.header("ping"), date: Date.now() - 60_000 },
+        parent: {},
+        metadata: {},
+        content: {},
+        buffers: [],
+      }),
+    ),
+  );
   assert.equal(receiver.decode(later), undefined, "encoded before the last accepted one");
   assert.equal(receiver.dropped.replay, 1);
   assert.equal(receiver.dropped.stale, 0);
@@ -68,7 +86,13 @@ test("a sender whose clock runs ahead is still refused a replay once the receive
   const window = 1000;
   const receiver = new Codec("k", undefined, window);
   const skewed = new Codec("k");
-  const frames = skewed.encode({ header: { ...skewed.header("ping"), date: Date.now() + 600 }, parent: {}, metadata: {}, content: {}, buffers: [] });
+  const frames = skewed.encode({
+    header: { ...skewed.header("ping"), date: Date.now() + 600 },
+    parent: {},
+    metadata: {},
+    content: {},
+    buffers: [],
+  });
   assert.ok(receiver.decode(frames));
   // Enough other senders that the receiver starts forgetting the ones gone quiet.
   for (let i = 0; i < 10_001; i++) assert.ok(receiver.decode(message(new Codec("k"))));
@@ -110,7 +134,14 @@ test("an unserializable value fails with SerializationError", () => {
 });
 
 test("functions are canned as source, including method shorthand and async methods", () => {
-  const obj = { double(x: number) { return x * 2; }, async later(x: number) { return x; } };
+  const obj = {
+    double(x: number) {
+      return x * 2;
+    },
+    async later(x: number) {
+      return x;
+    },
+  };
   assert.match(functionSource(obj.double), /^function/);
   assert.match(functionSource(obj.later), /^async function/);
   assert.throws(() => functionSource(Math.max), /native or bound/);
@@ -118,7 +149,9 @@ test("functions are canned as source, including method shorthand and async metho
   assert.equal(canned, true);
   const marker = (value as { f: Record<string, unknown> }).f;
   assert.equal(marker[CAN_KEY], "source");
-  const revived = uncanValue(structuredClone(value), (c) => (c[CAN_KEY] === "source" ? new Function(`return (${c.src})`)() : c)) as { f: (x: number) => number };
+  const revived = uncanValue(structuredClone(value), (c) => (c[CAN_KEY] === "source" ? new Function(`return (${c.src})`)() : c)) as {
+    f: (x: number) => number;
+  };
   assert.equal(revived.f(1), 2);
 });
 

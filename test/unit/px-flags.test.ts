@@ -36,12 +36,15 @@ test("target values: all, one id, lists, slices", () => {
 
 test("bad flags and values are PxUsageErrors whose message names the flag", () => {
   const rejects = (input: string, message: RegExp, command: "px" | "pxconfig" = "px") =>
-    assert.throws(() => parsePxFlags(input, command), (e: unknown) => {
-      assert.ok(e instanceof PxUsageError, `${input}: ${String(e)}`);
-      assert.equal(e.code, "PX_USAGE_ERROR");
-      assert.match(e.message, message);
-      return true;
-    });
+    assert.throws(
+      () => parsePxFlags(input, command),
+      (e: unknown) => {
+        assert.ok(e instanceof PxUsageError, `${input}: ${String(e)}`);
+        assert.equal(e.code, "PX_USAGE_ERROR");
+        assert.match(e.message, message);
+        return true;
+      },
+    );
   rejects("--bogus x", /unknown flag --bogus/);
   rejects("-q x", /unknown flag -q/);
   rejects("--counter", /unknown flag --counter .*put -- before code that starts with a dash/);

@@ -18,7 +18,15 @@ function seeded(seed: number): () => number {
 
 test("higher priority first, FIFO within a priority", () => {
   const q = new ReadyQueue<Task>();
-  for (const [id, priority] of [["a", 0], ["b", 5], ["c", 0], ["d", 5], ["e", -1], ["f", 0]] as const) q.push({ id, priority });
+  for (const [id, priority] of [
+    ["a", 0],
+    ["b", 5],
+    ["c", 0],
+    ["d", 5],
+    ["e", -1],
+    ["f", 0],
+  ] as const)
+    q.push({ id, priority });
   assert.equal(q.size, 6);
   assert.deepEqual(drain(q), ["b", "d", "a", "c", "f", "e"]);
   assert.equal(q.size, 0);

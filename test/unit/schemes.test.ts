@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { builtinSchemes, leastload, lru, plainrandom, registerScheme, resolveScheme, schemes, twobin, weighted } from "../../src/scheduler/schemes.js";
+import {
+  builtinSchemes,
+  leastload,
+  lru,
+  plainrandom,
+  registerScheme,
+  resolveScheme,
+  schemes,
+  twobin,
+  weighted,
+} from "../../src/scheduler/schemes.js";
 import type { Scheme } from "../../src/scheduler/schemes.js";
 
 /** A repeatable random source in [0, 1) (Park–Miller). */
@@ -124,7 +134,10 @@ test("schemes resolve by name or as functions; unknown names list the valid ones
   assert.equal(resolveScheme("weighted"), weighted);
   const mine: Scheme = (loads) => loads.length - 1;
   assert.equal(resolveScheme(mine), mine);
-  assert.throws(() => resolveScheme("fastest"), { name: "RangeError", message: /unknown scheme "fastest" \(valid: leastload, lru, plainrandom, twobin, weighted/ });
+  assert.throws(() => resolveScheme("fastest"), {
+    name: "RangeError",
+    message: /unknown scheme "fastest" \(valid: leastload, lru, plainrandom, twobin, weighted/,
+  });
   assert.throws(() => resolveScheme("toString"), /unknown scheme "toString"/, "inherited properties are not schemes");
   assert.deepEqual(Object.keys(builtinSchemes), ["leastload", "lru", "plainrandom", "twobin", "weighted"]);
 });

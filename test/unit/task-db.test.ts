@@ -6,8 +6,14 @@ import type { TaskRecord } from "../../src/scheduler/records.js";
 
 function record(msgId: string, status?: "ok" | "error", requestMetadata: RequestMetadata = {}): TaskRecord {
   return {
-    msgId, client: "c", balanced: true, submitted: Date.now(), phase: status ? "done" : "queued",
-    requestMetadata, requestContent: {}, requestBuffers: [Buffer.alloc(10)],
+    msgId,
+    client: "c",
+    balanced: true,
+    submitted: Date.now(),
+    phase: status ? "done" : "queued",
+    requestMetadata,
+    requestContent: {},
+    requestBuffers: [Buffer.alloc(10)],
     ...(status ? { reply: { content: { status }, metadata: {}, buffers: [] } } : {}),
   };
 }
@@ -43,7 +49,10 @@ test("the byte bound culls too; purge removes only finished records; queries fil
   open.add(record("done", "ok"));
   assert.equal(open.purge("all"), 1);
   assert.deepEqual(open.history(), ["running"]);
-  assert.deepEqual(open.query({ phase: "queued" }).map((s) => s.msg_id), ["running"]);
+  assert.deepEqual(
+    open.query({ phase: "queued" }).map((s) => s.msg_id),
+    ["running"],
+  );
 });
 
 /** Marks an unfinished record finished, as the hub does. */
@@ -94,10 +103,15 @@ test("10,000 unfinished tasks sharing 10,000 finished inputs under a bound of 5 
   const inputs = Array.from({ length: 10_000 }, (_, i) => record(`in-${i}`));
   for (const input of inputs) db.add(input);
   const refs = inputs.map((r) => r.msgId);
-  const consumers = Array.from({ length: 10_000 }, (_, i) => record(`use-${i}`, undefined, { argRefs: [refs[i] as string, refs[(i + 1) % refs.length] as string] }));
+  const consumers = Array.from({ length: 10_000 }, (_, i) =>
+    record(`use-${i}`, undefined, { argRefs: [refs[i] as string, refs[(i + 1) % refs.length] as string] }),
+  );
   for (const consumer of consumers) db.add(consumer);
   for (const input of inputs) finish(db, input);
-  assert.ok(inputs.every((r) => db.get(r.msgId)), "every input is still there");
+  assert.ok(
+    inputs.every((r) => db.get(r.msgId)),
+    "every input is still there",
+  );
   for (const consumer of consumers.slice(0, 5_000)) finish(db, consumer);
   // Inputs 1..5,000 have no unfinished user left; 0 and 5,001..9,999 still do.
   assert.ok(db.get("in-0") && db.get("in-5001") && db.get("in-9999"));

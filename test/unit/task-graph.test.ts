@@ -4,7 +4,7 @@ import { DirectedGraph } from "graphology";
 import { ImpossibleDependency, InvalidDependency } from "../../src/errors.js";
 import { Dependency } from "../../src/graph/dependency.js";
 import { TaskGraph } from "../../src/graph/task-graph.js";
-import type { SubmitFlags, SubmittedTask, TaskSubmitter , TaskNode } from "../../src/graph/task-graph.js";
+import type { SubmitFlags, SubmittedTask, TaskSubmitter, TaskNode } from "../../src/graph/task-graph.js";
 import type { FunctionRef } from "../../src/protocol/canning.js";
 
 const add = (x: number, y: number) => x + y;
@@ -42,7 +42,10 @@ class FakeTask implements SubmittedTask {
     return this.done;
   }
 
-  then<A = unknown, B = never>(onok?: ((v: unknown) => A | PromiseLike<A>) | null, onerr?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+  then<A = unknown, B = never>(
+    onok?: ((v: unknown) => A | PromiseLike<A>) | null,
+    onerr?: ((e: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
     return this.promise.then(onok, onerr);
   }
 }
@@ -88,7 +91,10 @@ class FakeView implements TaskSubmitter {
     const completed = new Set<string>();
     const failed = new Set<string>();
     for (const task of [...argTasks, ...deps]) {
-      const ok = await task.then(() => true, () => false);
+      const ok = await task.then(
+        () => true,
+        () => false,
+      );
       (ok ? completed : failed).add(task.msgIds[0] as string);
     }
     const argDep = new Dependency([...argTasks]);
@@ -162,7 +168,11 @@ test("tasks get keys in creation order, labels from function names, and start pe
     { label: "fromModuleFn", shortId: "t2", state: "pending" },
   ]);
   assert.equal(g.export().nodes.length, 3);
-  assert.equal(new TaskGraph().task(() => 0).graph.graph.getNodeAttribute("t0", "label"), "task", "anonymous functions get a generic label");
+  assert.equal(
+    new TaskGraph().task(() => 0).graph.graph.getNodeAttribute("t0", "label"),
+    "task",
+    "anonymous functions get a generic label",
+  );
 });
 
 test("nodes among the arguments become argument edges, also inside arrays and plain objects", () => {
@@ -204,7 +214,9 @@ test("one edge per pair: a second relation keeps the first edge unless it is fol
   const g = new TaskGraph();
   const a = g.task(() => 1);
   g.task(double, a).after(a);
-  g.task(() => 0).after(a).follow(a);
+  g.task(() => 0)
+    .after(a)
+    .follow(a);
   assert.deepEqual(edgesOf(g), [
     ["t0", "t1", "argument", undefined, undefined],
     ["t0", "t2", "follow", true, false],
@@ -218,7 +230,10 @@ test("the export is graphology's serialization with deterministic edge keys", ()
   g.task(add, x, y).after(x, { all: false });
   const json = g.export();
   assert.deepEqual(json.options, { type: "directed", multi: false, allowSelfLoops: true });
-  assert.deepEqual(json.edges.map((e) => e.key), ["t0->t2", "t1->t2"]);
+  assert.deepEqual(
+    json.edges.map((e) => e.key),
+    ["t0->t2", "t1->t2"],
+  );
   assert.deepEqual(Object.keys(json.nodes[0] ?? {}).sort(), ["attributes", "key"]);
   const copy = DirectedGraph.from(JSON.parse(JSON.stringify(json)) as typeof json);
   assert.equal(copy.order, 3);
@@ -232,14 +247,17 @@ test("insertion order is topological for any graph that can be built", () => {
   const g = new TaskGraph();
   const nodes: Array<TaskNode<number>> = [];
   for (let i = 0; i < 300; i++) {
-    const picks = nodes.length ? Array.from({ length: Math.floor(random() * 4) }, () => nodes[Math.floor(random() * nodes.length)] as TaskNode<number>) : [];
+    const picks = nodes.length
+      ? Array.from({ length: Math.floor(random() * 4) }, () => nodes[Math.floor(random() * nodes.length)] as TaskNode<number>)
+      : [];
     const node = g.task(sum, picks.slice(0, 2));
     if (picks[2]) node.after(picks[2]);
     if (picks[3]) node.follow(picks[3]);
     nodes.push(node);
   }
   const position = new Map(g.nodes().map((n, i) => [n.key, i]));
-  for (const edge of g.export().edges) assert.ok((position.get(edge.source) as number) < (position.get(edge.target) as number), `${edge.source} -> ${edge.target}`);
+  for (const edge of g.export().edges)
+    assert.ok((position.get(edge.source) as number) < (position.get(edge.target) as number), `${edge.source} -> ${edge.target}`);
 });
 
 // ---- refusals ----
@@ -248,10 +266,16 @@ test("nodes of another graph are refused, as arguments and in after/follow", () 
   const g1 = new TaskGraph();
   const g2 = new TaskGraph();
   const a = g1.task(() => 1);
-  assert.throws(() => g2.task(add, a, 1), (e: unknown) => e instanceof InvalidDependency && /belongs to another TaskGraph/.test(e.message));
+  assert.throws(
+    () => g2.task(add, a, 1),
+    (e: unknown) => e instanceof InvalidDependency && /belongs to another TaskGraph/.test(e.message),
+  );
   assert.throws(() => g2.task(sum, [a]), /belongs to another TaskGraph/);
   const b = g2.task(() => 2);
-  assert.throws(() => b.after(a), (e: unknown) => e instanceof InvalidDependency && /t0.after\(\): node t0 belongs to another TaskGraph/.test(e.message));
+  assert.throws(
+    () => b.after(a),
+    (e: unknown) => e instanceof InvalidDependency && /t0.after\(\): node t0 belongs to another TaskGraph/.test(e.message),
+  );
   assert.throws(() => b.follow(a), /belongs to another TaskGraph/);
   assert.equal(g2.size, 1, "the refused task was not added");
   assert.equal(g2.export().edges.length, 0);
@@ -261,8 +285,14 @@ test("a node cannot depend on itself or on a later node, so no cycle can be buil
   const g = new TaskGraph();
   const a = g.task(() => 1);
   const b = g.task(() => 2);
-  assert.throws(() => a.after(a), (e: unknown) => e instanceof InvalidDependency && /t0.after\(\) cannot depend on itself/.test(e.message));
-  assert.throws(() => a.after(b), (e: unknown) => e instanceof InvalidDependency && /cannot depend on t1, which was created after it/.test(e.message));
+  assert.throws(
+    () => a.after(a),
+    (e: unknown) => e instanceof InvalidDependency && /t0.after\(\) cannot depend on itself/.test(e.message),
+  );
+  assert.throws(
+    () => a.after(b),
+    (e: unknown) => e instanceof InvalidDependency && /cannot depend on t1, which was created after it/.test(e.message),
+  );
   assert.throws(() => a.follow(b), /which was created after it/);
   b.after(a); // the other direction is fine
   assert.deepEqual(edgesOf(g), [["t0", "t1", "after", true, false]]);
@@ -283,7 +313,10 @@ test("bad after/follow arguments are refused and leave the graph unchanged", () 
   c.after(a, { failure: true });
   assert.throws(() => c.after(b), /t2.after\(\) was already called with other options/);
   c.after(b, { failure: true }); // same options: the dependency grows
-  assert.deepEqual(edgesOf(g), [["t0", "t2", "after", true, true], ["t1", "t2", "after", true, true]]);
+  assert.deepEqual(edgesOf(g), [
+    ["t0", "t2", "after", true, true],
+    ["t1", "t2", "after", true, true],
+  ]);
 });
 
 test("task() refuses something that is not a function", () => {
@@ -305,7 +338,10 @@ test("compute submits in topological order and passes argument nodes as their su
   const total = g.task(sum, [x, y, z]);
   const view = new FakeView();
   const results = await g.compute(view);
-  assert.deepEqual(view.submissions.map((s) => s.fn), [double, double, add, sum]);
+  assert.deepEqual(
+    view.submissions.map((s) => s.fn),
+    [double, double, add, sum],
+  );
   const [sx, sy, sz] = view.submissions.map((s) => s.task);
   assert.deepEqual(view.submissions[2]?.args, [sx, sy], "argument nodes become the submitted tasks themselves");
   assert.equal((view.submissions[3]?.args[0] as unknown[])[2], sz, "also nested ones");
@@ -314,7 +350,10 @@ test("compute submits in topological order and passes argument nodes as their su
   assert.equal(results.get(z), 6);
   assert.equal(results.get(total), 12);
   assert.equal(results.ok, true);
-  assert.deepEqual(view.submissions.map((s) => s.flags.label), ["double", "double", "add", "sum"]);
+  assert.deepEqual(
+    view.submissions.map((s) => s.flags.label),
+    ["double", "double", "add", "sum"],
+  );
 });
 
 test("compute keeps topological order on a random DAG: every dependency is submitted first", async () => {
@@ -331,7 +370,8 @@ test("compute keeps topological order on a random DAG: every dependency is submi
   const results = await g.compute(view);
   const order = new Map(view.submissions.map((s, i) => [s.task, i]));
   const submittedAt = (key: string) => order.get(results.results.get(key) as FakeTask) as number;
-  for (const edge of g.export().edges) assert.ok(submittedAt(edge.source) < submittedAt(edge.target), `${edge.source} before ${edge.target}`);
+  for (const edge of g.export().edges)
+    assert.ok(submittedAt(edge.source) < submittedAt(edge.target), `${edge.source} before ${edge.target}`);
   assert.equal(view.submissions.length, 120);
   assert.equal(results.ok, true);
 });
@@ -341,7 +381,9 @@ test("after/follow reach the view as Dependencies over the submitted tasks, with
   const a = g.task(() => 1);
   const b = g.task(() => 2);
   const external = { msgIds: ["already-submitted"] };
-  g.task(() => 3).after(a, b, { all: false, failure: true }).follow(a);
+  g.task(() => 3)
+    .after(a, b, { all: false, failure: true })
+    .follow(a);
   g.task(() => 4).after(external);
   const view = new FakeView();
   const results = g.submit(view);
@@ -479,14 +521,20 @@ test("submit returns live results: pending and running nodes are shown before an
   view.gate = new Promise<void>((resolve) => (open = resolve));
   const results = g.submit(view);
   assert.equal(results.ok, undefined, "not known yet");
-  assert.deepEqual(results.export().nodes.map((n) => n.attributes?.state), ["pending", "pending"]);
+  assert.deepEqual(
+    results.export().nodes.map((n) => n.attributes?.state),
+    ["pending", "pending"],
+  );
   assert.throws(() => results.get(a), /t0 has not finished yet/);
   view.submissions[0]!.task.metadata.started = Date.now(); // as the engine would report
   assert.equal(results.export().nodes[0]?.attributes?.state, "running");
   open();
   await results.settled;
   assert.equal(results.get(b), 4);
-  assert.deepEqual(results.export().nodes.map((n) => n.attributes?.state), ["done", "done"]);
+  assert.deepEqual(
+    results.export().nodes.map((n) => n.attributes?.state),
+    ["done", "done"],
+  );
 });
 
 test("get refuses nodes that are not part of the computation", async () => {

@@ -42,7 +42,16 @@ function harness(options: { hwm?: number; graceMs?: number; maxRecords?: number 
     scheduler.onFinished(record);
   }
   function submit(msgId: string, requestMetadata: RequestMetadata = {}): TaskRecord {
-    const record: TaskRecord = { msgId, client: "c", balanced: true, submitted: Date.now(), phase: "queued", requestMetadata, requestContent: {}, requestBuffers: [] };
+    const record: TaskRecord = {
+      msgId,
+      client: "c",
+      balanced: true,
+      submitted: Date.now(),
+      phase: "queued",
+      requestMetadata,
+      requestContent: {},
+      requestBuffers: [],
+    };
     db.add(record);
     scheduler.submit(record);
     return record;
@@ -113,7 +122,10 @@ test("a task with 10,000 futures as arguments runs with every input kept, under 
   assert.equal(consumer.phase, "queued");
   for (const input of inputs) h.answer(input);
   assert.equal(consumer.phase, "running", "dispatched once every input succeeded");
-  assert.ok(inputs.every((r) => h.db.get(r.msgId)?.reply?.content.status === "ok"), "the inputs it needs are all still there");
+  assert.ok(
+    inputs.every((r) => h.db.get(r.msgId)?.reply?.content.status === "ok"),
+    "the inputs it needs are all still there",
+  );
   h.answer(consumer);
   assert.equal(h.db.history().length, 10, "once it finished, the bound applies again");
 });

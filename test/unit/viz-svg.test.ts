@@ -30,8 +30,12 @@ test("a small graph renders one node group per task and one edge group per depen
 
 test("edges are styled by kind: argument solid, after dashed, follow dotted, each in its colour", async () => {
   const svg = await visualize(diamond());
-  const edges = svg.split('class="edge"').slice(1).map((chunk) => chunk.slice(0, chunk.indexOf("</g>")));
-  const byTitle = (from: string, to: string) => edges.find((e) => e.includes(`<title>${from}&#45;&gt;${to}</title>`)) ?? assert.fail(`no edge ${from}->${to}`);
+  const edges = svg
+    .split('class="edge"')
+    .slice(1)
+    .map((chunk) => chunk.slice(0, chunk.indexOf("</g>")));
+  const byTitle = (from: string, to: string) =>
+    edges.find((e) => e.includes(`<title>${from}&#45;&gt;${to}</title>`)) ?? assert.fail(`no edge ${from}->${to}`);
   const argument = byTitle("load", "square");
   assert.match(argument, new RegExp(`stroke="${EDGE_STYLES.argument.color}"`));
   assert.doesNotMatch(argument, /stroke-dasharray/);
@@ -64,13 +68,19 @@ test("the DOT is top to bottom and Graphviz accepts it without errors or warning
 test("labels with quotes, backslashes, newlines, markup and Graphviz escapes are written literally", async () => {
   const nasty = 'say "hi" \\N \\G \\ <script>&amp; {x}; -> [a=b] \n second line \t\u0001 ünïcødé 🙂';
   const graph = graphJSON(
-    [["a\"b\\c", { label: nasty, errorMessage: "</title><b>& 'oops'", state: "failed" }], ["plain", {}]],
-    [["a\"b\\c", "plain", "after"]],
+    [
+      ['a"b\\c', { label: nasty, errorMessage: "</title><b>& 'oops'", state: "failed" }],
+      ["plain", {}],
+    ],
+    [['a"b\\c', "plain", "after"]],
   );
   const options = { title: '<T> & "q"', maxLabelLength: 200 };
   const { status, messages } = await graphvizMessages(toDot(graph, options));
   assert.equal(status, "success");
-  assert.deepEqual(messages.filter((m) => m.startsWith("error")), []);
+  assert.deepEqual(
+    messages.filter((m) => m.startsWith("error")),
+    [],
+  );
   const svg = await visualize(graph, options);
   assert.deepEqual(xmlErrors(svg), []);
   assert.equal(nodeCount(svg), 2);
@@ -111,7 +121,10 @@ test("a 20,000-node graph is collapsed by label and says so", async () => {
 });
 
 test("collapsing stays bounded when every task has its own label", async () => {
-  const nodes = Array.from({ length: 500 }, (_, i): [string, object] => [`n${i}`, { label: `f${i}`, state: i === 499 ? "failed" : "done" }]);
+  const nodes = Array.from({ length: 500 }, (_, i): [string, object] => [
+    `n${i}`,
+    { label: `f${i}`, state: i === 499 ? "failed" : "done" },
+  ]);
   const edges = Array.from({ length: 499 }, (_, i): [string, string, "argument"] => [`n${i}`, `n${i + 1}`, "argument"]);
   const dot = toDot(graphJSON(nodes, edges), { maxNodes: 20 });
   const svg = await visualize(graphJSON(nodes, edges), { maxNodes: 20 });
@@ -158,15 +171,54 @@ function asyncResult(msgIds: string[], metadata: object[], ready = true): AsyncR
 test("graphFromResults builds one node per msg id and one edge per recorded dependency", async () => {
   const t = 1_700_000_000_000;
   const load = asyncResult(["m-load"], [{ label: "load", status: "ok", engineId: 0, submitted: t, started: t + 1, completed: t + 20 }]);
-  const map = asyncResult(["m-map-0", "m-map-1"], [
-    { label: "square", status: "ok", engineId: 1, started: t + 21, completed: t + 30, dependsOn: [{ msgId: "m-load", kind: "argument" }] },
-    { label: "square", status: "error", errorName: "TypeError", errorMessage: "bad", engineId: 2, started: t + 21, completed: t + 25, dependsOn: [{ msgId: "m-load", kind: "argument" }] },
-  ]);
-  const after = asyncResult(["m-after"], [{ label: "report", status: "error", errorName: "ImpossibleDependency", dependsOn: [{ msgId: "m-map-1", kind: "after" }, { msgId: "m-elsewhere", kind: "follow" }] }]);
+  const map = asyncResult(
+    ["m-map-0", "m-map-1"],
+    [
+      {
+        label: "square",
+        status: "ok",
+        engineId: 1,
+        started: t + 21,
+        completed: t + 30,
+        dependsOn: [{ msgId: "m-load", kind: "argument" }],
+      },
+      {
+        label: "square",
+        status: "error",
+        errorName: "TypeError",
+        errorMessage: "bad",
+        engineId: 2,
+        started: t + 21,
+        completed: t + 25,
+        dependsOn: [{ msgId: "m-load", kind: "argument" }],
+      },
+    ],
+  );
+  const after = asyncResult(
+    ["m-after"],
+    [
+      {
+        label: "report",
+        status: "error",
+        errorName: "ImpossibleDependency",
+        dependsOn: [
+          { msgId: "m-map-1", kind: "after" },
+          { msgId: "m-elsewhere", kind: "follow" },
+        ],
+      },
+    ],
+  );
   const running = asyncResult(["m-run"], [{ label: "spin", status: "pending", started: t + 40 }], false);
   const graph = graphFromResults([load, map, after, running]);
   const states = Object.fromEntries(graph.nodes.map((n) => [n.key, n.attributes?.state]));
-  assert.deepEqual(states, { "m-load": "done", "m-map-0": "done", "m-map-1": "failed", "m-after": "impossible", "m-run": "running", "m-elsewhere": "pending" });
+  assert.deepEqual(states, {
+    "m-load": "done",
+    "m-map-0": "done",
+    "m-map-1": "failed",
+    "m-after": "impossible",
+    "m-run": "running",
+    "m-elsewhere": "pending",
+  });
   assert.equal(graph.nodes.find((n) => n.key === "m-elsewhere")?.attributes?.label, "(not in results)");
   assert.equal(graph.edges?.length, 4);
   assert.equal(DirectedGraph.from(graph).size, 4);
@@ -175,13 +227,34 @@ test("graphFromResults builds one node per msg id and one edge per recorded depe
   assert.equal(nodeCount(svg), 6);
   assert.equal(edgeCount(svg), 4);
   // A Map of results (as TaskGraph.compute keeps them) and a single AsyncResult work too.
-  assert.equal(nodeCount(await visualize(new Map([["a", load], ["b", map]]))), 3);
+  assert.equal(
+    nodeCount(
+      await visualize(
+        new Map([
+          ["a", load],
+          ["b", map],
+        ]),
+      ),
+    ),
+    3,
+  );
   assert.equal(nodeCount(await visualize(load)), 1);
 });
 
 test("a message depending twice on the same message yields a multigraph serialization", () => {
   const a = asyncResult(["a"], [{ label: "a", status: "ok" }]);
-  const b = asyncResult(["b"], [{ label: "b", dependsOn: [{ msgId: "a", kind: "argument" }, { msgId: "a", kind: "after" }] }]);
+  const b = asyncResult(
+    ["b"],
+    [
+      {
+        label: "b",
+        dependsOn: [
+          { msgId: "a", kind: "argument" },
+          { msgId: "a", kind: "after" },
+        ],
+      },
+    ],
+  );
   const graph = graphFromResults([a, b]);
   assert.equal(graph.options?.multi, true);
   assert.equal(MultiDirectedGraph.from(graph).size, 2);
@@ -191,7 +264,12 @@ test("a message depending twice on the same message yields a multigraph serializ
 // (The HTML format is covered with a file in test/integration/viz-html.test.ts, which builds its script.)
 test("filename writes the file, with the format taken from the extension", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "parallax-viz-"));
-  const cases: Array<[string, RegExp]> = [["g.svg", /^<\?xml/], ["g.dot", /^digraph tasks \{/], ["g.gv", /^digraph/], ["nested/dir/g.json", /^\{\n {2}"options"/]];
+  const cases: Array<[string, RegExp]> = [
+    ["g.svg", /^<\?xml/],
+    ["g.dot", /^digraph tasks \{/],
+    ["g.gv", /^digraph/],
+    ["nested/dir/g.json", /^\{\n {2}"options"/],
+  ];
   for (const [name, pattern] of cases) {
     const file = path.join(dir, name);
     const output = await visualize(diamond(), { filename: file });
@@ -207,16 +285,28 @@ test("filename writes the file, with the format taken from the extension", async
 test("malformed graph JSON is refused with the problem named", () => {
   const bad = graphJSON([["a", {}]], [["a", "ghost", "argument"]]);
   assert.throws(() => toDot(bad), /edge to unknown node "ghost"/);
-  const partial = { nodes: [{ key: "x" }, { key: "y", attributes: { state: "weird" } }], edges: [{ source: "x", target: "y" }] } as unknown as TaskGraphJSON;
+  const partial = {
+    nodes: [{ key: "x" }, { key: "y", attributes: { state: "weird" } }],
+    edges: [{ source: "x", target: "y" }],
+  } as unknown as TaskGraphJSON;
   assert.match(toDot(partial), /"x" \[label="x\\nx", fillcolor="#d9d9d9"/);
 });
 
 test("metadata fields of the wrong type are ignored rather than drawn", () => {
-  const odd = { msgIds: ["m1", "m2"], metadata: [{ label: 42, engineId: "x", started: Number.NaN, status: "weird", dependsOn: [{ msgId: "m2", kind: "sideways" }, "nope"] }, null] };
+  const odd = {
+    msgIds: ["m1", "m2"],
+    metadata: [
+      { label: 42, engineId: "x", started: Number.NaN, status: "weird", dependsOn: [{ msgId: "m2", kind: "sideways" }, "nope"] },
+      null,
+    ],
+  };
   const graph = graphFromResults([odd]);
-  assert.deepEqual(graph.nodes.map((n) => n.attributes), [
-    { label: "task", shortId: "m1", state: "pending", msgId: "m1" },
-    { label: "task", shortId: "m2", state: "pending", msgId: "m2" },
-  ]);
+  assert.deepEqual(
+    graph.nodes.map((n) => n.attributes),
+    [
+      { label: "task", shortId: "m1", state: "pending", msgId: "m1" },
+      { label: "task", shortId: "m2", state: "pending", msgId: "m2" },
+    ],
+  );
   assert.deepEqual(graph.edges, []);
 });

@@ -13,11 +13,29 @@ function run(): TaskGraphJSON {
     [
       ["a", { label: "load", state: "done", engineId: 0, submitted: T, started: T, completed: T + 400 }],
       ["b", { label: "square", state: "done", engineId: 1, submitted: T, started: T + 400, completed: T + 600 }],
-      ["c", { label: "square", state: "failed", engineId: 1, submitted: T, started: T + 500, completed: T + 1300, errorName: "RangeError", errorMessage: "x < 0" }],
+      [
+        "c",
+        {
+          label: "square",
+          state: "failed",
+          engineId: 1,
+          submitted: T,
+          started: T + 500,
+          completed: T + 1300,
+          errorName: "RangeError",
+          errorMessage: "x < 0",
+        },
+      ],
       ["d", { label: "sum", state: "done", engineId: 2, submitted: T, started: T + 1300, completed: T + 1400 }],
       ["e", { label: "never", state: "pending", submitted: T }],
     ],
-    [["a", "b", "argument"], ["a", "c", "argument"], ["b", "d", "after"], ["c", "d", "follow"], ["d", "e", "argument"]],
+    [
+      ["a", "b", "argument"],
+      ["a", "c", "argument"],
+      ["b", "d", "after"],
+      ["c", "d", "follow"],
+      ["d", "e", "argument"],
+    ],
   );
 }
 
@@ -50,8 +68,14 @@ test("one lane per engine, labelled, in engine order", () => {
   const svg = timeline(run());
   assert.deepEqual(xmlErrors(svg), []);
   assert.equal(countClass(svg, "rect", "lane"), 3);
-  assert.deepEqual([...svg.matchAll(/<rect class="lane" data-engine="(\d+)"/g)].map((m) => m[1]), ["0", "1", "2"]);
-  assert.deepEqual([...svg.matchAll(/class="lane-label"[^>]*>([^<]*)</g)].map((m) => m[1]), ["engine 0", "engine 1", "engine 2"]);
+  assert.deepEqual(
+    [...svg.matchAll(/<rect class="lane" data-engine="(\d+)"/g)].map((m) => m[1]),
+    ["0", "1", "2"],
+  );
+  assert.deepEqual(
+    [...svg.matchAll(/class="lane-label"[^>]*>([^<]*)</g)].map((m) => m[1]),
+    ["engine 0", "engine 1", "engine 2"],
+  );
 });
 
 test("one bar per started task, with widths proportional to durations and x to start times", () => {
@@ -63,7 +87,10 @@ test("one bar per started task, with widths proportional to durations and x to s
   for (const bar of drawn) {
     assert.ok(Math.abs(bar.width - bar.duration * perMs) < 0.02, `bar ${bar.key}: ${bar.width}px for ${bar.duration} ms`);
   }
-  assert.deepEqual(drawn.map((b) => b.duration).sort((x, y) => x - y), [100, 200, 400, 800]);
+  assert.deepEqual(
+    drawn.map((b) => b.duration).sort((x, y) => x - y),
+    [100, 200, 400, 800],
+  );
   const b = drawn.find((x) => x.key === "b") as BarInfo;
   assert.ok(Math.abs(b.x - (a.x + 400 * perMs)) < 0.02, "b starts where a ends");
   // The whole run (1400 ms) spans the plot: 1000 px minus the margins.
@@ -103,8 +130,14 @@ test("arrows: true draws one arrow per dependency between drawn tasks, styled by
   assert.deepEqual(xmlErrors(svg), []);
   // d → e is not drawn: e never started.
   assert.equal(countClass(svg, "path", "dependency"), 4);
-  assert.match(svg, new RegExp(`data-kind="after"[^>]*stroke="${EDGE_STYLES.after.color}"[^>]*stroke-dasharray="${EDGE_STYLES.after.dasharray}"`));
-  assert.match(svg, /marker-end="url\(#px-timeline-arrow-follow\)"><title>sum d depends on square c \(follow\), satisfied by success<\/title>/);
+  assert.match(
+    svg,
+    new RegExp(`data-kind="after"[^>]*stroke="${EDGE_STYLES.after.color}"[^>]*stroke-dasharray="${EDGE_STYLES.after.dasharray}"`),
+  );
+  assert.match(
+    svg,
+    /marker-end="url\(#px-timeline-arrow-follow\)"><title>sum d depends on square c \(follow\), satisfied by success<\/title>/,
+  );
 });
 
 test("running tasks extend to the latest time; a graph with nothing started says so", () => {
@@ -113,14 +146,28 @@ test("running tasks extend to the latest time; a graph with nothing started says
   assert.deepEqual(drawn.map((b) => b.key).sort(), ["cleanup", "load", "square"]);
   // cleanup is running: its bar ends at the latest recorded time (square's completion, t + 160).
   assert.equal((drawn.find((b) => b.key === "cleanup") as BarInfo).duration, 40);
-  assert.equal((bars(timeline(graph, { now: Date.UTC(2026, 0, 1, 12) + 1120 })).find((b) => b.key === "cleanup") as BarInfo).duration, 1000);
-  const empty = timeline(graphJSON([["x", {}], ["y", {}]], []), { title: "Nothing yet" });
+  assert.equal(
+    (bars(timeline(graph, { now: Date.UTC(2026, 0, 1, 12) + 1120 })).find((b) => b.key === "cleanup") as BarInfo).duration,
+    1000,
+  );
+  const empty = timeline(
+    graphJSON(
+      [
+        ["x", {}],
+        ["y", {}],
+      ],
+      [],
+    ),
+    { title: "Nothing yet" },
+  );
   assert.deepEqual(xmlErrors(empty), []);
   assert.match(empty, /no task has started yet \(2 pending\)/);
 });
 
 test("labels and titles are escaped", () => {
-  const svg = timeline(graphJSON([["k<&>", { label: '<b>"x" & y</b>', engineId: 0, started: T, completed: T + 1000 }]], []), { title: "a <t> & b" });
+  const svg = timeline(graphJSON([["k<&>", { label: '<b>"x" & y</b>', engineId: 0, started: T, completed: T + 1000 }]], []), {
+    title: "a <t> & b",
+  });
   assert.deepEqual(xmlErrors(svg), []);
   assert.match(svg, /&lt;b&gt;&quot;x&quot; &amp; y&lt;\/b&gt;/);
   assert.match(svg, /data-key="k&lt;&amp;&gt;"/);
@@ -142,9 +189,17 @@ test("a 20,000-task run draws every task in its engine's lane", () => {
 });
 
 test("mistyped times in hand-written JSON are ignored, never drawn as NaN", () => {
-  const graph = { nodes: [{ key: "ok", attributes: { label: "ok", engineId: 0, started: T, completed: T + 10 } }, { key: "odd", attributes: { label: "odd", engineId: "0", started: "soon", completed: null } }] };
+  const graph = {
+    nodes: [
+      { key: "ok", attributes: { label: "ok", engineId: 0, started: T, completed: T + 10 } },
+      { key: "odd", attributes: { label: "odd", engineId: "0", started: "soon", completed: null } },
+    ],
+  };
   const svg = timeline(graph as unknown as TaskGraphJSON);
   assert.doesNotMatch(svg, /NaN/);
-  assert.deepEqual(bars(svg).map((b) => b.key), ["ok"]);
+  assert.deepEqual(
+    bars(svg).map((b) => b.key),
+    ["ok"],
+  );
   assert.match(svg, /1 not started/);
 });

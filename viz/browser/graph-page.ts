@@ -44,7 +44,15 @@ function edgeSample(kind: (typeof EDGE_KINDS)[number]): SVGSVGElement {
   svg.setAttribute("height", "10");
   const line = document.createElementNS(SVG_NS, "line");
   const style = EDGE_STYLES[kind];
-  for (const [name, value] of Object.entries({ x1: "0", y1: "5", x2: "28", y2: "5", stroke: style.color, "stroke-width": "2", "stroke-dasharray": style.dasharray })) {
+  for (const [name, value] of Object.entries({
+    x1: "0",
+    y1: "5",
+    x2: "28",
+    y2: "5",
+    stroke: style.color,
+    "stroke-width": "2",
+    "stroke-dasharray": style.dasharray,
+  })) {
     if (value) line.setAttribute(name, value);
   }
   svg.append(line);
@@ -98,13 +106,18 @@ function toDagreGraph(view: GraphView): graphlib.Graph {
     const style = EDGE_STYLES[edge.kind];
     const dash = style.dasharray ? `;stroke-dasharray:${style.dasharray}` : "";
     const width = edge.count > 1 ? Math.min(6, 1.2 + Math.log10(edge.count)) : 1.2;
-    g.setEdge(edge.source, edge.target, {
-      label: edge.count > 1 ? `x ${edge.count}` : "",
-      style: `stroke:${style.color};stroke-width:${width}px;fill:none${dash}`,
-      arrowheadStyle: `fill:${style.color};stroke:${style.color}`,
-      labelStyle: `fill:${style.color};font-size:10px`,
-      curve: curveBasis,
-    }, String(index));
+    g.setEdge(
+      edge.source,
+      edge.target,
+      {
+        label: edge.count > 1 ? `x ${edge.count}` : "",
+        style: `stroke:${style.color};stroke-width:${width}px;fill:none${dash}`,
+        arrowheadStyle: `fill:${style.color};stroke:${style.color}`,
+        labelStyle: `fill:${style.color};font-size:10px`,
+        curve: curveBasis,
+      },
+      String(index),
+    );
   });
   return g;
 }

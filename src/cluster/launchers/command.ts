@@ -49,16 +49,21 @@ function describe(command: string, args: readonly string[]): string {
 export function runCommand(command: string, args: readonly string[], options: RunCommandOptions = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
-      stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env, ...(options.cwd ? { cwd: options.cwd } : {}),
+      stdio: ["pipe", "pipe", "pipe"],
+      env: options.env ?? process.env,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
     });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${describe(command, args)} did not finish within ${options.timeoutMs} ms`));
-    }, options.timeoutMs);
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            child.kill("SIGKILL");
+            reject(new Error(`${describe(command, args)} did not finish within ${options.timeoutMs} ms`));
+          }, options.timeoutMs);
     child.once("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(startError(command, error));
@@ -92,10 +97,19 @@ function startError(command: string, error: NodeJS.ErrnoException): Error {
  * Starts a long-lived command in its own process group with stdout and stderr appended to
  * `logFile`; resolves once it is running and rejects (naming the command) if it cannot start.
  */
-export function spawnLogged(command: string, args: readonly string[], options: { logFile: string; cwd: string; env: NodeJS.ProcessEnv }): Promise<ChildProcess> {
+export function spawnLogged(
+  command: string,
+  args: readonly string[],
+  options: { logFile: string; cwd: string; env: NodeJS.ProcessEnv },
+): Promise<ChildProcess> {
   const out = fs.openSync(options.logFile, "a", 0o600);
   try {
-    const child = spawn(command, args, { detached: true, stdio: ["ignore", out, out], cwd: options.cwd, env: { ...process.env, ...options.env } });
+    const child = spawn(command, args, {
+      detached: true,
+      stdio: ["ignore", out, out],
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+    });
     return new Promise((resolve, reject) => {
       child.once("spawn", () => resolve(child));
       child.once("error", (error: NodeJS.ErrnoException) => reject(startError(command, error)));

@@ -23,7 +23,12 @@ class LocalEngineSet implements EngineSet {
   private reportEnded: (what: string) => void = () => {};
   readonly ended = new Promise<string>((resolve) => (this.reportEnded = resolve));
 
-  constructor(readonly id: string, readonly info: EngineSetInfo, private readonly context: LaunchContext, private readonly options: LocalLauncherOptions) {}
+  constructor(
+    readonly id: string,
+    readonly info: EngineSetInfo,
+    private readonly context: LaunchContext,
+    private readonly options: LocalLauncherOptions,
+  ) {}
 
   private logFile(index: number): string {
     return path.join(this.context.logDir, `engine-${this.context.clusterId}-${this.id}-${index}.log`);
@@ -32,7 +37,9 @@ class LocalEngineSet implements EngineSet {
   spawnEngine(index: number): void {
     const log = this.logFile(index);
     const child = spawnNode([...entryCommand("engine/main"), "--file", this.context.engineFile, ...(this.options.engineArgs ?? [])], {
-      logFile: log, cwd: this.context.cwd, env: { ...this.context.env, ...this.context.localEnv },
+      logFile: log,
+      cwd: this.context.cwd,
+      env: { ...this.context.env, ...this.context.localEnv },
     });
     const pid = child.pid as number;
     this.children.set(pid, child);

@@ -31,7 +31,11 @@ const OPTION_NAMES = ["mpiCommand", "mpiArgs", "engineArgs", "node", "stopTimeou
 /** Validates MPI launcher options; throws a TypeError or RangeError naming the option and value. */
 export function validateMpiOptions(options: MpiLauncherOptions): void {
   OptionChecker.of("MpiLauncher", options, OPTION_NAMES)
-    .string("mpiCommand").stringArray("mpiArgs").stringArray("engineArgs").string("node").integer("stopTimeout", 0);
+    .string("mpiCommand")
+    .stringArray("mpiArgs")
+    .stringArray("engineArgs")
+    .string("node")
+    .integer("stopTimeout", 0);
 }
 
 /**
@@ -45,11 +49,20 @@ class MpiEngineSet implements EngineSet {
   private stopping = false;
   readonly ended: Promise<string> | undefined;
 
-  constructor(readonly id: string, readonly info: EngineSetInfo, private readonly stopTimeout: number, private readonly child?: ChildProcess) {
+  constructor(
+    readonly id: string,
+    readonly info: EngineSetInfo,
+    private readonly stopTimeout: number,
+    private readonly child?: ChildProcess,
+  ) {
     const logFile = info.data?.logFile;
-    this.ended = child && new Promise((resolve) => child.once("exit", (code, signal) => {
-      if (!this.stopping) resolve(`mpiexec exited ${signal ? `by ${signal}` : `with code ${code}`}; read ${String(logFile)}`);
-    }));
+    this.ended =
+      child &&
+      new Promise((resolve) =>
+        child.once("exit", (code, signal) => {
+          if (!this.stopping) resolve(`mpiexec exited ${signal ? `by ${signal}` : `with code ${code}`}; read ${String(logFile)}`);
+        }),
+      );
   }
 
   private get mpiexecPid(): number | undefined {
@@ -98,8 +111,16 @@ export class MpiLauncher implements EngineLauncher {
   commandLine(n: number, context: Pick<LaunchContext, "engineFile">): string[] {
     const node = this.options.node ?? process.execPath;
     return [
-      this.options.mpiCommand ?? "mpiexec", "-n", String(n), ...(this.options.mpiArgs ?? []),
-      node, ...entryCommand("engine/main"), "--file", context.engineFile, "--mpi", ...(this.options.engineArgs ?? []),
+      this.options.mpiCommand ?? "mpiexec",
+      "-n",
+      String(n),
+      ...(this.options.mpiArgs ?? []),
+      node,
+      ...entryCommand("engine/main"),
+      "--file",
+      context.engineFile,
+      "--mpi",
+      ...(this.options.engineArgs ?? []),
     ];
   }
 

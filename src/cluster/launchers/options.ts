@@ -16,7 +16,10 @@ function show(value: unknown): string {
 
 /** Validates option objects of one launcher (`owner` is its class name, used in messages). */
 export class OptionChecker {
-  constructor(private readonly owner: string, private readonly options: Record<string, unknown>) {}
+  constructor(
+    private readonly owner: string,
+    private readonly options: Record<string, unknown>,
+  ) {}
 
   /** Checks that `options` is a plain object with only known keys. */
   static of(owner: string, options: unknown, known: readonly string[]): OptionChecker {

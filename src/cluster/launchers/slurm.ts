@@ -66,14 +66,44 @@ export interface SlurmLauncherOptions {
 }
 
 const OPTION_NAMES = [
-  "jobName", "partition", "account", "qos", "timeLimit", "sbatchArgs", "srunArgs", "array", "template", "remoteNode", "remoteEntry",
-  "engineArgs", "sbatchCommand", "scancelCommand", "squeueCommand", "stopTimeout", "controllerJobName", "controllerTemplate", "remoteControllerEntry",
+  "jobName",
+  "partition",
+  "account",
+  "qos",
+  "timeLimit",
+  "sbatchArgs",
+  "srunArgs",
+  "array",
+  "template",
+  "remoteNode",
+  "remoteEntry",
+  "engineArgs",
+  "sbatchCommand",
+  "scancelCommand",
+  "squeueCommand",
+  "stopTimeout",
+  "controllerJobName",
+  "controllerTemplate",
+  "remoteControllerEntry",
 ] as const;
 
 /** Names a template may use, each written `{name}`. */
 export const SLURM_PLACEHOLDERS = [
-  "jobName", "n", "lastIndex", "partition", "account", "qos", "timeLimit", "output", "sbatchLines", "engineCommand", "launch",
-  "cwd", "engineFile", "clusterId", "setId",
+  "jobName",
+  "n",
+  "lastIndex",
+  "partition",
+  "account",
+  "qos",
+  "timeLimit",
+  "output",
+  "sbatchLines",
+  "engineCommand",
+  "launch",
+  "cwd",
+  "engineFile",
+  "clusterId",
+  "setId",
 ] as const;
 
 /** The default batch script: every option as `#SBATCH` lines, then the launch line. */
@@ -87,8 +117,20 @@ const TIME_LIMIT = /^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2
 
 /** Job states in which processes may still run or start. */
 const ACTIVE_STATES = new Set([
-  "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SIGNALING",
-  "STAGE_OUT", "STOPPED", "RESV_DEL_HOLD", "SPECIAL_EXIT",
+  "PENDING",
+  "CONFIGURING",
+  "RUNNING",
+  "COMPLETING",
+  "SUSPENDED",
+  "REQUEUED",
+  "REQUEUE_HOLD",
+  "REQUEUE_FED",
+  "RESIZING",
+  "SIGNALING",
+  "STAGE_OUT",
+  "STOPPED",
+  "RESV_DEL_HOLD",
+  "SPECIAL_EXIT",
 ]);
 
 function checkTemplate(value: unknown): { kind: "type" | "range"; expected: string; value?: unknown } | undefined {
@@ -110,15 +152,31 @@ function checkTemplate(value: unknown): { kind: "type" | "range"; expected: stri
 export function validateSlurmOptions(options: SlurmLauncherOptions, owner = "SlurmLauncher"): void {
   const word = { test: /^[^\s'"\\]+$/, describe: "a word without spaces or quotes" };
   OptionChecker.of(owner, options, OPTION_NAMES)
-    .string("jobName", word).string("controllerJobName", word).string("partition", word).string("account", word).string("qos", word)
-    .string("timeLimit", { test: TIME_LIMIT, describe: "a Slurm time limit such as \"30\", \"1:00:00\" or \"1-00:00:00\"" })
-    .stringArray("sbatchArgs").custom("sbatchArgs", (value) => {
+    .string("jobName", word)
+    .string("controllerJobName", word)
+    .string("partition", word)
+    .string("account", word)
+    .string("qos", word)
+    .string("timeLimit", { test: TIME_LIMIT, describe: 'a Slurm time limit such as "30", "1:00:00" or "1-00:00:00"' })
+    .stringArray("sbatchArgs")
+    .custom("sbatchArgs", (value) => {
       const bad = (value as string[]).find((v) => !/^(#SBATCH\s+)?-/.test(v) || /[\r\n]/.test(v));
-      return bad === undefined ? undefined : { kind: "range", expected: "sbatch options such as \"--mem=2G\" (one per #SBATCH line)", value: bad };
+      return bad === undefined
+        ? undefined
+        : { kind: "range", expected: 'sbatch options such as "--mem=2G" (one per #SBATCH line)', value: bad };
     })
-    .stringArray("srunArgs").boolean("array").custom("template", checkTemplate).custom("controllerTemplate", checkTemplate)
-    .string("remoteNode").stringArray("remoteEntry").stringArray("remoteControllerEntry").stringArray("engineArgs")
-    .string("sbatchCommand").string("scancelCommand").string("squeueCommand").integer("stopTimeout", 0);
+    .stringArray("srunArgs")
+    .boolean("array")
+    .custom("template", checkTemplate)
+    .custom("controllerTemplate", checkTemplate)
+    .string("remoteNode")
+    .stringArray("remoteEntry")
+    .stringArray("remoteControllerEntry")
+    .stringArray("engineArgs")
+    .string("sbatchCommand")
+    .string("scancelCommand")
+    .string("squeueCommand")
+    .integer("stopTimeout", 0);
 }
 
 /** Fills `{placeholders}`; every name must be known (templates are checked up front). */
@@ -150,7 +208,10 @@ export interface SlurmJobData extends Record<string, unknown> {
 
 /** A submitted Slurm job: its state in `squeue`, signals and cancellation through `scancel`. */
 export class SlurmJob {
-  constructor(readonly data: SlurmJobData, private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    readonly data: SlurmJobData,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   /**
    * Rebuilds a job from a cluster file entry; commands the entry lacks come from `options`.
@@ -158,11 +219,16 @@ export class SlurmJob {
    */
   static fromData(data: Partial<SlurmJobData> | undefined, options: SlurmLauncherOptions, env: NodeJS.ProcessEnv, what: string): SlurmJob {
     if (typeof data?.jobId !== "string") throw new ConfigurationError(`${what} has no job id in its cluster file entry`);
-    return new SlurmJob({
-      jobId: data.jobId, scancelCommand: data.scancelCommand ?? options.scancelCommand ?? "scancel",
-      squeueCommand: data.squeueCommand ?? options.squeueCommand ?? "squeue", stopTimeout: data.stopTimeout ?? options.stopTimeout ?? 30_000,
-      script: data.script ?? "",
-    }, env);
+    return new SlurmJob(
+      {
+        jobId: data.jobId,
+        scancelCommand: data.scancelCommand ?? options.scancelCommand ?? "scancel",
+        squeueCommand: data.squeueCommand ?? options.squeueCommand ?? "squeue",
+        stopTimeout: data.stopTimeout ?? options.stopTimeout ?? 30_000,
+        script: data.script ?? "",
+      },
+      env,
+    );
   }
 
   /** The Slurm job id. */
@@ -175,13 +241,19 @@ export class SlurmJob {
    * an array, the first active task's), or undefined once Slurm no longer lists the job.
    */
   async state(): Promise<string | undefined> {
-    const result = await runCommand(this.data.squeueCommand, ["-j", this.jobId, "-h", "-o", "%T"], { env: this.commandEnv(), timeoutMs: 30_000 });
+    const result = await runCommand(this.data.squeueCommand, ["-j", this.jobId, "-h", "-o", "%T"], {
+      env: this.commandEnv(),
+      timeoutMs: 30_000,
+    });
     // squeue fails with "Invalid job id specified" once the job has aged out of the controller.
     if (result.code !== 0) {
       if (/invalid job id/i.test(result.stderr)) return undefined;
       throw new Error(`squeue -j ${this.jobId} exited with ${result.code ?? "a signal"}: ${result.stderr.trim()}`);
     }
-    const states = result.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+    const states = result.stdout
+      .split("\n")
+      .map((s) => s.trim())
+      .filter(Boolean);
     return states.find((s) => ACTIVE_STATES.has(s)) ?? states[0];
   }
 
@@ -193,7 +265,10 @@ export class SlurmJob {
 
   /** `scancel --signal=<sig>`: signals the job's steps. */
   async signal(signal: NodeJS.Signals): Promise<void> {
-    await runChecked(this.data.scancelCommand, [`--signal=${signal.replace(/^SIG/, "")}`, this.jobId], { env: this.commandEnv(), timeoutMs: 30_000 });
+    await runChecked(this.data.scancelCommand, [`--signal=${signal.replace(/^SIG/, "")}`, this.jobId], {
+      env: this.commandEnv(),
+      timeoutMs: 30_000,
+    });
   }
 
   /** `scancel`, then polls `squeue` until the job has left the active states (its processes are gone). */
@@ -221,9 +296,12 @@ export class SlurmJob {
       const state = await this.state();
       if (state === undefined || !ACTIVE_STATES.has(state)) {
         if (fileReady(file, ready)) return;
-        throw new Error(`${what} (Slurm job ${this.jobId}) ended before writing ${file}: the job is ${state ?? "no longer listed by squeue"}`);
+        throw new Error(
+          `${what} (Slurm job ${this.jobId}) ended before writing ${file}: the job is ${state ?? "no longer listed by squeue"}`,
+        );
       }
-      if (Date.now() > deadline) throw new Error(`${what} (Slurm job ${this.jobId}) did not write ${file} within ${timeoutMs} ms: the job is ${state}`);
+      if (Date.now() > deadline)
+        throw new Error(`${what} (Slurm job ${this.jobId}) did not write ${file} within ${timeoutMs} ms: the job is ${state}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -237,7 +315,11 @@ export class SlurmJob {
 export class SlurmEngineSet implements EngineSet {
   private readonly job: SlurmJob;
 
-  constructor(readonly id: string, readonly info: EngineSetInfo & { data: SlurmJobData }, env: NodeJS.ProcessEnv) {
+  constructor(
+    readonly id: string,
+    readonly info: EngineSetInfo & { data: SlurmJobData },
+    env: NodeJS.ProcessEnv,
+  ) {
     this.job = new SlurmJob(info.data, env);
   }
 
@@ -283,7 +365,9 @@ interface JobShape {
 function renderJobScript(options: SlurmLauncherOptions, job: JobShape, context: LaunchContext): string {
   const o = options;
   const lines = [
-    `--job-name=${job.jobName}`, ...job.taskLines, `--output=${job.output}`,
+    `--job-name=${job.jobName}`,
+    ...job.taskLines,
+    `--output=${job.output}`,
     ...(o.partition ? [`--partition=${o.partition}`] : []),
     ...(o.account ? [`--account=${o.account}`] : []),
     ...(o.qos ? [`--qos=${o.qos}`] : []),
@@ -291,10 +375,21 @@ function renderJobScript(options: SlurmLauncherOptions, job: JobShape, context: 
     ...(o.sbatchArgs ?? []).map((a) => a.replace(/^#SBATCH\s+/, "")),
   ];
   return renderTemplate(job.template, {
-    jobName: job.jobName, n: String(job.n), lastIndex: String(job.n - 1), partition: o.partition ?? "", account: o.account ?? "",
-    qos: o.qos ?? "", timeLimit: o.timeLimit ?? "", output: job.output, sbatchLines: lines.map((l) => `#SBATCH ${l}`).join("\n"),
-    engineCommand: job.command, launch: job.launch, cwd: shellQuote(context.cwd), engineFile: shellQuote(context.engineFile),
-    clusterId: context.clusterId, setId: context.setId,
+    jobName: job.jobName,
+    n: String(job.n),
+    lastIndex: String(job.n - 1),
+    partition: o.partition ?? "",
+    account: o.account ?? "",
+    qos: o.qos ?? "",
+    timeLimit: o.timeLimit ?? "",
+    output: job.output,
+    sbatchLines: lines.map((l) => `#SBATCH ${l}`).join("\n"),
+    engineCommand: job.command,
+    launch: job.launch,
+    cwd: shellQuote(context.cwd),
+    engineFile: shellQuote(context.engineFile),
+    clusterId: context.clusterId,
+    setId: context.setId,
   });
 }
 
@@ -302,7 +397,11 @@ function renderJobScript(options: SlurmLauncherOptions, job: JobShape, context: 
 async function submitJob(options: SlurmLauncherOptions, script: string, scriptFile: string, context: LaunchContext): Promise<SlurmJob> {
   fs.writeFileSync(scriptFile, script, { mode: 0o700 });
   // sbatch passes its own environment on to the job (--export=ALL), cluster `env` included.
-  const output = await runChecked(options.sbatchCommand ?? "sbatch", ["--parsable", scriptFile], { env: { ...process.env, ...context.env }, cwd: context.cwd, timeoutMs: 60_000 });
+  const output = await runChecked(options.sbatchCommand ?? "sbatch", ["--parsable", scriptFile], {
+    env: { ...process.env, ...context.env },
+    cwd: context.cwd,
+    timeoutMs: 60_000,
+  });
   return SlurmJob.fromData({ jobId: parseJobId(output), script: scriptFile }, options, context.env, "a submitted Slurm job");
 }
 
@@ -319,8 +418,11 @@ export class SlurmLauncher implements EngineLauncher {
   /** The command that runs one engine on a compute node. */
   engineCommand(context: Pick<LaunchContext, "engineFile">): string {
     return shellJoin([
-      this.options.remoteNode ?? process.execPath, ...(this.options.remoteEntry ?? entryCommand("engine/main")),
-      "--file", context.engineFile, ...(this.options.engineArgs ?? []),
+      this.options.remoteNode ?? process.execPath,
+      ...(this.options.remoteEntry ?? entryCommand("engine/main")),
+      "--file",
+      context.engineFile,
+      ...(this.options.engineArgs ?? []),
     ]);
   }
 
@@ -328,13 +430,20 @@ export class SlurmLauncher implements EngineLauncher {
   renderScript(n: number, context: LaunchContext): string {
     const o = this.options;
     const command = this.engineCommand(context);
-    return renderJobScript(o, {
-      template: o.template ?? DEFAULT_SLURM_TEMPLATE, jobName: o.jobName ?? "parallax-engines", n,
-      taskLines: o.array ? [`--array=0-${n - 1}`, "--ntasks=1"] : [`--ntasks=${n}`],
-      output: path.join(context.logDir, `engines-${context.clusterId}-${context.setId}-slurm-${o.array ? "%A_%a" : "%j"}.log`),
-      // In a job array each task runs one engine itself; otherwise srun starts one per task.
-      command, launch: o.array ? `exec ${command}` : ["srun", ...(o.srunArgs ?? []).map(shellQuote), command].join(" "),
-    }, context);
+    return renderJobScript(
+      o,
+      {
+        template: o.template ?? DEFAULT_SLURM_TEMPLATE,
+        jobName: o.jobName ?? "parallax-engines",
+        n,
+        taskLines: o.array ? [`--array=0-${n - 1}`, "--ntasks=1"] : [`--ntasks=${n}`],
+        output: path.join(context.logDir, `engines-${context.clusterId}-${context.setId}-slurm-${o.array ? "%A_%a" : "%j"}.log`),
+        // In a job array each task runs one engine itself; otherwise srun starts one per task.
+        command,
+        launch: o.array ? `exec ${command}` : ["srun", ...(o.srunArgs ?? []).map(shellQuote), command].join(" "),
+      },
+      context,
+    );
   }
 
   async start(n: number, context: LaunchContext): Promise<EngineSet> {
@@ -371,12 +480,20 @@ export class SlurmControllerLauncher {
   renderScript(args: readonly string[], context: ControllerLaunchContext): string {
     const o = this.options;
     const command = shellJoin([o.remoteNode ?? process.execPath, ...(o.remoteControllerEntry ?? entryCommand("controller/main")), ...args]);
-    return renderJobScript(o, {
-      template: o.controllerTemplate ?? DEFAULT_SLURM_TEMPLATE, jobName: o.controllerJobName ?? "parallax-controller", n: 1,
-      taskLines: ["--ntasks=1"], output: this.logFile(context, "%j"),
-      // exec: scancel's SIGTERM then reaches the controller itself, which removes its connection files.
-      command, launch: `exec ${command}`,
-    }, { ...context, setId: "controller" });
+    return renderJobScript(
+      o,
+      {
+        template: o.controllerTemplate ?? DEFAULT_SLURM_TEMPLATE,
+        jobName: o.controllerJobName ?? "parallax-controller",
+        n: 1,
+        taskLines: ["--ntasks=1"],
+        output: this.logFile(context, "%j"),
+        // exec: scancel's SIGTERM then reaches the controller itself, which removes its connection files.
+        command,
+        launch: `exec ${command}`,
+      },
+      { ...context, setId: "controller" },
+    );
   }
 
   /** Submits the controller job. */

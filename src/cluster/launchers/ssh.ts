@@ -40,20 +40,31 @@ export interface SshLauncherOptions {
 }
 
 const OPTION_NAMES = [
-  "hosts", "sshCommand", "sshArgs", "remoteNode", "remoteEntry", "remoteCwd", "remoteTmpDir", "engineArgs", "sshTimeout",
+  "hosts",
+  "sshCommand",
+  "sshArgs",
+  "remoteNode",
+  "remoteEntry",
+  "remoteCwd",
+  "remoteTmpDir",
+  "engineArgs",
+  "sshTimeout",
 ] as const;
 
 /** `[user@]host[:…]`, never starting with '-' (ssh would take it for an option). */
 const HOST_PATTERN = /^[A-Za-z0-9_.[\]:%][A-Za-z0-9_.@[\]:%-]*$/;
 
 function checkHosts(value: unknown): { kind: "type" | "range"; expected: string; value?: unknown } | undefined {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return { kind: "type", expected: "an object mapping host names to engine counts" };
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    return { kind: "type", expected: "an object mapping host names to engine counts" };
   const entries = Object.entries(value);
   if (entries.length === 0) return { kind: "range", expected: "an object with at least one host" };
   for (const [host, count] of entries) {
-    if (!HOST_PATTERN.test(host)) return { kind: "range", expected: "host names like \"node1\" or \"user@node2\" (letters, digits, . _ - @ : [ ])", value: host };
+    if (!HOST_PATTERN.test(host))
+      return { kind: "range", expected: 'host names like "node1" or "user@node2" (letters, digits, . _ - @ : [ ])', value: host };
     if (typeof count !== "number") return { kind: "type", expected: `engine counts that are integers >= 1 (host ${host})`, value: count };
-    if (!Number.isInteger(count) || count < 1) return { kind: "range", expected: `engine counts that are integers >= 1 (host ${host})`, value: count };
+    if (!Number.isInteger(count) || count < 1)
+      return { kind: "range", expected: `engine counts that are integers >= 1 (host ${host})`, value: count };
   }
   return undefined;
 }
@@ -62,10 +73,14 @@ function checkHosts(value: unknown): { kind: "type" | "range"; expected: string;
 export function validateSshOptions(options: SshLauncherOptions): void {
   OptionChecker.of("SshLauncher", options, OPTION_NAMES)
     .custom("hosts", checkHosts)
-    .string("sshCommand").stringArray("sshArgs").string("remoteNode").stringArray("remoteEntry")
+    .string("sshCommand")
+    .stringArray("sshArgs")
+    .string("remoteNode")
+    .stringArray("remoteEntry")
     .string("remoteCwd", { test: /^\//, describe: "an absolute path" })
     .string("remoteTmpDir", { test: /^\//, describe: "an absolute path" })
-    .stringArray("engineArgs").integer("sshTimeout", 1);
+    .stringArray("engineArgs")
+    .integer("sshTimeout", 1);
 }
 
 /** How many engines go to each host: hosts are filled in order, each up to its count. */
@@ -102,7 +117,14 @@ interface SshSetData extends Record<string, unknown> {
 
 /** The script that starts `count` engines on one host and prints their pids. */
 export function startScript(options: {
-  connectionFile: string; count: number; node: string; entry: string[]; engineArgs: string[]; cwd: string; tmpDir: string; env: Record<string, string>;
+  connectionFile: string;
+  count: number;
+  node: string;
+  entry: string[];
+  engineArgs: string[];
+  cwd: string;
+  tmpDir: string;
+  env: Record<string, string>;
 }): string {
   const lines = [
     "set -e",
@@ -140,7 +162,7 @@ export function stopScript(engines: SshHostEngines, boundary: string): string {
     "i=0",
     "while [ $i -lt 50 ]; do",
     "  alive=; for p in $pids; do kill -0 $p 2>/dev/null && alive=1; done",
-    "  [ -z \"$alive\" ] && break",
+    '  [ -z "$alive" ] && break',
     "  sleep 0.1 2>/dev/null || sleep 1; i=$((i+1))",
     "done",
     `for p in $pids; do kill -KILL -- -$p 2>/dev/null || kill -KILL $p 2>/dev/null || true; done`,
@@ -175,7 +197,9 @@ export function parseStartOutput(host: string, output: string, count: number): S
   const pids = [...output.matchAll(/^__parallax_pid=(\d+)$/gm)].map((m) => Number(m[1]));
   const dir = /^__parallax_dir=(\/.+)$/m.exec(output)?.[1];
   if (dir === undefined || pids.length !== count) {
-    throw new Error(`ssh ${host}: expected a folder and ${count} engine pids from the start script, got: ${output.trim().slice(-2000) || "(nothing)"}`);
+    throw new Error(
+      `ssh ${host}: expected a folder and ${count} engine pids from the start script, got: ${output.trim().slice(-2000) || "(nothing)"}`,
+    );
   }
   return { host, pids, dir };
 }
@@ -186,7 +210,11 @@ function hostLabel(host: string): string {
 }
 
 class SshEngineSet implements EngineSet {
-  constructor(readonly id: string, readonly info: EngineSetInfo & { data: SshSetData }, private readonly context: LaunchContext) {}
+  constructor(
+    readonly id: string,
+    readonly info: EngineSetInfo & { data: SshSetData },
+    private readonly context: LaunchContext,
+  ) {}
 
   private ssh(host: string, script: string): Promise<string> {
     const { sshCommand, sshArgs, sshTimeout } = this.info.data;
@@ -196,18 +224,24 @@ class SshEngineSet implements EngineSet {
   async signal(signal: NodeJS.Signals): Promise<void> {
     // The supervisors handle signals (SIGINT interrupts the running task), so they get them.
     const name = signal.replace(/^SIG/, "");
-    await Promise.all(this.info.data.hosts.filter((h) => h.pids.length > 0).map((h) => this.ssh(h.host, `kill -s ${name} ${h.pids.join(" ")} 2>/dev/null || true\n`)));
+    await Promise.all(
+      this.info.data.hosts
+        .filter((h) => h.pids.length > 0)
+        .map((h) => this.ssh(h.host, `kill -s ${name} ${h.pids.join(" ")} 2>/dev/null || true\n`)),
+    );
   }
 
   async stop(): Promise<void> {
     const failures: string[] = [];
-    await Promise.all(this.info.data.hosts.map(async (engines) => {
-      try {
-        await this.stopHost(engines);
-      } catch (error) {
-        failures.push((error as Error).message);
-      }
-    }));
+    await Promise.all(
+      this.info.data.hosts.map(async (engines) => {
+        try {
+          await this.stopHost(engines);
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+      }),
+    );
     if (failures.length > 0) throw new Error(`SshLauncher could not stop every engine: ${failures.join("; ")}`);
     this.info.pids = [];
   }
@@ -217,7 +251,10 @@ class SshEngineSet implements EngineSet {
     const boundary = `__parallax_log_${randomBytes(8).toString("hex")}`;
     const output = await this.ssh(engines.host, stopScript(engines, boundary));
     for (const [name, content] of splitLogs(output, boundary)) {
-      const local = path.join(this.context.logDir, `engine-${this.context.clusterId}-${this.id}-${hostLabel(engines.host)}-${name.replace(/^engine-/, "")}`);
+      const local = path.join(
+        this.context.logDir,
+        `engine-${this.context.clusterId}-${this.id}-${hostLabel(engines.host)}-${name.replace(/^engine-/, "")}`,
+      );
       fs.writeFileSync(local, content, { mode: 0o600 });
     }
     engines.pids = [];
@@ -235,22 +272,32 @@ export class SshLauncher implements EngineLauncher {
   }
 
   async start(n: number, context: LaunchContext): Promise<EngineSet> {
-    if (!this.options.hosts) throw new ConfigurationError("SshLauncher needs hosts ({ \"node1\": 4, \"user@node2\": 2 }) to start engines");
+    if (!this.options.hosts) throw new ConfigurationError('SshLauncher needs hosts ({ "node1": 4, "user@node2": 2 }) to start engines');
     const placed = placeEngines(n, this.options.hosts);
     const data: SshSetData = {
-      hosts: [], sshCommand: this.options.sshCommand ?? "ssh", sshArgs: [...(this.options.sshArgs ?? [])], sshTimeout: this.options.sshTimeout ?? 30_000,
+      hosts: [],
+      sshCommand: this.options.sshCommand ?? "ssh",
+      sshArgs: [...(this.options.sshArgs ?? [])],
+      sshTimeout: this.options.sshTimeout ?? 30_000,
     };
     const set = new SshEngineSet(context.setId, { launcher: this.kind, n, pids: [], data }, context);
     const connectionFile = fs.readFileSync(context.engineFile, "utf8").trim();
-    const results = await Promise.allSettled(placed.map(async ({ host, count }) => {
-      const script = startScript({
-        connectionFile, count, node: this.options.remoteNode ?? process.execPath, entry: this.options.remoteEntry ?? entryCommand("engine/main"),
-        engineArgs: this.options.engineArgs ?? [], cwd: this.options.remoteCwd ?? context.cwd, tmpDir: this.options.remoteTmpDir ?? "/tmp",
-        env: definedEnv(context.env),
-      });
-      const output = await runChecked(data.sshCommand, [...data.sshArgs, host, "sh -"], { input: script, timeoutMs: data.sshTimeout });
-      data.hosts.push(parseStartOutput(host, output, count));
-    }));
+    const results = await Promise.allSettled(
+      placed.map(async ({ host, count }) => {
+        const script = startScript({
+          connectionFile,
+          count,
+          node: this.options.remoteNode ?? process.execPath,
+          entry: this.options.remoteEntry ?? entryCommand("engine/main"),
+          engineArgs: this.options.engineArgs ?? [],
+          cwd: this.options.remoteCwd ?? context.cwd,
+          tmpDir: this.options.remoteTmpDir ?? "/tmp",
+          env: definedEnv(context.env),
+        });
+        const output = await runChecked(data.sshCommand, [...data.sshArgs, host, "sh -"], { input: script, timeoutMs: data.sshTimeout });
+        data.hosts.push(parseStartOutput(host, output, count));
+      }),
+    );
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed.length > 0) {
       // Leave nothing running on the hosts that did start.
