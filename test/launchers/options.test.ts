@@ -97,6 +97,8 @@ test("SshLauncher validates every option, naming the option and the value", () =
   rejects(SshLauncher, { remoteCwd: "work" }, RangeError, /SshLauncher option remoteCwd must be an absolute path, got "work"/);
   rejects(SshLauncher, { remoteTmpDir: "tmp" }, RangeError, /SshLauncher option remoteTmpDir must be an absolute path, got "tmp"/);
   rejects(SshLauncher, { sshTimeout: 0 }, RangeError, /SshLauncher option sshTimeout must be an integer >= 1, got 0/);
+  rejects(SshLauncher, { sshConcurrency: 0 }, RangeError, /SshLauncher option sshConcurrency must be an integer >= 1, got 0/);
+  rejects(SshLauncher, { sshConcurrency: "4" }, TypeError, /SshLauncher option sshConcurrency must be an integer >= 1, got "4"/);
   rejects(SshLauncher, { host: { a: 1 } }, TypeError, /unknown SshLauncher option "host"/);
   assert.ok(
     new SshLauncher({ hosts: { node1: 4, "user@node2": 2, "[::1]": 1 }, sshArgs: ["-p", "2222"], remoteCwd: "/srv", sshTimeout: 5 }),

@@ -11,6 +11,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import PQueue from "p-queue";
 import { ConfigurationError } from "../../errors.js";
 import { entryCommand } from "../processes.js";
 import { runChecked, shellJoin, shellQuote } from "./command.js";
@@ -35,9 +36,21 @@ export interface SshLauncherOptions {
   remoteTmpDir?: string;
   /** Extra arguments for every engine. */
   engineArgs?: string[];
-  /** Milliseconds one ssh command may take (default 30000). */
+  /**
+   * Milliseconds one ssh command may take.
+   * @default 30000
+   */
   sshTimeout?: number;
+  /**
+   * ssh commands run at once when starting, signalling or stopping engines on many hosts
+   * (more hosts wait their turn, so a large host list does not open hundreds of connections).
+   * @default 16
+   */
+  sshConcurrency?: number;
 }
+
+const DEFAULT_SSH_TIMEOUT = 30_000;
+const DEFAULT_SSH_CONCURRENCY = 16;
 
 const OPTION_NAMES = [
   "hosts",
@@ -49,6 +62,7 @@ const OPTION_NAMES = [
   "remoteTmpDir",
   "engineArgs",
   "sshTimeout",
+  "sshConcurrency",
 ] as const;
 
 /** `[user@]host[:…]`, never starting with '-' (ssh would take it for an option). */
@@ -80,7 +94,8 @@ export function validateSshOptions(options: SshLauncherOptions): void {
     .string("remoteCwd", { test: /^\//, describe: "an absolute path" })
     .string("remoteTmpDir", { test: /^\//, describe: "an absolute path" })
     .stringArray("engineArgs")
-    .integer("sshTimeout", 1);
+    .integer("sshTimeout", 1)
+    .integer("sshConcurrency", 1);
 }
 
 /** How many engines go to each host: hosts are filled in order, each up to its count. */
@@ -113,6 +128,7 @@ interface SshSetData extends Record<string, unknown> {
   sshCommand: string;
   sshArgs: string[];
   sshTimeout: number;
+  sshConcurrency: number;
 }
 
 /** The script that starts `count` engines on one host and prints their pids. */
@@ -217,8 +233,7 @@ class SshEngineSet implements EngineSet {
   ) {}
 
   private ssh(host: string, script: string): Promise<string> {
-    const { sshCommand, sshArgs, sshTimeout } = this.info.data;
-    return runChecked(sshCommand, [...sshArgs, host, "sh -"], { input: script, timeoutMs: sshTimeout });
+    return sshQueue(this.info.data).add(() => runSsh(this.info.data, host, script));
   }
 
   async signal(signal: NodeJS.Signals): Promise<void> {
@@ -278,7 +293,8 @@ export class SshLauncher implements EngineLauncher {
       hosts: [],
       sshCommand: this.options.sshCommand ?? "ssh",
       sshArgs: [...(this.options.sshArgs ?? [])],
-      sshTimeout: this.options.sshTimeout ?? 30_000,
+      sshTimeout: this.options.sshTimeout ?? DEFAULT_SSH_TIMEOUT,
+      sshConcurrency: this.options.sshConcurrency ?? DEFAULT_SSH_CONCURRENCY,
     };
     const set = new SshEngineSet(context.setId, { launcher: this.kind, n, pids: [], data }, context);
     const connectionFile = fs.readFileSync(context.engineFile, "utf8").trim();
@@ -294,7 +310,7 @@ export class SshLauncher implements EngineLauncher {
           tmpDir: this.options.remoteTmpDir ?? "/tmp",
           env: definedEnv(context.env),
         });
-        const output = await runChecked(data.sshCommand, [...data.sshArgs, host, "sh -"], { input: script, timeoutMs: data.sshTimeout });
+        const output = await sshQueue(data).add(() => runSsh(data, host, script));
         data.hosts.push(parseStartOutput(host, output, count));
       }),
     );
@@ -313,10 +329,25 @@ export class SshLauncher implements EngineLauncher {
       hosts: (data?.hosts ?? []).map((h) => ({ ...h, pids: [...h.pids] })),
       sshCommand: data?.sshCommand ?? this.options.sshCommand ?? "ssh",
       sshArgs: [...(data?.sshArgs ?? this.options.sshArgs ?? [])],
-      sshTimeout: data?.sshTimeout ?? this.options.sshTimeout ?? 30_000,
+      sshTimeout: data?.sshTimeout ?? this.options.sshTimeout ?? DEFAULT_SSH_TIMEOUT,
+      sshConcurrency: data?.sshConcurrency ?? this.options.sshConcurrency ?? DEFAULT_SSH_CONCURRENCY,
     };
     return new SshEngineSet(id, { ...info, pids: [...info.pids], data: full }, context);
   }
+}
+
+/** One queue per engine set's settings: its ssh commands run at most `sshConcurrency` at once. */
+const queues = new WeakMap<SshSetData, PQueue>();
+
+function sshQueue(data: SshSetData): PQueue {
+  let queue = queues.get(data);
+  if (!queue) queues.set(data, (queue = new PQueue({ concurrency: data.sshConcurrency })));
+  return queue;
+}
+
+/** Pipes `script` into `sh -` on `host`. */
+function runSsh(data: SshSetData, host: string, script: string): Promise<string> {
+  return runChecked(data.sshCommand, [...data.sshArgs, host, "sh -"], { input: script, timeoutMs: data.sshTimeout });
 }
 
 /** Environment entries that are set, with names a shell accepts. */
