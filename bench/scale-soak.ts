@@ -98,6 +98,19 @@ class Ledger {
   }
 }
 
+/** What a scenario reports once its results settled (or the deadline passed). */
+function outcome(ledger: Ledger, started: number, lost: number, peakRssMb: number, extra: Record<string, number> = {}): Outcome {
+  return {
+    tasks: ledger.size,
+    seconds: (Date.now() - started) / 1000,
+    lost,
+    wrong_or_duplicated: ledger.wrong,
+    errors: ledger.errors,
+    controller_peak_rss_mb: peakRssMb,
+    ...extra,
+  };
+}
+
 async function withCluster<T>(
   options: ConstructorParameters<typeof Cluster>[0],
   body: (cluster: Cluster, rc: Client) => Promise<T>,
@@ -131,14 +144,7 @@ async function backlog(seconds: number): Promise<Outcome> {
     };
     for (let i = 0; i < tasks; i++) ledger.track(i, lview.apply(work, i), i);
     const lost = await ledger.settle(seconds * 1000 * 3 + 120_000);
-    return {
-      tasks,
-      seconds: (Date.now() - started) / 1000,
-      lost,
-      wrong_or_duplicated: ledger.wrong,
-      errors: ledger.errors,
-      controller_peak_rss_mb: rss.stop(),
-    };
+    return outcome(ledger, started, lost, rss.stop());
   });
 }
 
@@ -157,15 +163,7 @@ async function unfinished(count: number): Promise<Outcome> {
       );
     const submitted = (Date.now() - started) / 1000;
     const lost = await ledger.settle(600_000);
-    return {
-      tasks: count,
-      seconds: (Date.now() - started) / 1000,
-      submit_seconds: submitted,
-      lost,
-      wrong_or_duplicated: ledger.wrong,
-      errors: ledger.errors,
-      controller_peak_rss_mb: rss.stop(),
-    };
+    return outcome(ledger, started, lost, rss.stop(), { submit_seconds: submitted });
   });
 }
 
@@ -189,16 +187,7 @@ async function stall(seconds: number): Promise<Outcome> {
     await new Promise((r) => setTimeout(r, seconds * 1000));
     process.kill(pid, "SIGCONT");
     const lost = await ledger.settle(120_000);
-    const engines = rc.ids.length;
-    return {
-      tasks,
-      seconds: (Date.now() - started) / 1000,
-      lost,
-      wrong_or_duplicated: ledger.wrong,
-      errors: ledger.errors,
-      controller_peak_rss_mb: rss.stop(),
-      engines_after: engines,
-    };
+    return outcome(ledger, started, lost, rss.stop(), { engines_after: rc.ids.length });
   });
 }
 

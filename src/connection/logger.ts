@@ -11,6 +11,15 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Environment variable that sets the level when no `--log-level` is given. */
 export const LOG_LEVEL_VARIABLE = "PARALLAX_LOG_LEVEL";
 
+/** The `--log-level` option of the controller and engine commands. */
+export const LOG_LEVEL_OPTION = {
+  type: "string",
+  default: "info",
+  env: LOG_LEVEL_VARIABLE,
+  description: `what the log says: ${LOG_LEVELS.join(", ")}`,
+  value: "<level>",
+} as const;
+
 /** Checks a level given by the user; the error names where it came from and the valid levels. */
 export function parseLogLevel(raw: unknown, source = "--log-level"): LogLevel {
   if (typeof raw === "string" && (LOG_LEVELS as readonly string[]).includes(raw.toLowerCase())) return raw.toLowerCase() as LogLevel;

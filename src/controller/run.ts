@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import * as zmq from "zeromq";
 import { specCommand } from "../connection/command.js";
 import type { OptionSpecs, OptionValues } from "../connection/command.js";
-import { LOG_LEVELS, LOG_LEVEL_VARIABLE, Logger, parseLogLevel } from "../connection/logger.js";
+import { LOG_LEVEL_OPTION, Logger, parseLogLevel } from "../connection/logger.js";
 import {
   clusterFiles,
   logDir,
@@ -72,13 +72,7 @@ export const CONTROLLER_ARG_SPEC = {
     description: "bytes of results the memory database keeps",
     value: "<n>",
   },
-  "log-level": {
-    type: "string",
-    default: "info",
-    env: LOG_LEVEL_VARIABLE,
-    description: `what the log says: ${LOG_LEVELS.join(", ")}`,
-    value: "<level>",
-  },
+  "log-level": LOG_LEVEL_OPTION,
 } as const satisfies OptionSpecs;
 
 /** Parsed controller options. */

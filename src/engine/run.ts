@@ -6,7 +6,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { specCommand } from "../connection/command.js";
 import type { OptionSpecs, OptionValues } from "../connection/command.js";
-import { LOG_LEVELS, LOG_LEVEL_VARIABLE, Logger, parseLogLevel } from "../connection/logger.js";
+import { LOG_LEVEL_OPTION, Logger, parseLogLevel } from "../connection/logger.js";
 import { watchOwner } from "../connection/owner.js";
 import { readConnectionFile } from "../connection/profile.js";
 import { Engine } from "./engine.js";
@@ -42,13 +42,7 @@ export const ENGINE_ARG_SPEC = {
     value: "<ms>",
   },
   "max-memory": { type: "string", description: "heap limit of the engine in MiB", value: "<MiB>" },
-  "log-level": {
-    type: "string",
-    default: "info",
-    env: LOG_LEVEL_VARIABLE,
-    description: `what the log says: ${LOG_LEVELS.join(", ")}`,
-    value: "<level>",
-  },
+  "log-level": LOG_LEVEL_OPTION,
 } as const satisfies OptionSpecs;
 
 /** Parsed engine options. */
