@@ -5,29 +5,17 @@
  *
  *   npm run build && node dist/bench/dag-scaling.js
  */
+import { EngineRegistry } from "../src/controller/registry.js";
 import { MemoryTaskDatabase } from "../src/controller/task-db.js";
 import type { EngineRecord, TaskRecord } from "../src/scheduler/records.js";
 import type { RemoteErrorInfo } from "../src/errors.js";
 import { TaskScheduler } from "../src/scheduler/task-scheduler.js";
 import type { SchedulerPort } from "../src/scheduler/task-scheduler.js";
 
-function engine(id: number): EngineRecord {
-  return {
-    id,
-    identity: Buffer.from(`e${id}`),
-    pid: 0,
-    hostname: "bench",
-    cwd: "/",
-    registered: 0,
-    lastBeat: 0,
-    direct: new Set(),
-    balanced: new Set(),
-    completed: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    replySeq: 0,
-    ackedSeq: 0,
-  };
+/** Engines registered as the hub registers them, without processes behind them. */
+function engines(n: number): EngineRecord[] {
+  const registry = new EngineRegistry();
+  return Array.from({ length: n }, (_, i) => registry.register(Buffer.from(`e${i}`), { pid: 0, hostname: "bench", cwd: "/" }, 0));
 }
 
 /** Submits a random DAG of `n` tasks (each after up to two earlier ones), then runs it; returns seconds. */
@@ -50,8 +38,8 @@ function run(n: number, seed = 1): number {
     answerWithResult() {},
   };
   const scheduler = new TaskScheduler(port, { scheme: "leastload", hwm: 0, impossibleGraceMs: 1000 });
-  const engines = [engine(0), engine(1)];
-  for (const e of engines) scheduler.engineAdded(e);
+  const pool = engines(2);
+  for (const e of pool) scheduler.engineAdded(e);
   const ids: string[] = [];
   const start = performance.now();
   for (let i = 0; i < n; i++) {

@@ -8,6 +8,8 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { TestContext } from "node:test";
+import { chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 
 /** The full path of a program on PATH (or an absolute path that exists), else undefined. */
 export function which(program: string): string | undefined {
@@ -58,6 +60,21 @@ export function skipWithout(t: TestContext, why: string | undefined): boolean {
 export const CHROMIUM = process.env.PARALLAX_CHROMIUM ?? "/usr/bin/chromium";
 
 /** Why the browser tests cannot run here, or undefined when Chromium is installed. */
+/** Launches headless Chromium for a browser test, quiet: no sync, updates or background traffic. */
+export async function launchChromium(): Promise<Browser> {
+  return await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
 export function missingChromium(): string | undefined {
   if (fs.existsSync(CHROMIUM)) return undefined;
   return `needs Chromium at ${CHROMIUM} (apt-get install chromium, or set PARALLAX_CHROMIUM to a Chromium binary)`;

@@ -9,13 +9,12 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { before, test } from "node:test";
-import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { readConnectionFile } from "../../src/connection/profile.js";
 import type { AsyncResult } from "../../src/index.js";
 import { startTestCluster } from "../helpers/cluster.js";
 import type { TestCluster } from "../helpers/cluster.js";
-import { CHROMIUM, missingChromium, skipWithout } from "../helpers/system.js";
+import { launchChromium, missingChromium, skipWithout } from "../helpers/system.js";
 
 const ARTIFACTS = "test-artifacts";
 /** A laptop screen. */
@@ -29,20 +28,6 @@ before(() => {
   if (sources.some((file) => fs.statSync(file).mtimeMs > built))
     execFileSync(process.execPath, ["scripts/build-viz-assets.mjs"], { stdio: "ignore" });
 });
-
-async function launch(): Promise<Browser> {
-  return await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-}
 
 /** A page that records console errors and every request, and refuses any that leaves the dashboard. */
 async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[]; foreign: string[] }> {
@@ -117,7 +102,7 @@ declare const engineId: number;
 test("with a mixed workload every panel matches the hub, the graph draws while tasks run, and a traceback is two clicks away", async (ctx) => {
   if (skipWithout(ctx, missingChromium())) return;
   const t: TestCluster = await startTestCluster({ n: 2, dashboard: true });
-  const browser = await launch();
+  const browser = await launchChromium();
   try {
     const url = t.rc.dashboardUrl as string;
     const { page, errors, foreign } = await openPage(browser, url);

@@ -6,10 +6,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { visualize } from "../../viz/index.js";
-import { CHROMIUM, missingChromium, skipWithout } from "../helpers/system.js";
+import { launchChromium, missingChromium, skipWithout } from "../helpers/system.js";
 import { diamond, graphJSON, randomDag } from "../helpers/viz-graphs.js";
 
 const ARTIFACTS = path.resolve("test-artifacts");
@@ -23,17 +22,7 @@ before(async () => {
   // Rebuild the page script so the test exercises the current sources.
   execFileSync(process.execPath, ["scripts/build-viz-assets.mjs"], { stdio: "pipe" });
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
