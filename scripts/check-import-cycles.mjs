@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Fails when the files under src/ and viz/ import each other in a cycle. ESLint's import-x/no-cycle
-// skips `import type`, but a cycle of types still ties two files together, so this check follows
-// every relative import and re-export.
+// Fails when the files under src/ and viz/ import each other in a cycle, or when their folders do
+// (src/controller importing viz while a viz file imports src/controller is an upward import even
+// if no two files close a loop). ESLint's import-x/no-cycle skips `import type`, but a cycle of
+// types still ties two files together, so this check follows every relative import and re-export.
 import fs from "node:fs";
 import path from "node:path";
 
@@ -49,9 +50,45 @@ function cycles(graph) {
   return found;
 }
 
+/** The layer a file belongs to: its folder under src/ (src/controller), viz, or a top-level file. */
+function folderOf(file) {
+  const parts = file.split(path.sep);
+  if (parts[0] === "viz") return "viz";
+  return parts.length > 2 ? parts.slice(0, 2).join("/") : file;
+}
+
+/** The folder graph, with one file import named for each folder edge so a failure says where. */
+function foldersOf(graph) {
+  const folders = new Map();
+  const witness = new Map();
+  for (const [file, targets] of graph) {
+    const from = folderOf(file);
+    if (!folders.has(from)) folders.set(from, []);
+    for (const target of targets) {
+      const to = folderOf(target);
+      if (from === to || folders.get(from).includes(to)) continue;
+      folders.get(from).push(to);
+      witness.set(`${from} ${to}`, `${file} -> ${target}`);
+    }
+  }
+  for (const targets of folders.values()) for (const to of targets) if (!folders.has(to)) folders.set(to, []);
+  return { folders, witness };
+}
+
 const files = ROOTS.flatMap(sourceFiles);
 const known = new Set(files);
 const graph = new Map(files.map((file) => [file, importsOf(file, known)]));
 const found = cycles(graph);
 for (const component of found) console.error(`import cycle: ${component.join(" <-> ")}`);
-process.exit(found.length === 0 ? 0 : 1);
+const { folders, witness } = foldersOf(graph);
+const folderCycles = cycles(folders);
+for (const component of folderCycles) {
+  const edges = component.flatMap((from) =>
+    folders
+      .get(from)
+      .filter((to) => component.includes(to))
+      .map((to) => witness.get(`${from} ${to}`)),
+  );
+  console.error(`folder cycle (an upward import): ${component.join(" <-> ")}\n  ${edges.join("\n  ")}`);
+}
+process.exit(found.length === 0 && folderCycles.length === 0 ? 0 : 1);

@@ -4,6 +4,7 @@
  */
 import { open, readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import type { LogTail } from "../protocol/dashboard-feed.js";
 
 /** Where a cluster's logs are. */
 export interface LogSource {
@@ -11,14 +12,6 @@ export interface LogSource {
   dir: string;
   /** Files whose name contains this id belong to the cluster. */
   clusterId: string;
-}
-
-/** The tail of one log file. */
-export interface LogTail {
-  file: string;
-  size: number;
-  modified: number;
-  lines: string[];
 }
 
 /** Bytes read from the end of each file. */

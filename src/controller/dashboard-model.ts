@@ -8,10 +8,17 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { IntervalHistogram } from "node:perf_hooks";
 import type { EngineRecord, TaskRecord } from "../scheduler/records.js";
+import type {
+  ControllerView,
+  DashboardState,
+  EngineView,
+  ErrorView,
+  GraphView,
+  RunningView,
+  StreamEntry,
+  ViewState,
+} from "../protocol/dashboard-feed.js";
 import type { Hub } from "./hub.js";
-
-/** Where a task is, as the dashboard colours it. */
-export type ViewState = "waiting" | "queued" | "running" | "done" | "failed" | "aborted";
 
 /** Finished tasks kept for the task stream. */
 export const STREAM_KEEP = 20_000;
@@ -36,109 +43,6 @@ const LOST_ENGINES = 16;
 const LOOP_RESOLUTION_MS = 20;
 /** Longest error message the feed carries. */
 const TEXT_LIMIT = 300;
-
-/** A finished task in the task stream: [seq, msgId, function index, engine, start, end, ok]. */
-export type StreamEntry = [number, string, number, number, number, number, 0 | 1];
-
-/** One engine row. */
-export interface EngineView {
-  id: number;
-  host: string;
-  pid: number;
-  state: "idle" | "busy" | "dead";
-  queued: number;
-  running: number;
-  done: number;
-  failed: number;
-  cpu: number | null;
-  rss: number | null;
-  bytesIn: number;
-  bytesOut: number;
-  lastBeat: number;
-  /** CPU % once a second, oldest first (null where unknown). */
-  cpuHistory: Array<number | null>;
-  /** Why it left (dead engines). */
-  reason?: string;
-}
-
-/** One function's bar. */
-export interface ProgressView {
-  fn: number;
-  total: number;
-  done: number;
-  erred: number;
-  running: number;
-  queued: number;
-  waiting: number;
-  /** Completions per second over the last few seconds. */
-  rate: number;
-}
-
-/** A recent failure. */
-export interface ErrorView {
-  msgId: string;
-  fn: number;
-  engineId: number | null;
-  ename: string;
-  evalue: string;
-  time: number;
-}
-
-/** A task running now (the oldest one each engine holds). */
-export interface RunningView {
-  msgId: string;
-  fn: number;
-  engineId: number;
-  start: number;
-}
-
-/** The graph: single tasks, or groups of tasks by function when there are many. */
-export interface GraphView {
-  mode: "tasks" | "groups";
-  /** Tasks in the window the graph was built from. */
-  tasks: number;
-  /** tasks: id is a msg id; groups: id is the function index. `counts` by state (groups only). */
-  nodes: Array<{ id: string; fn: number; state: ViewState; engineId?: number | null; counts?: Partial<Record<ViewState, number>> }>;
-  /** [source index, target index, tasks on that edge]. */
-  edges: Array<[number, number, number]>;
-}
-
-/** The controller's own load. */
-export interface ControllerView {
-  pid: number;
-  uptime: number;
-  rss: number;
-  heapUsed: number;
-  /** Mean event-loop delay over the last second, ms. */
-  loopDelay: number;
-  /** Tasks submitted and finished per second (averaged over a few seconds). */
-  rateIn: number;
-  rateOut: number;
-  /** Per second, oldest first. */
-  historyIn: number[];
-  historyOut: number[];
-  /** Load-balanced tasks not yet on an engine. */
-  unassigned: number;
-  /** Tasks sent to engines and not yet answered. */
-  onEngines: number;
-  submitted: number;
-  finished: number;
-  dropped: Record<string, number>;
-}
-
-/** What the feed's `state` event carries. */
-export interface DashboardState {
-  version: number;
-  now: number;
-  /** Function names by index (index order is first appearance, so colours stay put). */
-  functions: string[];
-  controller: ControllerView;
-  engines: EngineView[];
-  progress: ProgressView[];
-  errors: ErrorView[];
-  running: RunningView[];
-  graph: GraphView;
-}
 
 /** A task the dashboard follows while it is unfinished and while it is in the graph window. */
 interface TaskView {

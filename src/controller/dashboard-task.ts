@@ -1,48 +1,14 @@
 /**
  * Everything the hub knows of one task, for the dashboard's task page.
  */
-import type { DashboardModel, ViewState } from "./dashboard-model.js";
+import type { DashboardModel } from "./dashboard-model.js";
+import type { TaskDetails, TaskLink, ViewState } from "../protocol/dashboard-feed.js";
 import { dependenciesOf, finishedState, labelOf } from "./dashboard-model.js";
 import type { TaskRecord } from "../scheduler/records.js";
 import type { Hub } from "./hub.js";
 
 /** Longest output or source text the page receives. */
 const OUTPUT_LIMIT = 64 * 1024;
-
-/** A task another one refers to. */
-export interface TaskLink {
-  msgId: string;
-  label: string | null;
-  state: ViewState | "unknown" | "culled";
-  /** How the dependency was given: argument, after, follow (dependencies only). */
-  kinds?: string[];
-}
-
-/** The task page's data. */
-export interface TaskDetails {
-  msgId: string;
-  label: string;
-  state: ViewState;
-  op: string;
-  /** The function's name and source (canned source) or module and export. */
-  fn: { name?: string; source?: string; module?: string; exportName?: string } | null;
-  balanced: boolean;
-  client: string;
-  submitted: number;
-  started: number | null;
-  completed: number | null;
-  engine: { id: number; host: string | null; pid: number | null } | null;
-  flags: Record<string, unknown>;
-  dependencies: TaskLink[];
-  dependents: TaskLink[];
-  attempts: number | null;
-  requestBytes: number;
-  resultBytes: number | null;
-  stdout: string;
-  stderr: string;
-  error: { ename: string; evalue: string; remoteStack: string; code: string | null; engineId: number | null } | null;
-  resubmitted: string | null;
-}
 
 function clip(text: string | undefined): string {
   if (!text) return "";

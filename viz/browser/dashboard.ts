@@ -12,9 +12,10 @@ import type {
   ProgressView,
   StreamEntry,
   ViewState,
-} from "../../src/controller/dashboard-model.js";
-import type { TaskDetails, TaskLink } from "../../src/controller/dashboard-task.js";
-import type { LogTail } from "../../src/controller/dashboard-logs.js";
+  LogTail,
+  TaskDetails,
+  TaskLink,
+} from "../../src/protocol/dashboard-feed.js";
 import { layeredLayout } from "../dashboard-layout.js";
 
 const TOKEN = new URLSearchParams(location.search).get("token") ?? "";
