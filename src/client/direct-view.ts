@@ -13,7 +13,8 @@ import { newMsgId } from "../protocol/message.js";
 import { AsyncMapResult, AsyncResult } from "./async-result.js";
 import type { PerMessage, ResultShape } from "./async-result.js";
 import type { ClientPort, QueueStatus } from "./client-port.js";
-import { encodeArgument, encodeCall, labelOf } from "./encode.js";
+import { encodeArgument, encodeCall } from "./encode.js";
+import { taskName } from "../protocol/task-name.js";
 import { moduleBindings } from "./functions.js";
 import { checkOptions } from "../options.js";
 import { resolveTargets, validateTargetSpec } from "./targets.js";
@@ -129,7 +130,7 @@ export class DirectView<Scalar extends boolean = boolean> {
   /** Calls `fn(...args)` on every target. A single integer target gives a scalar result. */
   apply<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: NoInfer<A>): AsyncResult<PerMessage<Scalar, Awaited<R>>, Scalar> {
     const { content, buffers } = encodeCall("call", fn, args, refuseFutures);
-    return this.send(() => ({ content, buffers }), { label: labelOf(fn) });
+    return this.send(() => ({ content, buffers }), { label: taskName(fn, "anonymous") });
   }
 
   /**
@@ -159,12 +160,12 @@ export class DirectView<Scalar extends boolean = boolean> {
         refuseFutures,
       );
       const count = parts[0]?.[i]?.length ?? 0;
-      const entry = this.submitOne(engineId, content, buffers, { count, firstItem, label: labelOf(fn) });
+      const entry = this.submitOne(engineId, content, buffers, { count, firstItem, label: taskName(fn, "anonymous") });
       firstItem += count;
       return entry;
     });
     return new AsyncMapResult(this.client, entries, {
-      label: this.label ?? labelOf(fn),
+      label: this.label ?? taskName(fn, "anonymous"),
       ...(options.signal ? { signal: options.signal } : {}),
     });
   }
@@ -278,9 +279,12 @@ export class DirectView<Scalar extends boolean = boolean> {
           parts.map((p) => p[i] ?? []),
           refuseFutures,
         );
-        return this.submitOne(engineId, content, buffers, { count: parts[0]?.[i]?.length ?? 0, label: labelOf(fn) });
+        return this.submitOne(engineId, content, buffers, { count: parts[0]?.[i]?.length ?? 0, label: taskName(fn, "anonymous") });
       });
-      return new AsyncMapResult<ListItem<Awaited<R>>>(this.client, entries, { label: this.label ?? labelOf(fn), items: toList });
+      return new AsyncMapResult<ListItem<Awaited<R>>>(this.client, entries, {
+        label: this.label ?? taskName(fn, "anonymous"),
+        items: toList,
+      });
     };
     return Object.assign(call, {
       map: (...sequences: Sequence[]) => this.map(fn as TaskFunction, ...(sequences as [])),

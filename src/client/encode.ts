@@ -57,13 +57,6 @@ export function encodeCall(
   return { content: { op, fn: canned, ...(encoded.canned ? { canned: true } : {}) }, buffers: encoded.buffers };
 }
 
-/** A task's default label: the function's name, or the module export's. */
-export function labelOf(fn: unknown): string {
-  if (typeof fn === "function") return fn.name || "anonymous";
-  if (fn && typeof fn === "object" && "exportName" in fn) return String((fn as { exportName: unknown }).exportName);
-  return "task";
-}
-
 /**
  * Decodes a result. Functions in it (`pull("g")` of a function) come back as functions rebuilt
  * from their source in this process, so their free names resolve among this process's globals;

@@ -6,6 +6,7 @@
 import path from "node:path";
 import { CAN_KEY, canCallable, isIdentifier, marker } from "../protocol/canning.js";
 import type { ArgumentsOf, CannedModule, CannedSource, FunctionRef, ReturnOf, TaskFunction } from "../protocol/canning.js";
+import { taskName } from "../protocol/task-name.js";
 
 /**
  * Names a function by module and export; the engine imports the module. Give the function's
@@ -121,9 +122,7 @@ export function bindingName(specifier: string): string {
   return /^\d/.test(name) ? `_${name}` : name;
 }
 
+/** A task's name made fit for an identifier (the wrapper's name). */
 function nameOf(fn: unknown): string {
-  if (typeof fn === "function") return fn.name.replace(/\W/g, "_") || "anonymous";
-  if (fn && typeof fn === "object" && "name" in fn) return String((fn as { name: unknown }).name).replace(/\W/g, "_");
-  if (fn && typeof fn === "object" && "exportName" in fn) return String((fn as { exportName: unknown }).exportName).replace(/\W/g, "_");
-  return "task";
+  return taskName(fn, "anonymous").replace(/\W/g, "_");
 }

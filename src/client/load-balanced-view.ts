@@ -18,7 +18,8 @@ import { splitMapOptions } from "./direct-view.js";
 import type { MapOptions, SequencesOf } from "./direct-view.js";
 import { Executor } from "./executor.js";
 import type { ParallelFunction, Sequence } from "./direct-view.js";
-import { encodeCall, labelOf } from "./encode.js";
+import { encodeCall } from "./encode.js";
+import { taskName } from "../protocol/task-name.js";
 import { checkOptions } from "../options.js";
 import { validateTargetSpec } from "./targets.js";
 import { TaskEntry } from "./task-entry.js";
@@ -206,7 +207,7 @@ export class LoadBalancedView {
     return new AsyncMapResult(this.client, entries, {
       ordered: this.flags.ordered ?? true,
       ...this.resultFlags(),
-      label: this.flags.label ?? labelOf(fn),
+      label: this.flags.label ?? taskName(fn, "anonymous"),
     });
   }
 
@@ -287,7 +288,7 @@ export class LoadBalancedView {
       return new AsyncMapResult(this.client, entries, {
         ordered: this.flags.ordered ?? true,
         ...this.resultFlags(),
-        label: this.flags.label ?? labelOf(fn),
+        label: this.flags.label ?? taskName(fn, "anonymous"),
         items: toList,
       });
     };
@@ -332,7 +333,7 @@ export class LoadBalancedView {
     const entry = new TaskEntry(newMsgId(), {
       count,
       ...(firstItem === undefined ? {} : { firstItem }),
-      label: this.flags.label ?? labelOf(fn),
+      label: this.flags.label ?? taskName(fn, "anonymous"),
       dependsOn: dependsOn(metadata),
     });
     this.client.submit([

@@ -7,6 +7,7 @@
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { IntervalHistogram } from "node:perf_hooks";
+import { taskName } from "../protocol/task-name.js";
 import type { EngineRecord, TaskRecord } from "../scheduler/records.js";
 import type {
   ControllerView,
@@ -71,8 +72,7 @@ interface EngineCounts {
 
 /** The label a task is shown and grouped under: a user label, or its function's name. */
 export function labelOf(record: TaskRecord): string {
-  const fn = record.requestContent.fn as { name?: string; exportName?: string } | undefined;
-  return record.requestMetadata.label || fn?.name || fn?.exportName || String(record.requestContent.op ?? "task");
+  return record.requestMetadata.label || taskName(record.requestContent.fn, String(record.requestContent.op ?? "task"));
 }
 
 /** How a finished record ended, as the dashboard shows it. */

@@ -11,6 +11,7 @@ import { canValue, isIdentifier, uncanValue } from "../protocol/canning.js";
 import type { Canned, CannedModule, CannedSource } from "../protocol/canning.js";
 import type { ApplyContent } from "../protocol/contents.js";
 import { decodeValue, encodeValue } from "../protocol/serialize.js";
+import { taskName } from "../protocol/task-name.js";
 import { OutputCapture } from "./capture.js";
 import { Namespace } from "./namespace.js";
 import type { TaskThreadData, ToTaskThread, FromTaskThread, ErrorFields } from "./task-thread.js";
@@ -141,7 +142,7 @@ function checkFreeNames(fn: CannedSource | CannedModule): void {
  * with no value, as IPython Parallel's execute returns nothing.
  */
 function encodeResult(value: unknown, content: ApplyContent): { buffers: Buffer[]; canned: boolean } {
-  const what = `result of ${describeRequest(content)}`;
+  const what = `result of ${taskName(content.fn, content.op)}`;
   if (content.op === "execute") {
     try {
       return { buffers: encodeValue(value, what), canned: false };
@@ -198,10 +199,4 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
-}
-
-function describeRequest(content: ApplyContent): string {
-  if (content.fn && "name" in content.fn) return content.fn.name;
-  if (content.fn && "exportName" in content.fn) return content.fn.exportName;
-  return content.op;
 }

@@ -8,6 +8,7 @@ import { DirectedGraph } from "graphology";
 import { raceAbort, validateSignal } from "../abort.js";
 import { InvalidDependency } from "../errors.js";
 import type { TaskFunction } from "../protocol/canning.js";
+import { taskName } from "../protocol/task-name.js";
 import { Dependency, hasMsgIds } from "./dependency.js";
 import type { DependencyOptions, HasMsgIds } from "./dependency.js";
 import type { EdgeKind, TaskEdgeAttributes, TaskGraphJSON, TaskNodeAttributes, TaskState } from "./graph-json.js";
@@ -113,17 +114,6 @@ export class TaskNode<R = unknown> {
   }
 }
 
-function nameOf(fn: unknown): string | undefined {
-  if (typeof fn === "function") return fn.name || undefined;
-  if (fn && typeof fn === "object") {
-    for (const field of ["name", "exportName"]) {
-      const value = (fn as Record<string, unknown>)[field];
-      if (typeof value === "string" && value) return value;
-    }
-  }
-  return undefined;
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
   const proto: unknown = Object.getPrototypeOf(value);
@@ -186,7 +176,7 @@ export class TaskGraph {
     const key = `t${index}`;
     for (const dep of argNodes) this.assertOwn(dep, `argument of ${key}`);
     const node = new TaskNode<Awaited<R>>(this, key, index);
-    this.graph.addNode(key, { label: nameOf(fn) ?? "task", shortId: key, state: "pending" });
+    this.graph.addNode(key, { label: taskName(fn, "task"), shortId: key, state: "pending" });
     for (const dep of argNodes) this.link(dep, node, "argument");
     this.specs.set(key, { fn, args, argHasNode: perArg.map((found) => found.size > 0) });
     this.handles.push(node);
@@ -293,7 +283,7 @@ export class TaskGraph {
     const futureOf = (dep: TaskNode): SubmittedTask => submitted.get(dep.key) as SubmittedTask;
     const args = spec.args.map((arg, i) => (spec.argHasNode[i] ? replaceNodes(arg, futureOf) : arg));
     const flags: SubmitFlags = {};
-    const label = nameOf(spec.fn);
+    const label = taskName(spec.fn);
     if (label !== undefined) flags.label = label;
     if (signal) flags.signal = signal;
     for (const kind of ["after", "follow"] as const) {

@@ -5,6 +5,7 @@
  */
 import { SerializationError } from "../errors.js";
 import { freeNames } from "./free-names.js";
+import { taskName } from "./task-name.js";
 
 /** Marker key: an own property with this name makes a plain object a canned reference. */
 export const CAN_KEY = "__parallax_can__";
@@ -142,7 +143,7 @@ export function canFunction(fn: Function, what = "function"): CannedSource {
   const canned = marker<CannedSource>({
     [CAN_KEY]: "source",
     src,
-    name: fn.name || "anonymous",
+    name: taskName(fn, "anonymous"),
     ...(free && free.length > 0 ? { free } : {}),
   });
   sourceCache.set(fn, canned);
