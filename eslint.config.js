@@ -95,6 +95,17 @@ export default tseslint.config(
     },
   },
   {
+    // Terminal drawing stays at the edge: results get their progress bar from the client.
+    files: ["src/**/*.ts"],
+    ignores: ["src/client/terminal-progress.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { paths: [{ name: "cli-progress", message: "only src/client/terminal-progress.ts draws on terminals" }] },
+      ],
+    },
+  },
+  {
     files: ["src/graph/**/*.ts", "src/protocol/**/*.ts"],
     rules: {
       "no-restricted-imports": [

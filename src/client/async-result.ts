@@ -3,11 +3,11 @@
  * IPython Parallel's inspection API (ready, progress, timings, metadata, captured output) and
  * async iteration.
  */
-import cliProgress from "cli-progress";
 import { onAbort, raceAbort, validateSignal } from "../abort.js";
 import { CompositeError, TimeoutError } from "../errors.js";
 import { checkOptions, checkReturnWhen } from "../options.js";
 import type { ReturnWhen } from "../options.js";
+import type { ProgressBarFactory } from "./progress-bar.js";
 import type { TaskEntry, TaskMetadata } from "./task-entry.js";
 
 /**
@@ -37,6 +37,8 @@ export interface ResultOwner {
   interrupt(jobs: AsyncResult): Promise<number[]>;
   /** Registered engine ids (empty while no engine has registered). */
   readonly ids: number[];
+  /** Draws `waitInteractive`'s bar on a terminal. */
+  readonly progressBar: ProgressBarFactory;
 }
 
 /** How entries combine into the awaited value. */
@@ -382,11 +384,7 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
     };
     warnNoEngines();
     if (stream.isTTY) {
-      const bar = new cliProgress.SingleBar(
-        { stream, format: "{bar} {value}/{total} tasks | {duration}s", hideCursor: true },
-        cliProgress.Presets.shades_classic,
-      );
-      bar.start(this.length, this.progress);
+      const bar = this.owner.progressBar(stream, this.length, this.progress);
       try {
         while (!holds && !(await step(Math.min(interval, 100)))) bar.update(this.progress);
         bar.update(this.progress);

@@ -25,6 +25,8 @@ import type { ExecutorOptions } from "./executor.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import type { ClientPort, QueueStatus, Submission } from "./client-port.js";
 import { SendWindow } from "./send-window.js";
+import type { ProgressBarFactory } from "./progress-bar.js";
+import { terminalProgressBar } from "./terminal-progress.js";
 import { checkOptions } from "../options.js";
 import type { WaitInteractiveOptions, WaitOptions } from "./async-result.js";
 import { TaskEntry } from "./task-entry.js";
@@ -118,6 +120,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private maxMessageBytes = Number.POSITIVE_INFINITY;
   private readonly missedHeartbeats: number;
   private readonly controllerTimeout: number;
+  /** @internal How this client's results draw `waitInteractive` on a terminal. */
+  readonly progressBar: ProgressBarFactory = terminalProgressBar;
 
   private constructor(
     readonly connection: ConnectionInfo,
