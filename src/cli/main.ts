@@ -11,6 +11,8 @@ import { applyConfig, CONFIG_FILE } from "../connection/command.js";
 import { LOG_LEVELS, parseLogLevel } from "../connection/logger.js";
 import { controllerCommand } from "../controller/run.js";
 import { engineCommand } from "../engine/run.js";
+import { addClusterOptions } from "./cluster-options.js";
+import type { ClusterSelection } from "./cluster-options.js";
 import { addReplCommand } from "./repl.js";
 
 function integer(min: number) {
@@ -33,11 +35,8 @@ function jsonObject(raw: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-interface StartOptions {
+interface StartOptions extends ClusterSelection {
   n?: number;
-  profile: string;
-  profileDir?: string;
-  clusterId?: string;
   engines: string;
   daemonize?: boolean;
   ip?: string;
@@ -108,7 +107,7 @@ async function untilStopped(cluster: Cluster): Promise<"signal" | "elsewhere"> {
   });
 }
 
-async function stopClusters(options: { profile: string; profileDir?: string; clusterId?: string; all?: boolean }): Promise<void> {
+async function stopClusters(options: ClusterSelection & { all?: boolean }): Promise<void> {
   const listed = Cluster.list(options);
   const ids = options.all
     ? listed.map((c) => c.clusterId)
@@ -172,13 +171,9 @@ export function buildProgram(): Command {
     .description("Parallel computing for Node.js: controller, engines and clients over ZeroMQ")
     .version(packageVersion(), "-V, --version", "print the version of Parallax");
   const cluster = program.command("cluster").description("start, stop and list clusters");
-  cluster
-    .command("start")
-    .description("start a controller and engines")
-    .option("-n, --n <count>", "number of engines", integer(0))
-    .option("--profile <name>", "profile", "default")
-    .option("--profile-dir <dir>", "profile folder")
-    .option("--cluster-id <id>", "cluster id")
+  addClusterOptions(
+    cluster.command("start").description("start a controller and engines").option("-n, --n <count>", "number of engines", integer(0)),
+  )
     .option("--engines <launcher>", "engine launcher: local, mpi, ssh or slurm", "local")
     .option("--launcher-options <json>", 'launcher options as JSON, e.g. \'{"hosts":{"node1":4}}\'', jsonObject)
     .option("--ip <address>", "controller bind address")
@@ -196,33 +191,22 @@ export function buildProgram(): Command {
       applyConfig(command, "cluster", path.join(profileDirOf(profile, profileDir), CONFIG_FILE));
     })
     .action(startCluster);
-  cluster
-    .command("stop")
-    .description("stop a running cluster (the newest of the profile by default)")
-    .option("--profile <name>", "profile", "default")
-    .option("--profile-dir <dir>", "profile folder")
-    .option("--cluster-id <id>", "cluster id")
+  addClusterOptions(cluster.command("stop").description("stop a running cluster (the newest of the profile by default)"))
     .option("--all", "stop every cluster of the profile")
     .action(stopClusters);
-  cluster
-    .command("list")
-    .description("list clusters of a profile")
-    .option("--profile <name>", "profile", "default")
-    .option("--profile-dir <dir>", "profile folder")
+  addClusterOptions(cluster.command("list").description("list clusters of a profile"), false)
     .option("--json", "print JSON")
     .action(listClusters);
-  cluster
-    .command("engines")
-    .description("add engines to a running cluster")
-    .requiredOption("-n, --n <count>", "number of engines", integer(1))
-    .option("--profile <name>", "profile", "default")
-    .option("--profile-dir <dir>", "profile folder")
-    .option("--cluster-id <id>", "cluster id")
-    .action(async (options: { n: number; profile: string; profileDir?: string; clusterId?: string }) => {
-      const running = Cluster.fromFile(options);
-      const setId = await running.startEngines(options.n);
-      process.stdout.write(`started engine set ${setId} (${options.n} engines) in cluster ${running.clusterId}\n`);
-    });
+  addClusterOptions(
+    cluster
+      .command("engines")
+      .description("add engines to a running cluster")
+      .requiredOption("-n, --n <count>", "number of engines", integer(1)),
+  ).action(async (options: ClusterSelection & { n: number }) => {
+    const running = Cluster.fromFile(options);
+    const setId = await running.startEngines(options.n);
+    process.stdout.write(`started engine set ${setId} (${options.n} engines) in cluster ${running.clusterId}\n`);
+  });
   program.addCommand(controllerCommand());
   program.addCommand(engineCommand());
   addReplCommand(program);

@@ -16,12 +16,11 @@ import { Client } from "../client/client.js";
 import { PxSession, PxUsageError, makePx, parsePxFlags } from "../client/px.js";
 import type { PxFlags, PxRun } from "../client/px.js";
 import { Cluster } from "../cluster/cluster.js";
+import { addClusterOptions } from "./cluster-options.js";
+import type { ClusterSelection } from "./cluster-options.js";
 
 /** Options of `parallax repl`. */
-export interface ReplCommandOptions {
-  profile: string;
-  profileDir?: string;
-  clusterId?: string;
+export interface ReplCommandOptions extends ClusterSelection {
   /** Start a local cluster with this many engines (stopped on exit) instead of connecting. */
   n?: number;
 }
@@ -32,12 +31,10 @@ const CELL_PROMPT = "...px> ";
 
 /** Adds the `repl` command to the `parallax` program. */
 export function addReplCommand(program: Command): void {
-  program
-    .command("repl")
-    .description("Node REPL connected to a cluster, with .px, .pxcell, .pxresult, .pxconfig and .autopx")
-    .option("--profile <name>", "profile", "default")
-    .option("--profile-dir <dir>", "profile folder")
-    .option("--cluster-id <id>", "cluster id (default: the newest running cluster of the profile)")
+  addClusterOptions(
+    program.command("repl").description("Node REPL connected to a cluster, with .px, .pxcell, .pxresult, .pxconfig and .autopx"),
+    "cluster id (default: the newest running cluster of the profile)",
+  )
     .option("-n, --n <count>", "start a local cluster with this many engines, stopped on exit", engineCount)
     .action(runRepl);
 }
@@ -125,7 +122,7 @@ async function openCluster(options: ReplCommandOptions): Promise<OpenCluster> {
   let rc: Client | undefined;
   try {
     rc = await cluster.connectClient();
-    await rc.waitForEngines(options.n, { timeout: 60_000 });
+    await rc.waitForEngines(options.n);
   } catch (error) {
     await rc?.close();
     await cluster.stop();

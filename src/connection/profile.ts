@@ -35,8 +35,14 @@ export function parallaxDir(): string {
   return process.env.PARALLAX_DIR ?? path.join(os.homedir(), ".parallax");
 }
 
+/** The profile used when none is named, by every command and option that takes one. */
+export const DEFAULT_PROFILE = "default";
+
+/** Milliseconds between heartbeats, when the controller is not told otherwise (`--heartbeat-interval`). */
+export const DEFAULT_HEARTBEAT_INTERVAL = 1000;
+
 /** Folder of one profile (`profileDir` wins when given). */
-export function profileDir(profile = "default", explicitDir?: string): string {
+export function profileDir(profile = DEFAULT_PROFILE, explicitDir?: string): string {
   if (!/^[\w.-]+$/.test(profile))
     throw new ConfigurationError(`profile name ${JSON.stringify(profile)} may only use letters, digits, '.', '_' and '-'`);
   return explicitDir ?? path.join(parallaxDir(), `profile_${profile}`);
@@ -117,7 +123,13 @@ export function readConnectionFile(file: string): ConnectionInfo {
       throw new ConfigurationError(`connection file ${file} lacks the field ${field}`);
     }
   }
-  return { signatureScheme: "hmac-sha256", profile: "default", heartbeatInterval: 1000, controllerPid: 0, ...info } as ConnectionInfo;
+  return {
+    signatureScheme: "hmac-sha256",
+    profile: DEFAULT_PROFILE,
+    heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL,
+    controllerPid: 0,
+    ...info,
+  } as ConnectionInfo;
 }
 
 /** Cluster ids of a profile that have a client connection file, newest first. */

@@ -44,6 +44,27 @@ test("parallax --version, parallax engine --help and parallax controller --help 
   ]);
 });
 
+test("every command that picks a cluster offers --profile, --profile-dir and --cluster-id with the same help", async () => {
+  const commands = [["cluster", "start"], ["cluster", "stop"], ["cluster", "engines"], ["repl"], ["cluster", "list"]];
+  const helps = await Promise.all(commands.map((command) => cli([...command, "--help"])));
+  const line = (help: string, option: string) =>
+    help
+      .split("\n")
+      .find((l) => l.trimStart().startsWith(option))
+      ?.trim();
+  for (const [i, { stdout }] of helps.entries()) {
+    const name = commands[i]?.join(" ");
+    assert.match(line(stdout, "--profile <name>") ?? "", /^--profile <name>\s+profile \(default: "default"\)$/, name);
+    assert.match(line(stdout, "--profile-dir <dir>") ?? "", /^--profile-dir <dir>\s+profile folder$/, name);
+    const clusterId = line(stdout, "--cluster-id <id>");
+    if (name === "cluster list") assert.equal(clusterId, undefined, "a whole profile is listed");
+    else if (name === "repl") assert.match(clusterId ?? "", /^--cluster-id <id>\s+cluster id \(default: the newest running cluster/);
+    else assert.match(clusterId ?? "", /^--cluster-id <id>\s+cluster id$/, name);
+  }
+  const stopped = await cli(["cluster", "stop", "--all", "--profile", "nothing-here", "--profile-dir", tempDir()]);
+  assert.match(stopped.stdout, /no cluster running in profile nothing-here/, "the options reach the command");
+});
+
 test("parallax cluster list shows the dashboard URL", async () => {
   const root = tempDir();
   const env = { PARALLAX_DIR: root };
