@@ -5,7 +5,7 @@
  */
 import { onAbort, raceAbort, validateSignal } from "../abort.js";
 import { CompositeError, TimeoutError } from "../errors.js";
-import { checkOptions, checkReturnWhen } from "../options.js";
+import { checkBooleans, checkOptions, checkReturnWhen } from "../options.js";
 import type { ReturnWhen } from "../options.js";
 import type { ProgressBarFactory } from "./progress-bar.js";
 import type { TaskEntry, TaskMetadata } from "./task-entry.js";
@@ -225,6 +225,7 @@ export class AsyncResult<T = unknown, Scalar extends boolean = boolean> implemen
    */
   async get(options: GetOptions = {}): Promise<T> {
     checkOptions(options, ["timeout", "returnExceptions", "returnWhen", "signal"], "get");
+    checkBooleans(options, ["returnExceptions"], "get");
     const { timeout, signal } = options;
     if (timeout !== undefined) validateTimeout(timeout);
     const returnWhen = checkReturnWhen(options.returnWhen, "get");

@@ -7,7 +7,7 @@
 import { EventEmitter } from "node:events";
 import os from "node:os";
 import path from "node:path";
-import { clusterFiles, listClusterIds, pidAlive, profileDir, readConnectionFile } from "../connection/profile.js";
+import { DEFAULT_PROFILE, clusterFiles, listClusterIds, pidAlive, profileDir, readConnectionFile } from "../connection/profile.js";
 import type { ConnectionInfo } from "../connection/profile.js";
 import { ConfigurationError, ControllerLostError, NoEnginesRegistered, ProtocolError, ResultCulled, TimeoutError } from "../errors.js";
 import type { NotificationContent, QueryOp, ReplyContent, ReplyMetadata, StreamContent } from "../protocol/contents.js";
@@ -27,47 +27,76 @@ import type { ClientPort, QueueStatus, Submission } from "./client-port.js";
 import { SendWindow } from "./send-window.js";
 import type { ProgressBarFactory } from "./progress-bar.js";
 import { terminalProgressBar } from "./terminal-progress.js";
-import { checkOptions } from "../options.js";
+import { checkBooleans, checkOptions, fillDefaults } from "../options.js";
 import type { WaitInteractiveOptions, WaitOptions } from "./async-result.js";
 import { TaskEntry } from "./task-entry.js";
 import type { TargetSpec } from "./targets.js";
 
-/** How to find the controller. */
+/** How to find the controller, and how long to trust it. */
 export interface ConnectOptions {
-  /** Profile name (default `"default"`). */
-  profile?: string;
-  /** Profile folder, instead of `~/.parallax/profile_<profile>`. */
-  profileDir?: string;
-  /** A specific cluster of the profile (default: the newest one whose controller runs). */
-  clusterId?: string;
-  /** A client connection file path (wins over profile and cluster id). */
-  connectionFile?: string;
-  /** How long to wait for the controller's answer, in ms (default 10 000). */
-  timeout?: number;
+  /**
+   * Profile whose newest running cluster to join.
+   * @default "default"
+   */
+  readonly profile?: string;
+  /**
+   * Profile folder, instead of the one the profile's name gives.
+   * @default `~/.parallax/profile_<profile>`
+   */
+  readonly profileDir?: string;
+  /**
+   * A specific cluster of the profile.
+   * @default the newest one whose controller runs
+   */
+  readonly clusterId?: string;
+  /**
+   * A client connection file path (wins over profile and cluster id).
+   * @default the file of the cluster the other options find
+   */
+  readonly connectionFile?: string;
+  /**
+   * How long to wait for the controller's answer, in ms.
+   * @default 10000
+   */
+  readonly timeout?: number;
   /**
    * Heartbeats the controller may miss before the connection counts as interrupted: the client
    * emits `disconnected`, keeps every outstanding result, and once the controller answers again
    * (paused, busy or restarted with --restore) emits `reconnected` and asks for the results it
-   * may have missed (default 5).
+   * may have missed.
+   * @default 5
    */
-  missedHeartbeats?: number;
+  readonly missedHeartbeats?: number;
   /**
    * How long the controller may stay silent, in ms, before the client gives up on it:
    * outstanding results fail with ControllerLostError and new submissions fail at once
-   * (default 60 000, like the engines' `--controller-timeout`).
+   * (as the engines' `--controller-timeout`).
+   * @default 60000
    */
-  controllerTimeout?: number;
+  readonly controllerTimeout?: number;
   /**
    * At most this many submitted tasks are unfinished at the controller at once; later ones wait
    * in the client, in submission order, and are sent as earlier ones finish. Bounds the
-   * controller's memory however much is submitted (default 1 000).
+   * controller's memory however much is submitted.
+   * @default 1000
    */
-  maxInFlight?: number;
+  readonly maxInFlight?: number;
 }
 
-const DEFAULT_MISSED_HEARTBEATS = 5;
-const DEFAULT_CONTROLLER_TIMEOUT = 60_000;
-const DEFAULT_MAX_IN_FLIGHT = 1_000;
+/** The connect options that have a fixed default. */
+type DefaultedConnectOption = "profile" | "timeout" | "missedHeartbeats" | "controllerTimeout" | "maxInFlight";
+
+/** Connect options with their defaults in place: what a `Client` reads. */
+export type FilledConnectOptions = ConnectOptions & Required<Pick<ConnectOptions, DefaultedConnectOption>>;
+
+/** The defaults of {@link ConnectOptions}: the one place each is written. */
+export const kDefaultConnectOptions: Readonly<Pick<FilledConnectOptions, DefaultedConnectOption>> = Object.freeze({
+  profile: DEFAULT_PROFILE,
+  timeout: 10_000,
+  missedHeartbeats: 5,
+  controllerTimeout: 60_000,
+  maxInFlight: 1_000,
+});
 
 /** Events a client emits. */
 export interface ClientEvents {
@@ -125,33 +154,32 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 
   private constructor(
     readonly connection: ConnectionInfo,
-    options: ConnectOptions,
+    options: FilledConnectOptions,
   ) {
     super();
-    this.missedHeartbeats = options.missedHeartbeats ?? DEFAULT_MISSED_HEARTBEATS;
-    this.controllerTimeout = options.controllerTimeout ?? DEFAULT_CONTROLLER_TIMEOUT;
+    this.missedHeartbeats = options.missedHeartbeats;
+    this.controllerTimeout = options.controllerTimeout;
     this.codec = newCodec(connection.key);
     // A short linger lets requests submitted just before close() still reach the controller.
     this.channel = new Channel(connectDealer(connection.url, `client-${this.codec.session}`, 500, connection.curveServerKey), this.codec);
     this.channel.start((message) => this.onMessage(message));
-    this.window = new SendWindow(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, (s) =>
-      this.send("apply_request", s.content, s.metadata, s.buffers, s.entry.msgId),
-    );
+    this.window = new SendWindow(options.maxInFlight, (s) => this.send("apply_request", s.content, s.metadata, s.buffers, s.entry.msgId));
   }
 
   /** Connects to a running cluster (see {@link ConnectOptions}). */
-  static async connect(options: ConnectOptions = {}): Promise<Client> {
-    validateConnectOptions(options);
+  static async connect(given: ConnectOptions = {}): Promise<Client> {
+    validateConnectOptions(given);
+    const options = fillDefaults(kDefaultConnectOptions, given);
     const file = findConnectionFile(options);
     const info = readConnectionFile(file);
     const client = new Client(info, options);
     try {
-      const answer = await client.query("connect", {}, options.timeout ?? 10_000);
+      const answer = await client.query("connect", {}, options.timeout);
       client.adoptEngines(answer.content.engines as Array<{ id: number; pid: number; hostname: string }>);
       if (typeof answer.content.maxMessageBytes === "number") client.maxMessageBytes = answer.content.maxMessageBytes;
     } catch (error) {
       await client.close();
-      if (error instanceof TimeoutError) throw new ControllerLostError(unanswered(info, file, options.timeout ?? 10_000));
+      if (error instanceof TimeoutError) throw new ControllerLostError(unanswered(info, file, options.timeout));
       throw error;
     }
     client.startHeartbeat();
@@ -301,6 +329,9 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   /** Stops engines (all, or `targets`) and, with `hub: true`, the controller. */
   async shutdown(options: { targets?: number | number[]; hub?: boolean } = {}): Promise<void> {
     checkOptions(options, ["targets", "hub"], "shutdown");
+    checkBooleans(options, ["hub"], "shutdown");
+    if (options.targets !== undefined && ![options.targets].flat().every((t) => Number.isInteger(t) && t >= 0))
+      throw new TypeError(`shutdown: targets must be an engine id or a list of engine ids, got ${JSON.stringify(options.targets)}`);
     await this.query("shutdown", {
       hub: options.hub === true,
       ...(options.targets === undefined ? {} : { targets: [options.targets].flat() }),
@@ -742,6 +773,11 @@ function validateConnectOptions(options: ConnectOptions): void {
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`Client.connect: unknown option ${JSON.stringify(key)} (valid: ${[...known].join(", ")})`);
   }
+  for (const name of ["profile", "profileDir", "clusterId", "connectionFile"] as const) {
+    const value: unknown = options[name];
+    if (value !== undefined && (typeof value !== "string" || value === ""))
+      throw new TypeError(`Client.connect: ${name} must be a non-empty string, got ${JSON.stringify(value)}`);
+  }
   if (options.timeout !== undefined && !(options.timeout > 0))
     throw new RangeError(`Client.connect: timeout must be a positive number of ms, got ${options.timeout}`);
   if (options.missedHeartbeats !== undefined && !(Number.isInteger(options.missedHeartbeats) && options.missedHeartbeats >= 1)) {
@@ -758,7 +794,7 @@ function validateConnectOptions(options: ConnectOptions): void {
 /** Finds the client connection file the options point to. */
 export function findConnectionFile(options: ConnectOptions): string {
   if (options.connectionFile) return path.resolve(options.connectionFile);
-  const dir = profileDir(options.profile ?? "default", options.profileDir);
+  const dir = profileDir(options.profile ?? kDefaultConnectOptions.profile, options.profileDir);
   if (options.clusterId) return clusterFiles(dir, options.clusterId).client;
   for (const id of listClusterIds(dir)) {
     const file = clusterFiles(dir, id).client;
@@ -770,7 +806,7 @@ export function findConnectionFile(options: ConnectOptions): string {
     }
   }
   throw new ConfigurationError(
-    `no running cluster found in profile ${JSON.stringify(options.profile ?? "default")} (${dir}); start one with \`parallax cluster start\``,
+    `no running cluster found in profile ${JSON.stringify(options.profile ?? kDefaultConnectOptions.profile)} (${dir}); start one with \`parallax cluster start\``,
   );
 }
 

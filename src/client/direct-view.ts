@@ -16,7 +16,7 @@ import type { ClientPort, QueueStatus } from "./client-port.js";
 import { encodeArgument, encodeCall } from "./encode.js";
 import { taskName } from "../protocol/task-name.js";
 import { moduleBindings } from "./functions.js";
-import { checkOptions } from "../options.js";
+import { checkBooleans, checkOptions } from "../options.js";
 import { resolveTargets, validateTargetSpec } from "./targets.js";
 import type { TargetSpec } from "./targets.js";
 import { TaskEntry } from "./task-entry.js";
@@ -237,6 +237,7 @@ export class DirectView<Scalar extends boolean = boolean> {
   scatter(name: string, sequence: Sequence, options: { flatten?: boolean } = {}): AsyncResult<void, false> {
     assertIdentifier(name, "scatter");
     checkOptions(options, ["flatten"], "scatter");
+    checkBooleans(options, ["flatten"], "scatter");
     const { ids } = this.resolve();
     const [items = []] = sequencesToArrays([sequence], "scatter");
     const parts = partition(items, ids.length);

@@ -7,7 +7,7 @@ import type { TaskFunction } from "../protocol/canning.js";
 import { abortable, validateSignal } from "../abort.js";
 import type { AsyncResult, AwaitableArgs, Future } from "./async-result.js";
 import type { ClientPort } from "./client-port.js";
-import { checkOptions, checkReturnWhen } from "../options.js";
+import { checkBooleans, checkOptions, checkReturnWhen } from "../options.js";
 import type { ReturnWhen } from "../options.js";
 
 export type { ReturnWhen } from "../options.js";
@@ -98,6 +98,7 @@ export class Executor<V extends ExecutorView = ExecutorView> implements AsyncDis
   /** Refuses new work; with `wait` (default) resolves once submitted futures are done. With `cancelFutures`, aborts queued ones. */
   async shutdown(options: { wait?: boolean; cancelFutures?: boolean } = {}): Promise<void> {
     checkOptions(options, ["wait", "cancelFutures"], "shutdown");
+    checkBooleans(options, ["wait", "cancelFutures"], "shutdown");
     this.closed = true;
     if (options.cancelFutures && this.futures.size > 0) await this.view.client.abort([...this.futures]);
     if (options.wait ?? true) await Promise.all([...this.futures].map((f) => f.wait()));

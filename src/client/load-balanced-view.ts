@@ -20,7 +20,7 @@ import { Executor } from "./executor.js";
 import type { ParallelFunction, Sequence } from "./direct-view.js";
 import { encodeCall } from "./encode.js";
 import { taskName } from "../protocol/task-name.js";
-import { checkOptions } from "../options.js";
+import { checkBooleans, checkOptions, fillDefaults } from "../options.js";
 import { validateTargetSpec } from "./targets.js";
 import { TaskEntry } from "./task-entry.js";
 import type { TaskMetadata } from "./task-entry.js";
@@ -30,33 +30,82 @@ export type DependencyLike = string | AsyncResult | Dependency | ReadonlyArray<s
 
 /** Flags of a LoadBalancedView. */
 export interface LoadBalancedFlags {
-  /** Engines the tasks may run on (all when undefined). */
-  targets?: number | number[] | undefined;
-  /** Run only after these tasks finished (anywhere). */
-  after?: DependencyLike | undefined;
-  /** Run only where these tasks finished. */
-  follow?: DependencyLike | undefined;
-  /** Longest time (ms) a task may wait in the scheduler before failing with TaskTimeout. */
-  timeout?: number | undefined;
-  /** Longest time (ms) a task may run before it is interrupted with ExecutionTimeout. */
-  execTimeout?: number | undefined;
-  /** How many times a failed task is re-run on another engine. */
-  retries?: number;
-  /** Items per task in `map`. */
-  chunksize?: number;
-  /** `map` iteration in submission order (true) or completion order (false). */
-  ordered?: boolean;
-  /** Memoize: the same function and arguments share one execution. */
-  pure?: boolean;
-  /** Higher runs first among runnable tasks. */
-  priority?: number;
-  /** Label shown in metadata, graphs and the dashboard. */
-  label?: string | undefined;
-  /** Aborting it aborts this view's queued tasks, interrupts the running ones and rejects their results with its reason. */
-  signal?: AbortSignal | undefined;
+  /**
+   * Engines the tasks may run on.
+   * @default every registered engine
+   */
+  readonly targets?: number | number[] | undefined;
+  /**
+   * Run only after these tasks finished (anywhere).
+   * @default no dependency
+   */
+  readonly after?: DependencyLike | undefined;
+  /**
+   * Run only where these tasks finished.
+   * @default no dependency
+   */
+  readonly follow?: DependencyLike | undefined;
+  /**
+   * Longest time (ms) a task may wait in the scheduler before failing with TaskTimeout.
+   * @default no limit
+   */
+  readonly timeout?: number | undefined;
+  /**
+   * Longest time (ms) a task may run before it is interrupted with ExecutionTimeout.
+   * @default no limit
+   */
+  readonly execTimeout?: number | undefined;
+  /**
+   * How many times a failed task is re-run on another engine.
+   * @default 0
+   */
+  readonly retries?: number;
+  /**
+   * Items per task in `map` (minimum 1).
+   * @default 1
+   */
+  readonly chunksize?: number;
+  /**
+   * `map` iteration in submission order (true) or completion order (false).
+   * @default true
+   */
+  readonly ordered?: boolean;
+  /**
+   * Memoize: the same function and arguments share one execution.
+   * @default false
+   */
+  readonly pure?: boolean;
+  /**
+   * Higher runs first among runnable tasks.
+   * @default 0
+   */
+  readonly priority?: number;
+  /**
+   * Label shown in metadata, graphs and the dashboard.
+   * @default the function's name
+   */
+  readonly label?: string | undefined;
+  /**
+   * Aborting it aborts this view's queued tasks, interrupts the running ones and rejects their results with its reason.
+   * @default none
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
-const DEFAULT_FLAGS: LoadBalancedFlags = { retries: 0, chunksize: 1, ordered: true, pure: false, priority: 0 };
+/** The flags that have a fixed default. */
+type DefaultedFlag = "retries" | "chunksize" | "ordered" | "pure" | "priority";
+
+/** Flags with their defaults in place: what a view reads. */
+export type FilledLoadBalancedFlags = LoadBalancedFlags & Required<Pick<LoadBalancedFlags, DefaultedFlag>>;
+
+/** The defaults of {@link LoadBalancedFlags}: the one place each is written. */
+export const kDefaultLoadBalancedFlags: Readonly<Pick<FilledLoadBalancedFlags, DefaultedFlag>> = Object.freeze({
+  retries: 0,
+  chunksize: 1,
+  ordered: true,
+  pure: false,
+  priority: 0,
+});
 
 const FLAG_NAMES = new Set([
   "targets",
@@ -128,17 +177,17 @@ export function dependencySpec(value: DependencyLike | undefined): DependencySpe
 
 /** A view whose tasks are placed by the scheduler. */
 export class LoadBalancedView {
-  private flags: LoadBalancedFlags;
+  private flags: FilledLoadBalancedFlags;
 
   constructor(
     readonly client: ClientPort,
     targets?: number | number[] | string,
-    flags: LoadBalancedFlags = DEFAULT_FLAGS,
+    flags: LoadBalancedFlags = {},
   ) {
     if (targets !== undefined) validateTargetSpec(targets);
     const asTargets = typeof targets === "string" ? undefined : targets;
-    this.flags = { ...flags, ...(asTargets === undefined ? {} : { targets: asTargets }) };
-    validateFlags(this.flags);
+    validateFlags(flags);
+    this.flags = fillDefaults(kDefaultLoadBalancedFlags, { ...flags, ...(asTargets === undefined ? {} : { targets: asTargets }) });
   }
 
   /** Number of engines this view may use (its `targets`, or every registered engine). */
@@ -160,7 +209,7 @@ export class LoadBalancedView {
   /** Changes flags permanently. Throws on invalid flags, leaving the view unchanged. */
   setFlags(flags: Partial<LoadBalancedFlags>): this {
     validateFlags(flags);
-    this.flags = { ...this.flags, ...flags };
+    this.flags = fillDefaults(kDefaultLoadBalancedFlags, { ...this.flags, ...flags });
     return this;
   }
 
@@ -191,7 +240,7 @@ export class LoadBalancedView {
     this.flags.signal?.throwIfAborted();
     const arrays = sequencesToArrays(sequences, "map");
     const length = Math.min(...arrays.map((a) => a.length));
-    const columns = arrays.map((a) => chunkSequence(a.slice(0, length), this.flags.chunksize ?? 1));
+    const columns = arrays.map((a) => chunkSequence(a.slice(0, length), this.flags.chunksize));
     let firstItem = 0;
     const entries = (columns[0] ?? []).map((chunk, i) => {
       const entry = this.submitTask(
@@ -205,7 +254,7 @@ export class LoadBalancedView {
       return entry;
     });
     return new AsyncMapResult(this.client, entries, {
-      ordered: this.flags.ordered ?? true,
+      ordered: this.flags.ordered,
       ...this.resultFlags(),
       label: this.flags.label ?? taskName(fn, "anonymous"),
     });
@@ -236,10 +285,7 @@ export class LoadBalancedView {
     checkOptions(options, ["maxOutstanding", "ordered", "returnExceptions", "signal"], "imap");
     const max = options.maxOutstanding ?? 2 * Math.max(1, this.client.ids.length);
     checkNumber("maxOutstanding", max, { integer: true, min: 1 });
-    for (const name of ["ordered", "returnExceptions"] as const) {
-      if (options[name] !== undefined && typeof options[name] !== "boolean")
-        throw new TypeError(`imap: ${name} must be a boolean, got ${JSON.stringify(options[name])}`);
-    }
+    checkBooleans(options, ["ordered", "returnExceptions"], "imap");
     validateSignal(options.signal, "imap: option signal");
     if (iterable === null || typeof iterable !== "object" || !(Symbol.iterator in iterable || Symbol.asyncIterator in iterable)) {
       throw new TypeError(`imap: expected an iterable or async iterable, got ${iterable === null ? "null" : typeof iterable}`);
@@ -276,7 +322,7 @@ export class LoadBalancedView {
         throw new RangeError(
           `parallel: all sequences must have equal length, but have [${lengths.join(", ")}] (use .map to stop at the shortest)`,
         );
-      const columns = arrays.map((a) => chunkSequence(a, this.flags.chunksize ?? 1));
+      const columns = arrays.map((a) => chunkSequence(a, this.flags.chunksize));
       const entries = (columns[0] ?? []).map((chunk, i) =>
         this.submitTask(
           "call",
@@ -286,7 +332,7 @@ export class LoadBalancedView {
         ),
       );
       return new AsyncMapResult(this.client, entries, {
-        ordered: this.flags.ordered ?? true,
+        ordered: this.flags.ordered,
         ...this.resultFlags(),
         label: this.flags.label ?? taskName(fn, "anonymous"),
         items: toList,

@@ -21,6 +21,7 @@ import { OWNER_PID_VARIABLE } from "../connection/owner.js";
 import { entryCommand, fileReady, spawnNode, terminate, waitForExit, waitForFile } from "./processes.js";
 import {
   CONFIGURATION_EXIT_CODE,
+  DEFAULT_PROFILE,
   clusterFiles,
   logDir,
   newClusterId,
@@ -30,64 +31,142 @@ import {
   securityDir,
   writeJsonAtomic,
 } from "../connection/profile.js";
-import { checkOptions } from "../options.js";
+import { checkBooleans, checkOptions, fillDefaults } from "../options.js";
 
 /** Launcher names known to every cluster, mapped to factories. */
-const LAUNCHERS: Record<string, (options: ClusterOptions) => EngineLauncher> = {
-  local: (options) => new LocalLauncher({ restartDeadEngines: options.restartDeadEngines ?? false, engineArgs: options.engineArgs ?? [] }),
-  mpi: (options) => new MpiLauncher({ engineArgs: options.engineArgs ?? [], ...options.launcherOptions }),
-  ssh: (options) => new SshLauncher({ engineArgs: options.engineArgs ?? [], ...options.launcherOptions }),
-  slurm: (options) => new SlurmLauncher({ engineArgs: options.engineArgs ?? [], ...options.launcherOptions }),
+const LAUNCHERS: Record<string, (options: FilledClusterOptions) => EngineLauncher> = {
+  local: (options) => new LocalLauncher({ restartDeadEngines: options.restartDeadEngines, engineArgs: [...options.engineArgs] }),
+  mpi: (options) => new MpiLauncher({ engineArgs: [...options.engineArgs], ...options.launcherOptions }),
+  ssh: (options) => new SshLauncher({ engineArgs: [...options.engineArgs], ...options.launcherOptions }),
+  slurm: (options) => new SlurmLauncher({ engineArgs: [...options.engineArgs], ...options.launcherOptions }),
 };
 
-/** Registers a launcher under a name usable in `engines:`, beside the built-in local, mpi, ssh and slurm. */
-export function registerLauncher(name: string, factory: (options: ClusterOptions) => EngineLauncher): void {
+/**
+ * Registers a launcher under a name usable in `engines:`, beside the built-in local, mpi, ssh
+ * and slurm. The factory gets the cluster's options with their defaults in place.
+ */
+export function registerLauncher(name: string, factory: (options: FilledClusterOptions) => EngineLauncher): void {
   LAUNCHERS[name.toLowerCase()] = factory;
 }
 
-/** Options of a cluster. Durations are milliseconds. */
+/**
+ * Options of a cluster. Durations are milliseconds. Options the controller reads (`scheme`,
+ * `hwm`, `heartbeatInterval`, `db`) are passed on only when given, so that its own defaults
+ * and the profile's `parallax.json` apply otherwise.
+ */
 export interface ClusterOptions {
-  /** Engines started by `start()` (default: the number of CPU cores). */
-  n?: number;
-  profile?: string;
-  profileDir?: string;
-  clusterId?: string;
-  /** Engine launcher: a name (`"local"`, `"mpi"`, `"ssh"`, `"slurm"`) or a launcher object. */
-  engines?: string | EngineLauncher;
-  /** Options of the launcher named by `engines` (`{ hosts }` for ssh, `{ mpiArgs }` for mpi…). */
-  launcherOptions?: Record<string, unknown>;
   /**
-   * Controller launcher: `"local"` (default) runs the controller on this machine, `"slurm"`
-   * submits it as a Slurm batch job (options from `launcherOptions`, see `SlurmLauncherOptions`).
+   * Engines started by `start()`.
+   * @default the number of CPU cores
    */
-  controller?: "local" | "slurm";
-  /** Interface the controller binds (`127.0.0.1` by default; `"*"` or `0.0.0.0` for all). */
-  controllerIp?: string;
-  /** Host name or address written into connection files for engines and clients to reach. */
-  location?: string;
-  /** How long `start()`/`startAndConnect()` wait for the controller and engines. */
-  engineTimeout?: number;
-  heartbeatInterval?: number;
-  /** Scheduler scheme: leastload (default), lru, weighted, plainrandom, twobin, or a module path whose default export is a scheme. */
-  scheme?: string;
-  /** Outstanding load-balanced tasks per engine (default 1; 0 = unlimited). */
-  hwm?: number;
-  /** Task database: memory (default, bounded), sqlite or none. */
-  db?: "memory" | "sqlite" | "none";
-  dbPath?: string;
-  /** Encrypt and authenticate every connection with CURVE (the controller's key pair is made at start). */
-  curve?: boolean;
-  /** Serve the live dashboard: `true` for a free port, or a port number. */
-  dashboard?: boolean | number;
-  /** Replace engines that die (local launcher). */
-  restartDeadEngines?: boolean;
-  /** Extra controller and engine command-line arguments. */
-  controllerArgs?: string[];
-  engineArgs?: string[];
-  /** Working directory of engines (default: this process's). */
-  cwd?: string;
-  /** Extra environment variables for the cluster's processes. */
-  env?: Record<string, string>;
+  readonly n?: number;
+  /**
+   * Profile: the folder `~/.parallax/profile_<name>` holding connection files, logs and `parallax.json`.
+   * @default "default"
+   */
+  readonly profile?: string;
+  /**
+   * Profile folder, instead of the one the profile's name gives.
+   * @default `~/.parallax/profile_<profile>` (`PARALLAX_DIR` moves the root)
+   */
+  readonly profileDir?: string;
+  /**
+   * Cluster id: names the cluster's files, so that several clusters share a profile.
+   * @default a new id
+   */
+  readonly clusterId?: string;
+  /**
+   * Engine launcher: a name (`"local"`, `"mpi"`, `"ssh"`, `"slurm"`, case-insensitive) or a launcher object.
+   * @default "local"
+   */
+  readonly engines?: string | EngineLauncher;
+  /**
+   * Options of the launcher named by `engines` (`{ hosts }` for ssh, `{ mpiArgs }` for mpi…).
+   * @default {}
+   */
+  readonly launcherOptions?: Record<string, unknown>;
+  /**
+   * Controller launcher: `"local"` runs the controller on this machine, `"slurm"` submits it as
+   * a Slurm batch job (options from `launcherOptions`, see `SlurmLauncherOptions`).
+   * @default "local"
+   */
+  readonly controller?: "local" | "slurm";
+  /**
+   * Interface the controller binds: `"*"` or `0.0.0.0` for all.
+   * @default "127.0.0.1" (a Slurm controller: "0.0.0.0")
+   */
+  readonly controllerIp?: string;
+  /**
+   * Host name or address written into connection files for engines and clients to reach.
+   * @default the bind address, or this host's name when it binds all interfaces
+   */
+  readonly location?: string;
+  /**
+   * How long `start()` waits for the controller's connection file, and `startAndConnect()`
+   * for the engines to register.
+   * @default 60000
+   */
+  readonly engineTimeout?: number;
+  /**
+   * Milliseconds between heartbeats (minimum 10).
+   * @default 1000 (the controller's `--heartbeat-interval`)
+   */
+  readonly heartbeatInterval?: number;
+  /**
+   * Scheduler scheme: leastload, lru, weighted, plainrandom, twobin, or a module path whose default export is a scheme.
+   * @default "leastload" (the controller's `--scheme`)
+   */
+  readonly scheme?: string;
+  /**
+   * Outstanding load-balanced tasks per engine (0 = unlimited).
+   * @default 1 (the controller's `--hwm`)
+   */
+  readonly hwm?: number;
+  /**
+   * Task database: memory (bounded), sqlite or none.
+   * @default "memory" (the controller's `--db`)
+   */
+  readonly db?: "memory" | "sqlite" | "none";
+  /**
+   * SQLite file of `db: "sqlite"`.
+   * @default `tasks-<cluster id>.sqlite` in the profile
+   */
+  readonly dbPath?: string;
+  /**
+   * Encrypt and authenticate every connection with CURVE (the controller's key pair is made at start).
+   * @default false
+   */
+  readonly curve?: boolean;
+  /**
+   * Serve the live dashboard: `true` for a free port, or a port number.
+   * @default false
+   */
+  readonly dashboard?: boolean | number;
+  /**
+   * Replace engines that die (local launcher).
+   * @default false
+   */
+  readonly restartDeadEngines?: boolean;
+  /**
+   * Extra controller command-line arguments.
+   * @default []
+   */
+  readonly controllerArgs?: readonly string[];
+  /**
+   * Extra engine command-line arguments.
+   * @default []
+   */
+  readonly engineArgs?: readonly string[];
+  /**
+   * Working directory of the controller and engines.
+   * @default this process's, when they start
+   */
+  readonly cwd?: string;
+  /**
+   * Extra environment variables for the cluster's processes.
+   * @default {}
+   */
+  readonly env?: Readonly<Record<string, string>>;
   /**
    * Stop the controller and engines when this process ends, however it ends (exit, Ctrl-C,
    * SIGTERM, an uncaught error, SIGKILL): they watch it and stop themselves. `false` leaves
@@ -95,14 +174,48 @@ export interface ClusterOptions {
    * with `Cluster.fromFile` never owns its processes.
    * @default true
    */
-  shutdownAtExit?: boolean;
+  readonly shutdownAtExit?: boolean;
   /**
    * What the controller's and engines' logs (in the profile's `log/`) say: `debug`, `info`,
    * `warn` or `error`. Unset, `PARALLAX_LOG_LEVEL` or the profile's `parallax.json` decide.
    * @default "info"
    */
-  logLevel?: LogLevel;
+  readonly logLevel?: LogLevel;
 }
+
+/** The cluster options that have a fixed default, and so always a value once filled. */
+type DefaultedClusterOption =
+  | "profile"
+  | "engines"
+  | "launcherOptions"
+  | "controller"
+  | "engineTimeout"
+  | "curve"
+  | "dashboard"
+  | "restartDeadEngines"
+  | "controllerArgs"
+  | "engineArgs"
+  | "env"
+  | "shutdownAtExit";
+
+/** Cluster options with their defaults in place: what a `Cluster` reads. */
+export type FilledClusterOptions = ClusterOptions & Required<Pick<ClusterOptions, DefaultedClusterOption>>;
+
+/** The defaults of {@link ClusterOptions}: the one place each is written. */
+export const kDefaultClusterOptions: Readonly<Pick<FilledClusterOptions, DefaultedClusterOption>> = Object.freeze({
+  profile: DEFAULT_PROFILE,
+  engines: "local",
+  launcherOptions: {},
+  controller: "local",
+  engineTimeout: 60_000,
+  curve: false,
+  dashboard: false,
+  restartDeadEngines: false,
+  controllerArgs: [],
+  engineArgs: [],
+  env: {},
+  shutdownAtExit: true,
+});
 
 const OPTION_NAMES = new Set([
   "n",
@@ -200,7 +313,7 @@ export function validateClusterOptions(given: ClusterOptions): void {
     throw new TypeError(`Cluster option launcherOptions must be an object, got ${JSON.stringify(launcherOptions)}`);
   }
   // Building the named launchers checks their options now rather than when processes start.
-  if (typeof options.engines === "string") LAUNCHERS[options.engines]?.(options);
+  if (typeof options.engines === "string") LAUNCHERS[options.engines]?.(fillDefaults(kDefaultClusterOptions, options));
   if (options.controller === "slurm") new SlurmControllerLauncher(options.launcherOptions);
   for (const name of ["controllerArgs", "engineArgs"] as const) {
     const value = options[name];
@@ -288,7 +401,7 @@ export class Cluster implements AsyncDisposable {
   readonly clusterId: string;
   readonly profile: string;
   readonly profileDir: string;
-  private readonly options: ClusterOptions;
+  private readonly options: FilledClusterOptions;
   private controllerProcess: ChildProcess | undefined;
   private controllerPid: number | undefined;
   /** The controller's batch job, with `controller: "slurm"`. */
@@ -302,8 +415,8 @@ export class Cluster implements AsyncDisposable {
 
   constructor(options: ClusterOptions = {}) {
     validateClusterOptions(options);
-    this.options = { ...options, ...launcherNames(options) };
-    this.profile = options.profile ?? "default";
+    this.options = fillDefaults(kDefaultClusterOptions, { ...options, ...launcherNames(options) });
+    this.profile = this.options.profile;
     this.profileDir = profileDir(this.profile, options.profileDir);
     this.clusterId = options.clusterId ?? newClusterId();
   }
@@ -339,6 +452,7 @@ export class Cluster implements AsyncDisposable {
    */
   async startController(options: { restore?: boolean } = {}): Promise<void> {
     checkOptions(options, ["restore"], "startController");
+    checkBooleans(options, ["restore"], "startController");
     if (this.options.controller === "slurm") {
       await this.startSlurmController(options.restore ?? false);
       return;
@@ -359,7 +473,7 @@ export class Cluster implements AsyncDisposable {
     this.controllerProcess = child;
     this.controllerPid = child.pid;
     try {
-      await waitForFile(this.files.client, this.options.engineTimeout ?? 30_000, child, `controller (log: ${logFile})`, (text) =>
+      await waitForFile(this.files.client, this.options.engineTimeout, child, `controller (log: ${logFile})`, (text) =>
         text.includes(`"controllerPid": ${child.pid}`),
       );
     } catch (error) {
@@ -475,8 +589,8 @@ export class Cluster implements AsyncDisposable {
     try {
       await cluster.start();
       client = await cluster.connectClient();
-      const n = options.n ?? (await import("node:os")).availableParallelism();
-      await client.waitForEngines(n, { timeout: options.engineTimeout ?? 60_000 });
+      const n = cluster.options.n ?? (await import("node:os")).availableParallelism();
+      await client.waitForEngines(n, { timeout: cluster.options.engineTimeout });
       const close = client.close.bind(client);
       return Object.assign(client, {
         cluster,
@@ -494,7 +608,7 @@ export class Cluster implements AsyncDisposable {
 
   /** Attaches to a running cluster recorded in its cluster file (default: the newest of the profile). */
   static fromFile(options: { profile?: string; profileDir?: string; clusterId?: string } = {}): Cluster {
-    const dir = profileDir(options.profile ?? "default", options.profileDir);
+    const dir = profileDir(options.profile ?? kDefaultClusterOptions.profile, options.profileDir);
     const clusterId = options.clusterId ?? Cluster.list({ ...options }).at(0)?.clusterId;
     if (!clusterId) throw new ConfigurationError(`no cluster file found in ${path.join(dir, "security")}`);
     const data = readJsonSecure<ClusterFile>(clusterFiles(dir, clusterId).cluster);
@@ -508,7 +622,7 @@ export class Cluster implements AsyncDisposable {
     if (data.controller?.launcher === "slurm") {
       cluster.controllerJob = cluster
         .slurmControllerLauncher()
-        .attach(data.controller.data ?? { jobId: data.controller.jobId }, cluster.options.env ?? {});
+        .attach(data.controller.data ?? { jobId: data.controller.jobId }, cluster.options.env);
       // pid 0: the job was submitted but its controller had not written its connection file.
       cluster.controllerPid = data.controller.pid || undefined;
     } else {
@@ -516,7 +630,7 @@ export class Cluster implements AsyncDisposable {
     }
     cluster.created = data.created;
     for (const [id, info] of Object.entries(data.engineSets)) {
-      const launcher = LAUNCHERS[info.launcher]?.(data.options);
+      const launcher = LAUNCHERS[info.launcher]?.(cluster.options);
       if (launcher) cluster.sets.set(id, launcher.attach(id, info, cluster.launchContext(id)));
       cluster.nextSet = Math.max(cluster.nextSet, Number(id) + 1);
     }
@@ -525,7 +639,7 @@ export class Cluster implements AsyncDisposable {
 
   /** Clusters recorded in a profile, newest first. */
   static list(options: { profile?: string; profileDir?: string } = {}): ClusterFile[] {
-    const dir = profileDir(options.profile ?? "default", options.profileDir);
+    const dir = profileDir(options.profile ?? kDefaultClusterOptions.profile, options.profileDir);
     const security = path.join(dir, "security");
     let names: string[];
     try {
@@ -555,14 +669,14 @@ export class Cluster implements AsyncDisposable {
       engineSets: this.engineSets,
       options: {
         ...this.options,
-        engines: typeof this.options.engines === "object" ? this.options.engines.kind : (this.options.engines ?? "local"),
+        engines: typeof this.options.engines === "object" ? this.options.engines.kind : this.options.engines,
       },
       created: this.created,
     };
   }
 
   private launcher(): EngineLauncher {
-    const engines = this.options.engines ?? "local";
+    const engines = this.options.engines;
     if (typeof engines !== "string") return engines;
     const factory = LAUNCHERS[engines];
     if (!factory) throw new ConfigurationError(`no launcher named ${engines}`);
@@ -591,7 +705,7 @@ export class Cluster implements AsyncDisposable {
       ...(this.options.dashboard ? ["--dashboard", this.options.dashboard === true ? "0" : String(this.options.dashboard)] : []),
       ...(this.options.curve ? ["--curve"] : []),
       ...(restore ? ["--restore"] : []),
-      ...(this.options.controllerArgs ?? []),
+      ...this.options.controllerArgs,
     ];
   }
 
@@ -633,7 +747,7 @@ export class Cluster implements AsyncDisposable {
     this.writeClusterFile();
     const describe = `controller (log: ${launcher.logFile(context, job.jobId)})`;
     try {
-      await job.waitForFile(this.files.client, this.options.engineTimeout ?? 30_000, describe, (text) => text !== previous);
+      await job.waitForFile(this.files.client, this.options.engineTimeout, describe, (text) => text !== previous);
     } catch (error) {
       await job.stop().catch(() => undefined);
       this.controllerJob = undefined;
@@ -668,7 +782,7 @@ export class Cluster implements AsyncDisposable {
    * stopped by their controller when it stops for its owner.
    */
   private ownerEnv(): Record<string, string> {
-    return this.options.shutdownAtExit === false ? {} : { [OWNER_PID_VARIABLE]: String(process.pid) };
+    return !this.options.shutdownAtExit ? {} : { [OWNER_PID_VARIABLE]: String(process.pid) };
   }
 
   private setIds(setId?: string): string[] {

@@ -12,6 +12,8 @@ import { specCommand } from "../connection/command.js";
 import type { OptionSpecs, OptionValues } from "../connection/command.js";
 import { LOG_LEVEL_OPTION, Logger, parseLogLevel } from "../connection/logger.js";
 import {
+  DEFAULT_HEARTBEAT_INTERVAL,
+  DEFAULT_PROFILE,
   clusterFiles,
   logDir,
   newClusterId,
@@ -36,7 +38,7 @@ const RESTORE_WINDOW_LIMITS = 3;
 
 /** Options of `parallax controller` (and of the controller entry point the cluster starts). */
 export const CONTROLLER_ARG_SPEC = {
-  profile: { type: "string", default: "default", description: "profile name", value: "<name>" },
+  profile: { type: "string", default: DEFAULT_PROFILE, description: "profile name", value: "<name>" },
   "profile-dir": { type: "string", description: "profile folder (default ~/.parallax/profile_<name>)", value: "<dir>" },
   "cluster-id": { type: "string", description: "cluster id (default: a new one)", value: "<id>" },
   ip: { type: "string", default: "127.0.0.1", description: "interface to bind (0.0.0.0 or * for all)", value: "<address>" },
@@ -48,7 +50,12 @@ export const CONTROLLER_ARG_SPEC = {
     value: "<name>",
   },
   hwm: { type: "string", default: "1", description: "outstanding load-balanced tasks per engine (0 = unlimited)", value: "<n>" },
-  "heartbeat-interval": { type: "string", default: "1000", description: "ms between heartbeats", value: "<ms>" },
+  "heartbeat-interval": {
+    type: "string",
+    default: String(DEFAULT_HEARTBEAT_INTERVAL),
+    description: "ms between heartbeats",
+    value: "<ms>",
+  },
   "missed-beats": { type: "string", default: "3", description: "heartbeats an engine may miss before it is declared dead", value: "<n>" },
   "max-message-bytes": { type: "string", default: String(1024 * 1024 * 1024), description: "largest accepted request", value: "<bytes>" },
   db: { type: "string", default: "memory", description: "task database: memory, sqlite or none", value: "<backend>" },

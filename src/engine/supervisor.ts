@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { getHeapStatistics } from "node:v8";
 import type { Logger } from "../connection/logger.js";
 import { processState } from "../connection/owner.js";
+import { DEFAULT_HEARTBEAT_INTERVAL } from "../connection/profile.js";
 import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
 import { Channel, connectDealer, newCodec } from "../transport/channel.js";
@@ -44,7 +45,8 @@ export function runSupervisor(options: SupervisorOptions): Promise<number> {
     const child = fork(ENGINE_MAIN, options.engineArgs, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv });
     const link = new SupervisorLink(options, child);
     child.on("message", (message: { type?: string; id?: number; heartbeatInterval?: number }) => {
-      if (message.type === "registered" && typeof message.id === "number") link.attach(message.id, message.heartbeatInterval ?? 1000);
+      if (message.type === "registered" && typeof message.id === "number")
+        link.attach(message.id, message.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
       if (message.type === "interrupt-ack") link.interruptAnswered();
     });
     child.on("exit", (code, signal) => {

@@ -12,7 +12,7 @@ import { taskName } from "../protocol/task-name.js";
 import { Dependency, hasMsgIds } from "./dependency.js";
 import type { DependencyOptions, HasMsgIds } from "./dependency.js";
 import type { EdgeKind, TaskEdgeAttributes, TaskGraphJSON, TaskNodeAttributes, TaskState } from "./graph-json.js";
-import { checkOptions } from "../options.js";
+import { checkBooleans, checkOptions } from "../options.js";
 
 /** A submitted task as a view returns it (an AsyncResult fits). */
 export interface SubmittedTask<T = unknown> extends PromiseLike<T> {
@@ -257,6 +257,7 @@ export class TaskGraph {
    */
   async compute(view: TaskSubmitter, options: ComputeOptions = {}): Promise<TaskGraphResults> {
     checkOptions(options, ["returnExceptions", "signal"], "compute");
+    checkBooleans(options, ["returnExceptions"], "compute");
     const results = this.submit(view, options.signal ? { signal: options.signal } : {});
     await raceAbort(results.settled, options.signal);
     if (!options.returnExceptions && results.ok === false) {

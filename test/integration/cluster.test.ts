@@ -122,6 +122,10 @@ test("Client.connect options are validated", async () => {
   await assert.rejects(Client.connect({ maxInFlight: 0 }), /maxInFlight must be an integer >= 1, got 0/);
   await assert.rejects(Client.connect({ maxInFlight: 2.5 }), /maxInFlight must be an integer >= 1, got 2.5/);
   await assert.rejects(Client.connect({ bogus: 1 } as never), /unknown option "bogus"/);
+  for (const name of ["profile", "profileDir", "clusterId", "connectionFile"]) {
+    await assert.rejects(Client.connect({ [name]: "" }), new RegExp(`Client.connect: ${name} must be a non-empty string, got ""`));
+    await assert.rejects(Client.connect({ [name]: 7 } as never), new RegExp(`Client.connect: ${name} must be a non-empty string, got 7`));
+  }
 });
 
 test("CLI: cluster start --daemonize, list, engines and stop", async () => {

@@ -492,6 +492,26 @@ describe("IPython Parallel conformance on 2 real engines", () => {
     await assert.rejects(t.cluster.startController({ restor: true } as never), /startController: unknown option "restor"/);
   });
 
+  test("boolean options of methods are checked, naming the method, the option and the value", async () => {
+    const lview = t.rc.loadBalancedView();
+    const cases: Array<[() => Promise<unknown> | unknown, RegExp]> = [
+      [
+        () => new TaskGraph().compute(lview, { returnExceptions: "yes" as never }),
+        /compute: returnExceptions must be a boolean, got "yes"/,
+      ],
+      [() => t.cluster.startController({ restore: 1 as never }), /startController: restore must be a boolean, got 1/],
+      [() => lview.apply(() => 1).get({ returnExceptions: "no" as never }), /get: returnExceptions must be a boolean, got "no"/],
+      [() => t.rc.view().scatter("s", [1, 2], { flatten: "true" as never }), /scatter: flatten must be a boolean, got "true"/],
+      [() => t.rc.executor().shutdown({ wait: 0 as never }), /shutdown: wait must be a boolean, got 0/],
+      [() => t.rc.executor().shutdown({ cancelFutures: "all" as never }), /shutdown: cancelFutures must be a boolean, got "all"/],
+      [() => t.rc.shutdown({ hub: "yes" as never }), /shutdown: hub must be a boolean, got "yes"/],
+      [() => t.rc.shutdown({ targets: [0, -1] }), /shutdown: targets must be an engine id or a list of engine ids, got \[0,-1\]/],
+      [() => t.rc.shutdown({ targets: "0" as never }), /shutdown: targets must be an engine id or a list of engine ids, got "0"/],
+    ];
+    for (const [call, message] of cases) await assert.rejects(async () => await call(), message);
+    assert.deepEqual(await t.rc.view().apply(() => 1), [1, 1], "nothing was shut down");
+  });
+
   test("dbQuery $glob understands fnmatch classes", async () => {
     const lview = t.rc.loadBalancedView();
     await Promise.all(["ax", "bx", "cx", "*x", "?x"].map((label) => lview.with({ label: `glob-${label}` }).apply(() => 0)));

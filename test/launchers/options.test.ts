@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { Cluster, ConfigurationError, MpiLauncher, SlurmLauncher, SshLauncher } from "../../src/index.js";
+import { Cluster, ConfigurationError, LocalLauncher, MpiLauncher, SlurmLauncher, SshLauncher } from "../../src/index.js";
 import { shellJoin, shellQuote } from "../../src/cluster/launchers/command.js";
 import { parseJobId, renderTemplate, SlurmControllerLauncher } from "../../src/cluster/launchers/slurm.js";
 import { parseStartOutput, placeEngines, splitLogs, stopScript } from "../../src/cluster/launchers/ssh.js";
@@ -36,6 +36,18 @@ const context = (dir: string): LaunchContext => ({
   setId: "3",
   cwd: "/work dir",
   env: {},
+});
+
+test("LocalLauncher validates every option, naming the option and the value", () => {
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ restartDeadEngines: "yes" }, /LocalLauncher option restartDeadEngines must be a boolean, got "yes"/],
+    [{ engineArgs: "--no-supervisor" }, /LocalLauncher option engineArgs must be an array of strings, got "--no-supervisor"/],
+    [{ engineArgs: ["a\0b"] }, /LocalLauncher option engineArgs must be strings without NUL characters/],
+    [{ hosts: { node1: 1 } }, /unknown LocalLauncher option "hosts"/],
+  ];
+  for (const [options, message] of cases) assert.throws(() => new LocalLauncher(options as never), message, JSON.stringify(options));
+  assert.throws(() => new Cluster({ restartDeadEngines: "yes" as never }), /option restartDeadEngines must be a boolean/);
+  assert.ok(new LocalLauncher({ restartDeadEngines: true, engineArgs: ["--no-supervisor"] }));
 });
 
 test("MpiLauncher validates every option, naming the option and the value", () => {

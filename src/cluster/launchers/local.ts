@@ -7,13 +7,35 @@ import type { ChildProcess } from "node:child_process";
 import path from "node:path";
 import { entryCommand, signalGroup, spawnNode, terminate } from "../processes.js";
 import type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./launcher.js";
+import { OptionChecker } from "./options.js";
+import { fillDefaults } from "../../options.js";
 
 /** Options of the local launcher. */
 export interface LocalLauncherOptions {
-  /** Start a replacement when an engine process exits unexpectedly. */
-  restartDeadEngines?: boolean;
-  /** Extra arguments for every engine (`--no-supervisor`…). */
-  engineArgs?: string[];
+  /**
+   * Start a replacement when an engine process exits unexpectedly.
+   * @default false
+   */
+  readonly restartDeadEngines?: boolean;
+  /**
+   * Extra arguments for every engine (`--no-supervisor`…).
+   * @default []
+   */
+  readonly engineArgs?: readonly string[];
+}
+
+/** Local launcher options with their defaults in place. */
+export type FilledLocalLauncherOptions = Required<LocalLauncherOptions>;
+
+/** The defaults of {@link LocalLauncherOptions}. */
+export const kDefaultLocalLauncherOptions: Readonly<FilledLocalLauncherOptions> = Object.freeze({
+  restartDeadEngines: false,
+  engineArgs: [],
+});
+
+/** Validates local launcher options; throws a TypeError or RangeError naming the option and value. */
+export function validateLocalOptions(options: LocalLauncherOptions): void {
+  OptionChecker.of("LocalLauncher", options, ["restartDeadEngines", "engineArgs"]).boolean("restartDeadEngines").stringArray("engineArgs");
 }
 
 class LocalEngineSet implements EngineSet {
@@ -27,7 +49,7 @@ class LocalEngineSet implements EngineSet {
     readonly id: string,
     readonly info: EngineSetInfo,
     private readonly context: LaunchContext,
-    private readonly options: LocalLauncherOptions,
+    private readonly options: FilledLocalLauncherOptions,
   ) {}
 
   private logFile(index: number): string {
@@ -36,7 +58,7 @@ class LocalEngineSet implements EngineSet {
 
   spawnEngine(index: number): void {
     const log = this.logFile(index);
-    const child = spawnNode([...entryCommand("engine/main"), "--file", this.context.engineFile, ...(this.options.engineArgs ?? [])], {
+    const child = spawnNode([...entryCommand("engine/main"), "--file", this.context.engineFile, ...this.options.engineArgs], {
       logFile: log,
       cwd: this.context.cwd,
       env: { ...this.context.env, ...this.context.localEnv },
@@ -77,7 +99,12 @@ class LocalEngineSet implements EngineSet {
 export class LocalLauncher implements EngineLauncher {
   readonly kind = "local";
 
-  constructor(private readonly options: LocalLauncherOptions = {}) {}
+  private readonly options: FilledLocalLauncherOptions;
+
+  constructor(options: LocalLauncherOptions = {}) {
+    validateLocalOptions(options);
+    this.options = fillDefaults(kDefaultLocalLauncherOptions, options);
+  }
 
   async start(n: number, context: LaunchContext): Promise<EngineSet> {
     const set = new LocalEngineSet(context.setId, { launcher: this.kind, n, pids: [] }, context, this.options);

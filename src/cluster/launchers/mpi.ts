@@ -11,20 +11,47 @@ import { entryCommand, terminate } from "../processes.js";
 import { childPids, spawnLogged } from "./command.js";
 import type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./launcher.js";
 import { OptionChecker } from "./options.js";
+import { fillDefaults } from "../../options.js";
 
 /** Options of the MPI launcher. */
 export interface MpiLauncherOptions {
-  /** The MPI starter (default `"mpiexec"`; `"mpirun"`, `"srun"` or a full path also work). */
-  mpiCommand?: string;
-  /** Extra starter arguments, placed after `-n N` (`--hostfile`, `--oversubscribe`…). */
-  mpiArgs?: string[];
-  /** Extra arguments for every engine (`--no-supervisor`…). */
-  engineArgs?: string[];
-  /** Node executable that runs each rank (default: this process's). */
-  node?: string;
-  /** Milliseconds `stop()` waits for `mpiexec` to end its ranks before killing it (default 5000). */
-  stopTimeout?: number;
+  /**
+   * The MPI starter (`"mpirun"`, `"srun"` or a full path also work).
+   * @default "mpiexec"
+   */
+  readonly mpiCommand?: string;
+  /**
+   * Extra starter arguments, placed after `-n N` (`--hostfile`, `--oversubscribe`…).
+   * @default []
+   */
+  readonly mpiArgs?: readonly string[];
+  /**
+   * Extra arguments for every engine (`--no-supervisor`…).
+   * @default []
+   */
+  readonly engineArgs?: readonly string[];
+  /**
+   * Node executable that runs each rank.
+   * @default this process's (`process.execPath`)
+   */
+  readonly node?: string;
+  /**
+   * Milliseconds `stop()` waits for `mpiexec` to end its ranks before killing it.
+   * @default 5000
+   */
+  readonly stopTimeout?: number;
 }
+
+/** MPI launcher options with their defaults in place. */
+export type FilledMpiLauncherOptions = Required<MpiLauncherOptions>;
+
+/** The defaults of {@link MpiLauncherOptions} (`node` is this process's, known at run time). */
+export const kDefaultMpiLauncherOptions: Readonly<Omit<FilledMpiLauncherOptions, "node">> = Object.freeze({
+  mpiCommand: "mpiexec",
+  mpiArgs: [],
+  engineArgs: [],
+  stopTimeout: 5000,
+});
 
 const OPTION_NAMES = ["mpiCommand", "mpiArgs", "engineArgs", "node", "stopTimeout"] as const;
 
@@ -100,33 +127,32 @@ class MpiEngineSet implements EngineSet {
 /** Starts engine sets with `mpiexec -n N`; engine ids are the MPI ranks. */
 export class MpiLauncher implements EngineLauncher {
   readonly kind = "mpi";
-  private readonly options: MpiLauncherOptions;
+  private readonly options: FilledMpiLauncherOptions;
 
   constructor(options: MpiLauncherOptions = {}) {
     validateMpiOptions(options);
-    this.options = { ...options };
+    this.options = fillDefaults({ ...kDefaultMpiLauncherOptions, node: process.execPath }, options);
   }
 
   /** The command line that starts `n` engines (for logs and tests). */
   commandLine(n: number, context: Pick<LaunchContext, "engineFile">): string[] {
-    const node = this.options.node ?? process.execPath;
     return [
-      this.options.mpiCommand ?? "mpiexec",
+      this.options.mpiCommand,
       "-n",
       String(n),
-      ...(this.options.mpiArgs ?? []),
-      node,
+      ...this.options.mpiArgs,
+      this.options.node,
       ...entryCommand("engine/main"),
       "--file",
       context.engineFile,
       "--mpi",
-      ...(this.options.engineArgs ?? []),
+      ...this.options.engineArgs,
     ];
   }
 
   async start(n: number, context: LaunchContext): Promise<EngineSet> {
     const info: EngineSetInfo = { launcher: this.kind, n, pids: [] };
-    const stopTimeout = this.options.stopTimeout ?? 5000;
+    const stopTimeout = this.options.stopTimeout;
     // `mpiexec -n 0` is an error; an empty set needs no process.
     if (n === 0) return new MpiEngineSet(context.setId, info, stopTimeout);
     const [command, ...args] = this.commandLine(n, context) as [string, ...string[]];
@@ -140,6 +166,6 @@ export class MpiLauncher implements EngineLauncher {
   }
 
   attach(id: string, info: EngineSetInfo, _context: LaunchContext): EngineSet {
-    return new MpiEngineSet(id, { ...info, pids: [...info.pids] }, this.options.stopTimeout ?? 5000);
+    return new MpiEngineSet(id, { ...info, pids: [...info.pids] }, this.options.stopTimeout);
   }
 }

@@ -16,54 +16,126 @@ import { entryCommand, fileReady } from "../processes.js";
 import { runChecked, runCommand, shellJoin, shellQuote } from "./command.js";
 import type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./launcher.js";
 import { OptionChecker } from "./options.js";
+import { fillDefaults } from "../../options.js";
 
 /** Options of the Slurm launcher. */
 export interface SlurmLauncherOptions {
-  /** `--job-name` (default `"parallax-engines"`). */
-  jobName?: string;
-  /** `--partition`. */
-  partition?: string;
-  /** `--account`. */
-  account?: string;
-  /** `--qos`. */
-  qos?: string;
-  /** `--time`, in a Slurm time format: `"30"`, `"1:00:00"`, `"2-12"`, `"1-00:00:00"`. */
-  timeLimit?: string;
-  /** Extra sbatch options, one per `#SBATCH` line: `"--mem=2G"` (a leading `#SBATCH ` is allowed). */
-  sbatchArgs?: string[];
-  /** Extra `srun` arguments (ignored with `array`). */
-  srunArgs?: string[];
-  /** A job array of `n` one-engine tasks instead of one `srun` over `n` tasks. */
-  array?: boolean;
+  /**
+   * `--job-name` of the engine job.
+   * @default "parallax-engines"
+   */
+  readonly jobName?: string;
+  /**
+   * `--partition`.
+   * @default the cluster's default partition
+   */
+  readonly partition?: string;
+  /**
+   * `--account`.
+   * @default the user's default account
+   */
+  readonly account?: string;
+  /**
+   * `--qos`.
+   * @default the account's default
+   */
+  readonly qos?: string;
+  /**
+   * `--time`, in a Slurm time format: `"30"`, `"1:00:00"`, `"2-12"`, `"1-00:00:00"`.
+   * @default the partition's limit
+   */
+  readonly timeLimit?: string;
+  /**
+   * Extra sbatch options, one per `#SBATCH` line: `"--mem=2G"` (a leading `#SBATCH ` is allowed).
+   * @default []
+   */
+  readonly sbatchArgs?: readonly string[];
+  /**
+   * Extra `srun` arguments (ignored with `array`).
+   * @default []
+   */
+  readonly srunArgs?: readonly string[];
+  /**
+   * A job array of `n` one-engine tasks instead of one `srun` over `n` tasks.
+   * @default false
+   */
+  readonly array?: boolean;
   /**
    * A whole batch script with `{placeholders}` (see {@link SLURM_PLACEHOLDERS}); `${VAR}` is
-   * left for the shell. Default: {@link DEFAULT_SLURM_TEMPLATE}.
+   * left for the shell.
+   * @default {@link DEFAULT_SLURM_TEMPLATE}
    */
-  template?: string;
-  /** Node executable on the compute nodes (default: this process's path). */
-  remoteNode?: string;
-  /** Node arguments that run the engine entry point on the compute nodes (default: this installation's). */
-  remoteEntry?: string[];
-  /** Extra arguments for every engine. */
-  engineArgs?: string[];
-  /** The submit command (default `"sbatch"`): a name on PATH or a full path. */
-  sbatchCommand?: string;
-  /** The cancel command (default `"scancel"`). */
-  scancelCommand?: string;
-  /** The queue command (default `"squeue"`). */
-  squeueCommand?: string;
-  /** Milliseconds `stop()` waits for the job to leave the queue (default 30000). */
-  stopTimeout?: number;
-  /** `--job-name` of the controller job (`controller: "slurm"`; default `"parallax-controller"`). */
-  controllerJobName?: string;
+  readonly template?: string;
+  /**
+   * Node executable on the compute nodes.
+   * @default this process's path
+   */
+  readonly remoteNode?: string;
+  /**
+   * Node arguments that run the engine entry point on the compute nodes.
+   * @default this installation's
+   */
+  readonly remoteEntry?: readonly string[];
+  /**
+   * Extra arguments for every engine.
+   * @default []
+   */
+  readonly engineArgs?: readonly string[];
+  /**
+   * The submit command: a name on PATH or a full path.
+   * @default "sbatch"
+   */
+  readonly sbatchCommand?: string;
+  /**
+   * The cancel command.
+   * @default "scancel"
+   */
+  readonly scancelCommand?: string;
+  /**
+   * The queue command.
+   * @default "squeue"
+   */
+  readonly squeueCommand?: string;
+  /**
+   * Milliseconds `stop()` waits for the job to leave the queue.
+   * @default 30000
+   */
+  readonly stopTimeout?: number;
+  /**
+   * `--job-name` of the controller job (`controller: "slurm"`).
+   * @default "parallax-controller"
+   */
+  readonly controllerJobName?: string;
   /**
    * The controller job's batch script, with the same placeholders; there `{launch}` and
-   * `{engineCommand}` run the controller. Default: {@link DEFAULT_SLURM_TEMPLATE}.
+   * `{engineCommand}` run the controller.
+   * @default {@link DEFAULT_SLURM_TEMPLATE}
    */
-  controllerTemplate?: string;
-  /** Node arguments that run the controller entry point on the compute node (default: this installation's). */
-  remoteControllerEntry?: string[];
+  readonly controllerTemplate?: string;
+  /**
+   * Node arguments that run the controller entry point on the compute node.
+   * @default this installation's
+   */
+  readonly remoteControllerEntry?: readonly string[];
 }
+
+/** The Slurm launcher options that have a fixed default. */
+type DefaultedSlurmOption =
+  | "jobName"
+  | "sbatchArgs"
+  | "srunArgs"
+  | "array"
+  | "template"
+  | "engineArgs"
+  | "sbatchCommand"
+  | "scancelCommand"
+  | "squeueCommand"
+  | "stopTimeout"
+  | "controllerJobName"
+  | "controllerTemplate";
+
+/** Slurm launcher options with their defaults in place. */
+export type FilledSlurmLauncherOptions = SlurmLauncherOptions & Required<Pick<SlurmLauncherOptions, DefaultedSlurmOption>>;
 
 const OPTION_NAMES = [
   "jobName",
@@ -108,6 +180,22 @@ export const SLURM_PLACEHOLDERS = [
 
 /** The default batch script: every option as `#SBATCH` lines, then the launch line. */
 export const DEFAULT_SLURM_TEMPLATE = "#!/bin/sh\n{sbatchLines}\ncd {cwd}\n{launch}\n";
+
+/** The defaults of {@link SlurmLauncherOptions} (the others are left to Slurm or the installation). */
+export const kDefaultSlurmLauncherOptions: Readonly<Pick<FilledSlurmLauncherOptions, DefaultedSlurmOption>> = Object.freeze({
+  jobName: "parallax-engines",
+  sbatchArgs: [],
+  srunArgs: [],
+  array: false,
+  template: DEFAULT_SLURM_TEMPLATE,
+  engineArgs: [],
+  sbatchCommand: "sbatch",
+  scancelCommand: "scancel",
+  squeueCommand: "squeue",
+  stopTimeout: 30_000,
+  controllerJobName: "parallax-controller",
+  controllerTemplate: DEFAULT_SLURM_TEMPLATE,
+});
 
 /** `{name}` not preceded by `$` (so the shell's `${VAR}` passes through untouched). */
 const PLACEHOLDER = /(?<!\$)\{([A-Za-z]\w*)\}/g;
@@ -217,14 +305,19 @@ export class SlurmJob {
    * Rebuilds a job from a cluster file entry; commands the entry lacks come from `options`.
    * `what` names the entry in the error thrown when it has no job id.
    */
-  static fromData(data: Partial<SlurmJobData> | undefined, options: SlurmLauncherOptions, env: NodeJS.ProcessEnv, what: string): SlurmJob {
+  static fromData(
+    data: Partial<SlurmJobData> | undefined,
+    options: FilledSlurmLauncherOptions,
+    env: NodeJS.ProcessEnv,
+    what: string,
+  ): SlurmJob {
     if (typeof data?.jobId !== "string") throw new ConfigurationError(`${what} has no job id in its cluster file entry`);
     return new SlurmJob(
       {
         jobId: data.jobId,
-        scancelCommand: data.scancelCommand ?? options.scancelCommand ?? "scancel",
-        squeueCommand: data.squeueCommand ?? options.squeueCommand ?? "squeue",
-        stopTimeout: data.stopTimeout ?? options.stopTimeout ?? 30_000,
+        scancelCommand: data.scancelCommand ?? options.scancelCommand,
+        squeueCommand: data.squeueCommand ?? options.squeueCommand,
+        stopTimeout: data.stopTimeout ?? options.stopTimeout,
         script: data.script ?? "",
       },
       env,
@@ -362,7 +455,7 @@ interface JobShape {
 }
 
 /** Renders a batch script: the shared `#SBATCH` lines from `options`, then the job's own parts. */
-function renderJobScript(options: SlurmLauncherOptions, job: JobShape, context: LaunchContext): string {
+function renderJobScript(options: FilledSlurmLauncherOptions, job: JobShape, context: LaunchContext): string {
   const o = options;
   const lines = [
     `--job-name=${job.jobName}`,
@@ -372,7 +465,7 @@ function renderJobScript(options: SlurmLauncherOptions, job: JobShape, context: 
     ...(o.account ? [`--account=${o.account}`] : []),
     ...(o.qos ? [`--qos=${o.qos}`] : []),
     ...(o.timeLimit ? [`--time=${o.timeLimit}`] : []),
-    ...(o.sbatchArgs ?? []).map((a) => a.replace(/^#SBATCH\s+/, "")),
+    ...o.sbatchArgs.map((a) => a.replace(/^#SBATCH\s+/, "")),
   ];
   return renderTemplate(job.template, {
     jobName: job.jobName,
@@ -394,10 +487,15 @@ function renderJobScript(options: SlurmLauncherOptions, job: JobShape, context: 
 }
 
 /** Writes `script` to `scriptFile` and submits it with `sbatch --parsable`. */
-async function submitJob(options: SlurmLauncherOptions, script: string, scriptFile: string, context: LaunchContext): Promise<SlurmJob> {
+async function submitJob(
+  options: FilledSlurmLauncherOptions,
+  script: string,
+  scriptFile: string,
+  context: LaunchContext,
+): Promise<SlurmJob> {
   fs.writeFileSync(scriptFile, script, { mode: 0o700 });
   // sbatch passes its own environment on to the job (--export=ALL), cluster `env` included.
-  const output = await runChecked(options.sbatchCommand ?? "sbatch", ["--parsable", scriptFile], {
+  const output = await runChecked(options.sbatchCommand, ["--parsable", scriptFile], {
     env: { ...process.env, ...context.env },
     cwd: context.cwd,
     timeoutMs: 60_000,
@@ -408,11 +506,11 @@ async function submitJob(options: SlurmLauncherOptions, script: string, scriptFi
 /** Submits engine sets as Slurm batch jobs. */
 export class SlurmLauncher implements EngineLauncher {
   readonly kind = "slurm";
-  private readonly options: SlurmLauncherOptions;
+  private readonly options: FilledSlurmLauncherOptions;
 
   constructor(options: SlurmLauncherOptions = {}) {
     validateSlurmOptions(options);
-    this.options = { ...options };
+    this.options = fillDefaults(kDefaultSlurmLauncherOptions, options);
   }
 
   /** The command that runs one engine on a compute node. */
@@ -422,7 +520,7 @@ export class SlurmLauncher implements EngineLauncher {
       ...(this.options.remoteEntry ?? entryCommand("engine/main")),
       "--file",
       context.engineFile,
-      ...(this.options.engineArgs ?? []),
+      ...this.options.engineArgs,
     ]);
   }
 
@@ -433,14 +531,14 @@ export class SlurmLauncher implements EngineLauncher {
     return renderJobScript(
       o,
       {
-        template: o.template ?? DEFAULT_SLURM_TEMPLATE,
-        jobName: o.jobName ?? "parallax-engines",
+        template: o.template,
+        jobName: o.jobName,
         n,
         taskLines: o.array ? [`--array=0-${n - 1}`, "--ntasks=1"] : [`--ntasks=${n}`],
         output: path.join(context.logDir, `engines-${context.clusterId}-${context.setId}-slurm-${o.array ? "%A_%a" : "%j"}.log`),
         // In a job array each task runs one engine itself; otherwise srun starts one per task.
         command,
-        launch: o.array ? `exec ${command}` : ["srun", ...(o.srunArgs ?? []).map(shellQuote), command].join(" "),
+        launch: o.array ? `exec ${command}` : ["srun", ...o.srunArgs.map(shellQuote), command].join(" "),
       },
       context,
     );
@@ -469,11 +567,11 @@ export type ControllerLaunchContext = Omit<LaunchContext, "setId">;
  */
 export class SlurmControllerLauncher {
   readonly kind = "slurm";
-  private readonly options: SlurmLauncherOptions;
+  private readonly options: FilledSlurmLauncherOptions;
 
   constructor(options: SlurmLauncherOptions = {}) {
     validateSlurmOptions(options, "SlurmControllerLauncher");
-    this.options = { ...options };
+    this.options = fillDefaults(kDefaultSlurmLauncherOptions, options);
   }
 
   /** The batch script that runs the controller with `args` (everything after its entry point). */
@@ -483,8 +581,8 @@ export class SlurmControllerLauncher {
     return renderJobScript(
       o,
       {
-        template: o.controllerTemplate ?? DEFAULT_SLURM_TEMPLATE,
-        jobName: o.controllerJobName ?? "parallax-controller",
+        template: o.controllerTemplate,
+        jobName: o.controllerJobName,
         n: 1,
         taskLines: ["--ntasks=1"],
         output: this.logFile(context, "%j"),

@@ -17,40 +17,78 @@ import { entryCommand } from "../processes.js";
 import { runChecked, shellJoin, shellQuote } from "./command.js";
 import type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./launcher.js";
 import { OptionChecker } from "./options.js";
+import { fillDefaults } from "../../options.js";
 
 /** Options of the SSH launcher. */
 export interface SshLauncherOptions {
-  /** Engines per host: `{ "node1": 4, "user@node2": 2 }`. Required to start engines. */
-  hosts?: Record<string, number>;
-  /** The ssh client (default `"ssh"`). */
-  sshCommand?: string;
-  /** Arguments placed before the host (`-p`, `-i`, `-o`…). */
-  sshArgs?: string[];
-  /** Node executable on the remote hosts (default: this process's path, as on a shared install). */
-  remoteNode?: string;
-  /** Node arguments that run the engine entry point remotely (default: this installation's). */
-  remoteEntry?: string[];
-  /** Working directory of the remote engines (default: the cluster's `cwd`). */
-  remoteCwd?: string;
-  /** Where the remote temporary folder is made (default `/tmp`). */
-  remoteTmpDir?: string;
-  /** Extra arguments for every engine. */
-  engineArgs?: string[];
+  /**
+   * Engines per host: `{ "node1": 4, "user@node2": 2 }`.
+   * @default none: required to start engines
+   */
+  readonly hosts?: Readonly<Record<string, number>>;
+  /**
+   * The ssh client.
+   * @default "ssh"
+   */
+  readonly sshCommand?: string;
+  /**
+   * Arguments placed before the host (`-p`, `-i`, `-o`…).
+   * @default []
+   */
+  readonly sshArgs?: readonly string[];
+  /**
+   * Node executable on the remote hosts.
+   * @default this process's path, as on a shared install
+   */
+  readonly remoteNode?: string;
+  /**
+   * Node arguments that run the engine entry point remotely.
+   * @default this installation's
+   */
+  readonly remoteEntry?: readonly string[];
+  /**
+   * Working directory of the remote engines.
+   * @default the cluster's `cwd`
+   */
+  readonly remoteCwd?: string;
+  /**
+   * Where the remote temporary folder is made.
+   * @default "/tmp"
+   */
+  readonly remoteTmpDir?: string;
+  /**
+   * Extra arguments for every engine.
+   * @default []
+   */
+  readonly engineArgs?: readonly string[];
   /**
    * Milliseconds one ssh command may take.
    * @default 30000
    */
-  sshTimeout?: number;
+  readonly sshTimeout?: number;
   /**
    * ssh commands run at once when starting, signalling or stopping engines on many hosts
    * (more hosts wait their turn, so a large host list does not open hundreds of connections).
    * @default 16
    */
-  sshConcurrency?: number;
+  readonly sshConcurrency?: number;
 }
 
-const DEFAULT_SSH_TIMEOUT = 30_000;
-const DEFAULT_SSH_CONCURRENCY = 16;
+/** The SSH launcher options that have a fixed default. */
+type DefaultedSshOption = "sshCommand" | "sshArgs" | "remoteTmpDir" | "engineArgs" | "sshTimeout" | "sshConcurrency";
+
+/** SSH launcher options with their defaults in place. */
+export type FilledSshLauncherOptions = SshLauncherOptions & Required<Pick<SshLauncherOptions, DefaultedSshOption>>;
+
+/** The defaults of {@link SshLauncherOptions} (the others depend on the installation or the cluster). */
+export const kDefaultSshLauncherOptions: Readonly<Pick<FilledSshLauncherOptions, DefaultedSshOption>> = Object.freeze({
+  sshCommand: "ssh",
+  sshArgs: [],
+  remoteTmpDir: "/tmp",
+  engineArgs: [],
+  sshTimeout: 30_000,
+  sshConcurrency: 16,
+});
 
 const OPTION_NAMES = [
   "hosts",
@@ -136,8 +174,8 @@ export function startScript(options: {
   connectionFile: string;
   count: number;
   node: string;
-  entry: string[];
-  engineArgs: string[];
+  entry: readonly string[];
+  engineArgs: readonly string[];
   cwd: string;
   tmpDir: string;
   env: Record<string, string>;
@@ -279,11 +317,11 @@ class SshEngineSet implements EngineSet {
 /** Starts engines on other hosts over the system `ssh`. */
 export class SshLauncher implements EngineLauncher {
   readonly kind = "ssh";
-  private readonly options: SshLauncherOptions;
+  private readonly options: FilledSshLauncherOptions;
 
   constructor(options: SshLauncherOptions = {}) {
     validateSshOptions(options);
-    this.options = { ...options, ...(options.hosts ? { hosts: { ...options.hosts } } : {}) };
+    this.options = fillDefaults(kDefaultSshLauncherOptions, { ...options, ...(options.hosts ? { hosts: { ...options.hosts } } : {}) });
   }
 
   async start(n: number, context: LaunchContext): Promise<EngineSet> {
@@ -291,10 +329,10 @@ export class SshLauncher implements EngineLauncher {
     const placed = placeEngines(n, this.options.hosts);
     const data: SshSetData = {
       hosts: [],
-      sshCommand: this.options.sshCommand ?? "ssh",
-      sshArgs: [...(this.options.sshArgs ?? [])],
-      sshTimeout: this.options.sshTimeout ?? DEFAULT_SSH_TIMEOUT,
-      sshConcurrency: this.options.sshConcurrency ?? DEFAULT_SSH_CONCURRENCY,
+      sshCommand: this.options.sshCommand,
+      sshArgs: [...this.options.sshArgs],
+      sshTimeout: this.options.sshTimeout,
+      sshConcurrency: this.options.sshConcurrency,
     };
     const set = new SshEngineSet(context.setId, { launcher: this.kind, n, pids: [], data }, context);
     const connectionFile = fs.readFileSync(context.engineFile, "utf8").trim();
@@ -305,9 +343,9 @@ export class SshLauncher implements EngineLauncher {
           count,
           node: this.options.remoteNode ?? process.execPath,
           entry: this.options.remoteEntry ?? entryCommand("engine/main"),
-          engineArgs: this.options.engineArgs ?? [],
+          engineArgs: this.options.engineArgs,
           cwd: this.options.remoteCwd ?? context.cwd,
-          tmpDir: this.options.remoteTmpDir ?? "/tmp",
+          tmpDir: this.options.remoteTmpDir,
           env: definedEnv(context.env),
         });
         const output = await sshQueue(data).add(() => runSsh(data, host, script));
@@ -327,10 +365,10 @@ export class SshLauncher implements EngineLauncher {
     const data = info.data as Partial<SshSetData> | undefined;
     const full: SshSetData = {
       hosts: (data?.hosts ?? []).map((h) => ({ ...h, pids: [...h.pids] })),
-      sshCommand: data?.sshCommand ?? this.options.sshCommand ?? "ssh",
-      sshArgs: [...(data?.sshArgs ?? this.options.sshArgs ?? [])],
-      sshTimeout: data?.sshTimeout ?? this.options.sshTimeout ?? DEFAULT_SSH_TIMEOUT,
-      sshConcurrency: data?.sshConcurrency ?? this.options.sshConcurrency ?? DEFAULT_SSH_CONCURRENCY,
+      sshCommand: data?.sshCommand ?? this.options.sshCommand,
+      sshArgs: [...(data?.sshArgs ?? this.options.sshArgs)],
+      sshTimeout: data?.sshTimeout ?? this.options.sshTimeout,
+      sshConcurrency: data?.sshConcurrency ?? this.options.sshConcurrency,
     };
     return new SshEngineSet(id, { ...info, pids: [...info.pids], data: full }, context);
   }
