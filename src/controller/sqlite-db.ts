@@ -11,7 +11,7 @@ import { ConfigurationError, ControllerLostError, toWire } from "../errors.js";
 import type { ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
 import { matches, summarize } from "./db-query.js";
 import type { DbFilter, TaskSummary } from "./db-query.js";
-import { MemoryTaskDatabase } from "./task-db.js";
+import { DEFAULT_DB_LIMITS, MemoryTaskDatabase } from "./task-db.js";
 import type { TaskRecord } from "../scheduler/records.js";
 import type { TaskDatabase } from "./task-db.js";
 
@@ -140,7 +140,7 @@ async function loadSqlite(): Promise<typeof Database> {
 /** SQLite-backed task database. */
 export class SqliteTaskDatabase implements TaskDatabase {
   private readonly db: Database.Database;
-  private readonly cache = new MemoryTaskDatabase({ maxRecords: 10_000, maxBytes: 256 * 1024 * 1024 });
+  private readonly cache = new MemoryTaskDatabase(DEFAULT_DB_LIMITS);
   private readonly upsert: Database.Statement;
   private readonly select: Database.Statement;
 

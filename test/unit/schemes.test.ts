@@ -12,12 +12,12 @@ import {
   weighted,
 } from "../../src/scheduler/schemes.js";
 import type { Scheme } from "../../src/scheduler/schemes.js";
+import { neverRandom, schemeSpecs, seeded } from "../specs/scheme.js";
 
-/** A repeatable random source in [0, 1) (Park–Miller). */
-function seeded(seed: number): () => number {
-  let s = seed;
-  return () => ((s = (s * 16807) % 2147483647) - 1) / 2147483646;
-}
+/** Which built-in schemes draw from the random source. */
+const RANDOM_SCHEMES = new Set(["plainrandom", "twobin", "weighted"]);
+for (const [name, scheme] of Object.entries(builtinSchemes))
+  schemeSpecs(name, scheme, RANDOM_SCHEMES.has(name) ? "random" : "deterministic");
 
 /** A random source that returns the given values in turn. */
 function scripted(...values: number[]): () => number {
@@ -28,10 +28,6 @@ function scripted(...values: number[]): () => number {
     return value;
   };
 }
-
-const neverRandom = (): number => {
-  throw new Error("this scheme must not consult random()");
-};
 
 /** How often each index is chosen over `draws` calls. */
 function frequencies(scheme: Scheme, loads: number[], draws: number, seed: number): number[] {
@@ -87,46 +83,6 @@ test("weighted draws two indices by weight 1/(1e-6 + load) and keeps the less lo
   assertNear(frequencies(weighted, [1, 3], 8000, 3)[0]!, 15 / 16, 0.02, "share of the lighter engine");
   // An idle engine against a loaded one: the loaded one is practically never chosen.
   assert.equal(frequencies(weighted, [0, 9], 4000, 4)[1], 0);
-});
-
-test("conformance: every registered scheme returns an integer index in range, handles one candidate, refuses none", () => {
-  const random = seeded(5);
-  for (const [name, scheme] of Object.entries(schemes)) {
-    for (let n = 1; n <= 8; n++) {
-      for (let trial = 0; trial < 25; trial++) {
-        const loads = Array.from({ length: n }, () => Math.floor(random() * 5));
-        const index = scheme(loads, random);
-        assert.ok(Number.isInteger(index) && index >= 0 && index < n, `${name} returned ${index} for loads ${loads}`);
-      }
-    }
-    assert.equal(scheme([4], random), 0, `${name} with one candidate`);
-    assert.equal(scheme([0], random), 0, `${name} with one idle candidate`);
-    assert.throws(() => scheme([], random), { name: "RangeError", message: /at least one candidate/ }, `${name} with no candidates`);
-    assert.throws(() => scheme([1, Number.NaN], random), /loads\[1\] must be a finite number >= 0, got NaN/, `${name} with a NaN load`);
-    assert.throws(() => scheme([-1], random), /loads\[0\] must be a finite number >= 0, got -1/, `${name} with a negative load`);
-  }
-});
-
-test("conformance: every registered scheme is deterministic given the same random source", () => {
-  for (const [name, scheme] of Object.entries(schemes)) {
-    const loads = [3, 0, 2, 0, 1, 4];
-    const run = () => {
-      const random = seeded(11);
-      return Array.from({ length: 50 }, () => scheme(loads, random));
-    };
-    assert.deepEqual(run(), run(), `${name} repeats its choices with the same random source`);
-  }
-  for (const name of ["leastload", "lru"]) {
-    const scheme = schemes[name]!;
-    assert.equal(scheme([2, 1, 3], neverRandom), scheme([2, 1, 3], neverRandom), `${name} does not consult random()`);
-  }
-});
-
-test("random schemes refuse a random source outside [0, 1)", () => {
-  for (const scheme of [plainrandom, twobin, weighted]) {
-    assert.throws(() => scheme([0, 0], () => 1), /random\(\) must return a number in \[0, 1\), got 1/);
-    assert.throws(() => scheme([0, 0], () => Number.NaN), /got NaN/);
-  }
 });
 
 test("schemes resolve by name or as functions; unknown names list the valid ones", () => {

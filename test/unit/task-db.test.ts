@@ -1,21 +1,55 @@
+/**
+ * Task databases: both backends run the shared contract (test/specs/task-db.ts); then what
+ * only one of them does, the memory database's bounds and the SQLite database's file.
+ */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, test } from "node:test";
+import { SqliteTaskDatabase } from "../../src/controller/sqlite-db.js";
 import { MemoryTaskDatabase } from "../../src/controller/task-db.js";
 import type { RequestMetadata } from "../../src/protocol/contents.js";
 import type { TaskRecord } from "../../src/scheduler/records.js";
+import { finishTask, taskDbSpecs, taskRecord } from "../specs/task-db.js";
 
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-task-db-"));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const sqliteFile = () => path.join(dir, `tasks-${files++}.sqlite`);
+
+taskDbSpecs("memory", async () => new MemoryTaskDatabase());
+taskDbSpecs("sqlite", async () => await SqliteTaskDatabase.open(sqliteFile(), { clusterId: "spec", restore: false }));
+
+test("SQLite: finished records and purges are in the file, read again by the next controller of the cluster", async () => {
+  const file = sqliteFile();
+  const db = await SqliteTaskDatabase.open(file, { clusterId: "kept", restore: false });
+  const records = ["a", "b", "c"].map((id, i) => taskRecord(id, i + 1));
+  for (const record of records) db.add(record);
+  finishTask(db, records[0] as TaskRecord, "ok", 2);
+  finishTask(db, records[1] as TaskRecord, "error");
+  assert.equal(db.purge(["b"]), 1);
+  db.close();
+  const again = await SqliteTaskDatabase.open(file, { clusterId: "kept", restore: true });
+  try {
+    assert.deepEqual(again.history(), ["a", "c"]);
+    assert.equal(again.get("a")?.reply?.content.status, "ok");
+    assert.equal(again.get("a")?.engineId, 2);
+    assert.deepEqual(again.get("a")?.reply?.buffers, [Buffer.from("value-a")]);
+    assert.deepEqual(
+      again.restoreUnfinished().map((r) => r.msgId),
+      ["c"],
+    );
+  } finally {
+    again.close();
+  }
+  await assert.rejects(SqliteTaskDatabase.open(file, { clusterId: "other", restore: false }), { name: "ConfigurationError" });
+});
+
+/** A memory record submitted now: unfinished, or finished with `status`. */
+let submitted = 0;
 function record(msgId: string, status?: "ok" | "error", requestMetadata: RequestMetadata = {}): TaskRecord {
-  return {
-    msgId,
-    client: "c",
-    balanced: true,
-    submitted: Date.now(),
-    phase: status ? "done" : "queued",
-    requestMetadata,
-    requestContent: {},
-    requestBuffers: [Buffer.alloc(10)],
-    ...(status ? { reply: { content: { status }, metadata: {}, buffers: [] } } : {}),
-  };
+  return taskRecord(msgId, ++submitted, requestMetadata, status);
 }
 
 test("the memory database culls the oldest finished records past its bound (which counts finished ones only), never unfinished ones", () => {
@@ -40,34 +74,19 @@ test("culled records keep their outcome, so dependencies on them stay exact", ()
   assert.equal(db.culledStatus("unknown"), undefined);
 });
 
-test("the byte bound culls too; purge removes only finished records; queries filter summaries", () => {
+test("the byte bound culls too", () => {
   const db = new MemoryTaskDatabase({ maxRecords: 100, maxBytes: 600 });
   for (const id of ["x", "y", "z"]) db.add(record(id, "ok"));
   assert.ok(db.history().length < 3, "bytes forced a cull");
-  const open = new MemoryTaskDatabase();
-  open.add(record("running"));
-  open.add(record("done", "ok"));
-  assert.equal(open.purge("all"), 1);
-  assert.deepEqual(open.history(), ["running"]);
-  assert.deepEqual(
-    open.query({ phase: "queued" }).map((s) => s.msg_id),
-    ["running"],
-  );
+  assert.ok(db.wasCulled("x"), "the oldest went first");
 });
-
-/** Marks an unfinished record finished, as the hub does. */
-function finish(db: MemoryTaskDatabase, task: TaskRecord, status: "ok" | "error" = "ok"): void {
-  task.phase = "done";
-  task.reply = { content: { status }, metadata: {}, buffers: [Buffer.alloc(10)] };
-  db.update(task);
-}
 
 test("100,000 unfinished records do not count against the bound: finished ones are culled oldest finished first, none unfinished", () => {
   const db = new MemoryTaskDatabase({ maxRecords: 10, maxBytes: 1 << 30 });
   const open = Array.from({ length: 100_000 }, (_, i) => record(`open-${i}`));
   for (const task of open) db.add(task);
   // Finished in the reverse of submission order: culling follows the order of finishing.
-  for (let i = 99_999; i >= 99_980; i--) finish(db, open[i] as TaskRecord);
+  for (let i = 99_999; i >= 99_980; i--) finishTask(db, open[i] as TaskRecord);
   const history = db.history();
   assert.equal(history.length, 100_000 - 10);
   for (let i = 99_999; i >= 99_990; i--) assert.equal(db.wasCulled(`open-${i}`), true, `open-${i} finished first`);
@@ -86,13 +105,13 @@ test("a finished record that unfinished tasks depend on (argument, after, follow
     record("by-follow", undefined, { follow: dependency }),
   ];
   for (const user of users) db.add(user);
-  finish(db, input);
+  finishTask(db, input);
   assert.equal(db.get("input")?.reply?.buffers.length, 1, "kept with its value");
   assert.equal(db.purge(["input"]), 0, "not purged while needed");
-  finish(db, users[0] as TaskRecord);
-  finish(db, users[1] as TaskRecord);
+  finishTask(db, users[0] as TaskRecord);
+  finishTask(db, users[1] as TaskRecord);
   assert.ok(db.get("input"), "one dependent is still unfinished");
-  finish(db, users[2] as TaskRecord);
+  finishTask(db, users[2] as TaskRecord);
   assert.equal(db.get("input"), undefined);
   assert.equal(db.culledStatus("input"), "ok");
   assert.deepEqual(db.history(), [], "the bound of 0 keeps nothing once nothing depends on it");
@@ -107,15 +126,15 @@ test("10,000 unfinished tasks sharing 10,000 finished inputs under a bound of 5 
     record(`use-${i}`, undefined, { argRefs: [refs[i] as string, refs[(i + 1) % refs.length] as string] }),
   );
   for (const consumer of consumers) db.add(consumer);
-  for (const input of inputs) finish(db, input);
+  for (const input of inputs) finishTask(db, input);
   assert.ok(
     inputs.every((r) => db.get(r.msgId)),
     "every input is still there",
   );
-  for (const consumer of consumers.slice(0, 5_000)) finish(db, consumer);
+  for (const consumer of consumers.slice(0, 5_000)) finishTask(db, consumer);
   // Inputs 1..5,000 have no unfinished user left; 0 and 5,001..9,999 still do.
   assert.ok(db.get("in-0") && db.get("in-5001") && db.get("in-9999"));
   assert.equal(db.get("in-2"), undefined);
-  for (const consumer of consumers.slice(5_000)) finish(db, consumer);
+  for (const consumer of consumers.slice(5_000)) finishTask(db, consumer);
   assert.equal(db.history().length, 5);
 });
