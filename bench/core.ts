@@ -2,7 +2,7 @@
  * Parallax's side of the anchor benchmarks: the same operations and metric names as
  * IPython Parallel's and dask's scripts, on a local cluster of 2 engines. Prints one JSON line.
  *
- *   npm run build && node dist/bench/core.js [--tasks 5000] [--hwm 1]
+ *   npm run build && node dist/bench/core.js [--tasks 5000] [--hwm 1] [--phases latency,throughput]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -18,12 +18,15 @@ const { values: args } = parseArgs({
     chain: { type: "string", default: "500" },
     hwm: { type: "string", default: "1" },
     "push-mib": { type: "string", default: "1,16,128" },
+    /** Which phases to run (comma-separated; all by default), for focused comparisons. */
+    phases: { type: "string", default: "latency,throughput,push_pull,dependencies" },
   },
 });
 const TASKS = Number(args.tasks);
 const LAT_N = Number(args["lat-n"]);
 const CHAIN = Number(args.chain);
 const MB = 1e6;
+const PHASES = new Set(args.phases.split(","));
 
 const noop = () => null;
 /** `noop` taking the item a map passes. */
@@ -177,6 +180,7 @@ async function main(): Promise<void> {
     ["push_pull", pushPull],
     ["dependencies", dependencies],
   ] as const) {
+    if (!PHASES.has(name)) continue;
     try {
       await phase(rc, m);
     } catch (error) {

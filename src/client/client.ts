@@ -9,7 +9,15 @@ import os from "node:os";
 import path from "node:path";
 import { DEFAULT_PROFILE, clusterFiles, listClusterIds, pidAlive, profileDir, readConnectionFile } from "../connection/profile.js";
 import type { ConnectionInfo } from "../connection/profile.js";
-import { ConfigurationError, ControllerLostError, NoEnginesRegistered, ProtocolError, ResultCulled, TimeoutError } from "../errors.js";
+import {
+  ConfigurationError,
+  ControllerLostError,
+  NoEnginesRegistered,
+  ProtocolError,
+  ResultCulled,
+  TimeoutError,
+  toWire,
+} from "../errors.js";
 import type { NotificationContent, QueryOp, ReplyContent, ReplyMetadata, StreamContent } from "../protocol/contents.js";
 import { newMsgId } from "../protocol/message.js";
 import type { Codec } from "../protocol/message.js";
@@ -162,7 +170,12 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     this.codec = newCodec(connection.key);
     // A short linger lets requests submitted just before close() still reach the controller.
     this.channel = new Channel(connectDealer(connection.url, `client-${this.codec.session}`, 500, connection.curveServerKey), this.codec);
-    this.channel.start((message) => this.onMessage(message));
+    this.channel.start(
+      (message) => this.onMessage(message),
+      undefined,
+      undefined,
+      (message) => this.onDamaged(message),
+    );
     this.window = new SendWindow(options.maxInFlight, (s) => this.send("apply_request", s.content, s.metadata, s.buffers, s.entry.msgId));
   }
 
@@ -641,6 +654,26 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
       default:
         break;
     }
+  }
+
+  /**
+   * A reply signed by the controller whose payload was altered on the way: what waits for it
+   * fails with a ProtocolError instead of decoding it.
+   */
+  private onDamaged(message: Incoming): void {
+    this.lastHeard = Date.now();
+    const parentId = message.parent.msg_id;
+    const error = new ProtocolError(`the ${message.header.msg_type} to ${parentId} was refused: ${message.damaged}`);
+    const entry = parentId && message.header.msg_type === "apply_reply" ? this.outstanding.get(parentId) : undefined;
+    if (entry) {
+      this.outstanding.delete(entry.msgId);
+      entry.settle({ status: "error", error: toWire(error, "controller") }, message.metadata as ReplyMetadata, () => undefined);
+      return;
+    }
+    const pending = parentId ? this.queries.get(parentId) : undefined;
+    if (!pending || !parentId) return;
+    this.queries.delete(parentId);
+    pending.reject(error);
   }
 
   private onNotification(note: NotificationContent): void {

@@ -112,8 +112,12 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
 
   constructor(readonly options: HubOptions) {
     super();
-    this.codec = newCodec(options.key);
     this.db = options.db ?? new MemoryTaskDatabase();
+    // The hub only passes payloads on, so it checks their digests' signature and leaves the
+    // bytes to the engine or client that uses them. Not with a database that gives buffers back
+    // as new objects (SQLite): the digests they came with would be lost and the hub would sign
+    // digests of bytes nobody checked, so every buffer is verified on arrival instead.
+    this.codec = newCodec(options.key, this.db instanceof MemoryTaskDatabase ? "forward" : "verify");
     this.scheduler = new TaskScheduler(this, options.scheduler);
   }
 
@@ -452,7 +456,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   /**
    * Passes an engine's message on to the task's client in the hub's own envelope: the client
    * then hears one session only, whose numbering keeps replies valid however long they wait
-   * in its socket.
+   * in its socket. The buffers keep the engine's digests, which the client checks.
    */
   private relay(record: TaskRecord, message: Incoming): void {
     this.send(
@@ -532,7 +536,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
    * A request as sent to an engine: signed by the hub when it is sent, not when the client sent
    * it, so a request held any length of time (queued, retried, restored) is still accepted, while
    * the client's own frames stay refused as replays. The payload buffers are the client's, not
-   * copies. The results of tasks passed as arguments are appended, so the engine can put the
+   * copies, and so are their digests: the hub never hashed them, the engine checks them. The results of tasks passed as arguments are appended, so the engine can put the
    * values where the futures were.
    */
   private requestFrames(record: TaskRecord, engine: EngineRecord): Buffer[] {

@@ -3,7 +3,7 @@
  * order inside its persistent namespace. Control requests (abort, shutdown) bypass the queue.
  */
 import os from "node:os";
-import { TaskAborted, toWire } from "../errors.js";
+import { ProtocolError, TaskAborted, toWire } from "../errors.js";
 import type { WireError } from "../errors.js";
 import type { ApplyContent, RegistrationContent, ReplyContent, ReplyMetadata, TaskStatus } from "../protocol/contents.js";
 import type { Codec } from "../protocol/message.js";
@@ -77,7 +77,12 @@ export class Engine {
 
   /** Connects and sends the registration request. */
   start(): void {
-    this.channel.start((message) => this.onMessage(message));
+    this.channel.start(
+      (message) => this.onMessage(message),
+      undefined,
+      undefined,
+      (message) => this.onDamaged(message),
+    );
     const content: RegistrationContent = {
       pid: process.pid,
       hostname: os.hostname(),
@@ -122,6 +127,22 @@ export class Engine {
       default:
         break;
     }
+  }
+
+  /**
+   * A request signed by the hub whose payload was altered on the way: it is answered with a
+   * ProtocolError and never runs. Anything else damaged is only dropped.
+   */
+  private onDamaged(message: Incoming): void {
+    if (message.header.msg_type !== "apply_request") return;
+    const now = Date.now();
+    this.reply(
+      message,
+      "error",
+      [],
+      { started: now, completed: now, stdout: "", stderr: "" },
+      toWire(new ProtocolError(`task ${message.header.msg_id} was refused: ${message.damaged}`), "engine", this.id),
+    );
   }
 
   private onRegistration(message: Incoming): void {

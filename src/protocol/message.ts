@@ -1,7 +1,16 @@
 /**
  * Message layout: `[...identities, DELIMITER, signature, header, parent, metadata, content, ...buffers]`.
- * The HMAC-SHA256 signature covers every frame after it, buffers included. A receiver drops a
- * message whose signature is bad or missing, or which it has already seen (a replay), and counts it.
+ * The HMAC-SHA256 signature covers the four JSON frames; the header carries a SHA-256 digest of
+ * each payload buffer (`digests`), so the signature authenticates every byte without covering
+ * the buffers themselves. A receiver drops a message whose signature is bad or missing, or
+ * which it has already seen (a replay), and counts it.
+ *
+ * Two kinds of receivers: one that uses the payload hashes every buffer and compares it with
+ * its digest before anything reads it (`"verify"`: engines, clients); one that only passes the
+ * payload on (`"forward"`: the controller) checks the signature and that there is one buffer
+ * per digest, and remembers the digest of each buffer, so that when it signs the buffers again
+ * for the next hop it passes on the digests it was given instead of hashing the bytes. A buffer
+ * altered on the way is then refused by the receiver that uses it.
  *
  * Replays are recognised without trusting clocks: every sender (one {@link Codec}, one session)
  * numbers its messages, and a receiver accepts from a session it knows only numbers above the
@@ -10,7 +19,7 @@
  * receiver is still accepted when it is finally read.
  * Pure apart from hashing: no sockets, no files.
  */
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 
 /** Separates routing identities from the signed part. */
 export const DELIMITER = Buffer.from("<PLX|MSG>");
@@ -49,6 +58,8 @@ export interface Header {
   date: number;
   /** Position of the message in its session, set by {@link Codec.encode}; present on every decoded message. */
   seq?: number;
+  /** SHA-256 (base64) of each payload buffer, in order, set by {@link Codec.encode}; absent when there is none. */
+  digests?: string[];
 }
 
 /** A message with its payload buffers, before signing or after verification. */
@@ -63,12 +74,23 @@ export interface Message<C = Record<string, unknown>, M = Record<string, unknown
 /** A verified message plus the routing identities it came with. */
 export interface Incoming<C = Record<string, unknown>, M = Record<string, unknown>> extends Message<C, M> {
   identities: Buffer[];
-  /** The signed frames as received (delimiter onwards), for forwarding without re-signing. */
+  /** The frames as received (delimiter onwards). */
   raw: Buffer[];
+  /**
+   * Set when the signature holds but a payload buffer does not match its digest (a verifying
+   * receiver only): says which. The buffers must not be used; the message is counted as dropped.
+   */
+  damaged?: string;
 }
 
 /** Why a message was dropped. */
-export type DropReason = "malformed" | "bad-signature" | "replay" | "stale";
+export type DropReason = "malformed" | "bad-signature" | "bad-digest" | "replay" | "stale";
+
+/**
+ * What a receiver does with payload buffers: hash each against its signed digest (`verify`), or
+ * only check there is one per digest and keep the digests to sign them again (`forward`).
+ */
+export type PayloadCheck = "verify" | "forward";
 
 /** Counters of dropped messages, by reason. */
 export type DropCounts = Record<DropReason, number>;
@@ -87,6 +109,11 @@ const EMPTY_JSON = Buffer.from("{}");
 
 function jsonFrame(value: object): Buffer {
   return Buffer.from(JSON.stringify(value));
+}
+
+/** The digest of one payload buffer, as the header carries it. */
+export function payloadDigest(buffer: Buffer): string {
+  return createHash("sha256").update(buffer).digest("base64");
 }
 
 /** How far a new session's first message may be from the receiver's clock (either way). */
@@ -117,17 +144,24 @@ export class Codec {
   private readonly sessions = new Map<string, SessionState>();
   private nextSeq = 1;
   /** Dropped-message counters, by reason. */
-  readonly dropped: DropCounts = { malformed: 0, "bad-signature": 0, replay: 0, stale: 0 };
+  readonly dropped: DropCounts = { malformed: 0, "bad-signature": 0, "bad-digest": 0, replay: 0, stale: 0 };
+  /**
+   * Forwarding only: the signed digest each received buffer came with, reused when the buffer is
+   * signed again (keyed by the buffer object, so a buffer made or changed here is hashed anew).
+   */
+  private readonly claimed = new WeakMap<Buffer, string>();
 
   /**
    * @param key shared secret (hex or text); an empty key disables nothing: it is refused.
    * @param replayWindowMs how far from the receiver's clock the first message of an unknown
    *   session may be dated; further is refused as stale.
+   * @param payloads how received payload buffers are checked (see {@link PayloadCheck}).
    */
   constructor(
     key: string,
     readonly session: string = randomUUID(),
     private readonly replayWindowMs = DEFAULT_REPLAY_WINDOW_MS,
+    readonly payloads: PayloadCheck = "verify",
   ) {
     if (!key) throw new TypeError("a signing key is required");
     if (!(replayWindowMs > 0)) throw new RangeError(`the replay window must be a positive number of ms, got ${String(replayWindowMs)}`);
@@ -141,17 +175,18 @@ export class Codec {
 
   /**
    * Signs a message into frames, preceded by `identities` when routing through a ROUTER. The
-   * header gets this session's next sequence number: encode in the order of sending.
+   * header gets this session's next sequence number (encode in the order of sending) and the
+   * digests of the buffers.
    */
   encode(message: Message<object, object>, identities: readonly Buffer[] = []): Buffer[] {
+    const digests = message.buffers.map((buffer) => this.claimed.get(buffer) ?? payloadDigest(buffer));
     const parts = [
-      jsonFrame({ ...message.header, session: this.session, seq: this.nextSeq++ }),
+      jsonFrame({ ...message.header, session: this.session, seq: this.nextSeq++, ...(digests.length > 0 ? { digests } : {}) }),
       Object.keys(message.parent).length === 0 ? EMPTY_JSON : jsonFrame(message.parent),
       Object.keys(message.metadata).length === 0 ? EMPTY_JSON : jsonFrame(message.metadata),
       jsonFrame(message.content),
-      ...message.buffers,
     ];
-    return [...identities, DELIMITER, this.sign(parts), ...parts];
+    return [...identities, DELIMITER, this.sign(parts), ...parts, ...message.buffers];
   }
 
   /** HMAC-SHA256 (hex) over the given frames. */
@@ -163,13 +198,15 @@ export class Codec {
 
   /**
    * Verifies and parses frames. Returns `undefined` (and counts the reason) for anything that is
-   * not a well-formed, correctly signed, fresh message.
+   * not a well-formed, correctly signed, fresh message. A verifying codec returns a message whose
+   * buffer does not match its digest with `damaged` set (counted as `bad-digest`), so that its
+   * receiver can answer it without using it.
    */
   decode(frames: readonly Buffer[]): Incoming | undefined {
     const split = frames.findIndex((f) => f.equals(DELIMITER));
     if (split < 0 || frames.length < split + 6) return this.drop("malformed");
     const signature = frames[split + 1] as Buffer;
-    const parts = frames.slice(split + 2);
+    const parts = frames.slice(split + 2, split + 6);
     const expected = this.sign(parts);
     if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) return this.drop("bad-signature");
     let message: Incoming;
@@ -181,7 +218,7 @@ export class Codec {
         parent: JSON.parse((parts[1] as Buffer).toString()) as Partial<Header>,
         metadata: JSON.parse((parts[2] as Buffer).toString()) as Record<string, unknown>,
         content: JSON.parse((parts[3] as Buffer).toString()) as Record<string, unknown>,
-        buffers: parts.slice(4),
+        buffers: frames.slice(split + 6),
       };
     } catch {
       return this.drop("malformed");
@@ -198,8 +235,19 @@ export class Codec {
     ) {
       return this.drop("malformed");
     }
+    const digests = header.digests ?? [];
+    if (!Array.isArray(digests) || digests.length !== message.buffers.length || digests.some((d) => typeof d !== "string"))
+      return this.drop("bad-digest");
     const refused = this.admit(header as Required<Header>);
-    return refused ? this.drop(refused) : message;
+    if (refused) return this.drop(refused);
+    if (this.payloads === "forward") {
+      message.buffers.forEach((buffer, i) => this.claimed.set(buffer, digests[i] as string));
+      return message;
+    }
+    const bad = message.buffers.findIndex((buffer, i) => payloadDigest(buffer) !== digests[i]);
+    if (bad < 0) return message;
+    this.dropped["bad-digest"]++;
+    return { ...message, damaged: `buffer ${bad + 1} of ${message.buffers.length} does not match its signed digest` };
   }
 
   /** Total of dropped messages. */

@@ -2,10 +2,20 @@
  * One ZeroMQ socket with one reader loop and one send queue. zeromq.js allows a single pending
  * `send()` and `receive()` per socket (a second one fails with EBUSY), so every writer goes
  * through the queue and every message is read by the loop.
+ *
+ * What is queued within one turn of the event loop goes out together: the queue is sent from
+ * `setImmediate`, as batches (see `src/protocol/batch.ts`), one per peer and turn unless it is
+ * large. A send costs per frame far more than per byte, so this is what lets a busy process
+ * move thousands of small messages a second.
  */
 import * as zmq from "zeromq";
+import { envelopeStart, packBatches, unpackBatch } from "../protocol/batch.js";
+import type { Batch } from "../protocol/batch.js";
 import { Codec, DEFAULT_REPLAY_WINDOW_MS } from "../protocol/message.js";
-import type { Incoming } from "../protocol/message.js";
+import type { Incoming, PayloadCheck } from "../protocol/message.js";
+
+/** Messages taken from the queue per round of the send loop (a round sends one batch or more per peer). */
+const ROUND_MESSAGES = 1024;
 
 // Without this, a process with messages queued for a vanished peer hangs at exit.
 zmq.context.blocky = false;
@@ -22,6 +32,8 @@ export class Channel {
   private pumping = false;
   private closed = false;
   private reading: Promise<void> | undefined;
+  /** Messages handed to the socket so far: how {@link flush} sees progress. */
+  private sent = 0;
 
   constructor(
     readonly socket: ZmqSocket,
@@ -30,22 +42,31 @@ export class Channel {
 
   /**
    * Starts the reader loop; each verified message goes to `handler`, others are dropped,
-   * counted by the codec and reported to `onDrop`.
+   * counted by the codec and reported to `onDrop`. A message whose signature holds but whose
+   * payload does not match its digests goes to `onDamaged` (to be answered without being used),
+   * or is only dropped without it.
    */
-  start(handler: MessageHandler, onError: (error: unknown) => void = () => {}, onDrop: (total: number) => void = () => {}): void {
+  start(
+    handler: MessageHandler,
+    onError: (error: unknown) => void = () => {},
+    onDrop: (total: number) => void = () => {},
+    onDamaged?: MessageHandler,
+  ): void {
+    const receive = (message: Incoming): void => {
+      if (message.damaged === undefined) handler(message);
+      else if (onDamaged) onDamaged(message);
+      else onDrop(this.codec.droppedTotal());
+    };
     this.reading = (async () => {
       try {
         for await (const frames of this.socket) {
-          const message = this.codec.decode(frames);
-          if (message === undefined) {
+          const messages = unpackBatch(frames);
+          if (messages === undefined) {
+            this.codec.dropped.malformed++;
             onDrop(this.codec.droppedTotal());
             continue;
           }
-          try {
-            handler(message);
-          } catch (error) {
-            onError(error);
-          }
+          for (const message of messages) this.deliver(message, receive, onError, onDrop);
         }
       } catch (error) {
         // A receive pending at close() rejects with EAGAIN; that is a normal end.
@@ -54,23 +75,43 @@ export class Channel {
     })();
   }
 
-  /** Queues already-encoded frames. */
+  private deliver(frames: Buffer[], handler: MessageHandler, onError: (error: unknown) => void, onDrop: (total: number) => void): void {
+    const message = this.codec.decode(frames);
+    if (message === undefined) {
+      onDrop(this.codec.droppedTotal());
+      return;
+    }
+    try {
+      handler(message);
+    } catch (error) {
+      onError(error);
+    }
+  }
+
+  /**
+   * Queues already-encoded frames (`[routing ids…, DELIMITER, …]`). They are sent, in order per
+   * peer, once the current turn of the event loop is over.
+   */
   sendFrames(frames: Buffer[]): void {
     if (this.closed) return;
     this.queue.push(frames);
-    if (!this.pumping) void this.pump();
+    if (this.pumping) return;
+    this.pumping = true;
+    setImmediate(() => void this.pump());
   }
 
   private async pump(): Promise<void> {
-    this.pumping = true;
     try {
       while (this.queue.length > 0 && !this.closed) {
-        const frames = this.queue.shift() as Buffer[];
-        try {
-          await this.socket.send(frames);
-        } catch {
-          // A peer that vanished (EHOSTUNREACH with mandatory routing) loses this message only;
-          // the hub notices the peer's death through its supervisor or heartbeat.
+        const round = this.queue.splice(0, ROUND_MESSAGES);
+        for (const batch of batchesByPeer(round)) {
+          try {
+            await this.socket.send(batch.frames);
+          } catch {
+            // A peer that vanished (EHOSTUNREACH with mandatory routing) loses these messages
+            // only; the hub notices the peer's death through its supervisor or heartbeat.
+          }
+          this.sent += batch.messages;
         }
       }
     } finally {
@@ -83,12 +124,12 @@ export class Channel {
    * the wait gives up only when the socket takes nothing for `idleMs`.
    */
   async flush(idleMs = 1000): Promise<void> {
-    let left = this.queue.length;
+    let sent = this.sent;
     let progressAt = Date.now();
     while ((this.queue.length > 0 || this.pumping) && Date.now() - progressAt < idleMs) {
       await new Promise((resolve) => setTimeout(resolve, 2));
-      if (this.queue.length < left) progressAt = Date.now();
-      left = this.queue.length;
+      if (this.sent > sent) progressAt = Date.now();
+      sent = this.sent;
     }
   }
 
@@ -103,18 +144,35 @@ export class Channel {
 }
 
 /**
- * The codec of one process's socket owner. `PARALLAX_REPLAY_WINDOW_MS` shortens the replay
+ * Groups encoded messages by peer (keeping each peer's order) and lays each group out as
+ * batches. Messages to different peers have no order between them on a ROUTER anyway.
+ */
+function batchesByPeer(messages: readonly Buffer[][]): Batch[] {
+  const peers = new Map<string, { identities: Buffer[]; messages: Buffer[][] }>();
+  for (const frames of messages) {
+    const start = Math.max(envelopeStart(frames), 0);
+    const identities = frames.slice(0, start);
+    const key = identities.map((id) => id.toString("latin1")).join("\u0000");
+    let peer = peers.get(key);
+    if (!peer) peers.set(key, (peer = { identities, messages: [] }));
+    peer.messages.push(start === 0 ? frames : frames.slice(start));
+  }
+  return [...peers.values()].flatMap((peer) => packBatches(peer.identities, peer.messages));
+}
+
+/**
+ * The codec of one process's socket owner, checking payloads as `payloads` says. `PARALLAX_REPLAY_WINDOW_MS` shortens the replay
  * window, so that tests can hold messages longer than it without waiting a minute; it is not
  * meant for production (the default suits clocks that agree within a minute).
  * @throws RangeError when the variable is set but not a positive integer.
  */
-export function newCodec(key: string): Codec {
+export function newCodec(key: string, payloads: PayloadCheck = "verify"): Codec {
   const raw = process.env.PARALLAX_REPLAY_WINDOW_MS;
-  if (raw === undefined || raw === "") return new Codec(key, undefined, DEFAULT_REPLAY_WINDOW_MS);
+  if (raw === undefined || raw === "") return new Codec(key, undefined, DEFAULT_REPLAY_WINDOW_MS, payloads);
   const window = Number(raw);
   if (!Number.isSafeInteger(window) || window <= 0)
     throw new RangeError(`PARALLAX_REPLAY_WINDOW_MS must be a positive integer (ms), got ${JSON.stringify(raw)}`);
-  return new Codec(key, undefined, window);
+  return new Codec(key, undefined, window, payloads);
 }
 
 /**

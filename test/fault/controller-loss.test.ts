@@ -7,6 +7,7 @@ import { ControllerLostError, ProtocolError } from "../../src/index.js";
 import { readConnectionFile } from "../../src/connection/profile.js";
 import { Codec } from "../../src/protocol/message.js";
 import { alive, startTestCluster } from "../helpers/cluster.js";
+import { receiveOne } from "../helpers/wire.js";
 
 test("a dead controller fails outstanding results with ControllerLostError after controllerTimeout; new submissions then fail at once", async () => {
   const t = await startTestCluster({ n: 1, heartbeatInterval: 100 });
@@ -71,7 +72,7 @@ test("oversize requests are refused with the size and the limit; unknown message
     const dealer = new zmq.Dealer({ linger: 0 });
     dealer.connect(info.url);
     await dealer.send(codec.encode({ header: codec.header("engine_beat" as never), parent: {}, metadata: {}, content: {}, buffers: [] }));
-    const reply = codec.decode(await dealer.receive());
+    const reply = await receiveOne(dealer, codec);
     assert.equal(reply?.header.msg_type, "error_reply");
     assert.match(String(reply?.content.error), /unknown message type "engine_beat"/);
     // A sender that ignores the limit with frames each under it is refused with the size and the limit…
@@ -84,7 +85,7 @@ test("oversize requests are refused with the size and the limit; unknown message
         buffers: [Buffer.alloc(70_000), Buffer.alloc(70_000)],
       }),
     );
-    const refused = codec.decode(await dealer.receive());
+    const refused = await receiveOne(dealer, codec);
     assert.equal(refused?.header.msg_type, "apply_reply");
     assert.match(
       String((refused?.content.error as { evalue?: string } | undefined)?.evalue),

@@ -15,6 +15,7 @@ import { readConnectionFile } from "../../src/connection/profile.js";
 import { Codec } from "../../src/protocol/message.js";
 import { encodeValue } from "../../src/protocol/serialize.js";
 import { startTestCluster } from "../helpers/cluster.js";
+import { receiveOne } from "../helpers/wire.js";
 import { waitUntil } from "../helpers/system.js";
 import type { TestCluster } from "../helpers/cluster.js";
 
@@ -400,7 +401,7 @@ test("B4/C1/C5: timeout bounds only the wait, a task cannot depend on itself, ta
           buffers: encodeValue([]),
         }),
       );
-      const reply = codec.decode(await dealer.receive());
+      const reply = await receiveOne(dealer, codec);
       assert.equal((reply?.content.error as { code?: string } | undefined)?.code, "INVALID_DEPENDENCY");
       assert.match(String((reply?.content.error as { evalue?: string } | undefined)?.evalue), /cannot depend on itself/);
     } finally {

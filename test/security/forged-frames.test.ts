@@ -5,6 +5,7 @@ import { readConnectionFile } from "../../src/connection/profile.js";
 import { Codec } from "../../src/protocol/message.js";
 import { encodeValue } from "../../src/protocol/serialize.js";
 import { startTestCluster } from "../helpers/cluster.js";
+import { receiveOne } from "../helpers/wire.js";
 
 test("forged, unsigned, tampered and replayed requests never reach an engine; real work still runs", async () => {
   const t = await startTestCluster({ n: 1 });
@@ -37,7 +38,7 @@ test("forged, unsigned, tampered and replayed requests never reach an engine; re
     await attacker.send(genuine);
     // The genuine request answers the attacker's socket once; the replay is dropped, so a real
     // client's task queued afterwards sees exactly one bump.
-    const [reply] = await attacker.receive().then((frames) => [new Codec(info.key).decode(frames)]);
+    const reply = await receiveOne(attacker, new Codec(info.key));
     assert.equal(reply?.header.msg_type, "apply_reply");
     assert.equal(await t.rc.view(0).pull("hits"), 1);
   } finally {

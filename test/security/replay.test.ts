@@ -12,6 +12,7 @@ import { Codec } from "../../src/protocol/message.js";
 import type { Incoming } from "../../src/protocol/message.js";
 import { encodeValue } from "../../src/protocol/serialize.js";
 import { startTestCluster } from "../helpers/cluster.js";
+import { receiveOne } from "../helpers/wire.js";
 
 const WINDOW_MS = 2000;
 process.env.PARALLAX_REPLAY_WINDOW_MS = String(WINDOW_MS);
@@ -34,7 +35,7 @@ test("a request from a client whose clock is ahead, replayed after purgeResults,
         content: { op: "call", fn: { __parallax_can__: "source", src: bump, name: "bump" } },
         buffers: encodeValue([]),
       });
-    const receive = async (codec: Codec): Promise<Incoming> => codec.decode(await dealer.receive()) as Incoming;
+    const receive = async (codec: Codec): Promise<Incoming> => (await receiveOne(dealer, codec)) as Incoming;
     const skewed = new Codec(info.key);
     const sentAt = Date.now();
     const msgId = "replayed-request";
