@@ -26,6 +26,7 @@ import inspector from "node:inspector";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { ApplyContent } from "../protocol/contents.js";
+import { forTransfer } from "./transfer.js";
 import { runsUnderTsx } from "./typescript-loader.js";
 
 /** What the task thread starts with. */
@@ -118,7 +119,8 @@ export class TaskThread {
     await this.released;
     const seq = ++this.seq;
     const outcome = new Promise<TaskOutcome>((settle) => (this.running = { seq, settle, onOutput }));
-    this.post({ type: "run", seq, content, buffers });
+    const moving = forTransfer(buffers);
+    this.post({ type: "run", seq, content, buffers: moving.buffers }, moving.transfer);
     return await outcome;
   }
 
@@ -193,8 +195,8 @@ export class TaskThread {
     );
   }
 
-  private post(message: ToTaskThread): void {
-    this.worker.postMessage(message);
+  private post(message: ToTaskThread, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(message, transfer);
   }
 }
 

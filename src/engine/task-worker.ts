@@ -14,6 +14,7 @@ import { decodeValue, encodeValue } from "../protocol/serialize.js";
 import { taskName } from "../protocol/task-name.js";
 import { OutputCapture } from "./capture.js";
 import { Namespace } from "./namespace.js";
+import { forTransfer } from "./transfer.js";
 import type { TaskThreadData, ToTaskThread, FromTaskThread, ErrorFields } from "./task-thread.js";
 
 const port = parentPort!;
@@ -54,7 +55,8 @@ function finish(outcome: FromTaskThread & { type: "done" }): void {
   if (current !== outcome.seq) return;
   current = undefined;
   capture.end();
-  port.postMessage(outcome);
+  const moving = forTransfer(outcome.buffers ?? []);
+  port.postMessage(outcome.buffers === undefined ? outcome : { ...outcome, buffers: moving.buffers }, moving.transfer);
 }
 
 async function perform(content: ApplyContent, buffers: Buffer[]): Promise<unknown> {

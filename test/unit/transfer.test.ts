@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { MessageChannel } from "node:worker_threads";
+import { forTransfer } from "../../src/engine/transfer.js";
+
+test("large buffers are copied once and transferred; the originals stay usable; small ones are posted as they are", async () => {
+  const user = new Float64Array(32 * 1024).fill(1.5);
+  const view = Buffer.from(user.buffer, user.byteOffset, user.byteLength);
+  const small = Buffer.from("small");
+  const moving = forTransfer([view, small]);
+  assert.equal(moving.transfer.length, 1);
+  assert.notEqual(moving.buffers[0]?.buffer, user.buffer, "the user's memory is not the one transferred");
+  assert.equal(moving.buffers[1], small);
+  const { port1, port2 } = new MessageChannel();
+  const received = new Promise<Uint8Array[]>((resolve) => port2.once("message", resolve));
+  port1.postMessage(moving.buffers, moving.transfer);
+  const [big, tiny] = await received;
+  port1.close();
+  assert.equal(moving.buffers[0]?.byteLength, 0, "the copy was transferred, not cloned");
+  assert.equal(user.byteLength, 32 * 1024 * 8, "the original is not detached");
+  assert.equal(user[100], 1.5);
+  assert.deepEqual(Buffer.from(big as Uint8Array), view);
+  assert.deepEqual(Buffer.from(tiny as Uint8Array), small);
+});
