@@ -15,7 +15,7 @@ import { MemoryTaskDatabase } from "../src/controller/task-db.js";
 import { Cluster } from "../src/index.js";
 import { EngineRegistry } from "../src/controller/registry.js";
 import type { TaskRecord } from "../src/scheduler/records.js";
-import { TaskScheduler } from "../src/scheduler/task-scheduler.js";
+import { Ledger } from "../src/scheduler/ledger.js";
 
 const { values } = parseArgs({
   options: {
@@ -48,31 +48,26 @@ function dbAdd(n: number): { records: number; add_all_ms: number; marginal_us_pe
 /** Microseconds per submission (database + scheduler) once `n` tasks wait behind a full engine. */
 function schedulerSubmit(n: number): { queued: number; marginal_us_per_submission: number } {
   const db = new MemoryTaskDatabase();
-  const engine = new EngineRegistry().register(Buffer.from("e0"), { pid: 0, hostname: "bench", cwd: "/" });
-  const scheduler = new TaskScheduler(
-    {
-      db,
-      dispatch(record, e) {
-        record.phase = "running";
-        e.balanced.add(record.msgId);
-      },
-      fail() {},
-      answerWithResult() {},
-    },
+  const registry = new EngineRegistry();
+  const ledger = new Ledger(
+    db,
+    registry,
     { scheme: "leastload", hwm: 1, impossibleGraceMs: 1000 },
+    { dispatched() {}, requeued() {}, finished() {} },
   );
-  scheduler.engineAdded(engine);
+  ledger.engineAdded(registry.register(Buffer.from("e0"), { pid: 0, hostname: "bench", cwd: "/" }));
   const submit = (id: string) => {
     const record = unfinished(id);
-    db.add(record);
-    scheduler.submit(record);
+    ledger.open(record);
+    ledger.submit(record);
   };
   for (let i = 0; i < n; i++) submit(`t${i}`);
   const start = performance.now();
   for (let i = 0; i < MARGIN; i++) submit(`m${i}`);
-  scheduler.tick(Date.now());
+  ledger.tick(Date.now());
   const us = ((performance.now() - start) * 1000) / MARGIN;
-  if (scheduler.unassigned !== n + MARGIN - 1) throw new Error(`expected ${n + MARGIN - 1} unassigned, got ${scheduler.unassigned}`);
+  const unassigned = ledger.scheduler.unassigned;
+  if (unassigned !== n + MARGIN - 1) throw new Error(`expected ${n + MARGIN - 1} unassigned, got ${unassigned}`);
   return { queued: n, marginal_us_per_submission: Number(us.toFixed(2)) };
 }
 

@@ -6,7 +6,6 @@
  */
 import { EventEmitter } from "node:events";
 import { EngineError, ProtocolError, toWire } from "../errors.js";
-import type { WireError } from "../errors.js";
 import type {
   EngineBeatContent,
   NotificationContent,
@@ -17,8 +16,9 @@ import type {
 } from "../protocol/contents.js";
 import type { Codec } from "../protocol/message.js";
 import type { Incoming, Message, MsgType } from "../protocol/message.js";
-import { TaskScheduler } from "../scheduler/task-scheduler.js";
-import type { SchedulerOptions, SchedulerPort } from "../scheduler/task-scheduler.js";
+import type { Outcome } from "../scheduler/decisions.js";
+import { Ledger, controllerOutcome } from "../scheduler/ledger.js";
+import type { SchedulerOptions, TaskScheduler } from "../scheduler/task-scheduler.js";
 import type { EngineRecord, TaskRecord } from "../scheduler/records.js";
 import { Channel, bindRouter, newCodec } from "../transport/channel.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
@@ -88,11 +88,13 @@ const CLIENT_INTAKE_PER_PEER = 10_000;
 const FRAME_SLACK = 64 * 1024;
 
 /** The hub. */
-export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
+export class Hub extends EventEmitter<HubEvents> {
   readonly codec: Codec;
   readonly registry = new EngineRegistry();
   readonly db: TaskDatabase;
   readonly scheduler: TaskScheduler;
+  /** The one writer of task state and engine loads; the hub tells it facts and sends what it says. */
+  private readonly ledger: Ledger;
   private readonly clients = new Map<string, ClientRecord>();
   /** Every apply msg id ever received, for the life of the controller. */
   private readonly acceptedIds = new MsgIdSet();
@@ -118,7 +120,12 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     // as new objects (SQLite): the digests they came with would be lost and the hub would sign
     // digests of bytes nobody checked, so every buffer is verified on arrival instead.
     this.codec = newCodec(options.key, this.db instanceof MemoryTaskDatabase ? "forward" : "verify");
-    this.scheduler = new TaskScheduler(this, options.scheduler);
+    this.ledger = new Ledger(this.db, this.registry, options.scheduler, {
+      dispatched: (record, engine) => this.sendToEngine(engine, record),
+      requeued: (record) => this.emit("task-requeued", record.msgId),
+      finished: (record) => this.taskFinished(record),
+    });
+    this.scheduler = this.ledger.scheduler;
   }
 
   /** Binds both sockets on free ports and starts the liveness monitor. */
@@ -214,13 +221,16 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       // A resent msg id must never produce a second result, even once its record is gone
       // (purged, culled) or the sender's clock is far ahead of ours. The database answers for
       // ids recorded before a restore.
-      this.answerFor(record, toWire(new ProtocolError(`msg id ${record.msgId} was already submitted`), "controller"), undefined, false);
+      this.sendReply(
+        record,
+        controllerOutcome(record, toWire(new ProtocolError(`msg id ${record.msgId} was already submitted`), "controller")),
+      );
       return;
     }
-    this.db.add(record);
+    this.ledger.open(record);
     this.emit("task-added", record.msgId);
     if (size > this.options.maxMessageBytes) {
-      this.fail(
+      this.ledger.fail(
         record,
         toWire(
           new ProtocolError(`request ${record.msgId} is ${size} bytes, over the limit of ${this.options.maxMessageBytes} bytes`),
@@ -230,7 +240,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       return;
     }
     if (metadata.engine === undefined) {
-      this.scheduler.submit(record);
+      this.ledger.submit(record);
       return;
     }
     this.sendDirect(record, "is not registered");
@@ -241,15 +251,13 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     const engineId = record.requestMetadata.engine as number;
     const engine = this.registry.get(engineId);
     if (!engine) {
-      this.fail(
+      this.ledger.fail(
         record,
         toWire(new EngineError(`engine ${engineId} ${absence} (registered: [${this.registry.ids().join(", ")}])`), "controller"),
       );
       return;
     }
-    record.engineId = engine.id;
-    engine.direct.add(record.msgId);
-    this.sendToEngine(engine, record);
+    this.ledger.sendDirect(record, engine);
   }
 
   /**
@@ -272,7 +280,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     const records = [...this.restoring.values()];
     this.restoring.clear();
     for (const record of records) {
-      if (record.balanced) this.scheduler.submit(record);
+      if (record.balanced) this.ledger.submit(record);
       else this.sendDirect(record, "did not come back after the controller was restored, so the task did not run");
     }
   }
@@ -283,13 +291,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       const record = this.restoring.get(msgId);
       if (!record) continue;
       this.restoring.delete(msgId);
-      record.engineId = engine.id;
-      if (record.balanced) {
-        engine.balanced.add(msgId);
-        this.scheduler.adopt(record);
-      } else {
-        engine.direct.add(msgId);
-      }
+      this.ledger.adopt(record, engine);
     }
   }
 
@@ -303,26 +305,16 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   }
 
   /**
-   * Checks the hub's invariants: every task an engine owes is unfinished and placed on that
-   * engine, and the scheduler holds no finished task. Returns the violations (none is good).
+   * Checks the hub's invariants: every task an engine holds is running there, and the
+   * scheduler agrees with the ledger. Returns the violations (none is good).
    */
   violations(): string[] {
-    const found = this.scheduler.violations();
-    for (const engine of this.registry.all()) {
-      for (const [kind, owed] of [
-        ["direct", engine.direct],
-        ["load-balanced", engine.balanced],
-      ] as const) {
-        for (const msgId of owed) {
-          const record = this.db.get(msgId);
-          if (!record) found.push(`engine ${engine.id} owes unknown ${kind} task ${msgId}`);
-          else if (record.phase === "done") found.push(`engine ${engine.id} still counts finished ${kind} task ${msgId}`);
-          else if (record.engineId !== engine.id)
-            found.push(`${kind} task ${msgId} is counted on engine ${engine.id} but placed on ${record.engineId}`);
-        }
-      }
-    }
-    return found;
+    return this.ledger.violations(this.registry.all());
+  }
+
+  /** Aborts queued load-balanced tasks (all when `msgIds` is undefined); returns the ids aborted. */
+  abortQueued(msgIds?: readonly string[]): string[] {
+    return this.ledger.abort(msgIds);
   }
 
   /** Submits a stored request again under a new msg id, for `client.resubmit`. */
@@ -399,7 +391,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     });
     this.send(this.engineChannel, identity, "registration_reply", { id: engine.id, heartbeatInterval: this.options.heartbeatInterval });
     if (info.readopt === true && Array.isArray(info.held)) this.adoptHeld(engine, info.held);
-    this.scheduler.engineAdded(engine);
+    this.ledger.engineAdded(engine);
     if (this.awaited.delete(engine.id) && this.awaited.size === 0) this.rerunRestored();
     this.notifyClients({ event: "registration", id: engine.id, info: { pid: engine.pid, hostname: engine.hostname } });
     this.emit("registration", engine);
@@ -440,17 +432,9 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     const seq = (message.metadata as ReplyMetadata).reply_seq;
     if (engine && typeof seq === "number") engine.replySeq = Math.max(engine.replySeq, seq);
     if (!record || record.phase === "done" || !engine || record.engineId !== engine.id) return;
-    engine.direct.delete(record.msgId);
-    engine.balanced.delete(record.msgId);
     const content = message.content as unknown as ReplyContent;
     const metadata = message.metadata as ReplyMetadata;
-    if (record.balanced && !this.scheduler.onReply(record, engine, content, metadata)) {
-      this.emit("task-requeued", record.msgId);
-      return;
-    }
-    engine.completed++;
-    this.complete(record, content, metadata, message.buffers);
-    this.relay(record, message);
+    this.ledger.answer(record, engine, { content, metadata, buffers: message.buffers });
   }
 
   /**
@@ -487,7 +471,7 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
       client.lastSeen = creditStall(client.lastSeen, stalled, now);
       if (now - client.lastSeen > CLIENT_FORGET_MS) this.clients.delete(key);
     }
-    this.scheduler.tick(now);
+    this.ledger.tick(now);
   }
 
   /**
@@ -507,23 +491,11 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     // Clients hear of the unregistration first, so that by the time a task's EngineError
     // arrives, the engine has already left their ids.
     this.notifyClients({ event: "unregistration", id: engineId, info: { reason } });
-    for (const msgId of engine.direct) {
-      const record = this.db.get(msgId);
-      if (record) this.fail(record, toWire(new EngineError(`${reason} while running task ${msgId}`, engineId), "controller", engineId));
-    }
-    this.scheduler.engineRemoved(engine, reason);
+    this.ledger.engineLost(engine, reason);
     this.emit("unregistration", engine, reason);
   }
 
-  // ---- SchedulerPort ----
-
-  /** Sends a load-balanced task's request to an engine. */
-  dispatch(record: TaskRecord, engine: EngineRecord): void {
-    record.engineId = engine.id;
-    record.phase = "running";
-    engine.balanced.add(record.msgId);
-    this.sendToEngine(engine, record);
-  }
+  // ---- what the ledger decided ----
 
   private sendToEngine(engine: EngineRecord, record: TaskRecord): void {
     const frames = this.requestFrames(record, engine);
@@ -565,25 +537,22 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
     );
   }
 
-  /** Answers a task with an error on the hub's behalf. */
-  fail(record: TaskRecord, error: WireError, status: "error" | "aborted" = "error"): void {
-    this.answerFor(record, error, status, true);
+  /** A task reached its terminal state: its client hears the outcome. */
+  private taskFinished(record: TaskRecord): void {
+    this.emit("task-done", record.msgId, record);
+    if (record.reply) this.sendReply(record, record.reply);
   }
 
-  /** Re-sends a stored result frame to its client (memoized tasks share results). */
-  answerWithResult(record: TaskRecord, source: TaskRecord): void {
-    const reply = source.reply;
-    if (!reply) return;
-    const metadata: ReplyMetadata = { ...reply.metadata, from_hub: true };
-    this.complete(record, reply.content, metadata, reply.buffers);
+  /** Sends a task's reply to its client in the hub's own envelope. */
+  private sendReply(record: TaskRecord, outcome: Outcome): void {
     this.send(
       this.clientChannel,
       Buffer.from(record.client, "latin1"),
       "apply_reply",
-      reply.content,
-      metadata,
+      outcome.content,
+      outcome.metadata,
       record.msgId,
-      reply.buffers,
+      outcome.buffers,
     );
   }
 
@@ -604,34 +573,6 @@ export class Hub extends EventEmitter<HubEvents> implements SchedulerPort {
   /** Pushes a notification to every client seen recently. */
   notifyClients(content: NotificationContent): void {
     for (const client of this.clients.values()) this.send(this.clientChannel, client.identity, "notification", content);
-  }
-
-  private answerFor(record: TaskRecord, error: WireError, status: "error" | "aborted" | undefined, store: boolean): void {
-    const now = Date.now();
-    const content: ReplyContent = { status: status ?? "error", error };
-    const metadata: ReplyMetadata = {
-      from_hub: true,
-      completed: now,
-      ...(record.engineId === undefined ? {} : { engine_id: record.engineId }),
-    };
-    if (store) {
-      for (const engine of this.registry.all()) {
-        engine.direct.delete(record.msgId);
-        engine.balanced.delete(record.msgId);
-      }
-      this.complete(record, content, metadata, []);
-    }
-    this.send(this.clientChannel, Buffer.from(record.client, "latin1"), "apply_reply", content, metadata, record.msgId);
-  }
-
-  private complete(record: TaskRecord, content: ReplyContent, metadata: ReplyMetadata, buffers: Buffer[]): void {
-    record.phase = "done";
-    record.started = metadata.started;
-    record.completed = metadata.completed ?? Date.now();
-    record.reply = { content, metadata, buffers };
-    this.db.update(record);
-    this.emit("task-done", record.msgId, record);
-    if (record.balanced) this.scheduler.onFinished(record);
   }
 
   private touchClient(identity: Buffer): void {

@@ -14,8 +14,9 @@ export interface QueryHost {
   readonly options: { readonly heartbeatInterval: number; readonly maxMessageBytes: number };
   readonly db: TaskDatabase;
   readonly registry: EngineRegistry;
-  readonly scheduler: Pick<TaskScheduler, "unassigned" | "abort" | "waitingReason">;
+  readonly scheduler: Pick<TaskScheduler, "unassigned" | "waitingReason">;
   violations(): string[];
+  abortQueued(msgIds?: readonly string[]): string[];
   control(engine: EngineRecord, content: Record<string, unknown>, toSupervisor?: boolean): boolean;
   resubmit(record: TaskRecord, identity: Buffer, msgId: string): string;
   emit(event: "shutdown-requested"): boolean;
@@ -120,7 +121,7 @@ function queueStatus(hub: QueryHost, targets: number[] | undefined): Record<stri
 
 function abort(hub: QueryHost, msgIds: string[] | "all" | undefined, targets: number[] | undefined): string[] {
   const ids = msgIds === undefined || msgIds === "all" ? undefined : asIds(msgIds);
-  const aborted = hub.scheduler.abort(ids);
+  const aborted = hub.abortQueued(ids);
   for (const engine of targetEngines(hub, targets)) {
     const owned = ids ? ids.filter((id) => engine.direct.has(id) || engine.balanced.has(id)) : [...engine.direct];
     if (owned.length > 0) hub.control(engine, { op: "abort", msgIds: owned });

@@ -1,6 +1,7 @@
 /**
- * The records the controller keeps of each task and engine. The scheduler reads them to place
- * work; the hub and the task database store them.
+ * The records the controller keeps of each task and engine. The ledger alone writes a task's
+ * phase, engine and outcome and an engine's sets of tasks; the scheduler reads them to place
+ * work; the task database stores the tasks and the registry the engines.
  */
 import type { ProcessStats, ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
 

@@ -1,8 +1,13 @@
 /**
- * The load-balanced task scheduler. Hot state lives in plain Maps and arrays: waiting tasks
- * indexed by the dependencies they wait for, a priority queue of runnable tasks, engines in
- * least-recently-used order, and per-task blacklists. A pluggable scheme picks among the engines
- * that may take a task.
+ * The load-balanced task scheduler: a policy. It reads task records and engine loads through
+ * the ledger's read-only view and returns decisions (send task T to engine E, accept or requeue
+ * an engine's answer, fail a task, answer it with a memoized result), which the ledger applies.
+ * It never calls out, so it needs no guard against being re-entered, and a failure cascading
+ * down a long chain of dependents is a loop in the ledger, one round per level.
+ *
+ * Hot state lives in plain Maps and arrays: waiting tasks indexed by the dependencies they wait
+ * for, a priority queue of runnable tasks, engines in least-recently-used order, and per-task
+ * blacklists. A pluggable scheme picks among the engines that may take a task.
  */
 import { Dependency } from "../graph/dependency.js";
 import {
@@ -16,8 +21,8 @@ import {
   toWire,
 } from "../errors.js";
 import type { WireError } from "../errors.js";
-import type { ReplyContent, ReplyMetadata } from "../protocol/contents.js";
-import type { EngineRecord, TaskLookup, TaskRecord } from "./records.js";
+import type { Answer, Decision, LedgerView } from "./decisions.js";
+import type { TaskRecord } from "./records.js";
 import { ReadyQueue } from "./ready-queue.js";
 import { resolveScheme } from "./schemes.js";
 import type { Scheme } from "./schemes.js";
@@ -32,18 +37,10 @@ export interface SchedulerOptions {
   impossibleGraceMs: number;
 }
 
-/** What the scheduler needs from the hub. */
-export interface SchedulerPort {
-  readonly db: TaskLookup;
-  dispatch(record: TaskRecord, engine: EngineRecord): void;
-  fail(record: TaskRecord, error: WireError, status?: "error" | "aborted"): void;
-  answerWithResult(record: TaskRecord, source: TaskRecord): void;
-}
-
 interface PendingTask {
   id: string;
   priority: number;
-  record: TaskRecord;
+  record: Readonly<TaskRecord>;
   after?: Dependency;
   args?: Dependency;
   follow?: Dependency;
@@ -97,19 +94,19 @@ export class TaskScheduler {
   private readonly deadlines = new ReadyQueue<{ id: string; priority: number }>();
   /** Tasks no live engine may take, for the grace period; the only tasks a tick looks at. */
   private readonly stranded = new Set<PendingTask>();
-  /** Engine ids, least recently used first. */
-  private lru: EngineRecord[] = [];
+  /** Engine ids, least recently used first: a Set keeps insertion order, so using one is O(1). */
+  private readonly lru = new Set<number>();
   private readonly memo = new Map<string, string>();
-  private readonly memoFollowers = new Map<string, TaskRecord[]>();
-  private readonly finishedQueue: TaskRecord[] = [];
-  private finishing = false;
-  private scheduling = false;
+  /** Pure tasks waiting for the first task with their memo key, by that task's id. */
+  private readonly memoFollowers = new Map<string, string[]>();
+  /** The decisions of the call under way. */
+  private decisions: Decision[] = [];
   /** Since when every engine is gone (set only once the hub had engines), and why the last one left. */
   private noEnginesSince: number | undefined;
   private lastEngineLoss = "";
 
   constructor(
-    private readonly port: SchedulerPort,
+    private readonly view: LedgerView,
     private readonly options: SchedulerOptions,
   ) {
     this.scheme = resolveScheme(options.scheme);
@@ -120,11 +117,14 @@ export class TaskScheduler {
     return this.tasks.size - this.running.size;
   }
 
-  /** Invariant violations of the scheduler's own state (for tests and debugging). */
+  /** Invariant violations of the scheduler's state against the ledger's (for tests and debugging). */
   violations(): string[] {
     const found: string[] = [];
-    for (const [id, task] of this.tasks) {
-      if (task.record.phase === "done") found.push(`scheduler still holds finished task ${id}`);
+    for (const id of this.tasks.keys()) {
+      const phase = this.view.get(id)?.phase;
+      if (phase === undefined || phase === "done") found.push(`scheduler still holds finished task ${id}`);
+      else if (this.running.has(id) !== (phase === "running"))
+        found.push(`task ${id} is ${this.running.has(id) ? "sent" : "unsent"} for the scheduler but ${phase} in the ledger`);
       if (this.waiting.has(id) && this.ready.has(id)) found.push(`task ${id} is both waiting and ready`);
     }
     for (const id of this.waiting.keys()) if (!this.tasks.has(id)) found.push(`waiting task ${id} is unknown`);
@@ -137,7 +137,7 @@ export class TaskScheduler {
    * when they only wait for capacity or dependencies.
    */
   waitingReason(): string | undefined {
-    if (this.lru.length > 0 || this.unassigned === 0) return undefined;
+    if (this.lru.size > 0 || this.unassigned === 0) return undefined;
     if (this.noEnginesSince === undefined) return "no engine has registered yet: tasks wait for one (the timeout flag bounds the wait)";
     return (
       `no engine is registered since ${new Date(this.noEnginesSince).toISOString()} (${this.lastEngineLoss}): ` +
@@ -145,22 +145,161 @@ export class TaskScheduler {
     );
   }
 
-  /** Accepts a load-balanced request. */
-  submit(record: TaskRecord): void {
+  /** Accepts a load-balanced request (recorded and queued in the ledger). */
+  submit(record: Readonly<TaskRecord>): Decision[] {
     const meta = record.requestMetadata;
-    if (meta.pure && meta.memoKey && this.shareMemoized(record, meta.memoKey)) return;
+    if (!(meta.pure && meta.memoKey && this.shareMemoized(record, meta.memoKey))) this.enqueue(record);
+    return this.take();
+  }
+
+  /**
+   * Takes over a task an engine already holds: a restored controller re-adopting the engines
+   * of its predecessor. Its answer, retries and the engine's death are handled as if this
+   * scheduler had sent it.
+   */
+  adopt(record: Readonly<TaskRecord>): void {
+    this.tasks.set(record.msgId, pendingTask(record));
+    this.running.add(record.msgId);
+  }
+
+  /** An engine joined: it may take queued work. */
+  engineAdded(engineId: number): Decision[] {
+    this.lru.add(engineId);
+    if (this.noEnginesSince !== undefined) {
+      // The grace period was for having no engine at all; the new one is tried first.
+      this.noEnginesSince = undefined;
+      for (const task of this.stranded) task.strandedSince = undefined;
+      this.stranded.clear();
+    }
+    this.schedule();
+    return this.take();
+  }
+
+  /** An engine died holding `held`: those tasks are retried elsewhere or fail with EngineError. */
+  engineRemoved(engineId: number, reason: string, held: Iterable<string>): Decision[] {
+    this.lru.delete(engineId);
+    for (const msgId of held) {
+      const task = this.tasks.get(msgId);
+      if (!task) continue;
+      const error = toWire(new EngineError(`${reason} while running task ${msgId}`, engineId), "controller", engineId);
+      task.lastError = error;
+      task.blacklist.add(engineId);
+      this.running.delete(msgId);
+      if (task.retriesLeft > 0) {
+        task.retriesLeft--;
+        this.requeue(task);
+      } else {
+        this.fail(task, error);
+      }
+    }
+    if (this.lru.size === 0) {
+      // Nothing can run what is queued until an engine registers: start the grace period.
+      this.noEnginesSince ??= Date.now();
+      this.lastEngineLoss = reason;
+      for (const task of this.tasks.values()) if (!this.running.has(task.id)) this.strand(task, this.noEnginesSince);
+    }
+    this.schedule();
+    return this.take();
+  }
+
+  /**
+   * An engine answered a task (and no longer holds it). The first decision says whether the
+   * answer is final (`accept`) or the task goes back to the queue (`requeue`).
+   */
+  reply(msgId: string, engineId: number, answer: Answer): Decision[] {
+    this.touch(engineId);
+    const task = this.tasks.get(msgId);
+    if (!task) return [{ kind: "accept", msgId }];
+    this.running.delete(msgId);
+    const unmet = answer.unmet === true;
+    const retry = !unmet && answer.status === "error" && task.retriesLeft > 0;
+    if (unmet || retry) {
+      if (retry) task.retriesLeft--;
+      if (answer.error) task.lastError = answer.error;
+      task.blacklist.add(engineId);
+      this.requeue(task);
+    } else {
+      this.decisions.push({ kind: "accept", msgId });
+    }
+    this.schedule();
+    return this.take();
+  }
+
+  /** Tasks reached their terminal state (in the ledger): wake their dependents and memo followers. */
+  finished(records: Iterable<Readonly<TaskRecord>>): Decision[] {
+    for (const record of records) this.settle(record);
+    this.schedule();
+    return this.take();
+  }
+
+  /** Aborts queued tasks (all of them when `msgIds` is undefined): one `fail` decision each. */
+  abort(msgIds?: readonly string[]): Decision[] {
+    for (const id of msgIds ?? [...this.tasks.keys()]) {
+      const task = this.tasks.get(id);
+      if (!task || this.running.has(id)) continue;
+      this.fail(task, toWire(new TaskAborted(`task ${id} was aborted before it ran`), "controller"), "aborted");
+    }
+    this.schedule();
+    return this.take();
+  }
+
+  /**
+   * Periodic work: queue timeouts and stranded tasks. It looks only at deadlines that passed
+   * and at stranded tasks, never at the whole queue.
+   */
+  tick(now: number): Decision[] {
+    for (let next = this.deadlines.peek(); next && -next.priority < now; next = this.deadlines.peek()) {
+      this.deadlines.pop();
+      const task = this.tasks.get(next.id);
+      // A task on an engine may run past its timeout; if it comes back to the queue, its deadline is watched again.
+      if (!task || this.running.has(task.id)) continue;
+      this.fail(
+        task,
+        toWire(
+          new TaskTimeout(`task ${task.id} waited longer than its timeout of ${task.record.requestMetadata.timeout} ms`),
+          "controller",
+        ),
+      );
+    }
+    for (const task of [...this.stranded]) {
+      if (this.running.has(task.id) || !this.tasks.has(task.id)) this.stranded.delete(task);
+      else if (task.strandedSince !== undefined && now - task.strandedSince > this.options.impossibleGraceMs) {
+        this.fail(task, this.strandedError(task));
+      }
+    }
+    this.schedule();
+    return this.take();
+  }
+
+  /** Forgets state. */
+  close(): void {
+    this.tasks.clear();
+    this.running.clear();
+    this.stranded.clear();
+    this.waiting.clear();
+    this.waiters.clear();
+  }
+
+  /** Hands over the decisions of the call under way. */
+  private take(): Decision[] {
+    const decisions = this.decisions;
+    this.decisions = [];
+    return decisions;
+  }
+
+  private enqueue(record: Readonly<TaskRecord>): void {
     const task = pendingTask(record);
     const invalid = this.invalidDependency(task);
     if (invalid) {
-      this.port.fail(record, toWire(new InvalidDependency(invalid), "controller"));
+      this.decide(task.id, toWire(new InvalidDependency(invalid), "controller"));
       return;
     }
     // A future passed as an argument needs its value, which culling may have dropped before
     // this task arrived (once it is here, the database keeps the values it needs).
-    const culled = meta.argRefs?.find((id) => !this.port.db.get(id) && this.port.db.wasCulled(id));
+    const culled = record.requestMetadata.argRefs?.find((id) => !this.view.get(id) && this.view.wasCulled(id));
     if (culled) {
-      this.port.fail(
-        record,
+      this.decide(
+        task.id,
         toWire(
           new ResultCulled(
             `task ${task.id} takes the result of ${culled} as an argument, but that result was culled from the controller's bounded task database before the task arrived (raise --db-max-records, or use --db sqlite)`,
@@ -178,143 +317,6 @@ export class TaskScheduler {
     this.schedule();
   }
 
-  /**
-   * Takes over a task an engine already holds: a restored controller re-adopting the engines
-   * of its predecessor. Its answer, retries and the engine's death are handled as if this
-   * scheduler had sent it.
-   */
-  adopt(record: TaskRecord): void {
-    record.phase = "running";
-    this.tasks.set(record.msgId, pendingTask(record));
-    this.running.add(record.msgId);
-  }
-
-  /** An engine joined: it may take queued work. */
-  engineAdded(engine: EngineRecord): void {
-    this.lru.push(engine);
-    if (this.noEnginesSince !== undefined) {
-      // The grace period was for having no engine at all; the new one is tried first.
-      this.noEnginesSince = undefined;
-      for (const task of this.stranded) task.strandedSince = undefined;
-      this.stranded.clear();
-    }
-    this.schedule();
-  }
-
-  /** An engine died: its tasks are retried elsewhere or fail with EngineError. */
-  engineRemoved(engine: EngineRecord, reason: string): void {
-    this.lru = this.lru.filter((e) => e.id !== engine.id);
-    for (const msgId of engine.balanced) {
-      const task = this.tasks.get(msgId);
-      if (!task) continue;
-      const error = toWire(new EngineError(`${reason} while running task ${msgId}`, engine.id), "controller", engine.id);
-      task.lastError = error;
-      task.blacklist.add(engine.id);
-      this.running.delete(msgId);
-      if (task.retriesLeft > 0) {
-        task.retriesLeft--;
-        this.requeue(task);
-      } else {
-        this.finishWith(task, error);
-      }
-    }
-    if (this.lru.length === 0) {
-      // Nothing can run what is queued until an engine registers: start the grace period.
-      this.noEnginesSince ??= Date.now();
-      this.lastEngineLoss = reason;
-      for (const task of this.tasks.values()) if (task.record.phase === "queued") this.strand(task, this.noEnginesSince);
-    }
-    this.schedule();
-  }
-
-  /**
-   * An engine answered a task. Returns true when the answer is final (to be recorded and sent
-   * to the client), false when the task was sent back to the queue.
-   */
-  onReply(record: TaskRecord, engine: EngineRecord, content: ReplyContent, metadata: ReplyMetadata): boolean {
-    const task = this.tasks.get(record.msgId);
-    this.touch(engine);
-    if (!task) return true;
-    this.running.delete(task.id);
-    const unmet = metadata.unmet === true;
-    const retry = !unmet && content.status === "error" && task.retriesLeft > 0;
-    if (unmet || retry) {
-      if (retry) task.retriesLeft--;
-      if (content.error) task.lastError = content.error;
-      task.blacklist.add(engine.id);
-      this.requeue(task);
-      this.schedule();
-      return false;
-    }
-    this.schedule();
-    return true;
-  }
-
-  /** A task reached its terminal state: wake its dependents and memo followers. */
-  onFinished(record: TaskRecord): void {
-    this.finishedQueue.push(record);
-    if (this.finishing) return;
-    this.finishing = true;
-    try {
-      // Iterative, so that failure cascading down a long chain cannot overflow the stack; read
-      // by index, since shifting a long array costs its length each time.
-      for (let i = 0; i < this.finishedQueue.length; i++) this.settle(this.finishedQueue[i] as TaskRecord);
-    } finally {
-      this.finishedQueue.length = 0;
-      this.finishing = false;
-    }
-    this.schedule();
-  }
-
-  /** Aborts queued tasks (all of them when `msgIds` is undefined). Returns the aborted ids. */
-  abort(msgIds?: readonly string[]): string[] {
-    const ids = msgIds ?? [...this.tasks.keys()];
-    const aborted: string[] = [];
-    for (const id of ids) {
-      const task = this.tasks.get(id);
-      if (!task || task.record.phase === "running") continue;
-      this.finishWith(task, toWire(new TaskAborted(`task ${id} was aborted before it ran`), "controller"), "aborted");
-      aborted.push(id);
-    }
-    return aborted;
-  }
-
-  /**
-   * Periodic work: queue timeouts and stranded tasks. It looks only at deadlines that passed
-   * and at stranded tasks, never at the whole queue.
-   */
-  tick(now: number): void {
-    for (let next = this.deadlines.peek(); next && -next.priority < now; next = this.deadlines.peek()) {
-      this.deadlines.pop();
-      const task = this.tasks.get(next.id);
-      // A task on an engine may run past its timeout; if it comes back to the queue, its deadline is watched again.
-      if (task?.record.phase !== "queued") continue;
-      this.finishWith(
-        task,
-        toWire(
-          new TaskTimeout(`task ${task.id} waited longer than its timeout of ${task.record.requestMetadata.timeout} ms`),
-          "controller",
-        ),
-      );
-    }
-    for (const task of [...this.stranded]) {
-      if (task.record.phase !== "queued" || !this.tasks.has(task.id)) this.stranded.delete(task);
-      else if (task.strandedSince !== undefined && now - task.strandedSince > this.options.impossibleGraceMs) {
-        this.finishWith(task, this.strandedError(task));
-      }
-    }
-    this.schedule();
-  }
-
-  /** Stops timers (none today) and forgets state. */
-  close(): void {
-    this.tasks.clear();
-    this.running.clear();
-    this.stranded.clear();
-    this.waiting.clear();
-    this.waiters.clear();
-  }
-
   /** Starts a task's grace period (unless it runs already): no engine may take it now. */
   private strand(task: PendingTask, since: number): void {
     task.strandedSince ??= since;
@@ -324,7 +326,7 @@ export class TaskScheduler {
   /** Why a task no engine could take for the whole grace period fails. */
   private strandedError(task: PendingTask): WireError {
     if (task.lastError) return task.lastError;
-    if (this.lru.length === 0) {
+    if (this.lru.size === 0) {
       return toWire(
         new EngineError(
           `no engine to run task ${task.id}: every engine is gone (last: ${this.lastEngineLoss}) and none registered within ${this.options.impossibleGraceMs} ms`,
@@ -341,7 +343,7 @@ export class TaskScheduler {
     for (const dep of dependenciesOf(task)) {
       for (const id of dep?.ids ?? []) {
         if (id === task.id) return `task ${task.id} cannot depend on itself`;
-        if (!this.port.db.get(id) && !this.port.db.wasCulled(id)) return `task ${task.id} depends on ${id}, which the scheduler never saw`;
+        if (!this.view.get(id) && !this.view.wasCulled(id)) return `task ${task.id} depends on ${id}, which the scheduler never saw`;
       }
     }
     return undefined;
@@ -351,9 +353,9 @@ export class TaskScheduler {
     const completed = new Set<string>();
     const failed = new Set<string>();
     for (const id of ids) {
-      const record = this.port.db.get(id);
+      const record = this.view.get(id);
       if (!record) {
-        const culled = this.port.db.culledStatus(id);
+        const culled = this.view.culledStatus(id);
         if (culled === "ok") completed.add(id);
         else if (culled === "failed") failed.add(id);
         continue;
@@ -397,10 +399,7 @@ export class TaskScheduler {
     if (blocked) {
       const message = `task ${task.id} cannot run: its dependency ${failedId ?? blocked.dep.ids[0]} ${failedId ? "failed" : "can no longer be met"}`;
       // The upstream error travels as the cause, so the user sees why the chain broke.
-      this.finishWith(
-        task,
-        toWire(new ImpossibleDependency(message, failedId ? { cause: this.errorText(failedId) } : undefined), "controller"),
-      );
+      this.fail(task, toWire(new ImpossibleDependency(message, failedId ? { cause: this.errorText(failedId) } : undefined), "controller"));
       return;
     }
     if (progress.every(isMet)) {
@@ -424,7 +423,7 @@ export class TaskScheduler {
   }
 
   private errorText(msgId: string): string {
-    const error = this.port.db.get(msgId)?.reply?.content.error;
+    const error = this.view.get(msgId)?.reply?.content.error;
     return error ? `${error.ename}: ${error.evalue}` : "";
   }
 
@@ -436,20 +435,9 @@ export class TaskScheduler {
     }
   }
 
-  private settle(record: TaskRecord): void {
+  private settle(record: Readonly<TaskRecord>): void {
     const task = this.tasks.get(record.msgId);
-    if (task) {
-      this.tasks.delete(record.msgId);
-      this.running.delete(record.msgId);
-      this.stranded.delete(task);
-      this.deadlines.remove(record.msgId);
-      if (this.waiting.delete(record.msgId))
-        this.unindex(
-          task,
-          dependenciesOf(task).flatMap((d) => d.ids),
-        );
-      this.ready.remove(record.msgId);
-    }
+    if (task) this.forget(task);
     this.releaseMemoFollowers(record);
     const waiting = this.waiters.get(record.msgId);
     if (!waiting) return;
@@ -460,36 +448,55 @@ export class TaskScheduler {
     }
   }
 
+  /** Drops a task from every structure: it finished, or is about to with a `fail` decision. */
+  private forget(task: PendingTask): void {
+    this.tasks.delete(task.id);
+    this.running.delete(task.id);
+    this.stranded.delete(task);
+    this.deadlines.remove(task.id);
+    this.ready.remove(task.id);
+    if (this.waiting.delete(task.id))
+      this.unindex(
+        task,
+        dependenciesOf(task).flatMap((d) => d.ids),
+      );
+  }
+
   // ---- placement ----
 
   private schedule(): void {
-    if (this.scheduling || this.ready.size === 0 || this.lru.length === 0) return;
-    this.scheduling = true;
+    if (this.ready.size === 0 || this.lru.size === 0) return;
+    const hwm = this.options.hwm;
+    // Loads as the ledger has them, plus what this pass sends (applied once the call returns).
+    const sent = new Map<number, number>();
+    let free = hwm === 0 ? Infinity : 0;
+    if (hwm > 0) for (const id of this.lru) if (this.view.load(id) < hwm) free++;
     // Tasks that cannot be placed now keep their place in line for the next pass.
     const deferred: Array<[PendingTask, number]> = [];
     try {
-      while (this.ready.size > 0) {
-        if (!this.hasCapacity()) break;
+      while (this.ready.size > 0 && free > 0) {
         const order = this.ready.nextOrder() as number;
         const task = this.ready.pop() as PendingTask;
-        if (task.record.phase !== "queued" || !this.tasks.has(task.id)) continue;
-        const engine = this.place(task);
-        if (engine) this.send(task, engine);
-        else deferred.push([task, order]);
+        if (this.running.has(task.id) || !this.tasks.has(task.id)) continue;
+        const engineId = this.place(task, sent);
+        if (engineId === undefined) {
+          deferred.push([task, order]);
+          continue;
+        }
+        this.send(task, engineId);
+        const added = (sent.get(engineId) ?? 0) + 1;
+        sent.set(engineId, added);
+        if (this.view.load(engineId) + added === hwm) free--;
       }
     } finally {
       for (const [task, order] of deferred) this.ready.push(task, order);
-      this.scheduling = false;
     }
   }
 
-  private hasCapacity(): boolean {
-    const hwm = this.options.hwm;
-    return hwm === 0 || this.lru.some((e) => e.balanced.size < hwm);
-  }
-
-  private place(task: PendingTask): EngineRecord | undefined {
-    const allowed = this.lru.filter((e) => this.mayRun(task, e));
+  /** The engine to send a task to, given what this pass already sent; undefined when none may take it now. */
+  private place(task: PendingTask, sent: ReadonlyMap<number, number>): number | undefined {
+    const allowed: number[] = [];
+    for (const id of this.lru) if (this.mayRun(task, id)) allowed.push(id);
     if (allowed.length === 0) {
       task.strandedSince ??= Date.now();
       this.stranded.add(task);
@@ -498,36 +505,43 @@ export class TaskScheduler {
     task.strandedSince = undefined;
     this.stranded.delete(task);
     const hwm = this.options.hwm;
-    const free = hwm === 0 ? allowed : allowed.filter((e) => e.balanced.size < hwm);
+    const free: number[] = [];
+    const loads: number[] = [];
+    for (const id of allowed) {
+      const load = this.view.load(id) + (sent.get(id) ?? 0);
+      if (hwm > 0 && load >= hwm) continue;
+      free.push(id);
+      loads.push(load);
+    }
     if (free.length === 0) return undefined;
-    const index = this.scheme(free.map((e) => e.balanced.size));
+    const index = this.scheme(loads);
     // A user scheme that answers out of range must not stall the queue: fall back to the LRU engine.
     return free[Number.isInteger(index) && index >= 0 && index < free.length ? index : 0];
   }
 
-  private mayRun(task: PendingTask, engine: EngineRecord): boolean {
-    if (task.blacklist.has(engine.id)) return false;
-    if (task.targets && !task.targets.has(engine.id)) return false;
+  private mayRun(task: PendingTask, engineId: number): boolean {
+    if (task.blacklist.has(engineId)) return false;
+    if (task.targets && !task.targets.has(engineId)) return false;
     if (task.follow && task.follow.size > 0) {
       const here = new Set<string>();
       for (const id of task.follow.ids) {
-        const record = this.port.db.get(id);
-        if (record?.phase === "done" && record.engineId === engine.id && record.reply?.content.status === "ok") here.add(id);
+        const record = this.view.get(id);
+        if (record?.phase === "done" && record.engineId === engineId && record.reply?.content.status === "ok") here.add(id);
       }
       if (!task.follow.met(here, new Set())) return false;
     }
     return true;
   }
 
-  private send(task: PendingTask, engine: EngineRecord): void {
-    this.touch(engine);
+  private send(task: PendingTask, engineId: number): void {
+    this.touch(engineId);
     this.running.add(task.id);
-    this.port.dispatch(task.record, engine);
+    this.decisions.push({ kind: "dispatch", msgId: task.id, engineId });
   }
 
   /** Back to the queue after an engine died or refused it; its queue timeout applies again. */
   private requeue(task: PendingTask): void {
-    task.record.phase = "queued";
+    this.decisions.push({ kind: "requeue", msgId: task.id });
     this.ready.push(task);
     this.watchDeadline(task);
   }
@@ -537,49 +551,52 @@ export class TaskScheduler {
     if (Number.isFinite(task.deadline)) this.deadlines.push({ id: task.id, priority: -(task.deadline as number) });
   }
 
-  private touch(engine: EngineRecord): void {
-    const index = this.lru.indexOf(engine);
-    if (index >= 0 && index !== this.lru.length - 1) {
-      this.lru.splice(index, 1);
-      this.lru.push(engine);
-    }
+  /** Moves an engine to the most recently used end. */
+  private touch(engineId: number): void {
+    if (this.lru.delete(engineId)) this.lru.add(engineId);
   }
 
   // ---- terminal states ----
 
-  private finishWith(task: PendingTask, error: WireError, status: "error" | "aborted" = "error"): void {
-    this.ready.remove(task.id);
-    this.port.fail(task.record, error, status);
+  /** Ends a known task with an error: it leaves the scheduler now, its dependents hear of it once it is recorded. */
+  private fail(task: PendingTask, error: WireError, status: "error" | "aborted" = "error"): void {
+    this.forget(task);
+    this.decide(task.id, error, status);
+  }
+
+  /** A `fail` decision. */
+  private decide(msgId: string, error: WireError, status: "error" | "aborted" = "error"): void {
+    this.decisions.push({ kind: "fail", msgId, error, status });
   }
 
   // ---- memoization ----
 
-  private shareMemoized(record: TaskRecord, key: string): boolean {
+  private shareMemoized(record: Readonly<TaskRecord>, key: string): boolean {
     const firstId = this.memo.get(key);
-    const first = firstId ? this.port.db.get(firstId) : undefined;
+    const first = firstId ? this.view.get(firstId) : undefined;
     if (!first || (first.phase === "done" && first.reply?.content.status !== "ok")) {
       this.memo.set(key, record.msgId);
       return false;
     }
-    if (first.phase === "done") {
-      this.port.answerWithResult(record, first);
+    if (first.reply) {
+      this.decisions.push({ kind: "share", msgId: record.msgId, sourceId: first.msgId, reply: first.reply });
       return true;
     }
     const followers = this.memoFollowers.get(first.msgId) ?? [];
-    followers.push(record);
+    followers.push(record.msgId);
     this.memoFollowers.set(first.msgId, followers);
-    record.phase = "queued";
     return true;
   }
 
-  private releaseMemoFollowers(record: TaskRecord): void {
+  private releaseMemoFollowers(record: Readonly<TaskRecord>): void {
     const followers = this.memoFollowers.get(record.msgId);
     if (!followers) return;
     this.memoFollowers.delete(record.msgId);
     for (const follower of followers) {
-      if (record.reply?.content.status === "ok") this.port.answerWithResult(follower, record);
+      if (record.reply?.content.status === "ok")
+        this.decisions.push({ kind: "share", msgId: follower, sourceId: record.msgId, reply: record.reply });
       else
-        this.port.fail(
+        this.decide(
           follower,
           record.reply?.content.error ??
             toWire(new ProtocolError(`memoized task ${record.msgId} failed without an error description`), "controller"),
@@ -589,7 +606,7 @@ export class TaskScheduler {
 }
 
 /** The scheduler's view of a request, as submitted. */
-function pendingTask(record: TaskRecord): PendingTask {
+function pendingTask(record: Readonly<TaskRecord>): PendingTask {
   const meta = record.requestMetadata;
   return {
     id: record.msgId,

@@ -1,79 +1,135 @@
 /**
- * The real TaskScheduler and memory task database at scale, driven in process: the port below
- * does what the hub does with a dispatched or failed task (records it on the engine, completes
- * the record), so only the scheduler's decisions are observed.
+ * The scheduler's policy, on plain data: the real ledger, TaskScheduler, engine registry and
+ * memory task database, with no sockets and no processes. Engines are registry entries; what the
+ * hub would send is collected from the ledger's sink, and engines answer by calling the ledger.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { EngineRegistry } from "../../src/controller/registry.js";
 import { MemoryTaskDatabase } from "../../src/controller/task-db.js";
-import type { RemoteErrorInfo } from "../../src/errors.js";
-import type { RequestMetadata } from "../../src/protocol/contents.js";
+import { toWire, UnmetDependency } from "../../src/errors.js";
+import type { DependencySpec, ReplyContent, RequestMetadata } from "../../src/protocol/contents.js";
+import { Ledger } from "../../src/scheduler/ledger.js";
 import type { EngineRecord, TaskRecord } from "../../src/scheduler/records.js";
-import { TaskScheduler } from "../../src/scheduler/task-scheduler.js";
-import type { SchedulerPort } from "../../src/scheduler/task-scheduler.js";
+import type { Scheme } from "../../src/scheduler/schemes.js";
 
-/** A scheduler over a real memory database, with the hub's bookkeeping of dispatch and failure. */
-function harness(options: { hwm?: number; graceMs?: number; maxRecords?: number } = {}) {
+interface HarnessOptions {
+  hwm?: number;
+  graceMs?: number;
+  maxRecords?: number;
+  engines?: number;
+  scheme?: string | Scheme;
+}
+
+/** A ledger and scheduler over a real memory database and registry; effects are recorded. */
+function harness(options: HarnessOptions = {}) {
   const db = new MemoryTaskDatabase({ maxRecords: options.maxRecords ?? 1_000_000, maxBytes: Number.MAX_SAFE_INTEGER });
-  const failures = new Map<string, string>();
-  const port: SchedulerPort = {
-    db,
-    dispatch(record, e) {
-      record.engineId = e.id;
-      record.phase = "running";
-      e.balanced.add(record.msgId);
-    },
-    fail(record, error: RemoteErrorInfo & { code?: string }) {
-      for (const e of engines) e.balanced.delete(record.msgId);
-      failures.set(record.msgId, error.code ?? error.ename);
-      finish(record, "error");
-    },
-    answerWithResult() {},
-  };
-  const scheduler = new TaskScheduler(port, { scheme: "leastload", hwm: options.hwm ?? 1, impossibleGraceMs: options.graceMs ?? 1000 });
   const registry = new EngineRegistry();
-  const engines = [0, 1].map((i) => registry.register(Buffer.from(`engine-${i}`), { pid: 0, hostname: "test", cwd: "/" }));
-  for (const e of engines) scheduler.engineAdded(e);
-  function finish(record: TaskRecord, status: "ok" | "error"): void {
-    record.phase = "done";
-    record.reply = { content: { status }, metadata: {}, buffers: [] };
-    db.update(record);
-    scheduler.onFinished(record);
+  /** Every dispatch, in order: [msg id, engine id]. */
+  const sent: Array<[string, number]> = [];
+  const requeued: string[] = [];
+  /** Finished tasks in order, with their status. */
+  const finished: Array<[string, string]> = [];
+  /** Failed tasks: msg id → error code. */
+  const failures = new Map<string, string>();
+  const ledger = new Ledger(
+    db,
+    registry,
+    { scheme: options.scheme ?? "leastload", hwm: options.hwm ?? 1, impossibleGraceMs: options.graceMs ?? 1000 },
+    {
+      dispatched: (record, engine) => sent.push([record.msgId, engine.id]),
+      requeued: (record) => requeued.push(record.msgId),
+      finished: (record) => {
+        const content = record.reply?.content as ReplyContent;
+        finished.push([record.msgId, content.status]);
+        if (content.status !== "ok") failures.set(record.msgId, content.error?.code ?? content.error?.ename ?? "?");
+      },
+    },
+  );
+  const engines: EngineRecord[] = [];
+  function addEngine(): EngineRecord {
+    const engine = registry.register(Buffer.from(`engine-${engines.length}`), { pid: 0, hostname: "test", cwd: "/" });
+    engines.push(engine);
+    ledger.engineAdded(engine);
+    return engine;
   }
+  for (let i = 0; i < (options.engines ?? 2); i++) addEngine();
   function submit(msgId: string, requestMetadata: RequestMetadata = {}): TaskRecord {
-    const record: TaskRecord = {
-      msgId,
-      client: "c",
-      balanced: true,
-      submitted: Date.now(),
-      phase: "queued",
-      requestMetadata,
-      requestContent: {},
-      requestBuffers: [],
-    };
-    db.add(record);
-    scheduler.submit(record);
+    const record = request(msgId, requestMetadata);
+    ledger.open(record);
+    ledger.submit(record);
     return record;
   }
-  /** The engine answers its task successfully. */
-  function answer(record: TaskRecord): void {
-    const e = engines[record.engineId as number] as EngineRecord;
-    e.balanced.delete(record.msgId);
-    assert.equal(scheduler.onReply(record, e, { status: "ok" }, {}), true);
-    finish(record, "ok");
+  /** The engine the task runs on answers it (successfully unless told otherwise). */
+  function answer(record: TaskRecord, content: ReplyContent = { status: "ok" }, unmet = false): void {
+    assert.equal(record.phase, "running", `task ${record.msgId} runs`);
+    const engine = registry.get(record.engineId as number) as EngineRecord;
+    ledger.answer(record, engine, { content, metadata: unmet ? { unmet } : {}, buffers: [] });
   }
-  return { db, scheduler, engines, failures, submit, answer };
+  function fail(record: TaskRecord, unmet = false): void {
+    const error = unmet
+      ? toWire(new UnmetDependency("not here"), "engine")
+      : { ename: "Error", evalue: "boom", remoteStack: "", origin: "user" as const };
+    answer(record, { status: "error", error }, unmet);
+  }
+  function kill(engine: EngineRecord): void {
+    registry.remove(engine.id);
+    ledger.engineLost(engine, `engine ${engine.id} died`);
+  }
+  /** Where each task was sent, in order. */
+  function sentTo(msgId: string): number[] {
+    return sent.filter(([id]) => id === msgId).map(([, engine]) => engine);
+  }
+  function valid(): void {
+    assert.deepEqual(ledger.violations(registry.all()), []);
+  }
+  return {
+    db,
+    ledger,
+    scheduler: ledger.scheduler,
+    engines,
+    sent,
+    requeued,
+    finished,
+    failures,
+    addEngine,
+    submit,
+    answer,
+    fail,
+    kill,
+    sentTo,
+    valid,
+  };
 }
+
+/** A request as the hub records it: direct when its metadata names an engine. */
+function request(msgId: string, requestMetadata: RequestMetadata): TaskRecord {
+  return {
+    msgId,
+    client: "c",
+    balanced: requestMetadata.engine === undefined,
+    submitted: Date.now(),
+    phase: "queued",
+    requestMetadata,
+    requestContent: {},
+    requestBuffers: [],
+  };
+}
+
+function after(ids: string[], flags: Partial<Omit<DependencySpec, "ids">> = {}): DependencySpec {
+  return { ids, all: flags.all ?? true, success: flags.success ?? true, failure: flags.failure ?? false };
+}
+
+// ---- scale ----
 
 test("100,000 queued tasks: the unassigned count is exact, and ticks fail only the tasks whose queue timeout passed", () => {
   const h = harness();
   const start = Date.now();
   const records = Array.from({ length: 100_000 }, (_, i) => h.submit(`t${i}`, i % 1000 === 999 ? { timeout: 50 } : {}));
   assert.equal(h.scheduler.unassigned, 100_000 - 2, "two tasks run (hwm 1 on 2 engines)");
-  h.scheduler.tick(start + 10);
+  h.ledger.tick(start + 10);
   assert.equal(h.failures.size, 0);
-  h.scheduler.tick(Date.now() + 1000);
+  h.ledger.tick(Date.now() + 1000);
   assert.equal(h.failures.size, 100, "every 1,000th task had a 50 ms timeout");
   assert.ok([...h.failures.values()].every((code) => code === "TASK_TIMEOUT"));
   assert.equal(h.scheduler.unassigned, 100_000 - 100 - 2);
@@ -82,37 +138,20 @@ test("100,000 queued tasks: the unassigned count is exact, and ticks fail only t
   assert.equal(running.length, 2);
   for (const r of running) h.answer(r);
   assert.equal(h.scheduler.unassigned, 100_000 - 100 - 4);
-  assert.deepEqual(h.scheduler.violations(), []);
-});
-
-test("a task sent back to the queue after its engine died times out there; one running past its timeout does not", () => {
-  const h = harness();
-  const start = Date.now();
-  const first = h.submit("first", { timeout: 100, retries: 1 });
-  const second = h.submit("second", { timeout: 100 });
-  assert.deepEqual([first.phase, second.phase], ["running", "running"]);
-  h.scheduler.tick(start + 500);
-  assert.equal(h.failures.size, 0, "running tasks are past their timeout but not waiting");
-  const dead = h.engines[first.engineId as number] as EngineRecord;
-  h.scheduler.engineRemoved(dead, "engine died");
-  // Back in the queue, but the other engine is busy with `second` (hwm 1).
-  assert.equal(first.phase, "queued");
-  h.scheduler.tick(Date.now() + 500);
-  assert.equal(h.failures.get("first"), "TASK_TIMEOUT");
-  assert.equal(h.failures.has("second"), false);
-  assert.deepEqual(h.scheduler.violations(), []);
+  h.valid();
 });
 
 test("of 10,000 queued tasks, only those no live engine may take are failed after the grace period", () => {
   const h = harness({ graceMs: 60_000, hwm: 0 });
   for (let i = 0; i < 10_000; i++) h.submit(`t${i}`, i % 100 === 0 ? { targets: [7] } : {});
   assert.equal(h.scheduler.unassigned, 100, "every other task was sent (hwm 0)");
-  h.scheduler.tick(Date.now());
+  h.ledger.tick(Date.now());
   assert.equal(h.failures.size, 0, "within the grace period");
-  h.scheduler.tick(Date.now() + 120_000);
+  h.ledger.tick(Date.now() + 120_000);
   assert.equal(h.failures.size, 100);
   assert.ok([...h.failures.values()].every((code) => code === "IMPOSSIBLE_DEPENDENCY"));
   assert.equal(h.scheduler.unassigned, 0);
+  h.valid();
 });
 
 test("a task with 10,000 futures as arguments runs with every input kept, under a database bound of 10", () => {
@@ -128,4 +167,315 @@ test("a task with 10,000 futures as arguments runs with every input kept, under 
   );
   h.answer(consumer);
   assert.equal(h.db.history().length, 10, "once it finished, the bound applies again");
+});
+
+test("a failure cascades down a chain of 20,000 dependents, each failing once, without deep recursion", () => {
+  const h = harness({ hwm: 0 });
+  const head = h.submit("c0");
+  for (let i = 1; i < 20_000; i++) h.submit(`c${i}`, { after: after([`c${i - 1}`]) });
+  h.fail(head);
+  assert.equal(h.failures.size, 20_000);
+  assert.equal(h.failures.get("c19999"), "IMPOSSIBLE_DEPENDENCY");
+  assert.equal(h.finished.length, 20_000, "each task finished exactly once");
+  assert.equal(h.scheduler.unassigned, 0);
+  h.valid();
+});
+
+// ---- dependencies ----
+
+test("after: a task waits for its dependencies and runs once they all succeeded", () => {
+  const h = harness({ hwm: 0 });
+  const a = h.submit("a");
+  const b = h.submit("b");
+  const c = h.submit("c", { after: after(["a", "b"]) });
+  assert.equal(c.phase, "queued");
+  h.answer(a);
+  assert.equal(c.phase, "queued", "one of two dependencies is not enough");
+  h.answer(b);
+  assert.equal(c.phase, "running");
+  h.valid();
+});
+
+test("after with all: false runs after the first success; a failed dependency makes success-only dependents impossible", () => {
+  const h = harness({ hwm: 0 });
+  const a = h.submit("a");
+  const b = h.submit("b");
+  const any = h.submit("any", { after: after(["a", "b"], { all: false }) });
+  const strict = h.submit("strict", { after: after(["a", "b"]) });
+  h.fail(a);
+  assert.equal(any.phase, "queued", "one failure does not spoil an any-of dependency while another may succeed");
+  assert.equal(h.failures.get("strict"), "IMPOSSIBLE_DEPENDENCY");
+  assert.match(h.db.get("strict")?.reply?.content.error?.remoteStack ?? "", /boom/, "the upstream error travels as the cause");
+  h.answer(b);
+  assert.equal(any.phase, "running");
+  assert.equal(strict.phase, "done");
+  h.valid();
+});
+
+test("success and failure flags: failure-only dependents run after a failure, and become impossible after a success", () => {
+  const h = harness({ hwm: 0 });
+  const ok = h.submit("ok");
+  const bad = h.submit("bad");
+  const onFailure = h.submit("on-failure", { after: after(["bad"], { success: false, failure: true }) });
+  const onSuccessOnly = h.submit("cleanup", { after: after(["ok"], { success: false, failure: true }) });
+  const either = h.submit("either", { after: after(["ok", "bad"], { success: true, failure: true }) });
+  h.fail(bad);
+  assert.equal(onFailure.phase, "running");
+  h.answer(ok);
+  assert.equal(h.failures.get("cleanup"), "IMPOSSIBLE_DEPENDENCY");
+  assert.equal(onSuccessOnly.phase, "done");
+  assert.equal(either.phase, "running");
+  h.valid();
+});
+
+test("dependencies on finished tasks are counted at submission; invalid ones fail at once", () => {
+  const h = harness({ hwm: 0 });
+  const a = h.submit("a");
+  h.fail(a);
+  h.submit("late", { after: after(["a"]) });
+  assert.equal(h.failures.get("late"), "IMPOSSIBLE_DEPENDENCY", "a dependency that already failed");
+  h.submit("self", { after: after(["self"]) });
+  assert.equal(h.failures.get("self"), "INVALID_DEPENDENCY");
+  h.submit("unknown", { after: after(["never-submitted"]) });
+  assert.equal(h.failures.get("unknown"), "INVALID_DEPENDENCY");
+  h.valid();
+});
+
+test("follow: a task runs on the engine where its dependencies ran", () => {
+  const h = harness({ hwm: 0 });
+  const a = h.submit("a");
+  const engine = a.engineId as number;
+  h.answer(a);
+  for (let i = 0; i < 5; i++) h.submit(`f${i}`, { follow: after(["a"]) });
+  for (let i = 0; i < 5; i++) assert.deepEqual(h.sentTo(`f${i}`), [engine]);
+  h.valid();
+});
+
+test("follow across two engines cannot be met: the task fails after the grace period", () => {
+  const h = harness({ hwm: 0, graceMs: 1000 });
+  const a = h.submit("a");
+  const b = h.submit("b");
+  assert.notEqual(a.engineId, b.engineId);
+  h.answer(a);
+  h.answer(b);
+  const both = h.submit("both", { follow: after(["a", "b"]) });
+  assert.equal(both.phase, "queued");
+  h.ledger.tick(Date.now() + 5000);
+  assert.equal(h.failures.get("both"), "IMPOSSIBLE_DEPENDENCY");
+  h.valid();
+});
+
+// ---- retries, blacklists ----
+
+test("retries: a failed task runs again on another engine until its retries are used up", () => {
+  const h = harness({ engines: 3 });
+  const t = h.submit("t", { retries: 2 });
+  h.fail(t);
+  h.fail(t);
+  h.fail(t);
+  assert.deepEqual(h.requeued, ["t", "t"]);
+  assert.equal(new Set(h.sentTo("t")).size, 3, "each attempt on an engine it had not failed on");
+  assert.equal(h.failures.get("t"), "Error", "the last error is the task's outcome");
+  h.valid();
+});
+
+test("UnmetDependency blacklists the engine; when every engine refused, the task fails after the grace period", () => {
+  const h = harness({ engines: 2, graceMs: 1000 });
+  const t = h.submit("t");
+  const first = t.engineId as number;
+  h.fail(t, true);
+  assert.equal(t.phase, "running", "tried elsewhere");
+  assert.notEqual(t.engineId, first);
+  h.fail(t, true);
+  assert.equal(t.phase, "queued", "no engine left that may take it");
+  h.ledger.tick(Date.now());
+  assert.equal(t.phase, "queued", "within the grace period");
+  h.ledger.tick(Date.now() + 5000);
+  assert.equal(h.failures.get("t"), "UNMET_DEPENDENCY", "the engines' own error is the outcome");
+  h.valid();
+});
+
+test("a task every engine refused runs on an engine that registers within the grace period", () => {
+  const h = harness({ engines: 1, graceMs: 60_000 });
+  const t = h.submit("t");
+  h.fail(t, true);
+  assert.equal(t.phase, "queued");
+  const fresh = h.addEngine();
+  assert.equal(t.engineId, fresh.id);
+  assert.equal(t.phase, "running");
+  h.valid();
+});
+
+// ---- placement ----
+
+test("priorities: higher first, FIFO within a priority", () => {
+  const h = harness({ engines: 1 });
+  const blocker = h.submit("blocker");
+  h.submit("low", { priority: -1 });
+  h.submit("mid-1");
+  h.submit("high", { priority: 5 });
+  h.submit("mid-2");
+  const order: string[] = [];
+  let running: TaskRecord | undefined = blocker;
+  while (running) {
+    h.answer(running);
+    const next = h.sent.at(-1)?.[0];
+    running = next && next !== running.msgId ? h.db.get(next) : undefined;
+    if (running) order.push(running.msgId);
+  }
+  assert.deepEqual(order, ["high", "mid-1", "mid-2", "low"]);
+  h.valid();
+});
+
+test("hwm bounds the tasks on each engine; hwm 0 sends everything at once", () => {
+  const bounded = harness({ engines: 2, hwm: 2 });
+  for (let i = 0; i < 10; i++) bounded.submit(`t${i}`);
+  assert.deepEqual(
+    bounded.engines.map((e) => e.balanced.size),
+    [2, 2],
+  );
+  assert.equal(bounded.scheduler.unassigned, 6);
+  const open = harness({ engines: 2, hwm: 0 });
+  for (let i = 0; i < 10; i++) open.submit(`t${i}`);
+  assert.equal(open.scheduler.unassigned, 0);
+  assert.deepEqual(
+    open.engines.map((e) => e.balanced.size),
+    [5, 5],
+    "leastload spreads them evenly",
+  );
+  bounded.valid();
+  open.valid();
+});
+
+test("targets restrict the engines a task may run on", () => {
+  const h = harness({ engines: 3, hwm: 0 });
+  for (let i = 0; i < 6; i++) h.submit(`t${i}`, { targets: [2] });
+  assert.equal(h.engines[2]?.balanced.size, 6);
+  h.valid();
+});
+
+test("schemes: lru takes the least recently used engine whatever its load; a user scheme out of range falls back to it", () => {
+  const lru = harness({ engines: 3, hwm: 0, scheme: "lru" });
+  for (let i = 0; i < 6; i++) lru.submit(`t${i}`);
+  assert.deepEqual(
+    lru.sent.map(([, engine]) => engine),
+    [0, 1, 2, 0, 1, 2],
+  );
+  const loads: number[][] = [];
+  const wild = harness({
+    engines: 3,
+    hwm: 0,
+    scheme: (l) => {
+      loads.push([...l]);
+      return 99;
+    },
+  });
+  for (let i = 0; i < 3; i++) wild.submit(`t${i}`);
+  assert.deepEqual(
+    wild.sent.map(([, engine]) => engine),
+    [0, 1, 2],
+  );
+  assert.deepEqual(loads, [
+    [0, 0, 0],
+    [0, 0, 1],
+    [0, 1, 1],
+  ]);
+  lru.valid();
+  wild.valid();
+});
+
+// ---- engines that die, timeouts, aborts, memoization ----
+
+test("an engine that dies: its tasks with retries run elsewhere, the others fail with EngineError", () => {
+  const h = harness({ engines: 2, hwm: 0 });
+  const keep = h.submit("keep", { retries: 1 });
+  const lose = h.submit("lose");
+  const victim = h.engines[keep.engineId as number] as EngineRecord;
+  if (lose.engineId !== victim.id) h.submit("pad");
+  const lost = h.submit("lose-2", { targets: [victim.id] });
+  h.kill(victim);
+  assert.deepEqual(h.sentTo("keep"), [victim.id, 1 - victim.id]);
+  assert.equal(keep.phase, "running");
+  assert.equal(h.failures.get("lose-2"), "ENGINE_ERROR");
+  assert.equal(lost.phase, "done");
+  assert.ok(victim.balanced.has("lose-2"), "the dead engine's sets still say what it held");
+  h.valid();
+});
+
+test("a task sent back to the queue after its engine died times out there; one running past its timeout does not", () => {
+  const h = harness();
+  const start = Date.now();
+  const first = h.submit("first", { timeout: 100, retries: 1 });
+  const second = h.submit("second", { timeout: 100 });
+  assert.deepEqual([first.phase, second.phase], ["running", "running"]);
+  h.ledger.tick(start + 500);
+  assert.equal(h.failures.size, 0, "running tasks are past their timeout but not waiting");
+  h.kill(h.engines[first.engineId as number] as EngineRecord);
+  // Back in the queue, but the other engine is busy with `second` (hwm 1).
+  assert.equal(first.phase, "queued");
+  h.ledger.tick(Date.now() + 500);
+  assert.equal(h.failures.get("first"), "TASK_TIMEOUT");
+  assert.equal(h.failures.has("second"), false);
+  h.valid();
+});
+
+test("with every engine gone, queued work fails with EngineError after the grace period unless an engine registers", () => {
+  const h = harness({ engines: 1, graceMs: 1000 });
+  const running = h.submit("running");
+  const queued = h.submit("queued");
+  h.kill(h.engines[0] as EngineRecord);
+  assert.equal(h.failures.get("running"), "ENGINE_ERROR");
+  assert.match(h.scheduler.waitingReason() ?? "", /no engine is registered/);
+  h.ledger.tick(Date.now() + 5000);
+  assert.equal(h.failures.get("queued"), "ENGINE_ERROR");
+  assert.equal(running.phase, "done");
+  assert.equal(queued.phase, "done");
+  h.valid();
+});
+
+test("abort fails queued tasks (and, through them, their dependents) and leaves running ones", () => {
+  const h = harness({ engines: 1 });
+  const running = h.submit("running");
+  h.submit("queued");
+  h.submit("dependent", { after: after(["queued"]) });
+  assert.deepEqual(h.ledger.abort(["running", "queued"]), ["queued"]);
+  assert.equal(h.failures.get("queued"), "TASK_ABORTED");
+  assert.equal(h.db.get("queued")?.reply?.content.status, "aborted");
+  assert.equal(h.failures.get("dependent"), "IMPOSSIBLE_DEPENDENCY");
+  assert.equal(running.phase, "running");
+  h.valid();
+});
+
+test("pure tasks with one memo key run once: later ones share the first result, or its failure", () => {
+  const h = harness({ engines: 1, hwm: 0 });
+  const first = h.submit("first", { pure: true, memoKey: "k" });
+  const follower = h.submit("follower", { pure: true, memoKey: "k" });
+  assert.deepEqual(h.sentTo("follower"), [], "waits for the first");
+  h.answer(first);
+  assert.equal(follower.phase, "done");
+  assert.equal(follower.reply?.metadata.from_hub, true);
+  h.submit("late", { pure: true, memoKey: "k" });
+  assert.deepEqual(h.sentTo("late"), [], "answered from the stored result");
+  assert.equal(h.db.get("late")?.reply?.content.status, "ok");
+  const bad = h.submit("bad", { pure: true, memoKey: "b" });
+  h.submit("bad-follower", { pure: true, memoKey: "b" });
+  h.fail(bad);
+  assert.equal(h.failures.get("bad-follower"), "Error");
+  assert.equal(h.sent.length, 2, "only the first of each key ran");
+  h.valid();
+});
+
+test("a task depending on a direct task waits for it and runs once it finished", () => {
+  const h = harness({ hwm: 0 });
+  const engine = h.engines[0] as EngineRecord;
+  const direct = request("direct", { engine: engine.id });
+  h.ledger.open(direct);
+  h.ledger.sendDirect(direct, engine);
+  assert.ok(engine.direct.has("direct"));
+  const dependent = h.submit("dependent", { after: after(["direct"]) });
+  assert.equal(dependent.phase, "queued");
+  h.answer(direct);
+  assert.equal(engine.completed, 1);
+  assert.equal(dependent.phase, "running");
+  h.valid();
 });
