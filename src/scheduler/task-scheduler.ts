@@ -6,8 +6,10 @@
  * down a long chain of dependents is a loop in the ledger, one round per level.
  *
  * Hot state lives in plain Maps and arrays: waiting tasks indexed by the dependencies they wait
- * for, a priority queue of runnable tasks, engines in least-recently-used order, and per-task
- * blacklists. A pluggable scheme picks among the engines that may take a task.
+ * for, a priority queue of runnable tasks, engines in least-recently-used order and by load,
+ * and per-task blacklists. A pluggable scheme picks among the engines that may take a task; for
+ * the default `leastload` and for `lru`, a task any engine may run is placed from the index, at
+ * a cost that does not grow with the number of engines.
  */
 import { Dependency } from "../graph/dependency.js";
 import {
@@ -22,9 +24,10 @@ import {
 } from "../errors.js";
 import type { WireError } from "../errors.js";
 import type { Answer, Decision, LedgerView } from "./decisions.js";
+import { EnginePool } from "./engine-pool.js";
 import type { TaskRecord } from "./records.js";
 import { ReadyQueue } from "./ready-queue.js";
-import { resolveScheme } from "./schemes.js";
+import { leastload, lru, resolveScheme } from "./schemes.js";
 import type { Scheme } from "./schemes.js";
 
 /** Scheduler settings. */
@@ -94,8 +97,10 @@ export class TaskScheduler {
   private readonly deadlines = new ReadyQueue<{ id: string; priority: number }>();
   /** Tasks no live engine may take, for the grace period; the only tasks a tick looks at. */
   private readonly stranded = new Set<PendingTask>();
-  /** Engine ids, least recently used first: a Set keeps insertion order, so using one is O(1). */
-  private readonly lru = new Set<number>();
+  /** Live engines, least recently used first and by load. */
+  private readonly pool: EnginePool;
+  /** The index's answer to the scheme, for a task any engine may run (built-in schemes only). */
+  private readonly pick: ((pool: EnginePool) => number | undefined) | undefined;
   private readonly memo = new Map<string, string>();
   /** Pure tasks waiting for the first task with their memo key, by that task's id. */
   private readonly memoFollowers = new Map<string, string[]>();
@@ -110,6 +115,8 @@ export class TaskScheduler {
     private readonly options: SchedulerOptions,
   ) {
     this.scheme = resolveScheme(options.scheme);
+    this.pool = new EnginePool(options.hwm);
+    this.pick = this.scheme === leastload ? (p) => p.leastLoaded() : this.scheme === lru ? (p) => p.leastRecent() : undefined;
   }
 
   /** Tasks accepted but not yet sent to an engine. */
@@ -129,6 +136,10 @@ export class TaskScheduler {
     }
     for (const id of this.waiting.keys()) if (!this.tasks.has(id)) found.push(`waiting task ${id} is unknown`);
     for (const id of this.running) if (!this.tasks.has(id)) found.push(`running task ${id} is unknown`);
+    for (const id of this.pool.ids()) {
+      const load = this.view.load(id);
+      if (this.pool.load(id) !== load) found.push(`engine ${id} holds ${load} tasks, the scheduler counts ${this.pool.load(id)}`);
+    }
     return found;
   }
 
@@ -137,7 +148,7 @@ export class TaskScheduler {
    * when they only wait for capacity or dependencies.
    */
   waitingReason(): string | undefined {
-    if (this.lru.size > 0 || this.unassigned === 0) return undefined;
+    if (this.pool.size > 0 || this.unassigned === 0) return undefined;
     if (this.noEnginesSince === undefined) return "no engine has registered yet: tasks wait for one (the timeout flag bounds the wait)";
     return (
       `no engine is registered since ${new Date(this.noEnginesSince).toISOString()} (${this.lastEngineLoss}): ` +
@@ -160,11 +171,13 @@ export class TaskScheduler {
   adopt(record: Readonly<TaskRecord>): void {
     this.tasks.set(record.msgId, pendingTask(record));
     this.running.add(record.msgId);
+    if (record.engineId !== undefined) this.pool.setLoad(record.engineId, this.view.load(record.engineId));
   }
 
   /** An engine joined: it may take queued work. */
   engineAdded(engineId: number): Decision[] {
-    this.lru.add(engineId);
+    // Tasks it holds already (adopted on restore) count from the start.
+    this.pool.add(engineId, this.view.load(engineId));
     if (this.noEnginesSince !== undefined) {
       // The grace period was for having no engine at all; the new one is tried first.
       this.noEnginesSince = undefined;
@@ -177,7 +190,7 @@ export class TaskScheduler {
 
   /** An engine died holding `held`: those tasks are retried elsewhere or fail with EngineError. */
   engineRemoved(engineId: number, reason: string, held: Iterable<string>): Decision[] {
-    this.lru.delete(engineId);
+    this.pool.remove(engineId);
     for (const msgId of held) {
       const task = this.tasks.get(msgId);
       if (!task) continue;
@@ -192,7 +205,7 @@ export class TaskScheduler {
         this.fail(task, error);
       }
     }
-    if (this.lru.size === 0) {
+    if (this.pool.size === 0) {
       // Nothing can run what is queued until an engine registers: start the grace period.
       this.noEnginesSince ??= Date.now();
       this.lastEngineLoss = reason;
@@ -207,7 +220,8 @@ export class TaskScheduler {
    * answer is final (`accept`) or the task goes back to the queue (`requeue`).
    */
   reply(msgId: string, engineId: number, answer: Answer): Decision[] {
-    this.touch(engineId);
+    this.pool.touch(engineId);
+    this.pool.setLoad(engineId, this.view.load(engineId));
     const task = this.tasks.get(msgId);
     if (!task) return [{ kind: "accept", msgId }];
     this.running.delete(msgId);
@@ -326,7 +340,7 @@ export class TaskScheduler {
   /** Why a task no engine could take for the whole grace period fails. */
   private strandedError(task: PendingTask): WireError {
     if (task.lastError) return task.lastError;
-    if (this.lru.size === 0) {
+    if (this.pool.size === 0) {
       return toWire(
         new EngineError(
           `no engine to run task ${task.id}: every engine is gone (last: ${this.lastEngineLoss}) and none registered within ${this.options.impossibleGraceMs} ms`,
@@ -465,58 +479,49 @@ export class TaskScheduler {
   // ---- placement ----
 
   private schedule(): void {
-    if (this.ready.size === 0 || this.lru.size === 0) return;
-    const hwm = this.options.hwm;
-    // Loads as the ledger has them, plus what this pass sends (applied once the call returns).
-    const sent = new Map<number, number>();
-    let free = hwm === 0 ? Infinity : 0;
-    if (hwm > 0) for (const id of this.lru) if (this.view.load(id) < hwm) free++;
+    if (this.ready.size === 0 || this.pool.size === 0) return;
     // Tasks that cannot be placed now keep their place in line for the next pass.
     const deferred: Array<[PendingTask, number]> = [];
     try {
-      while (this.ready.size > 0 && free > 0) {
+      while (this.ready.size > 0 && this.pool.freeCount > 0) {
         const order = this.ready.nextOrder() as number;
         const task = this.ready.pop() as PendingTask;
         if (this.running.has(task.id) || !this.tasks.has(task.id)) continue;
-        const engineId = this.place(task, sent);
-        if (engineId === undefined) {
-          deferred.push([task, order]);
-          continue;
-        }
-        this.send(task, engineId);
-        const added = (sent.get(engineId) ?? 0) + 1;
-        sent.set(engineId, added);
-        if (this.view.load(engineId) + added === hwm) free--;
+        const engineId = this.place(task);
+        if (engineId === undefined) deferred.push([task, order]);
+        else this.send(task, engineId);
       }
     } finally {
       for (const [task, order] of deferred) this.ready.push(task, order);
     }
   }
 
-  /** The engine to send a task to, given what this pass already sent; undefined when none may take it now. */
-  private place(task: PendingTask, sent: ReadonlyMap<number, number>): number | undefined {
+  /** The engine to send a task to; undefined when none may take it now. */
+  private place(task: PendingTask): number | undefined {
+    if (this.pick && isUnrestricted(task)) {
+      this.unstrand(task);
+      return this.pick(this.pool);
+    }
     const allowed: number[] = [];
-    for (const id of this.lru) if (this.mayRun(task, id)) allowed.push(id);
+    for (const id of this.pool.ids()) if (this.mayRun(task, id)) allowed.push(id);
     if (allowed.length === 0) {
       task.strandedSince ??= Date.now();
       this.stranded.add(task);
       return undefined;
     }
-    task.strandedSince = undefined;
-    this.stranded.delete(task);
+    this.unstrand(task);
     const hwm = this.options.hwm;
-    const free: number[] = [];
-    const loads: number[] = [];
-    for (const id of allowed) {
-      const load = this.view.load(id) + (sent.get(id) ?? 0);
-      if (hwm > 0 && load >= hwm) continue;
-      free.push(id);
-      loads.push(load);
-    }
+    const free = hwm === 0 ? allowed : allowed.filter((id) => this.pool.load(id) < hwm);
     if (free.length === 0) return undefined;
-    const index = this.scheme(loads);
+    const index = this.scheme(free.map((id) => this.pool.load(id)));
     // A user scheme that answers out of range must not stall the queue: fall back to the LRU engine.
     return free[Number.isInteger(index) && index >= 0 && index < free.length ? index : 0];
+  }
+
+  /** Some engine may take the task: its grace period, if any, ends. */
+  private unstrand(task: PendingTask): void {
+    task.strandedSince = undefined;
+    this.stranded.delete(task);
   }
 
   private mayRun(task: PendingTask, engineId: number): boolean {
@@ -534,7 +539,9 @@ export class TaskScheduler {
   }
 
   private send(task: PendingTask, engineId: number): void {
-    this.touch(engineId);
+    // Counted at once: the ledger applies the dispatch once this call returns.
+    this.pool.touch(engineId);
+    this.pool.setLoad(engineId, this.pool.load(engineId) + 1);
     this.running.add(task.id);
     this.decisions.push({ kind: "dispatch", msgId: task.id, engineId });
   }
@@ -549,11 +556,6 @@ export class TaskScheduler {
   private watchDeadline(task: PendingTask): void {
     // A hand-made request may carry a timeout that is not a number: it never times out.
     if (Number.isFinite(task.deadline)) this.deadlines.push({ id: task.id, priority: -(task.deadline as number) });
-  }
-
-  /** Moves an engine to the most recently used end. */
-  private touch(engineId: number): void {
-    if (this.lru.delete(engineId)) this.lru.add(engineId);
   }
 
   // ---- terminal states ----
@@ -621,6 +623,11 @@ function pendingTask(record: Readonly<TaskRecord>): PendingTask {
     ...(meta.targets ? { targets: new Set(meta.targets) } : {}),
     ...(meta.timeout ? { deadline: Date.now() + meta.timeout } : {}),
   };
+}
+
+/** Whether any engine may run the task (no blacklist, targets or `follow`). */
+function isUnrestricted(task: PendingTask): boolean {
+  return task.blacklist.size === 0 && task.targets === undefined && (task.follow === undefined || task.follow.size === 0);
 }
 
 function dependenciesOf(task: PendingTask): Dependency[] {

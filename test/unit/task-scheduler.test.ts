@@ -479,3 +479,21 @@ test("a task depending on a direct task waits for it and runs once it finished",
   assert.equal(dependent.phase, "running");
   h.valid();
 });
+
+test("500 engines: leastload fills the least loaded, least recently used engines first; blacklisted tasks go elsewhere", () => {
+  const h = harness({ engines: 500, hwm: 3 });
+  for (let i = 0; i < 1000; i++) h.submit(`t${i}`);
+  assert.ok(
+    h.engines.every((e) => e.balanced.size === 2),
+    "two rounds over every engine",
+  );
+  assert.deepEqual(
+    h.sent.slice(0, 500).map(([, engine]) => engine),
+    h.engines.map((e) => e.id),
+  );
+  const first = h.db.get("t0") as TaskRecord;
+  h.fail(first, true);
+  assert.equal(first.phase, "running");
+  assert.notEqual(first.engineId, h.sentTo("t0")[0], "not on the engine that refused it");
+  h.valid();
+});
