@@ -252,7 +252,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 
   /**
    * Resolves when at least `n` engines are registered; rejects with TimeoutError after
-   * `timeout` ms, or with the signal's reason when `signal` aborts.
+   * `timeout` ms (default 60 000), or with the signal's reason when `signal` aborts.
    */
   async waitForEngines(n: number, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<number[]> {
     checkOptions(options, ["timeout", "signal"], "waitForEngines");

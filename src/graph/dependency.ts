@@ -3,16 +3,32 @@
  * id), satisfied by successes, failures or both. The scheduler evaluates it against the sets of
  * finished tasks; the client sends it as JSON. Pure: no I/O.
  */
+import { fillDefaults } from "../options.js";
 
-/** Options of a dependency. Defaults: `all: true, success: true, failure: false`. */
+/** Options of a dependency. */
 export interface DependencyOptions {
-  /** Every id must finish (true, default) or any one of them (false). */
-  all?: boolean | undefined;
-  /** A successful finish satisfies it (default true). */
-  success?: boolean | undefined;
-  /** A failed finish satisfies it (default false). */
-  failure?: boolean | undefined;
+  /**
+   * Every id must finish (true) or any one of them (false).
+   * @default true
+   */
+  readonly all?: boolean | undefined;
+  /**
+   * A successful finish satisfies it.
+   * @default true
+   */
+  readonly success?: boolean | undefined;
+  /**
+   * A failed finish satisfies it.
+   * @default false
+   */
+  readonly failure?: boolean | undefined;
 }
+
+/** Dependency options with their defaults in place. */
+export type FilledDependencyOptions = { readonly [K in keyof DependencyOptions]-?: boolean };
+
+/** The defaults of {@link DependencyOptions}: IPython Parallel's. */
+export const kDefaultDependencyOptions: FilledDependencyOptions = Object.freeze({ all: true, success: true, failure: false });
 
 /** Anything carrying msg ids: an AsyncResult or a submitted task. */
 export interface HasMsgIds {
@@ -69,14 +85,14 @@ function flattenIds(input: DependencyInput): string[] {
 }
 
 /** Applies defaults and refuses unknown keys, non-booleans, and a dependency nothing could meet. */
-function resolveOptions(options: DependencyOptions): { all: boolean; success: boolean; failure: boolean } {
+function resolveOptions(options: DependencyOptions): FilledDependencyOptions {
   if (options === null || typeof options !== "object")
     throw new TypeError(`Dependency options must be an object, got ${describe(options)}`);
   for (const key of Object.keys(options)) {
     if (!(OPTION_NAMES as readonly string[]).includes(key))
       throw new TypeError(`Dependency: unknown option ${JSON.stringify(key)} (valid: ${OPTION_NAMES.join(", ")})`);
   }
-  const resolved = { all: options.all ?? true, success: options.success ?? true, failure: options.failure ?? false };
+  const resolved = fillDefaults(kDefaultDependencyOptions, options);
   for (const name of OPTION_NAMES) {
     if (typeof resolved[name] !== "boolean")
       throw new TypeError(`Dependency option ${name} must be a boolean, got ${describe(options[name])}`);

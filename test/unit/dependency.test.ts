@@ -164,6 +164,18 @@ test("bad options and ids are refused with what was wrong", () => {
     name: "TypeError",
     message: /option all must be a boolean, got "yes"/,
   });
+  for (const name of ["success", "failure"]) {
+    assert.throws(() => new Dependency(["a"], { [name]: 1 }), {
+      name: "TypeError",
+      message: new RegExp(`option ${name} must be a boolean, got 1`),
+    });
+  }
+  assert.deepEqual(new Dependency(["a"], { all: undefined, failure: undefined }).toJSON(), {
+    ids: ["a"],
+    all: true,
+    success: true,
+    failure: false,
+  });
   assert.throws(() => new Dependency(["a"], { sucess: false } as never), {
     name: "TypeError",
     message: /unknown option "sucess" \(valid: all, success, failure\)/,
