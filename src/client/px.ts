@@ -12,6 +12,7 @@ import type { DirectView } from "./direct-view.js";
 import { validateTargetSpec } from "./targets.js";
 import type { TargetSpec } from "./targets.js";
 import type { TaskEntry } from "./task-entry.js";
+import { checkBooleans, checkOptions } from "../options.js";
 
 /** Flags of `.px`, `.pxcell` and `.pxconfig` (IPython's `%%px` options). */
 export interface PxFlags {
@@ -227,12 +228,37 @@ function describeError(error: Error): string {
 
 /** Options of a {@link PxSession}. */
 export interface PxSessionOptions {
-  /** Where output goes (default: process.stdout, values via util.inspect). */
-  display?: Partial<PxDisplay>;
-  /** Default targets (default: the view's own). */
-  targets?: TargetSpec;
-  /** Default blocking mode (default true). */
-  block?: boolean;
+  /**
+   * Where output goes and how values look.
+   * @default process.stdout, values via util.inspect
+   */
+  readonly display?: Partial<PxDisplay>;
+  /**
+   * Default targets.
+   * @default the view's own
+   */
+  readonly targets?: TargetSpec;
+  /**
+   * Default blocking mode.
+   * @default true
+   */
+  readonly block?: boolean;
+}
+
+/** Checks the options px sessions and tags share, naming `where`, the option and the value. */
+function checkPxOptions(options: PxSessionOptions & PxOptions, known: readonly string[], where: string): void {
+  checkOptions(options, known, where);
+  checkBooleans(options, ["block", "quiet"], where);
+  if (options.targets !== undefined) validateTargetSpec(options.targets);
+  const display: unknown = options.display;
+  if (display === undefined) return;
+  if (display === null || typeof display !== "object")
+    throw new TypeError(`${where}: display must be an object with write and inspect functions, got ${JSON.stringify(display)}`);
+  for (const name of ["write", "inspect"] as const) {
+    const value: unknown = (display as Record<string, unknown>)[name];
+    if (value !== undefined && typeof value !== "function")
+      throw new TypeError(`${where}: display.${name} must be a function, got ${JSON.stringify(value)}`);
+  }
 }
 
 /**
@@ -252,6 +278,7 @@ export class PxSession {
     readonly view: DirectView,
     options: PxSessionOptions = {},
   ) {
+    checkPxOptions(options, ["display", "targets", "block"], "PxSession");
     this.targets = options.targets ?? view.targets;
     this.block = options.block ?? true;
     this.display = {
@@ -334,12 +361,21 @@ function aborted(signal: AbortSignal | undefined): Promise<false> {
 
 /** Options of {@link makePx}. */
 export interface PxOptions {
-  /** Engines to run on (default: the view's targets). */
-  targets?: TargetSpec;
-  /** Print nothing; only return the values (default false). */
-  quiet?: boolean;
-  /** Where output goes and how values look (default: process.stdout, util.inspect). */
-  display?: Partial<PxDisplay>;
+  /**
+   * Engines to run on.
+   * @default the view's targets
+   */
+  readonly targets?: TargetSpec;
+  /**
+   * Print nothing; only return the values.
+   * @default false
+   */
+  readonly quiet?: boolean;
+  /**
+   * Where output goes and how values look.
+   * @default process.stdout, values via util.inspect
+   */
+  readonly display?: Partial<PxDisplay>;
 }
 
 /** A template tag that runs its code on a view's engines; see {@link makePx}. */
@@ -360,6 +396,7 @@ export interface PxTag {
  * CompositeError that awaiting the result gives.
  */
 export function makePx(view: DirectView, options: PxOptions = {}): PxTag {
+  checkPxOptions(options, ["targets", "quiet", "display"], "makePx");
   const quiet = { write: () => {} };
   const session = new PxSession(view, {
     ...(options.targets === undefined ? {} : { targets: options.targets }),

@@ -16,7 +16,9 @@ import {
   RemoteError,
   SerializationError,
   TaskGraph,
+  PxSession,
   TimeoutError,
+  makePx,
   requireModules,
 } from "../../src/index.js";
 import type { TaskMetadata } from "../../src/index.js";
@@ -507,6 +509,13 @@ describe("IPython Parallel conformance on 2 real engines", () => {
       [() => t.rc.shutdown({ hub: "yes" as never }), /shutdown: hub must be a boolean, got "yes"/],
       [() => t.rc.shutdown({ targets: [0, -1] }), /shutdown: targets must be an engine id or a list of engine ids, got \[0,-1\]/],
       [() => t.rc.shutdown({ targets: "0" as never }), /shutdown: targets must be an engine id or a list of engine ids, got "0"/],
+      [() => makePx(t.rc.view(), { quiet: "yes" as never }), /makePx: quiet must be a boolean, got "yes"/],
+      [() => makePx(t.rc.view(), { display: 5 as never }), /makePx: display must be an object with write and inspect functions, got 5/],
+      [() => makePx(t.rc.view(), { display: { write: "stdout" as never } }), /makePx: display.write must be a function, got "stdout"/],
+      [() => makePx(t.rc.view(), { targets: 1.5 }), /targets: engine id must be an integer, got 1.5/],
+      [() => makePx(t.rc.view(), { bogus: 1 } as never), /makePx: unknown option "bogus"/],
+      [() => new PxSession(t.rc.view(), { block: "no" as never }), /PxSession: block must be a boolean, got "no"/],
+      [() => new PxSession(t.rc.view(), { display: { inspect: 1 as never } }), /PxSession: display.inspect must be a function, got 1/],
     ];
     for (const [call, message] of cases) await assert.rejects(async () => await call(), message);
     assert.deepEqual(await t.rc.view().apply(() => 1), [1, 1], "nothing was shut down");
