@@ -3,7 +3,7 @@
  * dependencies, task graphs, executors, visualization and errors.
  */
 export { Cluster, registerLauncher, validateClusterOptions } from "./cluster/cluster.js";
-export type { ClusterOptions, ClusterFile } from "./cluster/cluster.js";
+export type { ClusterOptions, ClusterFile, FilledClusterOptions } from "./cluster/cluster.js";
 export type { LogLevel } from "./connection/logger.js";
 export type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./cluster/launchers/launcher.js";
 export { LocalLauncher } from "./cluster/launchers/local.js";
