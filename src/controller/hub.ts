@@ -106,8 +106,12 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly restoring = new Map<string, TaskRecord>();
   /** Engines of the predecessor that have not registered again yet. */
   private readonly awaited = new Set<number>();
+  /** Restored, and the engines of the predecessor may still register again. */
+  private restoreOpen = false;
   private restoreWindowMs = 0;
   private restoreTimer: NodeJS.Timeout | undefined;
+  /** Direct requests for engines of the predecessor that have not registered again yet, by engine id. */
+  private readonly heldDirect = new Map<number, TaskRecord[]>();
   /** Bound addresses, once started. */
   endpoints!: HubEndpoints;
   readonly started = Date.now();
@@ -157,8 +161,8 @@ export class Hub extends EventEmitter<HubEvents> {
     this.stall = new StallMeter(this.options.heartbeatInterval);
     this.monitor = setInterval(() => this.checkLiveness(), this.options.heartbeatInterval);
     this.endpoints = { client: client.endpoint, engine: engine.endpoint };
-    if (this.restoring.size > 0 && this.awaited.size === 0) this.rerunRestored();
-    else if (this.restoring.size > 0) this.restoreTimer = setTimeout(() => this.rerunRestored(), this.restoreWindowMs);
+    if (this.restoreOpen && this.awaited.size === 0) this.rerunRestored();
+    else if (this.restoreOpen) this.restoreTimer = setTimeout(() => this.rerunRestored(), this.restoreWindowMs);
     return this.endpoints;
   }
 
@@ -246,10 +250,20 @@ export class Hub extends EventEmitter<HubEvents> {
     this.sendDirect(record, "is not registered");
   }
 
-  /** Puts a direct-view task in its engine's queue, or fails it when that engine is gone. */
+  /**
+   * Puts a direct-view task in its engine's queue. While a restored controller waits for the
+   * engines of its predecessor, a task for one of them waits for it to register again;
+   * otherwise a task for an absent engine fails.
+   */
   private sendDirect(record: TaskRecord, absence: string): void {
     const engineId = record.requestMetadata.engine as number;
     const engine = this.registry.get(engineId);
+    if (!engine && this.awaited.has(engineId)) {
+      const held = this.heldDirect.get(engineId);
+      if (held) held.push(record);
+      else this.heldDirect.set(engineId, [record]);
+      return;
+    }
     if (!engine) {
       this.ledger.fail(
         record,
@@ -272,10 +286,17 @@ export class Hub extends EventEmitter<HubEvents> {
     for (const record of records) this.restoring.set(record.msgId, record);
     for (const id of engineIds) this.awaited.add(id);
     this.restoreWindowMs = windowMs;
+    this.restoreOpen = true;
   }
 
+  /**
+   * The restore window closed (every engine of the predecessor is back, or its time is up): the
+   * rest of the predecessor's tasks run again, and direct requests still held for an engine
+   * that did not come back fail.
+   */
   private rerunRestored(): void {
     clearTimeout(this.restoreTimer);
+    this.restoreOpen = false;
     this.awaited.clear();
     const records = [...this.restoring.values()];
     this.restoring.clear();
@@ -283,6 +304,26 @@ export class Hub extends EventEmitter<HubEvents> {
       if (record.balanced) this.ledger.submit(record);
       else this.sendDirect(record, "did not come back after the controller was restored, so the task did not run");
     }
+    const held = [...this.heldDirect.values()].flat();
+    this.heldDirect.clear();
+    for (const record of held)
+      this.sendDirect(record, `did not register again within ${this.restoreWindowMs} ms after the controller was restored`);
+  }
+
+  /**
+   * An engine of the predecessor registered again: the predecessor's direct tasks it does not
+   * hold go to it first (it never received them), then the requests that waited for it, in
+   * the order they came.
+   */
+  private releaseDirect(engine: EngineRecord): void {
+    for (const record of [...this.restoring.values()]) {
+      if (record.balanced || record.requestMetadata.engine !== engine.id) continue;
+      this.restoring.delete(record.msgId);
+      this.sendDirect(record, "is not registered");
+    }
+    const held = this.heldDirect.get(engine.id) ?? [];
+    this.heldDirect.delete(engine.id);
+    for (const record of held) this.sendDirect(record, "is not registered");
   }
 
   /** A re-registering engine still holds these tasks of the predecessor: they stay with it. */
@@ -392,7 +433,10 @@ export class Hub extends EventEmitter<HubEvents> {
     this.send(this.engineChannel, identity, "registration_reply", { id: engine.id, heartbeatInterval: this.options.heartbeatInterval });
     if (info.readopt === true && Array.isArray(info.held)) this.adoptHeld(engine, info.held);
     this.ledger.engineAdded(engine);
-    if (this.awaited.delete(engine.id) && this.awaited.size === 0) this.rerunRestored();
+    if (this.awaited.delete(engine.id)) {
+      this.releaseDirect(engine);
+      if (this.awaited.size === 0) this.rerunRestored();
+    }
     this.notifyClients({ event: "registration", id: engine.id, info: { pid: engine.pid, hostname: engine.hostname } });
     this.emit("registration", engine);
   }

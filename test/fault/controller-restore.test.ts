@@ -159,3 +159,45 @@ test("a client that stays connected through kill -9 and --restore gets every out
     await t.stop();
   }
 });
+
+test("a direct request to an engine that has not registered again with a restored controller waits for it, and fails clearly past the bound", async () => {
+  // Restore windows of 3 liveness limits: 3 × 500 ms × (3 + 1) = 6 s.
+  const t = await startTestCluster({ n: 2, db: "sqlite", heartbeatInterval: 500 });
+  const pid1 = (await t.rc.view(1).apply(() => process.pid)) as number;
+  try {
+    // A stopped engine's supervisor does not beat for it, so it registers again only once continued.
+    process.kill(pid1, "SIGSTOP");
+    process.kill(t.cluster.controller?.pid as number, "SIGKILL");
+    await t.cluster.startController({ restore: true });
+    const waiting = t.rc.view(1).apply(() => `engine ${engineId} after the restore`);
+    // The controller reads one client's messages in order: it holds the request now.
+    await t.rc.queueStatus();
+    process.kill(pid1, "SIGCONT");
+    assert.equal(await waiting, "engine 1 after the restore");
+
+    process.kill(pid1, "SIGSTOP");
+    process.kill(t.cluster.controller?.pid as number, "SIGKILL");
+    await t.cluster.startController({ restore: true });
+    const started = Date.now();
+    await assert.rejects(
+      t.rc.view(1).apply(() => "never"),
+      (error: unknown) => {
+        assert.ok(error instanceof EngineError, String(error));
+        assert.match((error as Error).message, /engine 1 did not register again within 6000 ms after the controller was restored/);
+        return true;
+      },
+    );
+    assert.ok(Date.now() - started >= 5_000, "it waited for the engine");
+    const back = new Promise<void>((resolve) => t.rc.on("registration", ({ id }) => id === 1 && resolve()));
+    process.kill(pid1, "SIGCONT");
+    await back;
+    assert.equal(await t.rc.view(1).apply(() => engineId), 1, "the engine is adopted once it comes back");
+  } finally {
+    try {
+      process.kill(pid1, "SIGCONT");
+    } catch {
+      // Already gone.
+    }
+    await t.stop();
+  }
+});

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   Client,
@@ -105,6 +108,34 @@ describe("LoadBalancedView on 2 real engines", () => {
     assert.equal(await b, "b");
     assert.ok((meta(b).started as number) >= (meta(a).completed as number));
     assert.deepEqual(meta(b).dependsOn, [{ msgId: a.msgIds[0], kind: "after" }]);
+  });
+
+  test("after and futures: load-balanced tasks wait for a direct-view task and run once it finished", async () => {
+    const go = path.join(os.tmpdir(), `parallax-go-${process.pid}-${Date.now()}`);
+    const gate = (file: string) =>
+      new Promise<string>((resolve) => {
+        const fsm = require("node:fs") as typeof import("node:fs");
+        const poll = setInterval(() => {
+          if (!fsm.existsSync(file)) return;
+          clearInterval(poll);
+          resolve("direct");
+        }, 10);
+      });
+    try {
+      const direct = t.rc.view(0).apply(gate, go);
+      const lview = t.rc.loadBalancedView();
+      const dependent = lview.with({ after: direct }).apply(() => "after the direct task");
+      const consumer = lview.apply((s: string) => `${s}, passed on`, direct);
+      // The controller reads one client's messages in order: both wait for the direct task now.
+      assert.equal((await t.rc.queueStatus()).unassigned, 2);
+      fs.writeFileSync(go, "");
+      assert.equal(await direct, "direct");
+      assert.equal(await dependent.get({ timeout: 20_000 }), "after the direct task");
+      assert.equal(await consumer.get({ timeout: 20_000 }), "direct, passed on");
+      assert.ok((meta(dependent).started as number) >= (meta(direct).completed as number));
+    } finally {
+      fs.rmSync(go, { force: true });
+    }
   });
 
   test("follow: a task runs on the engine where its dependency ran", async () => {
