@@ -32,6 +32,7 @@ import { Executor } from "./executor.js";
 import type { ExecutorOptions } from "./executor.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import type { ClientPort, QueueStatus, Submission } from "./client-port.js";
+import { RecentIds } from "./recent-ids.js";
 import { SendWindow } from "./send-window.js";
 import type { ProgressBarFactory } from "./progress-bar.js";
 import { terminalProgressBar } from "./terminal-progress.js";
@@ -142,7 +143,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private readonly engines = new Map<number, { pid?: number; hostname?: string }>();
   private readonly outstanding = new Map<string, TaskEntry>();
   private readonly queries = new Map<string, { resolve: (a: QueryAnswer) => void; reject: (e: Error) => void }>();
-  private readonly historyIds: string[] = [];
+  private readonly historyIds = new RecentIds(HISTORY_LIMIT);
   private readonly window: SendWindow<Submission>;
   private heartbeat: NodeJS.Timeout | undefined;
   private lastHeard = Date.now();
@@ -211,7 +212,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 
   /** Msg ids submitted by this client, oldest first (the most recent 100 000). */
   get history(): string[] {
-    return [...this.historyIds];
+    return this.historyIds.list();
   }
 
   /** Msg ids still waiting for a result. */
@@ -553,7 +554,6 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private track(entry: TaskEntry): TaskEntry {
     this.outstanding.set(entry.msgId, entry);
     this.historyIds.push(entry.msgId);
-    if (this.historyIds.length > HISTORY_LIMIT) this.historyIds.splice(0, this.historyIds.length - HISTORY_LIMIT);
     return entry;
   }
 
