@@ -3,12 +3,17 @@
  * many results were lost (never settled by the deadline: hung), wrong or duplicated, and the
  * controller's peak RSS. Prints one JSON line; exits non-zero when anything was lost.
  *
- *   npm run build && node dist/bench/scale-soak.js [--scenario all|backlog|unfinished|stall|restore]
- *     [--backlog-seconds 600] [--unfinished 100000] [--stall-seconds 20] [--restore-rounds 100]
+ *   npm run build && node dist/bench/scale-soak.js [--scenario all|backlog|unfinished|map|clients|stall|restore]
+ *     [--backlog-seconds 600] [--unfinished 100000] [--map-items 200000] [--clients 100] [--client-tasks 500]
+ *     [--stall-seconds 20] [--restore-rounds 100]
  *
  * - backlog: a queue that takes `--backlog-seconds` to drain on 2 engines, so most tasks wait
  *   far longer than a minute before they run.
  * - unfinished: `--unfinished` tasks submitted at once, all outstanding together.
+ * - map: one load-balanced map of `--map-items` items with chunksize 1, its rate in each tenth
+ *   of the run (a falling rate means a cost that grows with the backlog) and the controller's
+ *   RSS, which the clients' send window must keep bounded.
+ * - clients: `--clients` clients connect and each submits `--client-tasks` tasks at once.
  * - stall: the controller is stopped (SIGSTOP) for `--stall-seconds` with tasks in flight, then
  *   continued; every engine must still be there and every result must arrive.
  * - restore: `--restore-rounds` rounds of a mixed workload (queued, running, dependent, memoized,
@@ -19,14 +24,17 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { Cluster } from "../src/index.js";
-import type { AsyncResult, Client } from "../src/index.js";
+import { Client, Cluster } from "../src/index.js";
+import type { AsyncResult } from "../src/index.js";
 
 const { values } = parseArgs({
   options: {
     scenario: { type: "string", default: "all" },
     "backlog-seconds": { type: "string", default: "600" },
     unfinished: { type: "string", default: "100000" },
+    "map-items": { type: "string", default: "200000" },
+    clients: { type: "string", default: "100" },
+    "client-tasks": { type: "string", default: "500" },
     "stall-seconds": { type: "string", default: "20" },
     "restore-rounds": { type: "string", default: "100" },
   },
@@ -40,8 +48,11 @@ interface Outcome {
   wrong_or_duplicated: number;
   errors: number;
   controller_peak_rss_mb: number;
-  [extra: string]: number;
+  [extra: string]: number | number[];
 }
+
+/** A map's results still missing after its progress stood still this long are counted as hung. */
+const STALLED_MS = 120_000;
 
 function rssMb(pid: number | undefined): number {
   if (pid === undefined) return 0;
@@ -167,6 +178,120 @@ async function unfinished(count: number): Promise<Outcome> {
   });
 }
 
+/**
+ * Waits until `ar` is ready, or until its progress stood still for STALLED_MS; samples its rate
+ * (items per second) in each tenth of `items`.
+ */
+async function watchMap(ar: AsyncResult<unknown[]>, items: number): Promise<{ byTenth: number[] }> {
+  const byTenth: number[] = [];
+  // When the last tenth ended, and the previous sample: a tenth's end is interpolated between samples.
+  let tenthEnded = Date.now();
+  let before = { at: tenthEnded, done: 0 };
+  let movedAt = tenthEnded;
+  // One wait for the whole run: each wait() subscribes to every message's completion.
+  const finished = ar.wait().then(() => true);
+  for (;;) {
+    const ready = await Promise.race([finished, new Promise<false>((resolve) => setTimeout(() => resolve(false), 1_000))]);
+    const sample = { at: Date.now(), done: ready ? items : ar.progress };
+    if (sample.done > before.done) movedAt = sample.at;
+    for (
+      let end = ((byTenth.length + 1) * items) / 10;
+      byTenth.length < 10 && sample.done >= end;
+      end = ((byTenth.length + 1) * items) / 10
+    ) {
+      const at = before.at + ((end - before.done) / (sample.done - before.done)) * (sample.at - before.at);
+      byTenth.push(Math.round(items / 10 / Math.max((at - tenthEnded) / 1000, 0.001)));
+      tenthEnded = at;
+    }
+    before = sample;
+    if (ready || sample.at - movedAt > STALLED_MS) return { byTenth };
+  }
+}
+
+/** Counts a settled map's results: each item must be `expected(i)`; errors stand in for failed items. */
+function countItems(
+  values: unknown[] | undefined,
+  items: number,
+  expected: (i: number) => unknown,
+): { lost: number; wrong: number; errors: number } {
+  if (values === undefined) return { lost: items, wrong: 0, errors: 0 };
+  const errors = values.filter((v) => v instanceof Error).length;
+  const wrong = values.filter((v, i) => !(v instanceof Error) && v !== expected(i)).length;
+  return { lost: items - values.length, wrong, errors };
+}
+
+/** One map of `items` no-op items with chunksize 1, submitted at once. */
+async function bigMap(items: number): Promise<Outcome> {
+  return withCluster({}, async (cluster, rc) => {
+    const rss = rssSampler(cluster);
+    const started = Date.now();
+    const ar = rc
+      .loadBalancedView()
+      .with({ chunksize: 1 })
+      .map(
+        (x: number) => x + 1,
+        Array.from({ length: items }, (_, i) => i),
+      );
+    const submitSeconds = (Date.now() - started) / 1000;
+    const { byTenth } = await watchMap(ar, items);
+    const values = ar.ready() ? await ar.get({ returnExceptions: true }) : undefined;
+    const seconds = (Date.now() - started) / 1000;
+    const counted = countItems(values, items, (i) => i + 1);
+    return {
+      tasks: items,
+      seconds,
+      lost: counted.lost,
+      wrong_or_duplicated: counted.wrong,
+      errors: counted.errors,
+      controller_peak_rss_mb: rss.stop(),
+      submit_seconds: submitSeconds,
+      items_per_s: Math.round(items / seconds),
+      items_per_s_by_tenth: byTenth,
+    };
+  });
+}
+
+/** `clients` clients connect at once and each submits `tasks` tasks at once. */
+async function manyClients(clients: number, tasks: number): Promise<Outcome> {
+  return withCluster({}, async (cluster) => {
+    const rss = rssSampler(cluster);
+    const started = Date.now();
+    const connected = await Promise.all(Array.from({ length: clients }, () => Client.connect({ connectionFile: cluster.files.client })));
+    const totals = { lost: 0, wrong: 0, errors: 0 };
+    const inputs = Array.from({ length: tasks }, (_, i) => i);
+    try {
+      await Promise.all(
+        connected.map(async (client, c) => {
+          const ar = client.loadBalancedView().map(
+            (x: number, k: number) => x * 1000 + k,
+            inputs,
+            inputs.map(() => c),
+          );
+          await watchMap(ar, tasks);
+          const values = ar.ready() ? await ar.get({ returnExceptions: true }) : undefined;
+          const counted = countItems(values, tasks, (i) => i * 1000 + c);
+          totals.lost += counted.lost;
+          totals.wrong += counted.wrong;
+          totals.errors += counted.errors;
+        }),
+      );
+    } finally {
+      await Promise.all(connected.map((client) => client.close()));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    return {
+      tasks: clients * tasks,
+      seconds,
+      lost: totals.lost,
+      wrong_or_duplicated: totals.wrong,
+      errors: totals.errors,
+      controller_peak_rss_mb: rss.stop(),
+      clients,
+      tasks_per_s: Math.round((clients * tasks) / seconds),
+    };
+  });
+}
+
 /** Tasks of 20 ms in flight while the controller is stopped for `seconds`. */
 async function stall(seconds: number): Promise<Outcome> {
   return withCluster({}, async (cluster, rc) => {
@@ -250,6 +375,8 @@ async function restore(rounds: number): Promise<Outcome> {
 const scenarios: Record<string, () => Promise<Outcome>> = {
   backlog: () => backlog(Number(values["backlog-seconds"])),
   unfinished: () => unfinished(Number(values.unfinished)),
+  map: () => bigMap(Number(values["map-items"])),
+  clients: () => manyClients(Number(values.clients), Number(values["client-tasks"])),
   stall: () => stall(Number(values["stall-seconds"])),
   restore: () => restore(Number(values["restore-rounds"])),
 };
