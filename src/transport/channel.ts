@@ -3,9 +3,9 @@
  * `send()` and `receive()` per socket (a second one fails with EBUSY), so every writer goes
  * through the queue and every message is read by the loop.
  *
- * What is queued within one turn of the event loop goes out together: the queue is sent from
- * `setImmediate`, as batches (see `src/protocol/batch.ts`), one per peer and turn unless it is
- * large. A send costs per frame far more than per byte, so this is what lets a busy process
+ * What is queued within one turn of the event loop goes out together: after the turn's first
+ * message, which leaves at once, the queue is sent from `setImmediate`, as batches (see
+ * `src/protocol/batch.ts`), one per peer and turn unless it is large. A send costs per frame far more than per byte, so this is what lets a busy process
  * move thousands of small messages a second.
  */
 import * as zmq from "zeromq";
@@ -34,6 +34,8 @@ export class Channel {
   private reading: Promise<void> | undefined;
   /** Messages handed to the socket so far: how {@link flush} sees progress. */
   private sent = 0;
+  /** Something was sent in this turn of the event loop: what comes next waits for the turn's end. */
+  private sentThisTurn = false;
 
   constructor(
     readonly socket: ZmqSocket,
@@ -89,15 +91,22 @@ export class Channel {
   }
 
   /**
-   * Queues already-encoded frames (`[routing ids…, DELIMITER, …]`). They are sent, in order per
-   * peer, once the current turn of the event loop is over.
+   * Queues already-encoded frames (`[routing ids…, DELIMITER, …]`) and sends them in order per
+   * peer: the first message of a turn of the event loop at once (a lone round trip waits for
+   * nothing), what follows in the same turn together once the turn is over.
    */
   sendFrames(frames: Buffer[]): void {
     if (this.closed) return;
     this.queue.push(frames);
     if (this.pumping) return;
     this.pumping = true;
-    setImmediate(() => void this.pump());
+    if (this.sentThisTurn) {
+      setImmediate(() => void this.pump());
+      return;
+    }
+    this.sentThisTurn = true;
+    setImmediate(() => (this.sentThisTurn = false));
+    void this.pump();
   }
 
   private async pump(): Promise<void> {
@@ -148,11 +157,18 @@ export class Channel {
  * batches. Messages to different peers have no order between them on a ROUTER anyway.
  */
 function batchesByPeer(messages: readonly Buffer[][]): Batch[] {
+  if (messages.length === 1) {
+    // A message alone in its turn (a round trip at a time): no grouping to do.
+    const frames = messages[0] as Buffer[];
+    const start = Math.max(envelopeStart(frames), 0);
+    return packBatches(frames.slice(0, start), [frames.slice(start)]);
+  }
   const peers = new Map<string, { identities: Buffer[]; messages: Buffer[][] }>();
   for (const frames of messages) {
     const start = Math.max(envelopeStart(frames), 0);
     const identities = frames.slice(0, start);
-    const key = identities.map((id) => id.toString("latin1")).join("\u0000");
+    const key =
+      identities.length === 1 ? (identities[0] as Buffer).toString("latin1") : identities.map((id) => id.toString("latin1")).join("\u0000");
     let peer = peers.get(key);
     if (!peer) peers.set(key, (peer = { identities, messages: [] }));
     peer.messages.push(start === 0 ? frames : frames.slice(start));
