@@ -23,6 +23,7 @@ import { newMsgId } from "../protocol/message.js";
 import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
 import { Channel, connectDealer, newCodec } from "../transport/channel.js";
+import { HeartMonitor } from "../transport/heart.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
 import { onAbort, validateSignal } from "../abort.js";
 import { AsyncResult, WAIT_INTERACTIVE_OPTIONS } from "./async-result.js";
@@ -146,6 +147,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private readonly historyIds = new RecentIds(HISTORY_LIMIT);
   private readonly window: SendWindow<Submission>;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Pings the controller's heart, which answers even while its main socket is busy. */
+  private readonly heart: HeartMonitor | undefined;
   private lastHeard = Date.now();
   /** The controller missed its heartbeats and has not answered since. */
   private interrupted = false;
@@ -178,6 +181,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
       (message) => this.onDamaged(message),
     );
     this.window = new SendWindow(options.maxInFlight, (s) => this.send("apply_request", s.content, s.metadata, s.buffers, s.entry.msgId));
+    if (connection.heartbeatUrl)
+      this.heart = new HeartMonitor(connection.heartbeatUrl, () => (this.lastHeard = Date.now()), connection.curveServerKey);
   }
 
   /** Connects to a running cluster (see {@link ConnectOptions}). */
@@ -464,6 +469,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heart?.close();
     const lost = this.lostError !== undefined;
     const requests = this.outstanding.size;
     if (!lost) this.window.release();
@@ -717,6 +723,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
         this.emit("disconnected");
       }
       this.send("ping", {}, {}, [], newMsgId());
+      this.heart?.ping();
     }, interval);
     this.heartbeat.unref();
   }
@@ -752,6 +759,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     if (this.lostError) return;
     this.lostError = error;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heart?.close();
     this.failEverything(error);
   }
 

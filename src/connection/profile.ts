@@ -20,6 +20,8 @@ export interface ConnectionInfo {
   profile: string;
   /** Milliseconds between heartbeats. */
   heartbeatInterval: number;
+  /** `tcp://host:port` of the controller's heart, which echoes clients' pings (client files only). */
+  heartbeatUrl?: string;
   controllerPid: number;
   /** Dashboard address, when served. */
   dashboardUrl?: string;

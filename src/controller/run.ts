@@ -28,6 +28,7 @@ import type { ConnectionInfo } from "../connection/profile.js";
 import { newKey } from "../protocol/message.js";
 import { registerScheme } from "../scheduler/schemes.js";
 import type { Scheme } from "../scheduler/schemes.js";
+import { startHeart } from "../transport/heart.js";
 import { Dashboard, newDashboardToken, tokenOf } from "./dashboard.js";
 import { Hub } from "./hub.js";
 import { SqliteTaskDatabase } from "./sqlite-db.js";
@@ -102,6 +103,11 @@ function integerOption(name: string, raw: string, min: number): number {
   return value;
 }
 
+/** The address to bind for `--ip`, in ZeroMQ's spelling (`*` for every interface). */
+function bindHost(ip: string): string {
+  return ip === "0.0.0.0" ? "*" : ip;
+}
+
 /** Where clients and engines should connect, given the bind address. */
 function connectHost(ip: string, location: string | undefined): string {
   if (location) return location;
@@ -161,6 +167,7 @@ async function startDashboard(
 function previousController(files: { client: string; engine: string }): {
   key: string;
   ports: { client: number; engine: number };
+  heartPort?: number;
   dashboardToken?: string;
 } {
   const port = (url: string) => Number(url.split(":").at(-1));
@@ -173,7 +180,12 @@ function previousController(files: { client: string; engine: string }): {
     throw new Error(`--restore needs the connection files of the previous controller: ${(error as Error).message}`, { cause: error });
   }
   const dashboardToken = tokenOf(client.dashboardUrl);
-  return { key: engine.key, ports: { client: port(client.url), engine: port(engine.url) }, ...(dashboardToken ? { dashboardToken } : {}) };
+  return {
+    key: engine.key,
+    ports: { client: port(client.url), engine: port(engine.url) },
+    ...(client.heartbeatUrl ? { heartPort: port(client.heartbeatUrl) } : {}),
+    ...(dashboardToken ? { dashboardToken } : {}),
+  };
 }
 
 /** Runs a controller until SIGTERM/SIGINT or a client's shutdown request. */
@@ -236,6 +248,7 @@ export async function runController(values: ControllerOptions): Promise<Hub> {
     hub.on("unregistration", (engine) => db.engineRegistered(engine.id, false));
   }
   const endpoints = await hub.start();
+  const heart = await startHeart(`tcp://${bindHost(values.ip)}:${previous?.heartPort ?? "*"}`, curve?.secretKey);
   const host = connectHost(values.ip, values.location);
   const dashboard =
     values.dashboard === undefined
@@ -260,6 +273,7 @@ export async function runController(values: ControllerOptions): Promise<Hub> {
   writeJsonAtomic(files.client, {
     ...base,
     url: endpoints.client.replace(/\/\/[^:]+:/, `//${host}:`),
+    heartbeatUrl: heart.endpoint.replace(/\/\/[^:]+:/, `//${host}:`),
     ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
   });
   logEvents(hub, log);
@@ -270,6 +284,7 @@ export async function runController(values: ControllerOptions): Promise<Hub> {
   if (dashboard) log.info(`dashboard: ${dashboard.url}`);
   const stop = async () => {
     await dashboard?.close();
+    await heart.stop();
     await hub.stop();
     for (const file of [files.client, files.engine, path.join(dir, "security", `controller-${clusterId}.json`)])
       fs.rmSync(file, { force: true });
