@@ -124,14 +124,21 @@ describe("IPython Parallel conformance on 2 real engines", () => {
   test("imap: ordered false yields in completion order; returnExceptions yields errors; unknown options throw", async () => {
     const marker = path.join(dir, "imap-released");
     await t.rc.view().push({ markerFile: marker });
-    // Item 0 waits until item 1 has run (it writes the marker), so item 1 finishes first.
+    // Item 0 finishes only once the client has been handed item 1 (the loop writes the marker),
+    // so completion order is 1, 0 however the replies race; in submission order it would give up.
     const gated = async (x: number) => {
-      if (x === 1) fsx.writeFileSync(markerFile, "x");
-      else while (!fsx.existsSync(markerFile)) await new Promise((r) => setTimeout(r, 10));
+      const giveUp = Date.now() + 20_000;
+      while (x === 0 && !fsx.existsSync(markerFile)) {
+        if (Date.now() > giveUp) return -1;
+        await new Promise((r) => setTimeout(r, 10));
+      }
       return x;
     };
     const seen: number[] = [];
-    for await (const v of t.rc.loadBalancedView().imap(gated, [0, 1], { ordered: false, maxOutstanding: 2 })) seen.push(v);
+    for await (const v of t.rc.loadBalancedView().imap(gated, [0, 1], { ordered: false, maxOutstanding: 2 })) {
+      seen.push(v);
+      if (v === 1) fs.writeFileSync(marker, "x");
+    }
     assert.deepEqual(seen, [1, 0]);
 
     const results: unknown[] = [];
