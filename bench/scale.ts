@@ -1,7 +1,9 @@
 /**
  * Many engines on one host: how long 64 engines take to start compared with 64 bare Node
  * processes started the same way in the same run, load-balanced throughput with 64 engines
- * against 2, and the memory each engine costs (its process plus its supervisor, RSS).
+ * against 2, and the memory each engine costs (its process plus its share of the supervisor
+ * that watches its set, RSS): idle once registered, and after the throughput run, when every
+ * engine has started the thread that runs its tasks.
  * Prints one JSON line.
  *
  *   npm run build && node dist/bench/scale.js [--engines 64] [--tasks 5000]
@@ -47,14 +49,14 @@ function rssBytes(pid: number): number {
   }
 }
 
-/** Pids of the processes whose command line mentions `needle` and runs `entry`. */
-function processesOf(needle: string, entry: string): number[] {
+/** Pids of the processes whose command line mentions `needle` and runs one of `entries`. */
+function processesOf(needle: string, ...entries: string[]): number[] {
   const pids: number[] = [];
   for (const name of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const cmdline = fs.readFileSync(`/proc/${name}/cmdline`, "utf8");
-      if (cmdline.includes(needle) && cmdline.includes(entry)) pids.push(Number(name));
+      if (cmdline.includes(needle) && entries.some((entry) => cmdline.includes(entry))) pids.push(Number(name));
     } catch {
       // The process ended while being listed.
     }
@@ -73,10 +75,13 @@ async function clusterRun(engines: number): Promise<Record<string, number>> {
     const rc = await cluster.connectClient();
     await rc.waitForEngines(engines, { timeout: 300_000 });
     m.start_s = round(seconds() - t);
-    const processes = processesOf(dir, "engine/main");
-    const total = processes.reduce((sum, pid) => sum + rssBytes(pid), 0);
-    m.engine_processes = processes.length;
-    m.memory_per_engine_MB = round(total / engines / 1e6, 1);
+    // Supervisors run engine/main; the engines they start run engine/child and name the same connection file.
+    const engineMemory = () => {
+      const processes = processesOf(dir, "engine/main", "engine/child");
+      m.engine_processes = processes.length;
+      return round(processes.reduce((sum, pid) => sum + rssBytes(pid), 0) / engines / 1e6, 1);
+    };
+    m.memory_per_engine_MB = engineMemory();
     const controller = processesOf(dir, "controller/main");
     m.controller_rss_MB = round(controller.reduce((sum, pid) => sum + rssBytes(pid), 0) / 1e6, 1);
     const lview = rc.loadBalancedView();
@@ -86,6 +91,7 @@ async function clusterRun(engines: number): Promise<Record<string, number>> {
     for (let i = 0; i < TASKS; i++) results.push(lview.apply(() => null));
     await Promise.all(results);
     m.lb_tasks_per_s = round(TASKS / (seconds() - started), 1);
+    m.memory_per_engine_after_tasks_MB = engineMemory();
     await rc.close();
   } finally {
     await cluster.stop();
@@ -105,7 +111,8 @@ const metrics = {
   lb_tasks_per_s_2_engines: two.lb_tasks_per_s as number,
   [`throughput_${ENGINES}_vs_2`]: round((many.lb_tasks_per_s as number) / (two.lb_tasks_per_s as number), 2),
   memory_per_engine_MB: many.memory_per_engine_MB as number,
-  processes_per_engine: round((many.engine_processes as number) / ENGINES, 2),
+  memory_per_engine_after_tasks_MB: many.memory_per_engine_after_tasks_MB as number,
+  processes_per_engine: round((many.engine_processes as number) / ENGINES, 3),
   [`controller_rss_${ENGINES}_engines_MB`]: many.controller_rss_MB as number,
 };
 process.stdout.write(`${JSON.stringify({ system: "parallax", config: { engines: ENGINES, tasks: TASKS }, metrics })}\n`);

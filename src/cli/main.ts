@@ -135,7 +135,8 @@ function listClusters(options: { profile: string; profileDir?: string; json?: bo
   process.stdout.write("PROFILE      CLUSTER ID             RUNNING  ENGINES  CONTROLLER PID  DASHBOARD\n");
   for (const c of clusters) {
     const running = c.controller !== null && pidAlive(c.controller.pid);
-    const engines = Object.values(c.engineSets).reduce((n, s) => n + s.pids.filter(pidAlive).length, 0);
+    // A set's processes (its supervisor, or mpiexec) stand for all of its engines.
+    const engines = Object.values(c.engineSets).reduce((n, s) => n + (s.pids.some(pidAlive) ? s.n : 0), 0);
     const dashboard = running ? dashboardUrl(c) : undefined;
     process.stdout.write(
       `${c.profile.padEnd(12)} ${c.clusterId.padEnd(22)} ${String(running).padEnd(8)} ${String(engines).padEnd(8)} ${String(c.controller?.pid ?? "-").padEnd(15)} ${dashboard ?? "-"}\n`,

@@ -454,7 +454,11 @@ export class Hub extends EventEmitter<HubEvents> {
     if (!engine) {
       // An engine of a previous controller (restored on the same ports) is asked to register
       // again under its id; otherwise an unknown engine was declared dead and must leave.
-      this.send(this.engineChannel, identity, "control_request", { op: this.options.adoptEngines ? "reregister" : "forgotten" });
+      // A supervisor watches several engines: the request names which one.
+      this.send(this.engineChannel, identity, "control_request", {
+        op: this.options.adoptEngines ? "reregister" : "forgotten",
+        engine_id: content.engine_id,
+      });
       return;
     }
     engine.lastBeat = Date.now();
@@ -604,7 +608,8 @@ export class Hub extends EventEmitter<HubEvents> {
   control(engine: EngineRecord, content: Record<string, unknown>, toSupervisor = false): boolean {
     const target = toSupervisor ? engine.supervisor : engine.identity;
     if (!target) return false;
-    this.send(this.engineChannel, target, "control_request", content);
+    // A supervisor watches every engine of its set: the request names which one.
+    this.send(this.engineChannel, target, "control_request", toSupervisor ? { ...content, engine_id: engine.id } : content);
     return true;
   }
 

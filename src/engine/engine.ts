@@ -55,7 +55,11 @@ export class Engine {
   private readonly codec: Codec;
   private readonly channel: Channel;
   private readonly queue: Incoming[] = [];
-  /** Runs user code in the namespace; started once registered. */
+  /**
+   * Runs user code in the namespace; started by the first task, not at registration: a thread
+   * costs an engine about as much start time and memory as its process, and an engine that
+   * never runs a task needs neither.
+   */
   private thread: TaskThread | undefined;
   private busy = false;
   private current: Incoming | undefined;
@@ -163,14 +167,6 @@ export class Engine {
       return;
     }
     this.id = id;
-    this.thread = new TaskThread(
-      { cwd: this.options.cwd ?? process.cwd(), seed: { engineId: id, ...this.options.seed } },
-      (code, error) => {
-        // User code called process.exit, or the thread ran out of memory: the namespace is gone.
-        if (error) process.stderr.write(`parallax engine: task thread failed: ${error.message}\n`);
-        process.exit((error as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY" ? OUT_OF_MEMORY_EXIT : code);
-      },
-    );
     if (this.options.selfBeat) {
       this.beatTimer = setInterval(() => this.send("engine_beat", { engine_id: id }), heartbeatInterval);
       this.beatTimer.unref();
@@ -238,8 +234,22 @@ export class Engine {
     }
   }
 
+  /** The task thread, started on first use with the engine's current id in its namespace. */
+  private taskThread(): TaskThread {
+    this.thread ??= new TaskThread(
+      { cwd: this.options.cwd ?? process.cwd(), seed: { engineId: this.id, ...this.options.seed } },
+      (code, error) => {
+        // User code called process.exit, or the thread ran out of memory: the namespace is gone.
+        if (error) process.stderr.write(`parallax engine: task thread failed: ${error.message}\n`);
+        process.exit((error as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY" ? OUT_OF_MEMORY_EXIT : code);
+      },
+    );
+    return this.thread;
+  }
+
   private async drain(): Promise<void> {
-    if (this.thread === undefined) return;
+    // Requests that arrive before the registration reply wait for it (the namespace needs the id).
+    if (this.id < 0) return;
     this.busy = true;
     try {
       for (let request = this.queue.shift(); request; request = this.queue.shift()) await this.execute(request);
@@ -267,7 +277,7 @@ export class Engine {
               ),
             );
           }, limit);
-    const outcome = await (this.thread as TaskThread).run(request.content as unknown as ApplyContent, request.buffers, (name, text) => {
+    const outcome = await this.taskThread().run(request.content as unknown as ApplyContent, request.buffers, (name, text) => {
       pending[name] += text;
       output[name] += text;
     });

@@ -1,6 +1,7 @@
 /**
- * Starts an engine from command-line arguments. By default it runs the supervisor, which forks
- * the engine entry point again with `--supervised-child` to run the engine itself.
+ * Starts engines from command-line arguments. By default it runs the supervisor, which starts
+ * `--engines` engine processes and watches them; `--no-supervisor` runs one engine in this
+ * process instead.
  */
 import path from "node:path";
 import type { Command } from "commander";
@@ -9,7 +10,8 @@ import type { OptionSpecs, OptionValues } from "../connection/command.js";
 import { LOG_LEVEL_OPTION, Logger, parseLogLevel } from "../connection/logger.js";
 import { watchOwner } from "../connection/owner.js";
 import { readConnectionFile } from "../connection/profile.js";
-import { Engine } from "./engine.js";
+import { runEngineProcess } from "./engine-process.js";
+import type { EngineProcessConfig } from "./engine-process.js";
 import { runSupervisor } from "./supervisor.js";
 
 /** Options understood by `parallax engine` and the launchers. */
@@ -20,11 +22,17 @@ export const ENGINE_ARG_SPEC = {
     description: "engine connection file (security/engine-<cluster id>.json in the profile)",
     value: "<file>",
   },
-  "supervised-child": { type: "boolean", default: false, hidden: true, description: "run the engine itself (what the supervisor starts)" },
   "no-supervisor": {
     type: "boolean",
     default: false,
-    description: "run without the supervisor process (the engine answers heartbeats itself)",
+    description: "run one engine without the supervisor process (the engine answers heartbeats itself)",
+  },
+  engines: { type: "string", default: "1", description: "engines this supervisor starts and watches", value: "<n>" },
+  restart: { type: "boolean", default: false, description: "replace an engine that dies after registering (it gets a new id)" },
+  "engine-log": {
+    type: "string",
+    description: "file for each engine's output, {index} replaced by its place in the set (default: this process's output)",
+    value: "<file>",
   },
   "requested-id": { type: "string", hidden: true, description: "engine id to ask for", value: "<id>" },
   mpi: { type: "boolean", default: false, description: "take the engine id from the MPI rank; bind mpiRank and mpiSize" },
@@ -53,7 +61,7 @@ export function engineCommand(): Command {
   // An engine connection file lives in <profile>/security/: the config file is two levels up.
   return specCommand(
     "engine",
-    "run an engine (with its supervisor)",
+    "run engines under one supervisor (or one engine alone)",
     ENGINE_ARG_SPEC,
     (values) => (values.file ? path.dirname(path.dirname(path.resolve(values.file))) : undefined),
     runEngine,
@@ -78,80 +86,61 @@ function positiveMs(name: string, raw: string): number {
   return value;
 }
 
-/** Runs an engine (or its supervisor) as described by command-line arguments. */
-export async function runEngine(values: EngineOptions, argv: string[]): Promise<void> {
+/** Runs a supervisor and its engines, or one engine alone, as described by command-line arguments. */
+export async function runEngine(values: EngineOptions): Promise<void> {
   const file = values.file;
   if (!file) throw new Error("parallax engine needs --file <engine connection file> (or PARALLAX_ENGINE_FILE)");
-  const log = new Logger(
-    values["supervised-child"] || values["no-supervisor"] ? "engine" : "supervisor",
-    parseLogLevel(values["log-level"]),
-  );
-  const info = readConnectionFile(file);
-  if (!values["supervised-child"]) {
-    // Started for a process that is now gone: stop as `parallax cluster stop` would (the
-    // supervisor passes SIGTERM on to its engine). The engine itself never sees the variable.
-    watchOwner((owner) => {
-      log.warn(`the process that started this engine (pid ${owner}) is gone: stopping`);
-      process.kill(process.pid, "SIGTERM");
-    });
+  const alone = values["no-supervisor"];
+  const engines = Number(values.engines);
+  if (!Number.isInteger(engines) || engines < 1) throw new Error(`--engines must be an integer >= 1, got ${values.engines}`);
+  if (alone && (engines !== 1 || values.restart || values["engine-log"] !== undefined)) {
+    throw new Error("--no-supervisor runs one engine in this process: it cannot take --engines, --restart or --engine-log");
   }
-  if (!values["supervised-child"] && !values["no-supervisor"]) {
-    process.exitCode = await runSupervisor({
-      url: info.url,
-      key: info.key,
-      curveServerKey: info.curveServerKey,
-      engineArgs: [...argv, "--supervised-child"],
-      controllerTimeout: positiveMs("controller-timeout", values["controller-timeout"]),
-      maxMemoryMiB: values["max-memory"] === undefined ? undefined : positiveMs("max-memory", values["max-memory"]),
-      log,
-    });
+  if (engines > 1 && (values.mpi || values["requested-id"] !== undefined)) {
+    throw new Error("--mpi and --requested-id name one engine id: they cannot take --engines above 1");
+  }
+  const logLevel = parseLogLevel(values["log-level"]);
+  const log = new Logger(alone ? "engine" : "supervisor", logLevel);
+  const config = engineConfig(values, file, logLevel);
+  // Started for a process that is now gone: stop as `parallax cluster stop` would (the
+  // supervisor passes SIGTERM on to its engines). The engines themselves never see the variable.
+  watchOwner((owner) => {
+    log.warn(`the process that started ${alone ? "this engine" : "these engines"} (pid ${owner}) is gone: stopping`);
+    process.kill(process.pid, "SIGTERM");
+  });
+  if (alone) {
+    runEngineProcess(config, false);
     return;
   }
+  process.exitCode = await runSupervisor({
+    engine: config,
+    file: path.resolve(file),
+    engines,
+    restart: values.restart,
+    engineLog: values["engine-log"],
+    controllerTimeout: positiveMs("controller-timeout", values["controller-timeout"]),
+    maxMemoryMiB: values["max-memory"] === undefined ? undefined : positiveMs("max-memory", values["max-memory"]),
+    log,
+  });
+}
+
+/** What each engine runs with, from the options and the connection file. */
+function engineConfig(values: EngineOptions, file: string, logLevel: EngineProcessConfig["logLevel"]): EngineProcessConfig {
+  const info = readConnectionFile(file);
   const rank = values.mpi ? firstInteger(RANK_VARIABLES) : undefined;
   const size = values.mpi ? firstInteger(SIZE_VARIABLES) : undefined;
   const requested = values["requested-id"] !== undefined ? Number(values["requested-id"]) : rank;
   if (requested !== undefined && (!Number.isInteger(requested) || requested < 0)) {
     throw new Error(`--requested-id must be a non-negative integer, got ${values["requested-id"]}`);
   }
-  if (values.cwd) process.chdir(values.cwd);
-  process.removeAllListeners("warning");
-  const engine = new Engine({
+  return {
     url: info.url,
     key: info.key,
     curveServerKey: info.curveServerKey,
-    cwd: process.cwd(),
-    selfBeat: Boolean(values["no-supervisor"]),
-    ...(requested === undefined ? {} : { requestedId: requested }),
+    cwd: values.cwd,
+    requestedId: requested,
     seed: rank === undefined ? {} : { mpiRank: rank, mpiSize: size },
-    onRegistered: (id, heartbeatInterval) => {
-      log.rename(`engine ${id}`);
-      log.info(`registered with the controller at ${info.url} (pid ${process.pid})`);
-      process.send?.({ type: "registered", id, heartbeatInterval });
-    },
     registrationTimeout: positiveMs("registration-timeout", values["registration-timeout"]),
-    onRegistrationTimeout: (message) => {
-      log.error(message);
-      process.exit(2);
-    },
-  });
-  process.on("SIGTERM", () => {
-    log.info("stopping (SIGTERM)");
-    void engine.stop().then(() => process.exit(0));
-  });
-  // SIGINT interrupts the running task; the engine stays up. The acknowledgement, sent once
-  // the task thread is free again, tells the supervisor not to stop the engine.
-  process.on("SIGINT", () => {
-    log.info("interrupting the running task (SIGINT)");
-    void engine.interrupt().then((interrupted) => process.send?.({ type: "interrupt-ack", interrupted }));
-  });
-  // User code runs in the task thread, which handles what escapes it; this thread only logs.
-  const escaped = (error: unknown) => {
-    log.error(`unexpected error: ${String((error as Error)?.stack ?? error)}`);
+    logLevel,
   };
-  process.on("uncaughtException", escaped);
-  process.on("unhandledRejection", escaped);
-  process.on("message", (message: { type?: string }) => {
-    if (message?.type === "reregister") engine.reregister();
-  });
-  engine.start();
 }

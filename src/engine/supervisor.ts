@@ -1,63 +1,69 @@
 /**
- * The engine supervisor: a small parent process that starts the engine, answers for its
- * liveness (so a CPU-bound task never looks dead), reports its exit at once, and delivers signals.
+ * The engine supervisor: one small process that starts every engine of a set on its host,
+ * answers for their liveness (so a CPU-bound task never looks dead), reports each engine's
+ * exit at once, delivers signals and interrupts, and replaces engines that die when asked to.
+ * One process and one connection to the controller serve the whole set, instead of a Node
+ * process per engine: that process cost as much memory and start time as the engine itself.
  */
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { getHeapStatistics } from "node:v8";
-import type { Logger } from "../connection/logger.js";
+import { Logger } from "../connection/logger.js";
 import { processState } from "../connection/owner.js";
-import { DEFAULT_HEARTBEAT_INTERVAL } from "../connection/profile.js";
-import type { Codec } from "../protocol/message.js";
-import type { Incoming, MsgType } from "../protocol/message.js";
+import type { Codec, Incoming, MsgType } from "../protocol/message.js";
 import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
+import type { EngineProcessConfig, FromSupervisor, ToSupervisor } from "./engine-process.js";
 import { ProcessSampler } from "./process-stats.js";
 
-/** What the supervisor needs: where the controller is, and how to start the engine. */
+/** What the supervisor needs: where the controller is, and how to start its engines. */
 export interface SupervisorOptions {
-  url: string;
-  key: string;
-  /** The controller's CURVE public key, when connections are encrypted. */
-  curveServerKey?: string | undefined;
-  /** Arguments passed on to the engine process. */
-  engineArgs: string[];
+  /** What every engine is started with (the controller's address and key among it). */
+  engine: EngineProcessConfig;
+  /** The engine connection file, named in each engine's command line for the process list. */
+  file: string;
+  /** Engines to start and watch. */
+  engines: number;
+  /** Replace an engine that dies after it registered (the replacement registers with a new id). */
+  restart: boolean;
   /**
-   * Stop the engine when the controller has not answered a heartbeat for this long (ms). Long
-   * enough by default for a controller restarted with --restore to adopt the engine first.
+   * Where each engine's output and what the supervisor says of it go: `{index}` is replaced
+   * by the engine's place in the set. Undefined: the supervisor's own output.
+   */
+  engineLog?: string | undefined;
+  /**
+   * Stop the engines when the controller has not answered a heartbeat for this long (ms). Long
+   * enough by default for a controller restarted with --restore to adopt the engines first.
    */
   controllerTimeout: number;
-  /** Heap limit of the engine in MiB (Node's --max-old-space-size); none when undefined. */
+  /** Heap limit of each engine in MiB (Node's --max-old-space-size); none when undefined. */
   maxMemoryMiB?: number | undefined;
-  /** Where the supervisor says what happened to its engine. */
+  /** Where the supervisor says what happened to the set as a whole. */
   log: Logger;
 }
 
 // Running from source (tsx), the engine entry is the .ts file; built, the .js file.
-const ENGINE_MAIN = fileURLToPath(new URL(`./main.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url));
+const ENGINE_CHILD = fileURLToPath(new URL(`./child.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url));
 
-/** Runs the supervisor until the engine exits; resolves with the exit code to use. */
+/** How long engines may take to stop after SIGTERM before they are killed. */
+const STOP_GRACE_MS = 3000;
+
+/** How long an engine may take to answer SIGINT before it is taken to be stuck. */
+const INTERRUPT_GRACE_MS = 1000;
+
+/** Signals passed on to every engine as they are. */
+const FORWARDED = ["SIGHUP", "SIGUSR1", "SIGUSR2"] as const;
+
+/** Runs the supervisor until every engine has exited for good; resolves with the exit code to use. */
 export function runSupervisor(options: SupervisorOptions): Promise<number> {
   return new Promise((resolve) => {
-    const execArgv =
-      options.maxMemoryMiB === undefined ? process.execArgv : [...process.execArgv, `--max-old-space-size=${options.maxMemoryMiB}`];
-    const child = fork(ENGINE_MAIN, options.engineArgs, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv });
-    const link = new SupervisorLink(options, child);
-    child.on("message", (message: { type?: string; id?: number; heartbeatInterval?: number }) => {
-      if (message.type === "registered" && typeof message.id === "number")
-        link.attach(message.id, message.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
-      if (message.type === "interrupt-ack") link.interruptAnswered();
-    });
-    child.on("exit", (code, signal) => {
-      void link.reportExit(code, signal).then(() => resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)));
-    });
-    for (const signal of ["SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
-      process.on(signal, () => forward(child, signal));
-    }
-    // An engine busy in synchronous code cannot run its SIGTERM handler: it is killed after a grace period.
-    process.once("SIGTERM", () => setTimeout(() => forward(child, "SIGKILL"), STOP_GRACE_MS).unref());
-    process.on("SIGINT", () => link.interrupt());
+    const supervisor = new Supervisor(options, resolve);
+    process.on("SIGTERM", () => supervisor.stop());
+    process.on("SIGINT", () => supervisor.interruptAll());
+    for (const signal of FORWARDED) process.on(signal, () => supervisor.forwardAll(signal));
+    supervisor.start();
   });
 }
 
@@ -66,63 +72,158 @@ function isStopped(pid: number | undefined): boolean {
   return pid !== undefined && processState(pid) === "T";
 }
 
-/** How long an engine may take to stop after SIGTERM before it is killed. */
-const STOP_GRACE_MS = 3000;
-
-/** How long an engine may take to answer SIGINT before it is taken to be stuck. */
-const INTERRUPT_GRACE_MS = 1000;
-
-function forward(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-}
-
 function signalNumber(signal: NodeJS.Signals): number {
   return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal] ?? 1;
 }
 
-/** The supervisor's own connection to the controller, opened once the engine has an id. */
-class SupervisorLink {
+/** One engine process of the set, at one place (`index`); a replacement takes a new slot at the same place. */
+class EngineSlot {
+  engineId: number | undefined;
+  exitReason: string | undefined;
+  interruptTimer: NodeJS.Timeout | undefined;
+  sampler: ProcessSampler | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly child: ChildProcess,
+    readonly log: Logger,
+  ) {}
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.alive) this.child.kill(signal);
+  }
+
+  /** The engine's name in messages: its id once registered. */
+  get name(): string {
+    return `engine ${this.engineId ?? `(index ${this.index}, not registered)`}`;
+  }
+}
+
+class Supervisor {
   private readonly codec: Codec;
   private channel: Channel | undefined;
-  private engineId: number | undefined;
+  private readonly slots = new Map<number, EngineSlot>();
+  /** Per-engine log files by index, kept open across replacements. */
+  private readonly logFds = new Map<number, number>();
+  private readonly exits: string[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private interruptTimer: NodeJS.Timeout | undefined;
   private lastAnswer = Date.now();
-  private exitReason: string | undefined;
+  private stopping = false;
+  private lastCode = 0;
 
   constructor(
     private readonly options: SupervisorOptions,
-    private readonly child: ChildProcess,
+    private readonly done: (code: number) => void,
   ) {
-    this.codec = newCodec(options.key);
+    this.codec = newCodec(options.engine.key);
   }
 
-  attach(engineId: number, heartbeatInterval: number): void {
-    this.engineId = engineId;
-    this.channel = new Channel(
-      connectDealer(this.options.url, `supervisor-${this.codec.session}`, 1000, this.options.curveServerKey),
-      this.codec,
-    );
+  start(): void {
+    for (let index = 0; index < this.options.engines; index++) this.spawn(index);
+  }
+
+  private spawn(index: number): void {
+    const fd = this.logFd(index);
+    const execArgv =
+      this.options.maxMemoryMiB === undefined
+        ? process.execArgv
+        : [...process.execArgv, `--max-old-space-size=${this.options.maxMemoryMiB}`];
+    const output = fd ?? "inherit";
+    const child = fork(ENGINE_CHILD, ["--file", this.options.file, "--index", String(index)], {
+      stdio: ["ignore", output, output, "ipc"],
+      execArgv,
+    });
+    const log =
+      fd === undefined ? this.options.log : new Logger("supervisor", this.options.engine.logLevel, (line) => void fs.writeSync(fd, line));
+    const slot = new EngineSlot(index, child, log);
+    this.slots.set(index, slot);
+    child.on("message", (message: ToSupervisor) => {
+      if (message.type === "registered") this.registered(slot, message.id, message.heartbeatInterval);
+      else if (message.type === "interrupt-ack") this.interruptAnswered(slot);
+    });
+    child.on("exit", (code, signal) => void this.exited(slot, code, signal));
+    // An engine whose supervisor is busy stopping may already be gone: EPIPE is not an error here.
+    child.on("error", () => undefined);
+    child.send({ type: "config", config: this.options.engine } satisfies FromSupervisor);
+  }
+
+  private logFd(index: number): number | undefined {
+    const pattern = this.options.engineLog;
+    if (pattern === undefined) return undefined;
+    let fd = this.logFds.get(index);
+    if (fd === undefined) {
+      fd = fs.openSync(pattern.replaceAll("{index}", String(index)), "a", 0o600);
+      this.logFds.set(index, fd);
+    }
+    return fd;
+  }
+
+  private connect(): Channel {
+    if (this.channel) return this.channel;
+    const e = this.options.engine;
+    this.channel = new Channel(connectDealer(e.url, `supervisor-${this.codec.session}`, 1000, e.curveServerKey), this.codec);
     this.channel.start((message) => this.onMessage(message));
-    this.send("supervise_request", { engine_id: engineId, pid: this.child.pid, supervisor_pid: process.pid });
-    // A stopped engine (SIGSTOP, a debugger) cannot work: stop vouching for it, so the hub
-    // declares it dead after the usual missed beats instead of waiting forever.
+    return this.channel;
+  }
+
+  private registered(slot: EngineSlot, engineId: number, heartbeatInterval: number): void {
+    slot.engineId = engineId;
+    slot.sampler = slot.child.pid === undefined ? undefined : new ProcessSampler(slot.child.pid);
+    this.connect();
+    this.send("supervise_request", { engine_id: engineId, pid: slot.child.pid, supervisor_pid: process.pid });
+    if (this.timer === undefined) this.startBeats(heartbeatInterval);
+  }
+
+  /** One timer beats for every registered engine and watches the controller's silence. */
+  private startBeats(heartbeatInterval: number): void {
     this.lastAnswer = Date.now();
     const stall = new StallMeter(heartbeatInterval);
-    const sampler = this.child.pid === undefined ? undefined : new ProcessSampler(this.child.pid);
     this.timer = setInterval(() => {
       // Time this process itself was stopped is not the controller's silence.
       const now = Date.now();
       this.lastAnswer = creditStall(this.lastAnswer, stall.stalled(now), now);
       if (now - this.lastAnswer > this.options.controllerTimeout) {
-        this.exitReason = `the controller did not answer for ${this.options.controllerTimeout} ms`;
-        forward(this.child, "SIGKILL");
+        this.giveUp(`the controller did not answer for ${this.options.controllerTimeout} ms`);
         return;
       }
-      // The engine's CPU and memory ride on the beat (for the dashboard).
-      const stats = sampler?.sample();
-      if (!isStopped(this.child.pid)) this.send("engine_beat", { engine_id: engineId, ...(stats ? { stats } : {}) });
+      for (const slot of this.slots.values()) {
+        // A stopped engine (SIGSTOP, a debugger) cannot work: it is not vouched for, so the
+        // hub declares it dead after the usual missed beats instead of waiting forever.
+        if (slot.engineId === undefined || !slot.alive || isStopped(slot.child.pid)) continue;
+        // The engine's CPU and memory ride on the beat (for the dashboard).
+        const stats = slot.sampler?.sample();
+        this.send("engine_beat", { engine_id: slot.engineId, ...(stats ? { stats } : {}) });
+      }
     }, heartbeatInterval);
+  }
+
+  /** The controller is gone for good: every engine is stopped and none is replaced. */
+  private giveUp(reason: string): void {
+    this.stopping = true;
+    clearInterval(this.timer);
+    for (const slot of this.slots.values()) {
+      slot.exitReason ??= reason;
+      slot.kill("SIGKILL");
+    }
+  }
+
+  /** SIGTERM: every engine stops; one busy in synchronous code is killed after a grace period. */
+  stop(): void {
+    this.stopping = true;
+    this.forwardAll("SIGTERM");
+    setTimeout(() => this.forwardAll("SIGKILL"), STOP_GRACE_MS).unref();
+  }
+
+  forwardAll(signal: NodeJS.Signals): void {
+    for (const slot of this.slots.values()) slot.kill(signal);
+  }
+
+  interruptAll(): void {
+    for (const slot of this.slots.values()) this.interrupt(slot);
   }
 
   /**
@@ -130,51 +231,79 @@ class SupervisorLink {
    * one; an engine that cannot (its task thread could not be broken out of its code) is killed
    * after a grace period, so that its task fails with EngineError instead of blocking forever.
    */
-  interrupt(): void {
-    forward(this.child, "SIGINT");
-    if (this.interruptTimer) return;
-    this.interruptTimer = setTimeout(() => {
-      this.exitReason = `it did not answer an interrupt within ${INTERRUPT_GRACE_MS} ms (its task could not be interrupted)`;
-      forward(this.child, "SIGKILL");
+  private interrupt(slot: EngineSlot): void {
+    slot.kill("SIGINT");
+    if (slot.interruptTimer) return;
+    slot.interruptTimer = setTimeout(() => {
+      slot.exitReason = `it did not answer an interrupt within ${INTERRUPT_GRACE_MS} ms (its task could not be interrupted)`;
+      slot.kill("SIGKILL");
     }, INTERRUPT_GRACE_MS);
   }
 
-  /** The engine handled SIGINT. */
-  interruptAnswered(): void {
-    clearTimeout(this.interruptTimer);
-    this.interruptTimer = undefined;
+  private interruptAnswered(slot: EngineSlot): void {
+    clearTimeout(slot.interruptTimer);
+    slot.interruptTimer = undefined;
   }
 
-  async reportExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+  private async exited(slot: EngineSlot, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    clearTimeout(slot.interruptTimer);
     // V8 aborts when the heap limit is reached: name the likely cause and the way to raise it.
     if (signal === "SIGABRT" || code === 134) {
       // The engine runs with this process's Node flags, so their heap limit is the engine's.
       const limit = this.options.maxMemoryMiB ?? Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
-      this.exitReason ??= `it probably ran out of memory (heap limit ${limit} MiB; raise it with the engine option --max-memory <MiB>)`;
+      slot.exitReason ??= `it probably ran out of memory (heap limit ${limit} MiB; raise it with the engine option --max-memory <MiB>)`;
     }
-    clearTimeout(this.interruptTimer);
-    const what = `engine ${this.engineId ?? "(not registered)"} exited (${signal ? `signal ${signal}` : `code ${code}`})${this.exitReason ? `: ${this.exitReason}` : ""}`;
-    if (code === 0) this.options.log.info(what);
-    else this.options.log.warn(what);
-    if (this.channel === undefined) return;
-    this.send("engine_exit", { engine_id: this.engineId, code, signal, ...(this.exitReason ? { reason: this.exitReason } : {}) });
-    await this.channel.flush(1000);
-    await this.channel.close();
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    const what = `${slot.name} exited (${how})${slot.exitReason ? `: ${slot.exitReason}` : ""}`;
+    if (code === 0) slot.log.info(what);
+    else slot.log.warn(what);
+    if (slot.engineId !== undefined) {
+      this.send("engine_exit", { engine_id: slot.engineId, code, signal, ...(slot.exitReason ? { reason: slot.exitReason } : {}) });
+    }
+    // An engine that never registered would fail the same way again: only registered ones are replaced.
+    if (this.options.restart && !this.stopping && slot.engineId !== undefined) {
+      slot.log.info(`starting a replacement for ${slot.name}`);
+      this.spawn(slot.index);
+      return;
+    }
+    this.slots.delete(slot.index);
+    this.exits.push(`engine ${slot.index} ${signal ? `by ${signal}` : `with code ${code}`}`);
+    this.lastCode = code ?? (signal ? 128 + signalNumber(signal) : 1);
+    if (this.slots.size === 0) await this.finish();
+  }
+
+  /** Every engine has exited for good: say how, tell the controller, and end. */
+  private async finish(): Promise<void> {
+    clearInterval(this.timer);
+    const failed = this.exits.some((e) => !e.endsWith("with code 0"));
+    const summary = `every engine process exited (${this.exits.join(", ")})`;
+    if (failed) this.options.log.warn(summary);
+    else this.options.log.info(summary);
+    if (this.channel) {
+      await this.channel.flush(1000);
+      await this.channel.close();
+    }
+    for (const fd of this.logFds.values()) fs.closeSync(fd);
+    // One engine: its own exit code, as when the engine ran alone; several: whether all stopped cleanly.
+    this.done(this.options.engines === 1 ? this.lastCode : failed ? 1 : 0);
   }
 
   private onMessage(message: Incoming): void {
     this.lastAnswer = Date.now();
     if (message.header.msg_type !== "control_request") return;
-    const { op, signal } = message.content as { op?: string; signal?: NodeJS.Signals };
-    if (op === "reregister") this.child.send?.({ type: "reregister" });
-    else if (op === "forgotten") {
-      // The hub declared this engine dead (it was stopped, or cut off): it must not come back
-      // under its old id, so it leaves.
-      this.exitReason = "the hub had already declared it dead";
-      forward(this.child, "SIGKILL");
-    } else if (op === "signal" && signal === "SIGINT") this.interrupt();
-    else if (op === "signal" && typeof signal === "string") forward(this.child, signal);
+    const { op, signal, engine_id } = message.content as { op?: string; signal?: NodeJS.Signals; engine_id?: number };
+    // Every request names its engine; one that does not (an older controller) is meant for all of them.
+    const targets = [...this.slots.values()].filter((s) => engine_id === undefined || s.engineId === engine_id);
+    for (const slot of targets) {
+      if (op === "reregister") slot.child.send({ type: "reregister" } satisfies FromSupervisor);
+      else if (op === "forgotten") {
+        // The hub declared this engine dead (it was stopped, or cut off): it must not come back
+        // under its old id, so it leaves.
+        slot.exitReason = "the hub had already declared it dead";
+        slot.kill("SIGKILL");
+      } else if (op === "signal" && signal === "SIGINT") this.interrupt(slot);
+      else if (op === "signal" && typeof signal === "string") slot.kill(signal);
+    }
   }
 
   private send(type: MsgType, content: object): void {

@@ -24,6 +24,9 @@ test("parallax --version, parallax engine --help and parallax controller --help 
   assert.match(engine.stdout, /Usage: parallax engine \[options\]/);
   for (const option of [
     "--file <file>",
+    "--engines <n>",
+    "--restart",
+    "--engine-log <file>",
     "--no-supervisor",
     "--mpi",
     "--max-memory <MiB>",
@@ -63,6 +66,21 @@ test("every command that picks a cluster offers --profile, --profile-dir and --c
   }
   const stopped = await cli(["cluster", "stop", "--all", "--profile", "nothing-here", "--profile-dir", tempDir()]);
   assert.match(stopped.stdout, /no cluster running in profile nothing-here/, "the options reach the command");
+});
+
+test("parallax engine checks --engines, and refuses it beside the options that mean one engine", async () => {
+  const file = path.join(tempDir(), "engine.json");
+  const engine = (...args: string[]) => cli(["engine", "--file", file, ...args]);
+  await Promise.all([
+    assert.rejects(engine("--engines", "0"), /--engines must be an integer >= 1, got 0/),
+    assert.rejects(engine("--engines", "two"), /--engines must be an integer >= 1, got two/),
+    assert.rejects(
+      engine("--engines", "2", "--no-supervisor"),
+      /--no-supervisor runs one engine in this process: it cannot take --engines, --restart or --engine-log/,
+    ),
+    assert.rejects(engine("--restart", "--no-supervisor"), /--no-supervisor runs one engine in this process/),
+    assert.rejects(engine("--engines", "2", "--mpi"), /--mpi and --requested-id name one engine id: they cannot take --engines above 1/),
+  ]);
 });
 
 test("parallax cluster list shows the dashboard URL", async () => {

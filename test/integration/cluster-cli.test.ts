@@ -76,10 +76,19 @@ test("engines that die at start fail waitForEngines at once with EngineError nam
   const { EngineError } = await import("../../src/index.js");
   const started = Date.now();
   await assert.rejects(
-    Cluster.startAndConnect({ n: 2, profileDir: tempDir(), engineArgs: ["--no-such-engine-option"] }),
+    Cluster.startAndConnect({ n: 2, profileDir: tempDir(), engineArgs: ["--cwd", "/no/such/folder"] }),
     (e: unknown) =>
       e instanceof EngineError &&
       /engine set 0 \(local, 2 engines\) of cluster .* ended: every engine process exited \(engine \d with code 1, engine \d with code 1\); read .*log\/engine-.*-0-\*\.log/.test(
+        (e as Error).message,
+      ),
+  );
+  // An option the engine command does not know stops the supervisor before any engine starts.
+  await assert.rejects(
+    Cluster.startAndConnect({ n: 2, profileDir: tempDir(), engineArgs: ["--no-such-engine-option"] }),
+    (e: unknown) =>
+      e instanceof EngineError &&
+      /engine set 0 \(local, 2 engines\) of cluster .* ended: the engine supervisor exited with code 1 \(error: unknown option '--no-such-engine-option'\); read .*log\/engine-.*-0-supervisor\.log/.test(
         (e as Error).message,
       ),
   );
@@ -94,7 +103,7 @@ test("an engine set that ended before anyone waited fails the next wait that it 
   try {
     const rc = await cluster.connectClient();
     const setId = await cluster.startEngines(1);
-    const log = path.join(cluster.profileDir, "log", `engine-${cluster.clusterId}-${setId}-0.log`);
+    const log = path.join(cluster.profileDir, "log", `engine-${cluster.clusterId}-${setId}-supervisor.log`);
     while (cluster.engineSets[setId]?.pids.length !== 0) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(await rc.waitForEngines(0), [], "a wait already satisfied is not failed");
     await assert.rejects(

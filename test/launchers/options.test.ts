@@ -149,7 +149,7 @@ test("the SSH stop script returns each remote log intact and removes the folder"
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-opts-"));
   const remote = path.join(dir, "remote");
   fs.mkdirSync(remote);
-  const logs = { "engine-0.log": "no trailing newline", "engine-1.log": "two\nlines\n", "engine-2.log": "" };
+  const logs = { "engine-0.log": "no trailing newline", "engine-1.log": "two\nlines\n", "engine-2.log": "", "supervisor.log": "x" };
   for (const [name, content] of Object.entries(logs)) fs.writeFileSync(path.join(remote, name), content);
   try {
     const boundary = "__parallax_log_test";
@@ -161,16 +161,17 @@ test("the SSH stop script returns each remote log intact and removes the folder"
   }
 });
 
-test("the SSH start output must hold the folder and one pid per engine", () => {
-  assert.deepEqual(parseStartOutput("h", "__parallax_dir=/tmp/parallax-x\n__parallax_pid=10\n__parallax_pid=11\n", 2), {
+test("the SSH start output must hold the folder and the pid of the host's one supervisor", () => {
+  assert.deepEqual(parseStartOutput("h", "__parallax_dir=/tmp/parallax-x\n__parallax_pid=10\n"), {
     host: "h",
     dir: "/tmp/parallax-x",
-    pids: [10, 11],
+    pids: [10],
   });
   assert.throws(
-    () => parseStartOutput("node1", "__parallax_dir=/tmp/x\n__parallax_pid=10\n", 2),
-    /ssh node1: expected a folder and 2 engine pids/,
+    () => parseStartOutput("node1", "__parallax_dir=/tmp/x\n__parallax_pid=10\n__parallax_pid=11\n"),
+    /ssh node1: expected a folder and the engine supervisor's pid/,
   );
+  assert.throws(() => parseStartOutput("node1", "__parallax_pid=10\n"), /ssh node1: expected a folder/);
 });
 
 test("SlurmLauncher validates every option, naming the option and the value", () => {

@@ -116,15 +116,21 @@ test(
         const enginePids = (await rc.view().apply(() => process.pid)) as number[];
         const set = Object.values(cluster.engineSets)[0];
         const remote = (set?.data?.hosts ?? []) as Array<{ host: string; pids: number[]; dir: string }>;
-        assert.deepEqual(remote.map((h) => h.pids.length).sort(), [1, 2]);
+        assert.deepEqual(
+          remote.map((h) => h.pids.length),
+          [1, 1],
+          "one supervisor per host",
+        );
         const remoteDirs = remote.map((h) => h.dir);
         for (const remoteDir of remoteDirs) assert.equal(fs.statSync(path.join(remoteDir, "engine.json")).mode & 0o777, 0o600);
         await rc.close();
         await cluster.stopEngines();
         await waitUntil("engines to exit", 10_000, () => enginePids.every((pid) => !alive(pid)));
         for (const remoteDir of remoteDirs) assert.equal(fs.existsSync(remoteDir), false, `${remoteDir} left behind`);
-        const logs = fs.readdirSync(path.join(dir, "profile", "log")).filter((f) => f.startsWith(`engine-${cluster?.clusterId}-0-`));
-        assert.equal(logs.length, 3, logs.join(", "));
+        const copied = fs.readdirSync(path.join(dir, "profile", "log")).filter((f) => f.startsWith(`engine-${cluster?.clusterId}-0-`));
+        const logs = copied.filter((f) => !f.endsWith("-supervisor.log"));
+        assert.equal(logs.length, 3, copied.join(", "));
+        assert.equal(copied.length, 5, `a log per engine and per host's supervisor: ${copied.join(", ")}`);
         const text = logs.map((f) => fs.readFileSync(path.join(dir, "profile", "log", f), "utf8")).join("");
         assert.equal(text.split("hello from the engine").length - 1, 3, text);
       } finally {

@@ -1,11 +1,14 @@
 /**
- * The local launcher: one supervised engine process per engine on this machine, each in its
- * own process group so that stopping it leaves nothing behind. With `restartDeadEngines`, an
- * engine that dies is replaced (and registers with a new id).
+ * The local launcher: one supervisor process per engine set on this machine, which starts and
+ * watches all of the set's engines, in its own process group so that stopping it leaves
+ * nothing behind. With `restartDeadEngines`, the supervisor replaces an engine that dies
+ * (the replacement registers with a new id).
  */
 import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
-import { entryCommand, signalGroup, spawnNode, terminate } from "../processes.js";
+import { entryCommand, spawnNode, terminate } from "../processes.js";
+import { childPids } from "./command.js";
 import type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./launcher.js";
 import { OptionChecker } from "./options.js";
 import { fillDefaults } from "../../options.js";
@@ -18,7 +21,7 @@ export interface LocalLauncherOptions {
    */
   readonly restartDeadEngines?: boolean;
   /**
-   * Extra arguments for every engine (`--no-supervisor`…).
+   * Extra arguments for every engine (`--max-memory`…).
    * @default []
    */
   readonly engineArgs?: readonly string[];
@@ -38,10 +41,16 @@ export function validateLocalOptions(options: LocalLauncherOptions): void {
   OptionChecker.of("LocalLauncher", options, ["restartDeadEngines", "engineArgs"]).boolean("restartDeadEngines").stringArray("engineArgs");
 }
 
+/**
+ * Signals a process cannot catch, and so cannot pass on: they go to the supervisor and to each
+ * of its engines. The others go to the supervisor, which delivers them to each engine (SIGINT
+ * as an interrupt with a grace period).
+ */
+const UNCATCHABLE = new Set<NodeJS.Signals>(["SIGKILL", "SIGSTOP"]);
+
 class LocalEngineSet implements EngineSet {
   private stopping = false;
-  private readonly children = new Map<number, ChildProcess>();
-  private readonly exits: string[] = [];
+  private child: ChildProcess | undefined;
   private reportEnded: (what: string) => void = () => {};
   readonly ended = new Promise<string>((resolve) => (this.reportEnded = resolve));
 
@@ -52,50 +61,76 @@ class LocalEngineSet implements EngineSet {
     private readonly options: FilledLocalLauncherOptions,
   ) {}
 
-  private logFile(index: number): string {
+  /** Each engine's log is `engine-<cluster>-<set>-<index>.log`; the supervisor's ends in `-supervisor.log`. */
+  private logFile(index: number | string): string {
     return path.join(this.context.logDir, `engine-${this.context.clusterId}-${this.id}-${index}.log`);
   }
 
-  spawnEngine(index: number): void {
-    const log = this.logFile(index);
-    const child = spawnNode([...entryCommand("engine/main"), "--file", this.context.engineFile, ...this.options.engineArgs], {
-      logFile: log,
-      cwd: this.context.cwd,
-      env: { ...this.context.env, ...this.context.localEnv },
-    });
-    const pid = child.pid as number;
-    this.children.set(pid, child);
-    this.info.pids.push(pid);
+  spawnSupervisor(n: number): void {
+    const supervisorLog = this.logFile("supervisor");
+    const child = spawnNode(
+      [
+        ...entryCommand("engine/main"),
+        "--file",
+        this.context.engineFile,
+        "--engines",
+        String(n),
+        "--engine-log",
+        this.logFile("{index}"),
+        ...(this.options.restartDeadEngines ? ["--restart"] : []),
+        ...this.options.engineArgs,
+      ],
+      { logFile: supervisorLog, cwd: this.context.cwd, env: { ...this.context.env, ...this.context.localEnv } },
+    );
+    this.child = child;
+    this.info.pids.push(child.pid as number);
     child.once("exit", (code, signal) => {
-      this.children.delete(pid);
-      this.info.pids = this.info.pids.filter((p) => p !== pid);
-      if (this.stopping) return;
-      if (this.options.restartDeadEngines) this.spawnEngine(index);
-      else this.engineEnded(index, code, signal);
+      this.info.pids = [];
+      if (!this.stopping) this.reportEnded(this.endedBecause(code, signal, supervisorLog));
     });
     // The set must not keep the user's process alive on its own.
     child.unref();
   }
 
-  private engineEnded(index: number, code: number | null, signal: NodeJS.Signals | null): void {
-    this.exits.push(`engine ${index} ${signal ? `by ${signal}` : `with code ${code}`}`);
-    if (this.children.size > 0) return;
-    const logs = this.info.n === 1 ? this.logFile(0) : path.join(this.context.logDir, `engine-${this.context.clusterId}-${this.id}-*.log`);
-    this.reportEnded(`every engine process exited (${this.exits.join(", ")}); read ${logs}`);
+  /**
+   * Why the set ended, in the supervisor's words: its log says how every engine exited, or
+   * why it could not start them (a bad option, a missing connection file).
+   */
+  private endedBecause(code: number | null, signal: NodeJS.Signals | null, supervisorLog: string): string {
+    let lines: string[] = [];
+    try {
+      lines = fs.readFileSync(supervisorLog, "utf8").split("\n");
+    } catch {
+      // No log: the exit status is all there is to say.
+    }
+    const exits = lines.map((line) => /every engine process exited \(.*\)$/.exec(line)?.[0]).findLast((said) => said !== undefined);
+    if (exits) return `${exits}; read ${this.logFile(this.info.n === 1 ? 0 : "*")}`;
+    const why = lines.findLast((line) => /^(error: |parallax engine: )/.test(line))?.replace(/^parallax engine: /, "");
+    return `the engine supervisor exited ${signal ? `by ${signal}` : `with code ${code}`}${why ? ` (${why})` : ""}; read ${supervisorLog}`;
   }
 
   async signal(signal: NodeJS.Signals): Promise<void> {
-    for (const pid of this.info.pids) signalGroup(pid, signal);
+    for (const supervisor of this.info.pids) {
+      for (const pid of UNCATCHABLE.has(signal) ? [...childPids(supervisor), supervisor] : [supervisor]) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          continue;
+        }
+      }
+    }
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all([...this.info.pids].map((pid) => terminate(pid, 5000, this.children.get(pid))));
+    // The supervisor passes SIGTERM on to its engines and ends once they have; should it be
+    // killed after the grace period instead, its engines stop as soon as they notice.
+    await Promise.all([...this.info.pids].map((pid) => terminate(pid, 5000, this.child)));
     this.info.pids = [];
   }
 }
 
-/** Starts engines as local processes. */
+/** Starts engines as local processes, one supervisor per set. */
 export class LocalLauncher implements EngineLauncher {
   readonly kind = "local";
 
@@ -108,11 +143,11 @@ export class LocalLauncher implements EngineLauncher {
 
   async start(n: number, context: LaunchContext): Promise<EngineSet> {
     const set = new LocalEngineSet(context.setId, { launcher: this.kind, n, pids: [] }, context, this.options);
-    for (let i = 0; i < n; i++) set.spawnEngine(i);
+    if (n > 0) set.spawnSupervisor(n);
     return set;
   }
 
   attach(id: string, info: EngineSetInfo, context: LaunchContext): EngineSet {
-    return new LocalEngineSet(id, { ...info, pids: [...info.pids] }, context, { ...this.options, restartDeadEngines: false });
+    return new LocalEngineSet(id, { ...info, pids: [...info.pids] }, context, this.options);
   }
 }

@@ -2,8 +2,10 @@
  * The SSH launcher: engines on other hosts, started through the system `ssh` (so
  * `~/.ssh/config`, agents, ProxyJump and known_hosts all apply). For each host it pipes a
  * `sh -` script that writes the engine connection file to a private temporary folder, starts
- * the engines with nohup in the background and prints their pids. Stopping kills those pids
- * over ssh, copies the engines' logs into the local log folder and removes the folder.
+ * one engine supervisor with nohup in the background, which starts and watches that host's
+ * engines (each with its own log in the folder), and prints its pid. Stopping stops that
+ * supervisor's process group over ssh, copies the logs into the local log folder and removes
+ * the folder.
  *
  * The engines must reach the controller at the address in the engine connection file: start
  * the cluster with `controllerIp: "0.0.0.0"` and a `location` the hosts can reach.
@@ -154,7 +156,7 @@ export function placeEngines(n: number, hosts: Record<string, number>): Array<{ 
 /** What is known of the engines started on one host (kept in the cluster file). */
 export interface SshHostEngines {
   host: string;
-  /** Remote pids (engine supervisors). */
+  /** Remote pids: the host's engine supervisor (whose process group holds its engines). */
   pids: number[];
   /** Remote temporary folder with the connection file and the logs. */
   dir: string;
@@ -169,7 +171,7 @@ interface SshSetData extends Record<string, unknown> {
   sshConcurrency: number;
 }
 
-/** The script that starts `count` engines on one host and prints their pids. */
+/** The script that starts one supervisor of `count` engines on one host and prints its pid. */
 export function startScript(options: {
   connectionFile: string;
   count: number;
@@ -189,17 +191,15 @@ export function startScript(options: {
     `echo "__parallax_dir=$dir"`,
     `printf '%s\\n' ${shellQuote(options.connectionFile)} > "$dir/engine.json"`,
     ...Object.entries(options.env).map(([key, value]) => `export ${key}=${shellQuote(value)}`),
-    // setsid puts each engine in its own process group, so stopping it reaches its children too.
+    // setsid puts the supervisor in its own process group, so stopping it reaches its engines too.
     `if command -v setsid >/dev/null 2>&1; then detach=setsid; else detach=; fi`,
   ];
   const command = shellJoin([options.node, ...options.entry]);
-  const args = shellJoin(options.engineArgs);
-  for (let i = 0; i < options.count; i++) {
-    lines.push(
-      `nohup $detach ${command} --file "$dir/engine.json" ${args} > "$dir/engine-${i}.log" 2>&1 < /dev/null &`,
-      `echo "__parallax_pid=$!"`,
-    );
-  }
+  const args = shellJoin(["--engines", String(options.count), ...options.engineArgs]);
+  lines.push(
+    `nohup $detach ${command} --file "$dir/engine.json" --engine-log "$dir/engine-{index}.log" ${args} > "$dir/supervisor.log" 2>&1 < /dev/null &`,
+    `echo "__parallax_pid=$!"`,
+  );
   return `${lines.join("\n")}\n`;
 }
 
@@ -220,7 +220,7 @@ export function stopScript(engines: SshHostEngines, boundary: string): string {
     "  sleep 0.1 2>/dev/null || sleep 1; i=$((i+1))",
     "done",
     `for p in $pids; do kill -KILL -- -$p 2>/dev/null || kill -KILL $p 2>/dev/null || true; done`,
-    `for f in ${dir}/engine-*.log; do [ -f "$f" ] || continue; echo "${boundary} $(basename "$f")"; cat "$f"; echo; done`,
+    `for f in ${dir}/*.log; do [ -f "$f" ] || continue; echo "${boundary} $(basename "$f")"; cat "$f"; echo; done`,
     `rm -rf ${dir}`,
     "",
   ].join("\n");
@@ -246,13 +246,13 @@ export function splitLogs(output: string, boundary: string): Map<string, string>
   return new Map([...logs].map(([name, content]) => [name, content.join("\n")]));
 }
 
-/** Parses the pids and folder printed by {@link startScript}. */
-export function parseStartOutput(host: string, output: string, count: number): SshHostEngines {
+/** Parses the supervisor's pid and the folder printed by {@link startScript}. */
+export function parseStartOutput(host: string, output: string): SshHostEngines {
   const pids = [...output.matchAll(/^__parallax_pid=(\d+)$/gm)].map((m) => Number(m[1]));
   const dir = /^__parallax_dir=(\/.+)$/m.exec(output)?.[1];
-  if (dir === undefined || pids.length !== count) {
+  if (dir === undefined || pids.length !== 1) {
     throw new Error(
-      `ssh ${host}: expected a folder and ${count} engine pids from the start script, got: ${output.trim().slice(-2000) || "(nothing)"}`,
+      `ssh ${host}: expected a folder and the engine supervisor's pid from the start script, got: ${output.trim().slice(-2000) || "(nothing)"}`,
     );
   }
   return { host, pids, dir };
@@ -275,7 +275,7 @@ class SshEngineSet implements EngineSet {
   }
 
   async signal(signal: NodeJS.Signals): Promise<void> {
-    // The supervisors handle signals (SIGINT interrupts the running task), so they get them.
+    // The supervisors handle signals (SIGINT interrupts the running tasks) and pass them to their engines.
     const name = signal.replace(/^SIG/, "");
     await Promise.all(
       this.info.data.hosts
@@ -349,7 +349,7 @@ export class SshLauncher implements EngineLauncher {
           env: definedEnv(context.env),
         });
         const output = await sshQueue(data).add(() => runSsh(data, host, script));
-        data.hosts.push(parseStartOutput(host, output, count));
+        data.hosts.push(parseStartOutput(host, output));
       }),
     );
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
