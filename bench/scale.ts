@@ -27,11 +27,18 @@ const TASKS = Number(args.tasks);
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 const seconds = () => performance.now() / 1000;
 
-/** Seconds until `n` bare Node processes have each started and said so. */
+/**
+ * Seconds until `n` bare Node processes have each started and said so. Each runs in a session
+ * of its own, as engines do: Linux's autogroup scheduler shares the CPU between sessions, so on
+ * a busy machine processes in one session would start far slower than the engines.
+ */
 async function bareNodeStart(n: number): Promise<number> {
   const t = seconds();
   const children = Array.from({ length: n }, () =>
-    spawn(process.execPath, ["-e", "process.stdout.write('up\\n'); setInterval(() => {}, 1000)"], { stdio: ["ignore", "pipe", "ignore"] }),
+    spawn(process.execPath, ["-e", "process.stdout.write('up\\n'); setInterval(() => {}, 1000)"], {
+      stdio: ["ignore", "pipe", "ignore"],
+      detached: true,
+    }),
   );
   await Promise.all(children.map((child) => new Promise((resolve) => child.stdout.once("data", resolve))));
   const elapsed = seconds() - t;

@@ -53,8 +53,8 @@ const STOP_GRACE_MS = 3000;
 /** How long an engine may take to answer SIGINT before it is taken to be stuck. */
 const INTERRUPT_GRACE_MS = 1000;
 
-/** Signals passed on to every engine as they are. */
-const FORWARDED = ["SIGHUP", "SIGUSR1", "SIGUSR2"] as const;
+/** Signals passed on to every engine as they are (SIGTSTP stops the engines, not this process). */
+const FORWARDED = ["SIGHUP", "SIGUSR1", "SIGUSR2", "SIGTSTP", "SIGCONT"] as const;
 
 /** Runs the supervisor until every engine has exited for good; resolves with the exit code to use. */
 export function runSupervisor(options: SupervisorOptions): Promise<number> {
@@ -136,6 +136,11 @@ class Supervisor {
     const child = fork(ENGINE_CHILD, ["--file", this.options.file, "--index", String(index)], {
       stdio: ["ignore", output, output, "ipc"],
       execArgv,
+      // Each engine in a session of its own, as when each had its own supervisor: Linux's
+      // autogroup scheduler shares the CPU between sessions, so a whole set in one session would
+      // get one process's share on a busy machine. Signals reach engines through this process,
+      // and an engine stops when this process is gone (its IPC channel closes).
+      detached: true,
     });
     const log =
       fd === undefined ? this.options.log : new Logger("supervisor", this.options.engine.logLevel, (line) => void fs.writeSync(fd, line));
