@@ -4,7 +4,9 @@
  * against 2, and the memory each engine costs (its process plus its share of the supervisor
  * that watches its set, RSS): idle once registered, and after the throughput run, when every
  * engine has started the thread that runs its tasks.
- * Prints one JSON line.
+ * Start is also measured in CPU seconds (every process the cluster started, against the bare
+ * processes), which a busy shared machine disturbs far less than the wall clock. Prints one
+ * JSON line (bench/results/scale.json keeps the newest).
  *
  *   npm run build && node dist/bench/scale.js [--engines 64] [--tasks 5000]
  */
@@ -27,12 +29,24 @@ const TASKS = Number(args.tasks);
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 const seconds = () => performance.now() / 1000;
 
+/** CPU seconds (user and system, every thread) a process has used, from /proc (0 when it is gone). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, in clock ticks of 1/100 s (USER_HZ on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * Seconds until `n` bare Node processes have each started and said so. Each runs in a session
  * of its own, as engines do: Linux's autogroup scheduler shares the CPU between sessions, so on
  * a busy machine processes in one session would start far slower than the engines.
  */
-async function bareNodeStart(n: number): Promise<number> {
+async function bareNodeStart(n: number): Promise<{ elapsed: number; cpu: number }> {
   const t = seconds();
   const children = Array.from({ length: n }, () =>
     spawn(process.execPath, ["-e", "process.stdout.write('up\\n'); setInterval(() => {}, 1000)"], {
@@ -42,8 +56,10 @@ async function bareNodeStart(n: number): Promise<number> {
   );
   await Promise.all(children.map((child) => new Promise((resolve) => child.stdout.once("data", resolve))));
   const elapsed = seconds() - t;
+  // CPU time is what a busy shared machine disturbs least: it says what starting costs.
+  const cpu = children.reduce((sum, child) => sum + cpuSeconds(child.pid as number), 0);
   for (const child of children) child.kill("SIGKILL");
-  return elapsed;
+  return { elapsed, cpu };
 }
 
 /** Resident memory of a process in bytes, from /proc (0 when it is gone). */
@@ -82,6 +98,10 @@ async function clusterRun(engines: number): Promise<Record<string, number>> {
     const rc = await cluster.connectClient();
     await rc.waitForEngines(engines, { timeout: 300_000 });
     m.start_s = round(seconds() - t);
+    // Everything the cluster started: controller, supervisors, engines.
+    m.start_cpu_s = round(
+      processesOf(dir, "engine/main", "engine/child", "controller/main").reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+    );
     // Supervisors run engine/main; the engines they start run engine/child and name the same connection file.
     const engineMemory = () => {
       const processes = processesOf(dir, "engine/main", "engine/child");
@@ -111,9 +131,12 @@ const bare = await bareNodeStart(ENGINES);
 const many = await clusterRun(ENGINES);
 const two = await clusterRun(2);
 const metrics = {
-  [`bare_node_start_${ENGINES}_s`]: round(bare),
+  [`bare_node_start_${ENGINES}_s`]: round(bare.elapsed),
   [`start_${ENGINES}_engines_s`]: many.start_s as number,
-  start_vs_bare_node: round((many.start_s as number) / bare, 2),
+  start_vs_bare_node: round((many.start_s as number) / bare.elapsed, 2),
+  [`bare_node_start_cpu_${ENGINES}_s`]: round(bare.cpu),
+  [`start_cpu_${ENGINES}_engines_s`]: many.start_cpu_s as number,
+  start_cpu_vs_bare_node: round((many.start_cpu_s as number) / bare.cpu, 2),
   [`lb_tasks_per_s_${ENGINES}_engines`]: many.lb_tasks_per_s as number,
   lb_tasks_per_s_2_engines: two.lb_tasks_per_s as number,
   [`throughput_${ENGINES}_vs_2`]: round((many.lb_tasks_per_s as number) / (two.lb_tasks_per_s as number), 2),
@@ -122,4 +145,7 @@ const metrics = {
   processes_per_engine: round((many.engine_processes as number) / ENGINES, 3),
   [`controller_rss_${ENGINES}_engines_MB`]: many.controller_rss_MB as number,
 };
-process.stdout.write(`${JSON.stringify({ system: "parallax", config: { engines: ENGINES, tasks: TASKS }, metrics })}\n`);
+const machine = { cpus: os.availableParallelism(), loadavg: os.loadavg(), node: process.version };
+process.stdout.write(
+  `${JSON.stringify({ system: "parallax", date: new Date().toISOString(), machine, config: { engines: ENGINES, tasks: TASKS }, metrics })}\n`,
+);
