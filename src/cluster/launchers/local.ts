@@ -1,8 +1,9 @@
 /**
  * The local launcher: one supervisor process per engine set on this machine, which starts and
- * watches all of the set's engines, in its own process group so that stopping it leaves
- * nothing behind. With `restartDeadEngines`, the supervisor replaces an engine that dies
- * (the replacement registers with a new id).
+ * watches all of the set's engines; stopping it stops them, so nothing is left behind. With
+ * `restartDeadEngines`, the supervisor replaces an engine that dies (the replacement registers
+ * with a new id). With the engine argument `--no-supervisor`, each engine is a process of its
+ * own, watched (and replaced) from here.
  */
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -50,7 +51,9 @@ const UNCATCHABLE = new Set<NodeJS.Signals>(["SIGKILL", "SIGSTOP"]);
 
 class LocalEngineSet implements EngineSet {
   private stopping = false;
-  private child: ChildProcess | undefined;
+  private readonly children = new Map<number, ChildProcess>();
+  /** How each engine running without a supervisor exited. */
+  private readonly exits: string[] = [];
   private reportEnded: (what: string) => void = () => {};
   readonly ended = new Promise<string>((resolve) => (this.reportEnded = resolve));
 
@@ -66,9 +69,50 @@ class LocalEngineSet implements EngineSet {
     return path.join(this.context.logDir, `engine-${this.context.clusterId}-${this.id}-${index}.log`);
   }
 
-  spawnSupervisor(n: number): void {
-    const supervisorLog = this.logFile("supervisor");
-    const child = spawnNode(
+  /** Starts the set: one supervisor for all engines, or with `--no-supervisor` one process per engine. */
+  spawn(n: number): void {
+    if (this.options.engineArgs.includes("--no-supervisor")) {
+      for (let index = 0; index < n; index++) this.spawnAlone(index);
+    } else {
+      this.spawnSupervisor(n);
+    }
+  }
+
+  /** One engine without a supervisor: this process replaces it if asked to, as a supervisor would. */
+  private spawnAlone(index: number): void {
+    const child = this.spawnProcess([...entryCommand("engine/main"), "--file", this.context.engineFile, ...this.options.engineArgs], index);
+    child.once("exit", (code, signal) => {
+      if (this.stopping) return;
+      if (this.options.restartDeadEngines) {
+        this.spawnAlone(index);
+        return;
+      }
+      this.exits.push(`engine ${index} ${signal ? `by ${signal}` : `with code ${code}`}`);
+      if (this.children.size === 0)
+        this.reportEnded(`every engine process exited (${this.exits.join(", ")}); read ${this.logFile(this.info.n === 1 ? 0 : "*")}`);
+    });
+  }
+
+  private spawnProcess(args: string[], log: number | string): ChildProcess {
+    const child = spawnNode(args, {
+      logFile: this.logFile(log),
+      cwd: this.context.cwd,
+      env: { ...this.context.env, ...this.context.localEnv },
+    });
+    const pid = child.pid as number;
+    this.children.set(pid, child);
+    this.info.pids.push(pid);
+    child.once("exit", () => {
+      this.children.delete(pid);
+      this.info.pids = this.info.pids.filter((p) => p !== pid);
+    });
+    // The set must not keep the user's process alive on its own.
+    child.unref();
+    return child;
+  }
+
+  private spawnSupervisor(n: number): void {
+    const child = this.spawnProcess(
       [
         ...entryCommand("engine/main"),
         "--file",
@@ -80,16 +124,11 @@ class LocalEngineSet implements EngineSet {
         ...(this.options.restartDeadEngines ? ["--restart"] : []),
         ...this.options.engineArgs,
       ],
-      { logFile: supervisorLog, cwd: this.context.cwd, env: { ...this.context.env, ...this.context.localEnv } },
+      "supervisor",
     );
-    this.child = child;
-    this.info.pids.push(child.pid as number);
     child.once("exit", (code, signal) => {
-      this.info.pids = [];
-      if (!this.stopping) this.reportEnded(this.endedBecause(code, signal, supervisorLog));
+      if (!this.stopping) this.reportEnded(this.endedBecause(code, signal, this.logFile("supervisor")));
     });
-    // The set must not keep the user's process alive on its own.
-    child.unref();
   }
 
   /**
@@ -125,7 +164,7 @@ class LocalEngineSet implements EngineSet {
     this.stopping = true;
     // The supervisor passes SIGTERM on to its engines and ends once they have; should it be
     // killed after the grace period instead, its engines stop as soon as they notice.
-    await Promise.all([...this.info.pids].map((pid) => terminate(pid, 5000, this.child)));
+    await Promise.all([...this.info.pids].map((pid) => terminate(pid, 5000, this.children.get(pid))));
     this.info.pids = [];
   }
 }
@@ -143,7 +182,7 @@ export class LocalLauncher implements EngineLauncher {
 
   async start(n: number, context: LaunchContext): Promise<EngineSet> {
     const set = new LocalEngineSet(context.setId, { launcher: this.kind, n, pids: [] }, context, this.options);
-    if (n > 0) set.spawnSupervisor(n);
+    if (n > 0) set.spawn(n);
     return set;
   }
 
