@@ -50,7 +50,7 @@ function run(n: number, engines = 2, hwm = 0, seed = 1): number {
       submitted: Date.now(),
       phase: "queued",
       requestMetadata: deps.length ? { after: { ids: deps, all: true, success: true, failure: false } } : {},
-      requestContent: {},
+      requestContent: { op: "clear" },
       requestBuffers: [],
     };
     ledger.open(record);

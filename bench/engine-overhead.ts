@@ -63,7 +63,7 @@ async function inProcess(m: Record<string, number>): Promise<void> {
   record(
     m,
     "inline_call",
-    await perCallUs(async () => encodeValue(ns.invoke(await ns.resolveFunction(content.fn!), decodeValue(buffers) as unknown[]))),
+    await perCallUs(async () => encodeValue(ns.invoke(await ns.resolveFunction(content.fn), decodeValue(buffers) as unknown[]))),
   );
   const thread = new TaskThread({ cwd: process.cwd(), seed: {} }, () => {});
   record(m, "thread_call", await perCallUs(() => thread.run(content, buffers, () => {})));

@@ -30,7 +30,16 @@ const SIZES = [10_000, 20_000, 40_000, 80_000, 100_000];
 const MARGIN = 1000;
 
 function unfinished(msgId: string): TaskRecord {
-  return { msgId, client: "c", balanced: true, submitted: 0, phase: "queued", requestMetadata: {}, requestContent: {}, requestBuffers: [] };
+  return {
+    msgId,
+    client: "c",
+    balanced: true,
+    submitted: 0,
+    phase: "queued",
+    requestMetadata: {},
+    requestContent: { op: "clear" },
+    requestBuffers: [],
+  };
 }
 
 /** Milliseconds to add `n` unfinished records, and microseconds per record for `MARGIN` more. */

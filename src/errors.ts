@@ -217,12 +217,12 @@ export class ResultCulled extends ParallaxError {
  */
 export type ErrorOrigin = "controller" | "engine" | "user";
 
-/** An error as it travels in a reply. */
-export interface WireError extends RemoteErrorInfo {
-  /** Parallax's code; for user code, the thrown error's own `code` (`ENOENT`…) if it had one. */
-  code?: string | undefined;
-  origin: ErrorOrigin;
-}
+/** An error as it travels in a reply: Parallax's own, with its code, or user code's, with whatever code it had. */
+export type WireError = RemoteErrorInfo &
+  (
+    | { origin: "controller" | "engine"; /** Parallax's code. */ code: ErrorCode }
+    | { origin: "user"; /** The thrown error's own `code` (`ENOENT`…), if it had a string one. */ code?: string | undefined }
+  );
 
 /** The wire form of an error the controller or an engine raises itself. */
 export function toWire(error: ParallaxError, origin: "controller" | "engine", engineId?: number): WireError {
@@ -235,6 +235,28 @@ export function toWire(error: ParallaxError, origin: "controller" | "engine", en
     origin,
     ...(engineId === undefined ? {} : { engineId }),
   };
+}
+
+/**
+ * Codes the engine itself raises inside a task: aborts, interrupts, run-time limits and the
+ * dependency checks of `depend()` and `requireModules()`. They reach the client as Parallax's
+ * own classes; anything else user code throws arrives as a RemoteError, whatever its code.
+ */
+const ENGINE_RAISED = new Set<string>([
+  "TASK_ABORTED",
+  "TASK_INTERRUPTED",
+  "EXECUTION_TIMEOUT",
+  "IMPOSSIBLE_DEPENDENCY",
+] satisfies ErrorCode[]);
+
+/**
+ * The wire form of what a task threw on an engine, described by the engine (name, message,
+ * the user's stack frames, the failing item). Its origin follows from its code: the engine's
+ * own for the errors it raises inside a task, user code's for everything else.
+ */
+export function thrownToWire(info: RemoteErrorInfo, code: string | undefined): WireError {
+  if (code !== undefined && ENGINE_RAISED.has(code)) return { ...info, code: code as ErrorCode, origin: "engine" };
+  return { ...info, origin: "user", ...(code === undefined ? {} : { code }) };
 }
 
 type WireFactory = (message: string, info: WireError) => ParallaxError;
@@ -257,6 +279,6 @@ const FROM_WIRE: Partial<Record<ErrorCode, WireFactory>> = {
 export function fromWire(info: WireError | undefined, engineId: number | undefined): Error {
   if (!info) return new RemoteError({ ename: "Error", evalue: "task failed without an error description", remoteStack: "", engineId });
   const placed = { ...info, engineId: info.engineId ?? engineId };
-  const factory = info.origin === "user" ? undefined : FROM_WIRE[info.code as ErrorCode];
+  const factory = info.origin === "user" ? undefined : FROM_WIRE[info.code];
   return factory ? factory(info.evalue, placed) : new RemoteError({ ...placed, remoteCode: info.code });
 }

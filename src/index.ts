@@ -23,7 +23,7 @@ export type { SlurmLauncherOptions } from "./cluster/launchers/slurm.js";
 export type { ConnectionInfo } from "./connection/profile.js";
 export { Client } from "./client/client.js";
 export type { ClientEvents, ConnectOptions } from "./client/client.js";
-export type { EngineQueueStatus, QueueStatus } from "./client/client-port.js";
+export type { EngineQueueStatus, QueueStatus } from "./protocol/query-table.js";
 export { DirectView } from "./client/direct-view.js";
 export type { MapOptions, ModuleSpec, Sequence, SequencesOf } from "./client/direct-view.js";
 export { LoadBalancedView } from "./client/load-balanced-view.js";

@@ -2,26 +2,15 @@
  * What views and executors need from their client. They depend on this interface rather than
  * on `Client`, which creates them: the dependency then points one way.
  */
+import type { ApplyContent, RequestMetadata } from "../protocol/contents.js";
+import type { QueueStatus } from "../protocol/query-table.js";
 import type { AsyncResult, ResultOwner } from "./async-result.js";
 import type { TaskEntry } from "./task-entry.js";
 
-/** Status of one engine's queues, as `queueStatus()` returns it. */
-export interface EngineQueueStatus {
-  queue: number;
-  tasks: number;
-  completed: number;
-}
-
-/**
- * `queueStatus()` result: per engine id, plus tasks not yet assigned and, when no engine can
- * take them, why they wait (`waiting`).
- */
-export type QueueStatus = Record<number, EngineQueueStatus> & { unassigned: number; waiting?: string };
-
 /** A message the client sends for a task. */
 export interface Submission {
-  content: Record<string, unknown>;
-  metadata: Record<string, unknown>;
+  content: ApplyContent;
+  metadata: RequestMetadata;
   buffers: Buffer[];
   entry: TaskEntry;
 }

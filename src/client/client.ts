@@ -16,12 +16,18 @@ import {
   ProtocolError,
   ResultCulled,
   TimeoutError,
-  toWire,
+  fromWire,
 } from "../errors.js";
-import type { NotificationContent, QueryOp, ReplyContent, ReplyMetadata, StreamContent } from "../protocol/contents.js";
+import type { NotificationContent } from "../protocol/contents.js";
+import { EMPTY } from "../protocol/content-guards.js";
+import type { Guard } from "../protocol/guard.js";
 import { newMsgId } from "../protocol/message.js";
 import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
+import { QUERY_REPLY } from "../protocol/query-table.js";
+import type { EngineSummary, QueryAnswer, QueryArgs, QueryOp, QueueStatus, StoredResult } from "../protocol/query-table.js";
+import { WireGate } from "../protocol/wire.js";
+import type { ContentOf, MetadataOf, WireMessage } from "../protocol/wire.js";
 import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { HeartMonitor } from "../transport/heart.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
@@ -32,7 +38,7 @@ import { decodeResult } from "./encode.js";
 import { Executor } from "./executor.js";
 import type { ExecutorOptions } from "./executor.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
-import type { ClientPort, QueueStatus, Submission } from "./client-port.js";
+import type { ClientPort, Submission } from "./client-port.js";
 import { RecentIds } from "./recent-ids.js";
 import { SendWindow } from "./send-window.js";
 import type { ProgressBarFactory } from "./progress-bar.js";
@@ -124,10 +130,14 @@ export interface ClientEvents {
 /** Tasks to wait for, abort or look up: msg ids, AsyncResults, history indices, or a list of them. */
 export type Jobs = string | number | AsyncResult | ReadonlyArray<string | number | AsyncResult>;
 
-/** Raw answer of a query. */
-export interface QueryAnswer {
-  content: Record<string, unknown>;
-  buffers: Buffer[];
+/** A request waiting for the controller's answer: a query, or the closing ping. */
+interface PendingAnswer {
+  /** What was asked, for the error when the answer does not fit. */
+  what: string;
+  /** The shape the answer must have. */
+  check: Guard<unknown>;
+  resolve: (answer: { content: unknown; buffers: Buffer[] }) => void;
+  reject: (error: Error) => void;
 }
 
 const HISTORY_LIMIT = 100_000;
@@ -143,7 +153,10 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private readonly channel: Channel;
   private readonly engines = new Map<number, { pid?: number; hostname?: string }>();
   private readonly outstanding = new Map<string, TaskEntry>();
-  private readonly queries = new Map<string, { resolve: (a: QueryAnswer) => void; reject: (e: Error) => void }>();
+  private readonly queries = new Map<string, PendingAnswer>();
+  /** What the controller may send a client: checked once, here. */
+  private readonly gate = new WireGate(["apply_reply", "stream", "pong", "query_reply", "error_reply", "notification"]);
+  private warnedRefused = false;
   private readonly historyIds = new RecentIds(HISTORY_LIMIT);
   private readonly window: SendWindow<Submission>;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -194,8 +207,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     const client = new Client(info, options);
     try {
       const answer = await client.query("connect", {}, options.timeout);
-      client.adoptEngines(answer.content.engines as Array<{ id: number; pid: number; hostname: string }>);
-      if (typeof answer.content.maxMessageBytes === "number") client.maxMessageBytes = answer.content.maxMessageBytes;
+      client.adoptEngines(answer.content.engines);
+      client.maxMessageBytes = answer.content.maxMessageBytes;
     } catch (error) {
       await client.close();
       if (error instanceof TimeoutError) throw new ControllerLostError(unanswered(info, file, options.timeout));
@@ -309,7 +322,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   /** Queue status of engines (all, or `targets`), plus unassigned load-balanced tasks. */
   async queueStatus(targets?: number | number[]): Promise<QueueStatus> {
     const answer = await this.query("queue_status", targets === undefined ? {} : { targets: [targets].flat() });
-    return answer.content as QueueStatus;
+    return answer.content;
   }
 
   /** Aborts queued tasks: the given msg ids / AsyncResults, or all queued tasks. */
@@ -322,7 +335,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
       ...(msgIds ? { msgIds } : {}),
       ...(targets === undefined ? {} : { targets: [targets].flat() }),
     });
-    return [...held, ...(answer.content.aborted as string[])];
+    return [...held, ...answer.content.aborted];
   }
 
   /** Clears the namespaces of engines (all, or `targets`). */
@@ -336,13 +349,13 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
       signal: signalName(signal),
       ...(targets === undefined ? {} : { targets: [targets].flat() }),
     });
-    return answer.content.signalled as number[];
+    return answer.content.signalled;
   }
 
   /** Sends SIGINT to the engines running the given tasks (see `AsyncResult.interrupt`). */
   async interrupt(jobs: string | AsyncResult | ReadonlyArray<string | AsyncResult>): Promise<number[]> {
     const answer = await this.query("signal", { signal: "SIGINT", msgIds: msgIdsOf(jobs) });
-    return answer.content.signalled as number[];
+    return answer.content.signalled;
   }
 
   /** Stops engines (all, or `targets`) and, with `hub: true`, the controller. */
@@ -432,7 +445,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
 
   /** Msg ids the hub has recorded, oldest first. */
   async hubHistory(): Promise<string[]> {
-    return (await this.query("history", {})).content.msgIds as string[];
+    return (await this.query("history", {})).content.msgIds;
   }
 
   /**
@@ -441,7 +454,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
    * completed, phase, status, label, stdout and stderr. `keys` narrows the returned fields.
    */
   async dbQuery(query: Record<string, unknown>, keys?: string[]): Promise<Array<Record<string, unknown>>> {
-    return (await this.query("db_query", { filter: query, ...(keys ? { keys } : {}) })).content.records as Array<Record<string, unknown>>;
+    return (await this.query("db_query", { filter: query, ...(keys ? { keys } : {}) })).content.records;
   }
 
   /**
@@ -449,14 +462,14 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
    * finished task still queued) and throws an Error listing any violation. For tests and debugging.
    */
   async debugValidate(): Promise<void> {
-    const violations = (await this.query("validate", {})).content.violations as string[];
+    const violations = (await this.query("validate", {})).content.violations;
     if (violations.length > 0) throw new Error(`controller invariants violated:\n  ${violations.join("\n  ")}`);
   }
 
   /** Deletes finished records from the hub's database. */
   async purgeResults(jobs: "all" | string | AsyncResult | ReadonlyArray<string | AsyncResult>): Promise<number> {
     const msgIds = jobs === "all" ? "all" : msgIdsOf(jobs);
-    return (await this.query("purge", { msgIds })).content.purged as number;
+    return (await this.query("purge", { msgIds })).content.purged;
   }
 
   /**
@@ -515,23 +528,37 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     }
   }
 
-  /** Sends a hub query and waits for its answer. */
-  query(op: QueryOp, args: Record<string, unknown>, timeout = 30_000): Promise<QueryAnswer> {
-    return this.ask("query_request", { op, ...args }, timeout, `the ${op} query`);
+  /**
+   * Sends a hub query and waits for its answer. The query table types both: a wrong op,
+   * arguments of another query, or reading a field its reply does not have do not compile.
+   */
+  query<Op extends QueryOp>(op: Op, args: QueryArgs<Op>, timeout = 30_000): Promise<QueryAnswer<Op>> {
+    // The reply was checked against QUERY_REPLY[op] when it arrived.
+    return this.ask("query_request", { op, ...args } as ContentOf<"query_request">, QUERY_REPLY[op], timeout, `the ${op} query`) as Promise<
+      QueryAnswer<Op>
+    >;
   }
 
   // ---- internals ----
 
-  /** Sends a message and waits for the controller's answer to it. */
-  private ask(type: MsgType, content: Record<string, unknown>, timeout: number, what: string): Promise<QueryAnswer> {
+  /** Sends a message and waits for the controller's answer to it, which must fit `check`. */
+  private ask<T extends MsgType>(
+    type: T,
+    content: ContentOf<T>,
+    check: Guard<unknown>,
+    timeout: number,
+    what: string,
+  ): Promise<{ content: unknown; buffers: Buffer[] }> {
     if (this.lostError) return Promise.reject(new ControllerLostError(this.lostError.message));
     const msgId = newMsgId();
-    return new Promise<QueryAnswer>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.queries.delete(msgId);
         reject(new TimeoutError(`the controller did not answer ${what} within ${timeout} ms`));
       }, timeout);
       this.queries.set(msgId, {
+        what,
+        check,
         resolve: (a) => {
           clearTimeout(timer);
           resolve(a);
@@ -551,7 +578,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
    * order), bounded by the work it may have to get through first.
    */
   private async handOver(requests: number): Promise<void> {
-    await this.ask("ping", {}, HANDOVER_BASE_MS + requests * HANDOVER_PER_REQUEST_MS, "the closing ping").catch(() => {
+    await this.ask("ping", {}, EMPTY, HANDOVER_BASE_MS + requests * HANDOVER_PER_REQUEST_MS, "the closing ping").catch(() => {
       // A controller that is gone or too slow: what it has not read is lost, as documented.
     });
     await this.channel.close();
@@ -587,21 +614,25 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
   private async fillFromHub(entries: TaskEntry[]): Promise<void> {
     let waiting = entries;
     while (waiting.length > 0) {
-      let answer: QueryAnswer;
+      let answer: QueryAnswer<"get_result">;
       try {
         answer = await this.query("get_result", { msgIds: waiting.map((e) => e.msgId) });
       } catch (error) {
         for (const entry of waiting) entry.fail(error as Error);
         return;
       }
-      const stored = answer.content.results as Array<Record<string, unknown>>;
-      waiting = waiting.filter((entry, i) => !this.settleFromStored(entry, stored[i] ?? {}, answer.buffers));
+      const stored = answer.content.results;
+      waiting = waiting.filter((entry, i) => !this.settleFromStored(entry, stored[i], answer.buffers));
       if (waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, RESULT_POLL_MS));
     }
   }
 
   /** Applies one stored record; returns false while the task is still pending. */
-  private settleFromStored(entry: TaskEntry, stored: Record<string, unknown>, buffers: Buffer[]): boolean {
+  private settleFromStored(entry: TaskEntry, stored: StoredResult | undefined, buffers: Buffer[]): boolean {
+    if (stored === undefined) {
+      entry.fail(new ProtocolError(`the hub's answer to get_result holds no entry for ${entry.msgId}`));
+      return true;
+    }
     if (stored.status === "pending") return false;
     if (stored.status === "unknown") {
       entry.fail(
@@ -611,91 +642,122 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
       );
       return true;
     }
-    const [start, end] = stored.frames as [number, number];
-    entry.metadata.submitted = stored.submitted as number;
-    const content = stored.content as ReplyContent;
-    entry.settle(content, stored.metadata as ReplyMetadata, () => decodeResult(buffers.slice(start, end), content.canned));
+    const [start, end] = stored.frames;
+    entry.metadata.submitted = stored.submitted;
+    const content = stored.content;
+    entry.settle(content, stored.metadata, () => decodeResult(buffers.slice(start, end), content.canned));
     return true;
   }
 
-  private send(type: MsgType, content: object, metadata: object, buffers: Buffer[], msgId: string): void {
+  private send<T extends MsgType>(type: T, content: ContentOf<T>, metadata: MetadataOf<T>, buffers: Buffer[], msgId: string): void {
     this.channel.sendFrames(this.codec.encode({ header: this.codec.header(type, msgId), parent: {}, metadata, content, buffers }));
   }
 
-  private onMessage(message: Incoming): void {
+  private onMessage(incoming: Incoming): void {
     this.lastHeard = Date.now();
-    const restarted = this.controllerSession !== undefined && message.header.session !== this.controllerSession;
-    this.controllerSession = message.header.session;
+    const restarted = this.controllerSession !== undefined && incoming.header.session !== this.controllerSession;
+    this.controllerSession = incoming.header.session;
     if (this.interrupted || restarted) this.resume();
-    const parentId = message.parent.msg_id;
-    switch (message.header.msg_type) {
+    const message = this.gate.admit(incoming);
+    if (message instanceof ProtocolError) {
+      this.warnRefused(message);
+      this.failRequest(incoming.parent.msgId, message);
+      return;
+    }
+    const parentId = message.parent.msgId;
+    switch (message.type) {
       case "apply_reply": {
         const entry = parentId ? this.outstanding.get(parentId) : undefined;
         if (!entry) return;
         this.outstanding.delete(entry.msgId);
-        const content = message.content as unknown as ReplyContent;
-        entry.settle(content, message.metadata as ReplyMetadata, () => decodeResult(message.buffers, content.canned));
+        const { content } = message;
+        entry.settle(content, message.metadata, () => decodeResult(message.buffers, content.canned));
         break;
       }
       case "stream": {
         const entry = parentId ? this.outstanding.get(parentId) : undefined;
-        const { name, text } = message.content as unknown as StreamContent;
-        entry?.appendStream(name, text);
+        entry?.appendStream(message.content.name, message.content.text);
         break;
       }
       case "pong":
       case "query_reply":
-      case "error_reply": {
-        const pending = parentId ? this.queries.get(parentId) : undefined;
-        if (!pending || !parentId) return;
-        this.queries.delete(parentId);
-        const error = message.content.error;
-        if (typeof error === "string") pending.reject(new ProtocolError(error));
-        else pending.resolve({ content: message.content, buffers: message.buffers });
+        this.answered(parentId, message);
         break;
-      }
+      case "error_reply":
+        this.failRequest(parentId, fromWire(message.content.error, undefined));
+        break;
       case "notification":
-        this.onNotification(message.content as unknown as NotificationContent);
-        break;
-      default:
+        this.onNotification(message.content);
         break;
     }
   }
 
   /**
    * A reply signed by the controller whose payload was altered on the way: what waits for it
-   * fails with a ProtocolError instead of decoding it.
+   * fails with a ProtocolError instead of decoding it (damaged output is only dropped).
    */
   private onDamaged(message: Incoming): void {
     this.lastHeard = Date.now();
-    const parentId = message.parent.msg_id;
-    const error = new ProtocolError(`the ${message.header.msg_type} to ${parentId} was refused: ${message.damaged}`);
-    const entry = parentId && message.header.msg_type === "apply_reply" ? this.outstanding.get(parentId) : undefined;
-    if (entry) {
-      this.outstanding.delete(entry.msgId);
-      entry.settle({ status: "error", error: toWire(error, "controller") }, message.metadata as ReplyMetadata, () => undefined);
-      return;
-    }
+    if (message.header.msgType === "stream") return;
+    const parentId = message.parent.msgId;
+    this.failRequest(parentId, new ProtocolError(`the ${message.header.msgType} to ${parentId} was refused: ${message.damaged}`));
+  }
+
+  /** Settles the request a reply answers, once the reply fits the shape that request expects. */
+  private answered(parentId: string | undefined, message: WireMessage<"pong" | "query_reply">): void {
     const pending = parentId ? this.queries.get(parentId) : undefined;
     if (!pending || !parentId) return;
     this.queries.delete(parentId);
+    const problem = pending.check(message.content, "content");
+    if (problem === undefined) {
+      pending.resolve({ content: message.content, buffers: message.buffers });
+      return;
+    }
+    const error = new ProtocolError(`malformed ${message.type} ${message.header.msgId} to ${pending.what}: ${problem}`);
+    this.gate.refused++;
+    this.warnRefused(error);
     pending.reject(error);
   }
 
+  /**
+   * The controller refused a request (`error_reply`), or answered it with something this
+   * client cannot accept: the request fails with the error, so no wait is left without a word.
+   */
+  private failRequest(parentId: string | undefined, error: Error): void {
+    const pending = parentId ? this.queries.get(parentId) : undefined;
+    const entry = parentId ? this.outstanding.get(parentId) : undefined;
+    if (pending && parentId) {
+      this.queries.delete(parentId);
+      pending.reject(error);
+    } else if (entry) {
+      this.outstanding.delete(entry.msgId);
+      entry.fail(error);
+    }
+  }
+
+  /** Says once, through Node's warnings, that the controller sent what this client refuses; the gate counts them all. */
+  private warnRefused(error: ProtocolError): void {
+    if (this.warnedRefused) return;
+    this.warnedRefused = true;
+    process.emitWarning(`refused a message from the controller (later ones are counted, not shown): ${error.message}`, {
+      code: "PARALLAX_PROTOCOL",
+    });
+  }
+
   private onNotification(note: NotificationContent): void {
-    if (note.event === "registration" && note.id !== undefined) {
-      this.engines.set(note.id, note.info ?? {});
-      this.emit("registration", { id: note.id, ...(note.info ?? {}) });
-    } else if (note.event === "unregistration" && note.id !== undefined) {
+    if (note.event === "registration") {
+      this.engines.set(note.id, note.info);
+      this.emit("registration", { id: note.id, ...note.info });
+    } else if (note.event === "unregistration") {
       this.engines.delete(note.id);
-      this.emit("unregistration", { id: note.id, ...(note.info ?? {}) });
-    } else if (note.event === "shutdown") {
+      this.emit("unregistration", { id: note.id, ...note.info });
+    } else {
       this.controllerLost(new ControllerLostError("the controller shut down"));
       this.emit("shutdown");
     }
   }
 
-  private adoptEngines(engines: Array<{ id: number; pid: number; hostname: string }>): void {
+  private adoptEngines(engines: readonly EngineSummary[]): void {
     for (const e of engines) this.engines.set(e.id, { pid: e.pid, hostname: e.hostname });
   }
 
@@ -739,14 +801,15 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     if (sent.length === 0) return;
     this.query("get_result", { msgIds: sent.map((e) => e.msgId) }).then(
       (answer) => {
-        const stored = answer.content.results as Array<Record<string, unknown>>;
+        const stored = answer.content.results;
         sent.forEach((entry, i) => {
           if (this.outstanding.get(entry.msgId) !== entry) return;
           // A request the controller never received (it died first) is sent again: messages on one
           // socket arrive in order, so it cannot still be on its way.
-          const lost = stored[i]?.status === "unknown" && stored[i]?.culled !== true;
+          const result = stored[i];
+          const lost = result?.status === "unknown" && !result.culled;
           if (lost && this.window.resend(entry.msgId)) return;
-          if (this.settleFromStored(entry, stored[i] ?? {}, answer.buffers)) this.outstanding.delete(entry.msgId);
+          if (this.settleFromStored(entry, result, answer.buffers)) this.outstanding.delete(entry.msgId);
         });
       },
       () => {

@@ -12,7 +12,8 @@ import type { ApplyContent } from "../protocol/contents.js";
 import { newMsgId } from "../protocol/message.js";
 import { AsyncMapResult, AsyncResult } from "./async-result.js";
 import type { PerMessage, ResultShape } from "./async-result.js";
-import type { ClientPort, QueueStatus } from "./client-port.js";
+import type { QueueStatus } from "../protocol/query-table.js";
+import type { ClientPort } from "./client-port.js";
 import { encodeArgument, encodeCall } from "./encode.js";
 import { taskName } from "../protocol/task-name.js";
 import { moduleBindings } from "./functions.js";
@@ -355,7 +356,7 @@ export class DirectView<Scalar extends boolean = boolean> {
     const label = this.label ?? options.label;
     const entry = new TaskEntry(newMsgId(), { ...options, engineId, ...(label === undefined ? {} : { label }) });
     const metadata = { engine: engineId, ...(this.label === undefined ? {} : { label: this.label }) };
-    this.client.submit([{ content: content as unknown as Record<string, unknown>, metadata, buffers, entry }]);
+    this.client.submit([{ content, metadata, buffers, entry }]);
     return entry;
   }
 }

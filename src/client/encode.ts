@@ -5,7 +5,7 @@
 import { SerializationError } from "../errors.js";
 import { CAN_KEY, canCallable, canValue, tooDeep, uncanValue } from "../protocol/canning.js";
 import type { CanHook, Canned } from "../protocol/canning.js";
-import type { ApplyContent, EngineOp } from "../protocol/contents.js";
+import type { CallContent, MapContent } from "../protocol/contents.js";
 import { decodeValue, encodeValue, findUnserializablePath } from "../protocol/serialize.js";
 
 /** Encoded value frames and whether they contain canned markers. */
@@ -47,11 +47,11 @@ class HookRefusal {
 
 /** Content and frames of a call (`call` or `map`) of `fn` with `args`. */
 export function encodeCall(
-  op: Extract<EngineOp, "call" | "map">,
+  op: "call" | "map",
   fn: unknown,
   args: readonly unknown[],
   hook?: CanHook,
-): { content: ApplyContent; buffers: Buffer[] } {
+): { content: CallContent | MapContent; buffers: Buffer[] } {
   const canned = canCallable(fn, "the function to apply");
   const encoded = encodeArgument(args, "args", hook);
   return { content: { op, fn: canned, ...(encoded.canned ? { canned: true } : {}) }, buffers: encoded.buffers };

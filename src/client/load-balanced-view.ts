@@ -382,9 +382,7 @@ export class LoadBalancedView {
       label: this.flags.label ?? taskName(fn, "anonymous"),
       dependsOn: dependsOn(metadata),
     });
-    this.client.submit([
-      { content: content as unknown as Record<string, unknown>, metadata: metadata as Record<string, unknown>, buffers, entry },
-    ]);
+    this.client.submit([{ content, metadata, buffers, entry }]);
     return entry;
   }
 

@@ -10,7 +10,8 @@ import type { TaskEntry } from "./task-entry.js";
 
 /** A task message waiting for its turn. */
 export interface WindowedSubmission {
-  readonly metadata: Record<string, unknown>;
+  /** A direct task names its engine. */
+  readonly metadata: { readonly engine?: number | undefined };
   readonly entry: TaskEntry;
 }
 
@@ -69,7 +70,7 @@ export class SendWindow<S extends WindowedSubmission> {
       const submission = this.held.get(id);
       if (!submission) continue;
       const engine = submission.metadata.engine;
-      if (msgIds === undefined && targets !== undefined && typeof engine === "number" && !targets.includes(engine)) continue;
+      if (msgIds === undefined && targets !== undefined && engine !== undefined && !targets.includes(engine)) continue;
       this.held.delete(id);
       submission.entry.fail(new TaskAborted(`task ${id} was aborted before it was sent`), "aborted");
       aborted.push(id);

@@ -87,7 +87,7 @@ export class TaskEntry {
     if (this.settled) return;
     const m = this.metadata;
     m.received = Date.now();
-    m.engineId = metadata.engine_id ?? m.engineId;
+    m.engineId = metadata.engineId ?? m.engineId;
     m.started = metadata.started;
     m.completed = metadata.completed;
     if (metadata.stdout !== undefined) m.stdout = metadata.stdout;

@@ -72,7 +72,8 @@ interface EngineCounts {
 
 /** The label a task is shown and grouped under: a user label, or its function's name. */
 export function labelOf(record: TaskRecord): string {
-  return record.requestMetadata.label || taskName(record.requestContent.fn, String(record.requestContent.op ?? "task"));
+  const content = record.requestContent;
+  return record.requestMetadata.label || taskName("fn" in content ? content.fn : undefined, content.op);
 }
 
 /** How a finished record ended, as the dashboard shows it. */

@@ -35,7 +35,8 @@ export function taskDetails(hub: Hub, model: DashboardModel, msgId: string): Tas
   const record = hub.db.get(msgId);
   if (!record) return undefined;
   const meta = record.requestMetadata;
-  const fn = record.requestContent.fn as { name?: string; src?: string; path?: string; exportName?: string } | undefined;
+  const content = record.requestContent;
+  const fn = "fn" in content ? content.fn : undefined;
   const engine = record.engineId === undefined ? undefined : hub.registry.get(record.engineId);
   const error = record.reply?.content.error;
   const kinds = (id: string) => [
@@ -48,14 +49,11 @@ export function taskDetails(hub: Hub, model: DashboardModel, msgId: string): Tas
     msgId,
     label: labelOf(record),
     state: stateOf(record, model),
-    op: String(record.requestContent.op ?? "?"),
+    op: content.op,
     fn: fn
-      ? {
-          ...(fn.name ? { name: fn.name } : {}),
-          ...(fn.src ? { source: clip(fn.src) } : {}),
-          ...(fn.path ? { module: fn.path } : {}),
-          ...(fn.exportName ? { exportName: fn.exportName } : {}),
-        }
+      ? "src" in fn
+        ? { ...(fn.name ? { name: fn.name } : {}), source: clip(fn.src) }
+        : { module: fn.path, exportName: fn.exportName }
       : null,
     balanced: record.balanced,
     client: Buffer.from(record.client, "latin1").toString("hex").slice(0, 16),

@@ -5,17 +5,20 @@
  * queries and pushes notifications.
  */
 import { EventEmitter } from "node:events";
-import { EngineError, ProtocolError, toWire } from "../errors.js";
+import { EngineError, ParallaxError, ProtocolError, toWire } from "../errors.js";
 import type {
+  ApplyContent,
+  ControlContent,
   EngineBeatContent,
   NotificationContent,
   RegistrationContent,
-  ReplyContent,
-  ReplyMetadata,
   RequestMetadata,
+  SuperviseContent,
 } from "../protocol/contents.js";
 import type { Codec } from "../protocol/message.js";
-import type { Incoming, Message, MsgType } from "../protocol/message.js";
+import type { Header, Incoming, MsgType } from "../protocol/message.js";
+import { WireGate, outgoing } from "../protocol/wire.js";
+import type { ContentOf, MetadataOf, WireMessage } from "../protocol/wire.js";
 import type { Outcome } from "../scheduler/decisions.js";
 import { Ledger, controllerOutcome } from "../scheduler/ledger.js";
 import type { SchedulerOptions, TaskScheduler } from "../scheduler/task-scheduler.js";
@@ -76,6 +79,8 @@ export interface HubEvents {
   "task-done": [string, TaskRecord];
   /** A message failed verification (reason counts so far); the key is never part of it. */
   dropped: [string];
+  /** A verified message was refused: unknown type or malformed content (the error says which field). */
+  refused: [ProtocolError];
 }
 
 const CLIENT_FORGET_MS = 60_000;
@@ -98,6 +103,16 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly clients = new Map<string, ClientRecord>();
   /** Every apply msg id ever received, for the life of the controller. */
   private readonly acceptedIds = new MsgIdSet();
+  /** What clients may send, and what engines and supervisors may send: checked once, here. */
+  private readonly clientGate = new WireGate(["ping", "apply_request", "query_request"]);
+  private readonly engineGate = new WireGate([
+    "registration_request",
+    "apply_reply",
+    "stream",
+    "supervise_request",
+    "engine_beat",
+    "engine_exit",
+  ]);
   private clientChannel!: Channel;
   private engineChannel!: Channel;
   private monitor: NodeJS.Timeout | undefined;
@@ -180,13 +195,19 @@ export class Hub extends EventEmitter<HubEvents> {
 
   // ---- messages from clients ----
 
-  private onClientMessage(message: Incoming): void {
-    const identity = message.identities[0];
+  private onClientMessage(incoming: Incoming): void {
+    const identity = incoming.identities[0];
     if (identity === undefined) return;
     this.touchClient(identity);
-    switch (message.header.msg_type) {
+    const message = this.clientGate.admit(incoming);
+    if (message instanceof ProtocolError) {
+      this.emit("refused", message);
+      this.sendToClient(identity, "error_reply", { error: toWire(message, "controller") }, incoming.header.msgId);
+      return;
+    }
+    switch (message.type) {
       case "ping":
-        this.sendToClient(identity, "pong", {}, message.header.msg_id);
+        this.sendToClient(identity, "pong", {}, message.header.msgId);
         break;
       case "apply_request":
         this.onApplyRequest(
@@ -196,23 +217,20 @@ export class Hub extends EventEmitter<HubEvents> {
         );
         break;
       case "query_request":
-        void this.onQuery(identity, message);
+        this.onQuery(identity, message);
         break;
-      default:
-        this.sendToClient(
-          identity,
-          "error_reply",
-          { error: `unknown message type ${JSON.stringify(message.header.msg_type)}` },
-          message.header.msg_id,
-        );
     }
   }
 
   /** Records a request of `size` bytes (as received) and sends it on or queues it. */
-  private onApplyRequest(identity: Buffer, message: Message, size: number): void {
-    const metadata = message.metadata as RequestMetadata;
+  private onApplyRequest(
+    identity: Buffer,
+    message: { header: Header; content: ApplyContent; metadata: RequestMetadata; buffers: Buffer[] },
+    size: number,
+  ): void {
+    const metadata = message.metadata;
     const record: TaskRecord = {
-      msgId: message.header.msg_id,
+      msgId: message.header.msgId,
       client: identity.toString("latin1"),
       balanced: metadata.engine === undefined,
       submitted: message.header.date,
@@ -336,12 +354,14 @@ export class Hub extends EventEmitter<HubEvents> {
     }
   }
 
-  private async onQuery(identity: Buffer, message: Incoming): Promise<void> {
+  private onQuery(identity: Buffer, message: WireMessage<"query_request">): void {
     try {
-      const { content, buffers } = await answerQuery(this, identity, message.content);
-      this.sendToClient(identity, "query_reply", content, message.header.msg_id, buffers);
+      const { content, buffers } = answerQuery(this, identity, message.content);
+      this.sendToClient(identity, "query_reply", content, message.header.msgId, buffers);
     } catch (error) {
-      this.sendToClient(identity, "query_reply", { error: (error as Error).message }, message.header.msg_id);
+      // A query the hub cannot answer (unknown engine, bad filter…) is refused by name.
+      const refused = error instanceof ParallaxError ? error : new ProtocolError((error as Error).message);
+      this.sendToClient(identity, "error_reply", { error: toWire(refused, "controller") }, message.header.msgId);
     }
   }
 
@@ -363,7 +383,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const message = {
       header: this.codec.header("apply_request", msgId),
       parent: {},
-      metadata: record.requestMetadata as Record<string, unknown>,
+      metadata: record.requestMetadata,
       content: record.requestContent,
       buffers: record.requestBuffers,
     };
@@ -379,19 +399,24 @@ export class Hub extends EventEmitter<HubEvents> {
 
   // ---- messages from engines and supervisors ----
 
-  private onEngineMessage(message: Incoming): void {
-    const identity = message.identities[0];
+  private onEngineMessage(incoming: Incoming): void {
+    const identity = incoming.identities[0];
     if (identity === undefined) return;
     // Any message shows the engine is alive: a beat queued behind a large reply is no reason
     // to declare it dead.
     const sender = this.registry.byRoutingIdentity(identity);
     if (sender) {
       sender.lastBeat = Date.now();
-      sender.bytesIn += frameBytes(message.raw);
+      sender.bytesIn += frameBytes(incoming.raw);
     }
-    switch (message.header.msg_type) {
+    const message = this.engineGate.admit(incoming);
+    if (message instanceof ProtocolError) {
+      this.emit("refused", message);
+      return;
+    }
+    switch (message.type) {
       case "registration_request":
-        this.onRegistration(identity, message.content as unknown as RegistrationContent);
+        this.onRegistration(identity, message.content);
         break;
       case "apply_reply":
         this.onApplyReply(identity, message);
@@ -400,38 +425,30 @@ export class Hub extends EventEmitter<HubEvents> {
         this.onStream(message);
         break;
       case "supervise_request":
-        this.onSupervise(identity, message.content as { engine_id: number; pid: number; supervisor_pid: number });
+        this.onSupervise(identity, message.content);
         break;
       case "engine_beat":
-        this.onBeat(identity, message.content as unknown as EngineBeatContent);
+        this.onBeat(identity, message.content);
         break;
-      case "engine_exit":
-      case "unregistration": {
-        const { engine_id, code, signal, reason } = message.content as {
-          engine_id: number;
-          code?: number | null;
-          signal?: string | null;
-          reason?: string;
-        };
+      case "engine_exit": {
+        const { engineId, code, signal, reason } = message.content;
         const how = signal ? `signal ${signal}` : `code ${code ?? "?"}`;
-        this.engineLost(engine_id, `engine ${engine_id} exited (${how})${reason ? `: ${reason}` : ""}`);
+        this.engineLost(engineId, `engine ${engineId} exited (${how})${reason ? `: ${reason}` : ""}`);
         break;
       }
-      default:
-        break;
     }
   }
 
   private onRegistration(identity: Buffer, info: RegistrationContent): void {
     const engine = this.registry.register(identity, {
-      pid: Number(info.pid),
-      hostname: String(info.hostname),
-      cwd: String(info.cwd),
-      ...(info.requestedId === undefined ? {} : { requestedId: Number(info.requestedId) }),
+      pid: info.pid,
+      hostname: info.hostname,
+      cwd: info.cwd,
+      ...(info.requestedId === undefined ? {} : { requestedId: info.requestedId }),
       readopt: info.readopt === true,
     });
     this.send(this.engineChannel, identity, "registration_reply", { id: engine.id, heartbeatInterval: this.options.heartbeatInterval });
-    if (info.readopt === true && Array.isArray(info.held)) this.adoptHeld(engine, info.held);
+    if (info.readopt === true && info.held !== undefined) this.adoptHeld(engine, info.held);
     this.ledger.engineAdded(engine);
     if (this.awaited.delete(engine.id)) {
       this.releaseDirect(engine);
@@ -441,23 +458,23 @@ export class Hub extends EventEmitter<HubEvents> {
     this.emit("registration", engine);
   }
 
-  private onSupervise(identity: Buffer, content: { engine_id: number; pid: number; supervisor_pid: number }): void {
-    const engine = this.registry.get(content.engine_id);
+  private onSupervise(identity: Buffer, content: SuperviseContent): void {
+    const engine = this.registry.get(content.engineId);
     if (!engine) return;
     engine.supervisor = identity;
-    engine.supervisorPid = content.supervisor_pid;
+    engine.supervisorPid = content.supervisorPid;
     engine.lastBeat = Date.now();
   }
 
   private onBeat(identity: Buffer, content: EngineBeatContent): void {
-    const engine = this.registry.get(content.engine_id);
+    const engine = this.registry.get(content.engineId);
     if (!engine) {
       // An engine of a previous controller (restored on the same ports) is asked to register
       // again under its id; otherwise an unknown engine was declared dead and must leave.
       // A supervisor watches several engines: the request names which one.
       this.send(this.engineChannel, identity, "control_request", {
         op: this.options.adoptEngines ? "reregister" : "forgotten",
-        engine_id: content.engine_id,
+        engineId: content.engineId,
       });
       return;
     }
@@ -469,20 +486,18 @@ export class Hub extends EventEmitter<HubEvents> {
     if (!engine.supervisor && !identity.equals(engine.identity)) engine.supervisor = identity;
   }
 
-  private onStream(message: Incoming): void {
-    const record = message.parent.msg_id ? this.db.get(message.parent.msg_id) : undefined;
+  private onStream(message: WireMessage<"stream">): void {
+    const record = message.parent.msgId ? this.db.get(message.parent.msgId) : undefined;
     if (record) this.relay(record, message);
   }
 
-  private onApplyReply(identity: Buffer, message: Incoming): void {
+  private onApplyReply(identity: Buffer, message: WireMessage<"apply_reply">): void {
     const engine = this.registry.byRoutingIdentity(identity);
-    const record = message.parent.msg_id ? this.db.get(message.parent.msg_id) : undefined;
-    const seq = (message.metadata as ReplyMetadata).reply_seq;
-    if (engine && typeof seq === "number") engine.replySeq = Math.max(engine.replySeq, seq);
+    const record = message.parent.msgId ? this.db.get(message.parent.msgId) : undefined;
+    const seq = message.metadata.replySeq;
+    if (engine && seq !== undefined) engine.replySeq = Math.max(engine.replySeq, seq);
     if (!record || record.phase === "done" || !engine || record.engineId !== engine.id) return;
-    const content = message.content as unknown as ReplyContent;
-    const metadata = message.metadata as ReplyMetadata;
-    this.ledger.answer(record, engine, { content, metadata, buffers: message.buffers });
+    this.ledger.answer(record, engine, { content: message.content, metadata: message.metadata, buffers: message.buffers });
   }
 
   /**
@@ -490,11 +505,11 @@ export class Hub extends EventEmitter<HubEvents> {
    * then hears one session only, whose numbering keeps replies valid however long they wait
    * in its socket. The buffers keep the engine's digests, which the client checks.
    */
-  private relay(record: TaskRecord, message: Incoming): void {
+  private relay(record: TaskRecord, message: WireMessage<"stream">): void {
     this.send(
       this.clientChannel,
       Buffer.from(record.client, "latin1"),
-      message.header.msg_type,
+      message.type,
       message.content,
       message.metadata,
       record.msgId,
@@ -563,7 +578,8 @@ export class Hub extends EventEmitter<HubEvents> {
     let content = record.requestContent;
     let buffers = record.requestBuffers;
     const refs = record.requestMetadata.argRefs;
-    if (refs?.length) {
+    // Futures are arguments of calls and maps only.
+    if (refs?.length && (content.op === "call" || content.op === "map")) {
       buffers = [...buffers];
       const refFrames: Record<string, [number, number]> = {};
       for (const id of refs) {
@@ -605,11 +621,11 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /** Sends a control request to an engine (abort, shutdown) or to its supervisor (signal). */
-  control(engine: EngineRecord, content: Record<string, unknown>, toSupervisor = false): boolean {
+  control(engine: EngineRecord, content: ControlContent, toSupervisor = false): boolean {
     const target = toSupervisor ? engine.supervisor : engine.identity;
     if (!target) return false;
     // A supervisor watches every engine of its set: the request names which one.
-    this.send(this.engineChannel, target, "control_request", toSupervisor ? { ...content, engine_id: engine.id } : content);
+    this.send(this.engineChannel, target, "control_request", toSupervisor ? { ...content, engineId: engine.id } : content);
     return true;
   }
 
@@ -631,31 +647,26 @@ export class Hub extends EventEmitter<HubEvents> {
     else this.clients.set(key, { identity, lastSeen: Date.now() });
   }
 
-  private sendToClient(identity: Buffer, type: MsgType, content: object, parentId: string, buffers: Buffer[] = []): void {
+  private sendToClient<T extends MsgType>(
+    identity: Buffer,
+    type: T,
+    content: ContentOf<T>,
+    parentId: string,
+    buffers: Buffer[] = [],
+  ): void {
     this.send(this.clientChannel, identity, type, content, {}, parentId, buffers);
   }
 
-  private send(
+  private send<T extends MsgType>(
     channel: Channel,
     identity: Buffer,
-    type: MsgType,
-    content: object,
-    metadata: object = {},
+    type: T,
+    content: ContentOf<T>,
+    metadata: MetadataOf<T> = {},
     parentId?: string,
     buffers: Buffer[] = [],
   ): void {
-    channel.sendFrames(
-      this.codec.encode(
-        {
-          header: this.codec.header(type),
-          parent: parentId === undefined ? {} : { msg_id: parentId },
-          metadata,
-          content,
-          buffers,
-        },
-        [identity],
-      ),
-    );
+    channel.sendFrames(this.codec.encode(outgoing(this.codec, type, content, { metadata, parentId, buffers }), [identity]));
   }
 }
 

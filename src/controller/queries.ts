@@ -2,7 +2,18 @@
  * Answers to client queries: engines, queue status, abort, signals, shutdown, stored results,
  * history, resubmission and purging.
  */
-import type { QueryOp } from "../protocol/contents.js";
+import type { ControlContent } from "../protocol/contents.js";
+import type {
+  ConnectReply,
+  EngineSummary,
+  QueryAnswer,
+  QueryArgs,
+  QueryHandlers,
+  QueryOp,
+  QueryRequest,
+  QueueStatus,
+  StoredResult,
+} from "../protocol/query-table.js";
 import type { EngineRecord, TaskRecord } from "../scheduler/records.js";
 import type { TaskScheduler } from "../scheduler/task-scheduler.js";
 import { project, validateFilter } from "./db-query.js";
@@ -17,79 +28,51 @@ export interface QueryHost {
   readonly scheduler: Pick<TaskScheduler, "unassigned" | "waitingReason">;
   violations(): string[];
   abortQueued(msgIds?: readonly string[]): string[];
-  control(engine: EngineRecord, content: Record<string, unknown>, toSupervisor?: boolean): boolean;
+  control(engine: EngineRecord, content: ControlContent, toSupervisor?: boolean): boolean;
   resubmit(record: TaskRecord, identity: Buffer, msgId: string): string;
   emit(event: "shutdown-requested"): boolean;
 }
 
-/** A query answer: JSON content plus value frames. */
-export interface QueryAnswer {
-  content: Record<string, unknown>;
-  buffers: Buffer[];
-}
-
-type QueryContent = {
-  op?: QueryOp;
-  targets?: number[];
-  msgIds?: string[] | "all";
-  newIds?: string[];
-  signal?: string;
-  hub?: boolean;
-  filter?: unknown;
-  keys?: string[];
-};
-
 const SIGNALS = new Set(["SIGINT", "SIGTERM", "SIGKILL", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"]);
 
-/** Dispatches one query. Throws with a message naming what was wrong. */
-export async function answerQuery(hub: QueryHost, identity: Buffer, raw: Record<string, unknown>): Promise<QueryAnswer> {
-  const query = raw as QueryContent;
-  switch (query.op) {
-    case "connect":
-    case "engines":
-      return plain({
-        engines: engineList(hub),
-        heartbeatInterval: hub.options.heartbeatInterval,
-        maxMessageBytes: hub.options.maxMessageBytes,
-      });
-    case "queue_status":
-      return plain(queueStatus(hub, query.targets));
-    case "abort":
-      return plain({ aborted: abort(hub, query.msgIds, query.targets) });
-    case "signal":
-      return plain({
-        signalled: signal(hub, query.signal, query.msgIds === undefined ? query.targets : runningEngines(hub, asIds(query.msgIds))),
-      });
-    case "shutdown":
-      return plain(shutdown(hub, query.targets, query.hub === true));
-    case "get_result":
-      return results(hub, asIds(query.msgIds));
-    case "history":
-      return plain({ msgIds: hub.db.history() });
-    case "resubmit":
-      return plain({ msgIds: resubmit(hub, identity, asIds(query.msgIds), asIds(query.newIds)) });
-    case "validate":
-      return plain({ violations: hub.violations() });
-    case "db_query":
-      validateFilter(query.filter);
-      return plain({ records: hub.db.query(query.filter).map((r) => project(r, query.keys)) });
-    case "purge":
-      return plain({ purged: hub.db.purge(query.msgIds === "all" ? "all" : asIds(query.msgIds)) });
-    default:
-      throw new Error(`unknown query ${JSON.stringify(query.op)}`);
-  }
+/** One handler per query of the table: a query without one, or a reply of another shape, does not compile. */
+const HANDLERS: QueryHandlers<QueryHost> = {
+  connect: (hub) => plain(connectReply(hub)),
+  engines: (hub) => plain(connectReply(hub)),
+  queue_status: (hub, { targets }) => plain(queueStatus(hub, targets)),
+  abort: (hub, { msgIds, targets }) => plain({ aborted: abort(hub, msgIds, targets) }),
+  signal: (hub, { signal: name, msgIds, targets }) =>
+    plain({ signalled: signal(hub, name, msgIds === undefined ? targets : runningEngines(hub, msgIds)) }),
+  shutdown: (hub, { targets, hub: wholeHub }) => plain(shutdown(hub, targets, wholeHub === true)),
+  get_result: (hub, { msgIds }) => results(hub, msgIds),
+  history: (hub) => plain({ msgIds: hub.db.history() }),
+  resubmit: (hub, { msgIds, newIds }, identity) => plain({ msgIds: resubmit(hub, identity, msgIds, newIds) }),
+  validate: (hub) => plain({ violations: hub.violations() }),
+  db_query: (hub, { filter, keys }) => {
+    validateFilter(filter);
+    return plain({ records: hub.db.query(filter).map((r) => project(r, keys)) });
+  },
+  purge: (hub, { msgIds }) => plain({ purged: hub.db.purge(msgIds) }),
+};
+
+function dispatch<Op extends QueryOp>(hub: QueryHost, op: Op, args: QueryArgs<Op>, identity: Buffer): QueryAnswer<Op> {
+  return HANDLERS[op](hub, args, identity);
 }
 
-function plain(content: Record<string, unknown>): QueryAnswer {
+/** Answers one query (checked at the hub's entrance). Throws with a message naming what was wrong. */
+export function answerQuery(hub: QueryHost, identity: Buffer, query: QueryRequest): QueryAnswer {
+  return dispatch(hub, query.op, query, identity);
+}
+
+function plain<C>(content: C): { content: C; buffers: Buffer[] } {
   return { content, buffers: [] };
 }
 
-function asIds(ids: unknown): string[] {
-  if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) throw new Error("msgIds must be an array of msg id strings");
-  return ids;
+function connectReply(hub: QueryHost): ConnectReply {
+  return { engines: engineList(hub), heartbeatInterval: hub.options.heartbeatInterval, maxMessageBytes: hub.options.maxMessageBytes };
 }
 
-function engineList(hub: QueryHost): Array<Record<string, unknown>> {
+function engineList(hub: QueryHost): EngineSummary[] {
   return [...hub.registry.all()].map((e) => ({
     id: e.id,
     pid: e.pid,
@@ -108,19 +91,18 @@ function targetEngines(hub: QueryHost, targets: number[] | undefined): EngineRec
   });
 }
 
-function queueStatus(hub: QueryHost, targets: number[] | undefined): Record<string, unknown> {
-  const status: Record<string, unknown> = {};
+function queueStatus(hub: QueryHost, targets: number[] | undefined): QueueStatus {
+  const status: QueueStatus = { unassigned: hub.scheduler.unassigned };
   for (const engine of targetEngines(hub, targets)) {
     status[engine.id] = { queue: engine.direct.size, tasks: engine.balanced.size, completed: engine.completed };
   }
-  status.unassigned = hub.scheduler.unassigned;
   const waiting = hub.scheduler.waitingReason();
   if (waiting !== undefined) status.waiting = waiting;
   return status;
 }
 
 function abort(hub: QueryHost, msgIds: string[] | "all" | undefined, targets: number[] | undefined): string[] {
-  const ids = msgIds === undefined || msgIds === "all" ? undefined : asIds(msgIds);
+  const ids = msgIds === undefined || msgIds === "all" ? undefined : msgIds;
   const aborted = hub.abortQueued(ids);
   for (const engine of targetEngines(hub, targets)) {
     const owned = ids ? ids.filter((id) => engine.direct.has(id) || engine.balanced.has(id)) : [...engine.direct];
@@ -129,8 +111,8 @@ function abort(hub: QueryHost, msgIds: string[] | "all" | undefined, targets: nu
   return aborted;
 }
 
-function signal(hub: QueryHost, name: string | undefined, targets: number[] | undefined): number[] {
-  if (!name || !SIGNALS.has(name)) throw new Error(`signal must be one of ${[...SIGNALS].join(", ")}, got ${JSON.stringify(name)}`);
+function signal(hub: QueryHost, name: string, targets: number[] | undefined): number[] {
+  if (!SIGNALS.has(name)) throw new Error(`signal must be one of ${[...SIGNALS].join(", ")}, got ${JSON.stringify(name)}`);
   const signalled: number[] = [];
   for (const engine of targetEngines(hub, targets)) {
     if (hub.control(engine, { op: "signal", signal: name }, true)) signalled.push(engine.id);
@@ -158,16 +140,16 @@ function tryKill(pid: number, name: string): boolean {
   }
 }
 
-function shutdown(hub: QueryHost, targets: number[] | undefined, wholeHub: boolean): Record<string, unknown> {
+function shutdown(hub: QueryHost, targets: number[] | undefined, wholeHub: boolean): { engines: number[]; hub: boolean } {
   const engines = targetEngines(hub, targets);
   for (const engine of engines) hub.control(engine, { op: "shutdown" });
   if (wholeHub) setTimeout(() => hub.emit("shutdown-requested"), 50).unref();
   return { engines: engines.map((e) => e.id), hub: wholeHub };
 }
 
-function results(hub: QueryHost, msgIds: string[]): QueryAnswer {
+function results(hub: QueryHost, msgIds: string[]): QueryAnswer<"get_result"> {
   const buffers: Buffer[] = [];
-  const entries = msgIds.map((msgId) => {
+  const entries = msgIds.map((msgId): StoredResult => {
     const record = hub.db.get(msgId);
     if (!record) {
       return { msgId, status: "unknown", culled: hub.db.wasCulled(msgId) };

@@ -307,7 +307,7 @@ export async function runController(values: ControllerOptions): Promise<Hub> {
 
 /**
  * Logs what happens to engines and tasks, one line each: registrations, deaths, failed tasks,
- * and dropped messages without flooding the log (the first drop, then a summary of the
+ * and dropped or refused messages without flooding the log (the first one, then a summary of the
  * counters at most once a minute).
  */
 function logEvents(hub: Hub, log: Logger): void {
@@ -333,6 +333,16 @@ function logEvents(hub: Hub, log: Logger): void {
     if (lastLogged !== 0 && now - lastLogged < 60_000) return;
     lastLogged = now;
     log.warn(`dropped unverified messages (counts by reason: ${counts}); a peer may hold the wrong key; the key is not logged`);
+  });
+  // A peer holding the key but sending what the hub cannot accept (another version, a bug).
+  let refused = 0;
+  let refusedLogged = 0;
+  hub.on("refused", (error) => {
+    refused++;
+    const now = Date.now();
+    if (refusedLogged !== 0 && now - refusedLogged < 60_000) return;
+    refusedLogged = now;
+    log.warn(`refused a message (${refused} so far): ${error.message}`);
   });
   hub.on("shutdown", () => log.info("stopped"));
 }

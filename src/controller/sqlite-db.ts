@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import type Database from "better-sqlite3";
 import { ConfigurationError, ControllerLostError, toWire } from "../errors.js";
-import type { ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
+import type { ApplyContent, ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
 import { matches, summarize } from "./db-query.js";
 import type { DbFilter, TaskSummary } from "./db-query.js";
 import { DEFAULT_DB_LIMITS, MemoryTaskDatabase } from "./task-db.js";
@@ -371,7 +371,7 @@ export class SqliteTaskDatabase implements TaskDatabase {
       // A record that was running when its controller died can no longer finish.
       phase: row.phase === "done" ? "done" : row.phase === "running" ? "running" : "queued",
       requestMetadata: JSON.parse(row.request_metadata) as RequestMetadata,
-      requestContent: JSON.parse(row.request_content) as Record<string, unknown>,
+      requestContent: JSON.parse(row.request_content) as ApplyContent,
       requestBuffers: unpackFrames(row.request_buffers),
       ...(row.reply_content
         ? {

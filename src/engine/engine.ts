@@ -5,9 +5,18 @@
 import os from "node:os";
 import { ProtocolError, TaskAborted, toWire } from "../errors.js";
 import type { WireError } from "../errors.js";
-import type { ApplyContent, RegistrationContent, ReplyContent, ReplyMetadata, TaskStatus } from "../protocol/contents.js";
+import type {
+  ControlContent,
+  RegistrationContent,
+  RegistrationReplyContent,
+  ReplyContent,
+  ReplyMetadata,
+  TaskStatus,
+} from "../protocol/contents.js";
 import type { Codec } from "../protocol/message.js";
 import type { Incoming, MsgType } from "../protocol/message.js";
+import { WireGate, outgoing } from "../protocol/wire.js";
+import type { ContentOf, OutgoingParts, WireMessage } from "../protocol/wire.js";
 import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { failureInfo } from "./failure.js";
 import { TaskThread } from "./task-thread.js";
@@ -50,11 +59,16 @@ interface UnackedReply {
   buffers: Buffer[];
 }
 
+/** A request as the engine queues it: checked at the entrance. */
+type Request = WireMessage<"apply_request">;
+
 /** A running engine. */
 export class Engine {
   private readonly codec: Codec;
   private readonly channel: Channel;
-  private readonly queue: Incoming[] = [];
+  /** What the hub may send an engine: checked once, here. */
+  private readonly gate = new WireGate(["registration_reply", "apply_request", "control_request", "pong"]);
+  private readonly queue: Request[] = [];
   /**
    * Runs user code in the namespace; started by the first task, not at registration: a thread
    * costs an engine about as much start time and memory as its process, and an engine that
@@ -62,9 +76,9 @@ export class Engine {
    */
   private thread: TaskThread | undefined;
   private busy = false;
-  private current: Incoming | undefined;
+  private current: Request | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
-  /** Replies sent so far; each carries its number (`reply_seq`) for the hub to acknowledge. */
+  /** Replies sent so far; each carries its number (`replySeq`) for the hub to acknowledge. */
   private replySeq = 0;
   /** Replies by number, oldest first, until the hub acknowledges them. */
   private readonly unacked = new Map<number, UnackedReply>();
@@ -116,21 +130,37 @@ export class Engine {
     await this.channel.close();
   }
 
-  private onMessage(message: Incoming): void {
-    switch (message.header.msg_type) {
+  private onMessage(incoming: Incoming): void {
+    const message = this.gate.admit(incoming);
+    if (message instanceof ProtocolError) {
+      this.refused(incoming, message);
+      return;
+    }
+    switch (message.type) {
       case "registration_reply":
-        this.onRegistration(message);
+        this.onRegistration(message.content);
         break;
       case "apply_request":
         this.queue.push(message);
         if (!this.busy) void this.drain();
         break;
       case "control_request":
-        this.onControl(message);
+        this.onControl(message.content);
         break;
-      default:
+      case "pong":
         break;
     }
+  }
+
+  /**
+   * A message from the hub that is not what an engine accepts is logged and counted; a request
+   * among them is answered with the ProtocolError, so that its task still ends.
+   */
+  private refused(incoming: Incoming, error: ProtocolError): void {
+    process.stderr.write(`parallax engine ${this.id}: refused a message (${this.gate.refused} so far): ${error.message}\n`);
+    if (incoming.header.msgType !== "apply_request") return;
+    const now = Date.now();
+    this.reply(incoming, "error", [], { started: now, completed: now, stdout: "", stderr: "" }, toWire(error, "engine", this.id));
   }
 
   /**
@@ -138,37 +168,30 @@ export class Engine {
    * ProtocolError and never runs. Anything else damaged is only dropped.
    */
   private onDamaged(message: Incoming): void {
-    if (message.header.msg_type !== "apply_request") return;
+    if (message.header.msgType !== "apply_request") return;
     const now = Date.now();
     this.reply(
       message,
       "error",
       [],
       { started: now, completed: now, stdout: "", stderr: "" },
-      toWire(new ProtocolError(`task ${message.header.msg_id} was refused: ${message.damaged}`), "engine", this.id),
+      toWire(new ProtocolError(`task ${message.header.msgId} was refused: ${message.damaged}`), "engine", this.id),
     );
   }
 
-  private onRegistration(message: Incoming): void {
-    const { id, heartbeatInterval, error } = message.content as { id: number; heartbeatInterval: number; error?: string };
+  private onRegistration({ id, heartbeatInterval }: RegistrationReplyContent): void {
     if (this.id >= 0) {
       // A re-registration with a restored controller: the namespace is kept; so is the id
       // unless the hub had to hand out another one.
-      if (error === undefined && id !== this.id) {
+      if (id !== this.id) {
         this.id = id;
         this.thread?.push({ engineId: id });
       }
       return;
     }
-    if (error !== undefined) {
-      process.stderr.write(`registration refused: ${error}\n`);
-      process.exitCode = 1;
-      void this.stop();
-      return;
-    }
     this.id = id;
     if (this.options.selfBeat) {
-      this.beatTimer = setInterval(() => this.send("engine_beat", { engine_id: id }), heartbeatInterval);
+      this.beatTimer = setInterval(() => this.send("engine_beat", { engineId: id }), heartbeatInterval);
       this.beatTimer.unref();
     }
     this.options.onRegistered?.(id, heartbeatInterval);
@@ -176,13 +199,27 @@ export class Engine {
     if (!this.busy) void this.drain();
   }
 
-  private onControl(message: Incoming): void {
-    const { op, msgIds, seq } = message.content as { op: string; msgIds?: string[]; seq?: number };
-    if (op === "ack" && typeof seq === "number") this.acknowledged(seq);
-    else if (op === "abort") this.abortQueued(msgIds);
-    else if (op === "reregister") this.reregister();
-    else if (op === "forgotten") void this.stop().then(() => process.exit(1));
-    else if (op === "shutdown") void this.stop().then(() => process.exit(0));
+  private onControl(control: ControlContent): void {
+    switch (control.op) {
+      case "ack":
+        this.acknowledged(control.seq);
+        break;
+      case "abort":
+        this.abortQueued(control.msgIds);
+        break;
+      case "reregister":
+        this.reregister();
+        break;
+      case "forgotten":
+        void this.stop().then(() => process.exit(1));
+        break;
+      case "shutdown":
+        void this.stop().then(() => process.exit(0));
+        break;
+      case "signal":
+        // Signals are delivered by the supervisor, which owns the process.
+        break;
+    }
   }
 
   /**
@@ -194,8 +231,8 @@ export class Engine {
     if (this.id < 0) return;
     const held = [
       ...[...this.unacked.values()].map((r) => r.parentId),
-      ...(this.current ? [this.current.header.msg_id] : []),
-      ...this.queue.map((r) => r.header.msg_id),
+      ...(this.current ? [this.current.header.msgId] : []),
+      ...this.queue.map((r) => r.header.msgId),
     ];
     const content: RegistrationContent = {
       pid: process.pid,
@@ -206,7 +243,8 @@ export class Engine {
       held,
     };
     this.send("registration_request", content);
-    for (const reply of this.unacked.values()) this.send("apply_reply", reply.content, reply.metadata, reply.parentId, reply.buffers);
+    for (const reply of this.unacked.values())
+      this.send("apply_reply", reply.content, { metadata: reply.metadata, parentId: reply.parentId, buffers: reply.buffers });
   }
 
   /** The hub recorded every reply up to number `seq`: they need not be kept any longer. */
@@ -217,11 +255,11 @@ export class Engine {
     }
   }
 
-  private abortQueued(msgIds: string[] | undefined): void {
-    const wanted = msgIds === undefined ? undefined : new Set(msgIds);
+  private abortQueued(msgIds: string[]): void {
+    const wanted = new Set(msgIds);
     for (let i = this.queue.length - 1; i >= 0; i--) {
-      const request = this.queue[i] as Incoming;
-      if (wanted && !wanted.has(request.header.msg_id)) continue;
+      const request = this.queue[i] as Request;
+      if (!wanted.has(request.header.msgId)) continue;
       this.queue.splice(i, 1);
       const now = Date.now();
       this.reply(
@@ -229,7 +267,7 @@ export class Engine {
         "aborted",
         [],
         { started: now, completed: now, stdout: "", stderr: "" },
-        toWire(new TaskAborted(`task ${request.header.msg_id} was aborted before it ran`), "engine", this.id),
+        toWire(new TaskAborted(`task ${request.header.msgId} was aborted before it ran`), "engine", this.id),
       );
     }
   }
@@ -258,7 +296,7 @@ export class Engine {
     }
   }
 
-  private async execute(request: Incoming): Promise<void> {
+  private async execute(request: Request): Promise<void> {
     this.current = request;
     const pending = { stdout: "", stderr: "" };
     const output = { stdout: "", stderr: "" };
@@ -272,12 +310,12 @@ export class Engine {
             void this.thread?.stop(
               namedError(
                 "ExecutionTimeout",
-                `task ${request.header.msg_id} ran longer than its execTimeout of ${limit} ms on engine ${this.id}`,
+                `task ${request.header.msgId} ran longer than its execTimeout of ${limit} ms on engine ${this.id}`,
                 "EXECUTION_TIMEOUT",
               ),
             );
           }, limit);
-    const outcome = await this.taskThread().run(request.content as unknown as ApplyContent, request.buffers, (name, text) => {
+    const outcome = await this.taskThread().run(request.content, request.buffers, (name, text) => {
       pending[name] += text;
       output[name] += text;
     });
@@ -291,8 +329,7 @@ export class Engine {
     if (outcome.error === undefined) ({ buffers, canned = false } = outcome);
     else {
       status = "error";
-      const op = (request.content as unknown as ApplyContent).op;
-      error = failureInfo(outcome.error, { engineId: this.id, cwd: this.options.cwd ?? process.cwd(), op });
+      error = failureInfo(outcome.error, { engineId: this.id, cwd: this.options.cwd ?? process.cwd(), op: request.content.op });
       unmet = error.ename === "UnmetDependency";
     }
     this.current = undefined;
@@ -306,10 +343,10 @@ export class Engine {
     this.reply(request, status, buffers, metadata, error, canned);
   }
 
-  private flushStreams(request: Incoming, pending: { stdout: string; stderr: string }): void {
+  private flushStreams(request: Request, pending: { stdout: string; stderr: string }): void {
     for (const name of ["stdout", "stderr"] as const) {
       if (pending[name] === "") continue;
-      this.send("stream", { name, text: pending[name] }, {}, request.header.msg_id);
+      this.send("stream", { name, text: pending[name] }, { parentId: request.header.msgId });
       pending[name] = "";
     }
   }
@@ -321,13 +358,13 @@ export class Engine {
   interrupt(): Promise<boolean> {
     return (
       this.thread?.stop(
-        namedError("TaskInterrupted", `task ${this.current?.header.msg_id} was interrupted on engine ${this.id}`, "TASK_INTERRUPTED"),
+        namedError("TaskInterrupted", `task ${this.current?.header.msgId} was interrupted on engine ${this.id}`, "TASK_INTERRUPTED"),
       ) ?? Promise.resolve(false)
     );
   }
 
   private reply(
-    request: Incoming,
+    request: Pick<Incoming, "header">,
     status: TaskStatus,
     buffers: Buffer[],
     metadata: ReplyMetadata,
@@ -336,30 +373,23 @@ export class Engine {
   ): void {
     const content: ReplyContent = error ? { status, error } : { status, ...(canned ? { canned } : {}) };
     const reply: UnackedReply = {
-      parentId: request.header.msg_id,
+      parentId: request.header.msgId,
       content,
-      metadata: { ...metadata, engine_id: this.id, reply_seq: ++this.replySeq },
+      metadata: { ...metadata, engineId: this.id, replySeq: ++this.replySeq },
       buffers,
     };
     this.unacked.set(this.replySeq, reply);
-    this.send("apply_reply", content, reply.metadata, reply.parentId, buffers);
+    this.send("apply_reply", content, { metadata: reply.metadata, parentId: reply.parentId, buffers });
   }
 
-  private send(type: MsgType, content: object, metadata: object = {}, parentId?: string, buffers: Buffer[] = []): void {
-    const frames = this.codec.encode({
-      header: this.codec.header(type),
-      parent: parentId === undefined ? {} : { msg_id: parentId },
-      metadata,
-      content,
-      buffers,
-    });
-    this.channel.sendFrames(frames);
+  private send<T extends MsgType>(type: T, content: ContentOf<T>, parts?: OutgoingParts<T>): void {
+    this.channel.sendFrames(this.codec.encode(outgoing(this.codec, type, content, parts)));
   }
 }
 
-function execTimeoutOf(request: Incoming): number | undefined {
-  const limit = (request.metadata as { execTimeout?: unknown }).execTimeout;
-  return typeof limit === "number" && limit > 0 ? limit : undefined;
+function execTimeoutOf(request: Request): number | undefined {
+  const limit = request.metadata.execTimeout;
+  return limit !== undefined && limit > 0 ? limit : undefined;
 }
 
 function namedError(name: string, message: string, code: string): Error {

@@ -6,7 +6,8 @@
 import { createRequire, isBuiltin } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ErrorCode, WireError } from "../errors.js";
+import { thrownToWire } from "../errors.js";
+import type { WireError } from "../errors.js";
 import type { EngineOp } from "../protocol/contents.js";
 import type { ErrorFields } from "./task-thread.js";
 
@@ -15,18 +16,6 @@ const OWN_SOURCES = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 /** `x is not defined`, or the task thread's `x, y are not defined` for names found missing before a call. */
 const UNDEFINED_NAMES = /^(\S+(?:, \S+)*) (?:is|are) not defined$/;
-
-/**
- * Codes the engine itself raises inside a task: aborts, interrupts, run-time limits and the
- * dependency checks of `depend()` and `requireModules()`. They reach the client as Parallax's
- * own classes; anything else user code throws arrives as a RemoteError, whatever its code.
- */
-const ENGINE_RAISED = new Set<string>([
-  "TASK_ABORTED",
-  "TASK_INTERRUPTED",
-  "EXECUTION_TIMEOUT",
-  "IMPOSSIBLE_DEPENDENCY",
-] satisfies ErrorCode[]);
 
 /** Where the failure happened, for the message and the advice. */
 export interface FailureContext {
@@ -41,30 +30,28 @@ export function failureInfo(error: ErrorFields | (Error & { code?: string }), wh
   const fields = error as ErrorFields;
   const placed = fields.item === undefined ? {} : { item: fields.item };
   if (fields.nonError) {
-    return {
-      ename: "ThrownValue",
-      evalue: error.message,
-      engineId: where.engineId,
-      origin: "user",
-      ...placed,
-      ...("thrown" in fields ? { thrown: fields.thrown } : {}),
-      remoteStack: `ThrownValue: ${error.message}\n    (a value that is not an Error was thrown, so there is no stack)`,
-    };
+    return thrownToWire(
+      {
+        ename: "ThrownValue",
+        evalue: error.message,
+        engineId: where.engineId,
+        ...placed,
+        ...("thrown" in fields ? { thrown: fields.thrown } : {}),
+        remoteStack: `ThrownValue: ${error.message}\n    (a value that is not an Error was thrown, so there is no stack)`,
+      },
+      undefined,
+    );
   }
   const ename = error.name;
   let evalue = error.message;
   const free = ename === "ReferenceError" ? UNDEFINED_NAMES.exec(evalue) : null;
   if (free) evalue = undefinedNamesMessage((free[1] as string).split(", "), where);
-  return {
-    ename,
-    evalue,
-    remoteStack:
-      typeof error.stack === "string" ? userFrames(error.stack, ename, free ? `${ename}: ${evalue}` : undefined) : `${ename}: ${evalue}`,
-    engineId: where.engineId,
-    origin: typeof error.code === "string" && ENGINE_RAISED.has(error.code) ? "engine" : "user",
-    ...placed,
-    ...(typeof error.code === "string" ? { code: error.code } : {}),
-  };
+  const remoteStack =
+    typeof error.stack === "string" ? userFrames(error.stack, ename, free ? `${ename}: ${evalue}` : undefined) : `${ename}: ${evalue}`;
+  return thrownToWire(
+    { ename, evalue, remoteStack, engineId: where.engineId, ...placed },
+    typeof error.code === "string" ? error.code : undefined,
+  );
 }
 
 /** "x is not defined on engine 0: …" with advice for values, modules, or names to pull. */

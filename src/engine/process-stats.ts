@@ -17,6 +17,8 @@ function readProc(pid: number): { cpuSeconds: number; rss: number } | undefined 
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]);
     const pages = Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]);
+    // A line that does not parse gives no sample rather than NaN, which the hub would refuse.
+    if (!Number.isFinite(ticks) || !Number.isFinite(pages)) return undefined;
     return { cpuSeconds: ticks / CLOCK_TICKS, rss: pages * PAGE_BYTES };
   } catch {
     return undefined;

@@ -12,7 +12,10 @@ import { fileURLToPath } from "node:url";
 import { getHeapStatistics } from "node:v8";
 import { Logger } from "../connection/logger.js";
 import { processState } from "../connection/owner.js";
+import { ProtocolError } from "../errors.js";
 import type { Codec, Incoming, MsgType } from "../protocol/message.js";
+import { WireGate, outgoing } from "../protocol/wire.js";
+import type { ContentOf } from "../protocol/wire.js";
 import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
 import type { EngineProcessConfig, FromSupervisor, ToSupervisor } from "./engine-process.js";
@@ -105,6 +108,8 @@ class EngineSlot {
 
 class Supervisor {
   private readonly codec: Codec;
+  /** What the hub may send a supervisor: checked once, here. */
+  private readonly gate = new WireGate(["control_request", "pong"]);
   private channel: Channel | undefined;
   private readonly slots = new Map<number, EngineSlot>();
   /** Per-engine log files by index, kept open across replacements. */
@@ -179,7 +184,11 @@ class Supervisor {
     slot.engineId = engineId;
     slot.sampler = slot.child.pid === undefined ? undefined : new ProcessSampler(slot.child.pid);
     this.connect();
-    this.send("supervise_request", { engine_id: engineId, pid: slot.child.pid, supervisor_pid: process.pid });
+    this.send("supervise_request", {
+      engineId,
+      ...(slot.child.pid === undefined ? {} : { pid: slot.child.pid }),
+      supervisorPid: process.pid,
+    });
     if (this.timer === undefined) this.startBeats(heartbeatInterval);
   }
 
@@ -201,7 +210,7 @@ class Supervisor {
         if (slot.engineId === undefined || !slot.alive || isStopped(slot.child.pid)) continue;
         // The engine's CPU and memory ride on the beat (for the dashboard).
         const stats = slot.sampler?.sample();
-        this.send("engine_beat", { engine_id: slot.engineId, ...(stats ? { stats } : {}) });
+        this.send("engine_beat", { engineId: slot.engineId, ...(stats ? { stats } : {}) });
       }
     }, heartbeatInterval);
   }
@@ -263,7 +272,7 @@ class Supervisor {
     if (code === 0) slot.log.info(what);
     else slot.log.warn(what);
     if (slot.engineId !== undefined) {
-      this.send("engine_exit", { engine_id: slot.engineId, code, signal, ...(slot.exitReason ? { reason: slot.exitReason } : {}) });
+      this.send("engine_exit", { engineId: slot.engineId, code, signal, ...(slot.exitReason ? { reason: slot.exitReason } : {}) });
     }
     // An engine that never registered would fail the same way again: only registered ones are replaced.
     if (this.options.restart && !this.stopping && slot.engineId !== undefined) {
@@ -293,25 +302,30 @@ class Supervisor {
     this.done(this.options.engines === 1 ? this.lastCode : failed ? 1 : 0);
   }
 
-  private onMessage(message: Incoming): void {
+  private onMessage(incoming: Incoming): void {
     this.lastAnswer = Date.now();
-    if (message.header.msg_type !== "control_request") return;
-    const { op, signal, engine_id } = message.content as { op?: string; signal?: NodeJS.Signals; engine_id?: number };
+    const message = this.gate.admit(incoming);
+    if (message instanceof ProtocolError) {
+      this.options.log.warn(`refused a message from the controller (${this.gate.refused} so far): ${message.message}`);
+      return;
+    }
+    if (message.type !== "control_request") return;
+    const control = message.content;
     // Every request names its engine; one that does not (an older controller) is meant for all of them.
-    const targets = [...this.slots.values()].filter((s) => engine_id === undefined || s.engineId === engine_id);
+    const targets = [...this.slots.values()].filter((s) => control.engineId === undefined || s.engineId === control.engineId);
     for (const slot of targets) {
-      if (op === "reregister") slot.child.send({ type: "reregister" } satisfies FromSupervisor);
-      else if (op === "forgotten") {
+      if (control.op === "reregister") slot.child.send({ type: "reregister" } satisfies FromSupervisor);
+      else if (control.op === "forgotten") {
         // The hub declared this engine dead (it was stopped, or cut off): it must not come back
         // under its old id, so it leaves.
         slot.exitReason = "the hub had already declared it dead";
         slot.kill("SIGKILL");
-      } else if (op === "signal" && signal === "SIGINT") this.interrupt(slot);
-      else if (op === "signal" && typeof signal === "string") slot.kill(signal);
+      } else if (control.op === "signal" && control.signal === "SIGINT") this.interrupt(slot);
+      else if (control.op === "signal") slot.kill(control.signal as NodeJS.Signals);
     }
   }
 
-  private send(type: MsgType, content: object): void {
-    this.channel?.sendFrames(this.codec.encode({ header: this.codec.header(type), parent: {}, metadata: {}, content, buffers: [] }));
+  private send<T extends MsgType>(type: T, content: ContentOf<T>): void {
+    this.channel?.sendFrames(this.codec.encode(outgoing(this.codec, type, content)));
   }
 }

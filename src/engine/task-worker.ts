@@ -9,7 +9,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { UnmetDependency } from "../errors.js";
 import { canValue, isIdentifier, uncanValue } from "../protocol/canning.js";
 import type { Canned, CannedModule, CannedSource } from "../protocol/canning.js";
-import type { ApplyContent } from "../protocol/contents.js";
+import type { ApplyContent, ValueFrames } from "../protocol/contents.js";
 import { decodeValue, encodeValue } from "../protocol/serialize.js";
 import { taskName } from "../protocol/task-name.js";
 import { OutputCapture } from "./capture.js";
@@ -60,12 +60,12 @@ function finish(outcome: FromTaskThread & { type: "done" }): void {
 }
 
 async function perform(content: ApplyContent, buffers: Buffer[]): Promise<unknown> {
-  const values = () => {
-    const decoded = decodeValue(content.argFrames === undefined ? buffers : buffers.slice(0, content.argFrames));
-    if (!content.canned) return decoded;
+  const values = (frames: ValueFrames) => {
+    const decoded = decodeValue(frames.argFrames === undefined ? buffers : buffers.slice(0, frames.argFrames));
+    if (!frames.canned) return decoded;
     const revive = (canned: Canned): unknown => {
       if (canned.__parallax_can__ !== "result") return namespace.revive(canned);
-      const range = content.refFrames?.[canned.msgId];
+      const range = frames.refFrames?.[canned.msgId];
       if (!range) throw new Error(`the result of task ${canned.msgId} was not delivered with this task`);
       // A result may itself hold functions (a task that returned one).
       return uncanValue(decodeValue(buffers.slice(range[0], range[1])), revive);
@@ -74,29 +74,27 @@ async function perform(content: ApplyContent, buffers: Buffer[]): Promise<unknow
   };
   switch (content.op) {
     case "call": {
-      const fn = await namespace.resolveFunction(content.fn!);
-      checkFreeNames(content.fn!);
-      return await namespace.invoke(fn, values() as unknown[]);
+      const fn = await namespace.resolveFunction(content.fn);
+      checkFreeNames(content.fn);
+      return await namespace.invoke(fn, values(content) as unknown[]);
     }
     case "map": {
-      const fn = await namespace.resolveFunction(content.fn!);
-      checkFreeNames(content.fn!);
-      return await mapPartition(fn, values() as unknown[][]);
+      const fn = await namespace.resolveFunction(content.fn);
+      checkFreeNames(content.fn);
+      return await mapPartition(fn, values(content) as unknown[][]);
     }
     case "execute":
-      return await namespace.execute(content.code ?? "", content.filename);
+      return await namespace.execute(content.code, content.filename);
     case "push":
-      namespace.push(values() as Record<string, unknown>);
+      namespace.push(values(content) as Record<string, unknown>);
       return undefined;
     case "pull":
-      return Array.isArray(content.names) ? content.names.map((n) => namespace.evaluate(n)) : namespace.evaluate(content.names ?? "");
+      return Array.isArray(content.names) ? content.names.map((n) => namespace.evaluate(n)) : namespace.evaluate(content.names);
     case "clear":
       namespace.reset();
       return undefined;
     case "require":
-      return await namespace.requireModules(content.modules ?? {});
-    default:
-      throw new TypeError(`unknown engine operation ${JSON.stringify(content.op)}`);
+      return await namespace.requireModules(content.modules);
   }
 }
 
@@ -144,7 +142,7 @@ function checkFreeNames(fn: CannedSource | CannedModule): void {
  * with no value, as IPython Parallel's execute returns nothing.
  */
 function encodeResult(value: unknown, content: ApplyContent): { buffers: Buffer[]; canned: boolean } {
-  const what = `result of ${taskName(content.fn, content.op)}`;
+  const what = `result of ${taskName("fn" in content ? content.fn : undefined, content.op)}`;
   if (content.op === "execute") {
     try {
       return { buffers: encodeValue(value, what), canned: false };

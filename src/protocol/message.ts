@@ -24,36 +24,30 @@ import { createHmac, hash, randomBytes, randomUUID, timingSafeEqual } from "node
 /** Separates routing identities from the signed part. */
 export const DELIMITER = Buffer.from("<PLX|MSG>");
 
-/** Every message type that crosses a socket. */
+/** Every message type that crosses a socket (`wire.ts` gives each its content and metadata). */
 export type MsgType =
   // client <-> controller
-  | "connect_request"
-  | "connect_reply"
   | "ping"
   | "pong"
   | "apply_request"
   | "apply_reply"
-  | "execute_request"
-  | "execute_reply"
   | "query_request"
   | "query_reply"
   | "notification"
   | "stream"
-  // controller <-> engine
+  | "error_reply"
+  // controller <-> engine and supervisor
   | "registration_request"
   | "registration_reply"
   | "supervise_request"
   | "engine_beat"
   | "engine_exit"
-  | "control_request"
-  | "control_reply"
-  | "unregistration"
-  | "error_reply";
+  | "control_request";
 
 /** Header frame. `date` is milliseconds since the epoch at the sender. */
 export interface Header {
-  msg_id: string;
-  msg_type: MsgType;
+  msgId: string;
+  msgType: MsgType;
   session: string;
   date: number;
   /** Position of the message in its session, set by {@link Codec.encode}; present on every decoded message. */
@@ -173,7 +167,7 @@ export class Codec {
 
   /** Builds a header for a new message of `type`. */
   header(type: MsgType, msgId: string = newMsgId()): Header {
-    return { msg_id: msgId, msg_type: type, session: this.session, date: Date.now() };
+    return { msgId, msgType: type, session: this.session, date: Date.now() };
   }
 
   /**
@@ -230,8 +224,8 @@ export class Codec {
     if (
       typeof header !== "object" ||
       header === null ||
-      typeof header.msg_id !== "string" ||
-      typeof header.msg_type !== "string" ||
+      typeof header.msgId !== "string" ||
+      typeof header.msgType !== "string" ||
       typeof header.session !== "string" ||
       !Number.isSafeInteger(header.seq) ||
       typeof header.date !== "number"

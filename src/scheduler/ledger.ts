@@ -42,7 +42,7 @@ export interface LedgerSink {
 export function controllerOutcome(record: Readonly<TaskRecord>, error: WireError, status: "error" | "aborted" = "error"): Outcome {
   return {
     content: { status, error },
-    metadata: { from_hub: true, completed: Date.now(), ...(record.engineId === undefined ? {} : { engine_id: record.engineId }) },
+    metadata: { fromHub: true, completed: Date.now(), ...(record.engineId === undefined ? {} : { engineId: record.engineId }) },
     buffers: [],
   };
 }
@@ -207,7 +207,7 @@ export class Ledger {
       case "fail":
         return this.finish(record, controllerOutcome(record, decision.error, decision.status));
       case "share":
-        return this.finish(record, { ...decision.reply, metadata: { ...decision.reply.metadata, from_hub: true } });
+        return this.finish(record, { ...decision.reply, metadata: { ...decision.reply.metadata, fromHub: true } });
     }
   }
 

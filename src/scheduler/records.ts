@@ -3,7 +3,7 @@
  * phase, engine and outcome and an engine's sets of tasks; the scheduler reads them to place
  * work; the task database stores the tasks and the registry the engines.
  */
-import type { ProcessStats, ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
+import type { ApplyContent, ProcessStats, ReplyContent, ReplyMetadata, RequestMetadata } from "../protocol/contents.js";
 
 /** Where a task is in its life. */
 export type TaskPhase = "queued" | "running" | "done";
@@ -21,7 +21,7 @@ export interface TaskRecord {
   phase: TaskPhase;
   requestMetadata: RequestMetadata;
   /** Content and value frames of the request, kept for resubmission. */
-  requestContent: Record<string, unknown>;
+  requestContent: ApplyContent;
   requestBuffers: Buffer[];
   reply?: { content: ReplyContent; metadata: ReplyMetadata; buffers: Buffer[] };
   /** Msg id of the task that re-ran this one (`client.resubmit`). */
@@ -51,7 +51,7 @@ export interface EngineRecord {
   /** Bytes of messages received from and sent to the engine. */
   bytesIn: number;
   bytesOut: number;
-  /** Highest reply number (`reply_seq`) received from the engine, and the highest acknowledged. */
+  /** Highest reply number (`replySeq`) received from the engine, and the highest acknowledged. */
   replySeq: number;
   ackedSeq: number;
 }

@@ -23,7 +23,7 @@ test("a peer that ignores flow control and floods 30,000 requests waits at its e
         await dealer.send(codec.encode({ header: codec.header("ping"), parent: {}, metadata: {}, content: {}, buffers: [] }));
     })();
     let pongs = 0;
-    while (pongs < total) pongs += decodeAll(codec, await dealer.receive()).filter((m) => m.header.msg_type === "pong").length;
+    while (pongs < total) pongs += decodeAll(codec, await dealer.receive()).filter((m) => m.header.msgType === "pong").length;
     await sending;
     assert.equal(pongs, total);
     assert.deepEqual(t.rc.ids, [0]);

@@ -56,8 +56,8 @@ test("oversize requests are refused with the size and the limit; unknown message
     dealer.connect(info.url);
     await dealer.send(codec.encode({ header: codec.header("engine_beat" as never), parent: {}, metadata: {}, content: {}, buffers: [] }));
     const reply = await receiveOne(dealer, codec);
-    assert.equal(reply?.header.msg_type, "error_reply");
-    assert.match(String(reply?.content.error), /unknown message type "engine_beat"/);
+    assert.equal(reply?.header.msgType, "error_reply");
+    assert.match(String((reply?.content.error as { evalue?: string } | undefined)?.evalue), /unknown message type "engine_beat"/);
     // A sender that ignores the limit with frames each under it is refused with the size and the limit…
     await dealer.send(
       codec.encode({
@@ -69,7 +69,7 @@ test("oversize requests are refused with the size and the limit; unknown message
       }),
     );
     const refused = await receiveOne(dealer, codec);
-    assert.equal(refused?.header.msg_type, "apply_reply");
+    assert.equal(refused?.header.msgType, "apply_reply");
     assert.match(
       String((refused?.content.error as { evalue?: string } | undefined)?.evalue),
       /is \d+ bytes, over the limit of 100000 bytes/,

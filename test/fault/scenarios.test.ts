@@ -396,7 +396,7 @@ test("B4/C1/C5: timeout bounds only the wait, a task cannot depend on itself, ta
         codec.encode({
           header,
           parent: {},
-          metadata: { after: { ids: [header.msg_id], all: true, success: true, failure: false } },
+          metadata: { after: { ids: [header.msgId], all: true, success: true, failure: false } },
           content: { op: "call", fn: { __parallax_can__: "source", src: "() => 1", name: "f" } },
           buffers: encodeValue([]),
         }),

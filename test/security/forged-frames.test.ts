@@ -7,7 +7,7 @@ import { encodeValue } from "../../src/protocol/serialize.js";
 import { startTestCluster } from "../helpers/cluster.js";
 import { receiveOne } from "../helpers/wire.js";
 
-test("forged, unsigned, tampered and replayed requests never reach an engine; real work still runs", async () => {
+test("forged, unsigned, tampered, replayed and malformed requests never reach an engine; real work still runs", async () => {
   const t = await startTestCluster({ n: 1 });
   const info = readConnectionFile(t.cluster.files.client);
   const attacker = new zmq.Dealer({ linger: 0 });
@@ -39,8 +39,25 @@ test("forged, unsigned, tampered and replayed requests never reach an engine; re
     // The genuine request answers the attacker's socket once; the replay is dropped, so a real
     // client's task queued afterwards sees exactly one bump.
     const reply = await receiveOne(attacker, new Codec(info.key));
-    assert.equal(reply?.header.msg_type, "apply_reply");
+    assert.equal(reply?.header.msgType, "apply_reply");
     assert.equal(await t.rc.view(0).pull("hits"), 1);
+    // A correctly signed request of the wrong shape is refused at the hub's entrance, naming the field.
+    const codec = new Codec(info.key);
+    await attacker.send(
+      codec.encode({
+        header: codec.header("apply_request"),
+        parent: {},
+        metadata: { engine: 0 },
+        content: { op: "call", fn: { __parallax_can__: "source", src: 42, name: "bump" } },
+        buffers: encodeValue([]),
+      }),
+    );
+    const malformed = await receiveOne(attacker, codec);
+    assert.equal(malformed?.header.msgType, "error_reply");
+    const error = malformed?.content.error as { code?: string; evalue?: string } | undefined;
+    assert.equal(error?.code, "PROTOCOL_ERROR");
+    assert.match(String(error?.evalue), /^malformed apply_request \S+: content\.fn\.src must be a string, got number 42$/);
+    assert.equal(await t.rc.view(0).pull("hits"), 1, "the malformed request never reached the engine");
   } finally {
     attacker.close();
     await t.stop();

@@ -58,11 +58,11 @@ test("altered, swapped, dropped and extra payload buffers never reach user code;
     await dealer.send(genuine);
     const reply = await receiveOne(dealer, codec);
     assert.equal(reply?.content.status, "ok");
-    assert.equal(reply?.parent.msg_id, JSON.parse((genuine[2] as Buffer).toString()).msg_id);
+    assert.equal(reply?.parent.msgId, JSON.parse((genuine[2] as Buffer).toString()).msgId);
 
     assert.equal(await t.rc.view(0).pull("hits"), 1, "only the genuine request ran");
     const history = await t.rc.hubHistory();
-    for (const frames of [dropped, extra]) assert.ok(!history.includes(JSON.parse((frames[2] as Buffer).toString()).msg_id));
+    for (const frames of [dropped, extra]) assert.ok(!history.includes(JSON.parse((frames[2] as Buffer).toString()).msgId));
   } finally {
     dealer.close();
     await t.stop();

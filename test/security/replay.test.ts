@@ -54,7 +54,7 @@ test("a request from a client whose clock is ahead, replayed after purgeResults,
     const fresh = new Codec(info.key);
     await dealer.send(request(fresh, msgId, Date.now()));
     const refused = await receive(fresh);
-    assert.equal(refused.parent.msg_id, msgId);
+    assert.equal(refused.parent.msgId, msgId);
     assert.equal((refused.content.error as { code?: string }).code, "PROTOCOL_ERROR");
     assert.match((refused.content.error as { evalue?: string }).evalue ?? "", /was already submitted/);
     // The hub handled the replay before the re-signed copy (same socket, in order), and a

@@ -23,7 +23,7 @@ export function taskRecord(msgId: string, submitted: number, requestMetadata: Re
     submitted,
     phase: "queued",
     requestMetadata,
-    requestContent: { op: "call" },
+    requestContent: { op: "call", fn: { __parallax_can__: "source", src: "() => 1", name: "f" } },
     requestBuffers: [Buffer.from(`request-${msgId}`.padEnd(10, "."))],
   };
   if (status) finished(record, status, 0);

@@ -33,7 +33,7 @@ function record(i: number, previous: string | undefined): TaskRecord {
     submitted: Date.now(),
     phase: "queued",
     requestMetadata: previous && i % 5 !== 0 ? { argRefs: [previous] } : {},
-    requestContent: { op: "call", fn: { name: FUNCTIONS[i % FUNCTIONS.length] } },
+    requestContent: { op: "call", fn: { __parallax_can__: "source", src: "", name: FUNCTIONS[i % FUNCTIONS.length] ?? "f" } },
     requestBuffers: [],
   };
 }

@@ -11,7 +11,7 @@ const request = (codec: Codec, payload = buffers()) =>
 /** What a forwarding hub sends on: its own envelope around the buffers it received. */
 const forward = (hub: Codec, message: Incoming) =>
   hub.encode({
-    header: hub.header("apply_request", message.header.msg_id),
+    header: hub.header("apply_request", message.header.msgId),
     parent: {},
     metadata: {},
     content: message.content,

@@ -16,7 +16,7 @@ test("a signed message round-trips and keeps its identities and buffers", () => 
   const b = new Codec("k1");
   const decoded = b.decode(frames);
   assert.ok(decoded);
-  assert.equal(decoded.header.msg_type, "apply_request");
+  assert.equal(decoded.header.msgType, "apply_request");
   assert.deepEqual(decoded.identities, [Buffer.from("id")]);
   assert.deepEqual(decoded.buffers, [Buffer.from("payload")]);
   assert.equal(decoded.raw[0]?.equals(DELIMITER), true);

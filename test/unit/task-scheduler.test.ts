@@ -111,7 +111,7 @@ function request(msgId: string, requestMetadata: RequestMetadata): TaskRecord {
     submitted: Date.now(),
     phase: "queued",
     requestMetadata,
-    requestContent: {},
+    requestContent: { op: "clear" },
     requestBuffers: [],
   };
 }
@@ -453,7 +453,7 @@ test("pure tasks with one memo key run once: later ones share the first result, 
   assert.deepEqual(h.sentTo("follower"), [], "waits for the first");
   h.answer(first);
   assert.equal(follower.phase, "done");
-  assert.equal(follower.reply?.metadata.from_hub, true);
+  assert.equal(follower.reply?.metadata.fromHub, true);
   h.submit("late", { pure: true, memoKey: "k" });
   assert.deepEqual(h.sentTo("late"), [], "answered from the stored result");
   assert.equal(h.db.get("late")?.reply?.content.status, "ok");
