@@ -227,8 +227,8 @@ export class SqliteTaskDatabase implements TaskDatabase {
       )
       .run({
         now,
-        content: JSON.stringify({ status: "error", error }),
-        metadata: JSON.stringify({ from_hub: true, completed: now }),
+        content: JSON.stringify({ status: "error", error } satisfies ReplyContent),
+        metadata: JSON.stringify({ fromHub: true, completed: now } satisfies ReplyMetadata),
         buffers: packFrames([]),
       }).changes;
   }
