@@ -3,27 +3,31 @@
  * without matching message text, and the remote ones keep what the engine reported.
  */
 
-/** Every error code Parallax uses, defined once. */
-export type ErrorCode =
-  | "PARALLAX_ERROR"
-  | "REMOTE_ERROR"
-  | "COMPOSITE_ERROR"
-  | "ENGINE_ERROR"
-  | "TASK_TIMEOUT"
-  | "EXECUTION_TIMEOUT"
-  | "TASK_ABORTED"
-  | "TASK_INTERRUPTED"
-  | "UNMET_DEPENDENCY"
-  | "IMPOSSIBLE_DEPENDENCY"
-  | "INVALID_DEPENDENCY"
-  | "NO_ENGINES_REGISTERED"
-  | "CONTROLLER_LOST"
-  | "SERIALIZATION_ERROR"
-  | "TIMEOUT"
-  | "CONFIGURATION_ERROR"
-  | "PROTOCOL_ERROR"
-  | "RESULT_CULLED"
-  | "PX_USAGE_ERROR";
+/** Every error code Parallax uses, defined once (the wire checks that Parallax's own errors carry one of them). */
+export const ERROR_CODES = [
+  "PARALLAX_ERROR",
+  "REMOTE_ERROR",
+  "COMPOSITE_ERROR",
+  "ENGINE_ERROR",
+  "TASK_TIMEOUT",
+  "EXECUTION_TIMEOUT",
+  "TASK_ABORTED",
+  "TASK_INTERRUPTED",
+  "UNMET_DEPENDENCY",
+  "IMPOSSIBLE_DEPENDENCY",
+  "INVALID_DEPENDENCY",
+  "NO_ENGINES_REGISTERED",
+  "CONTROLLER_LOST",
+  "SERIALIZATION_ERROR",
+  "TIMEOUT",
+  "CONFIGURATION_ERROR",
+  "PROTOCOL_ERROR",
+  "RESULT_CULLED",
+  "PX_USAGE_ERROR",
+] as const;
+
+/** A stable code of a Parallax error. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
  * Marks Parallax errors on their prototype. `Symbol.for` is shared by every realm of a process,

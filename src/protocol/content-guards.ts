@@ -2,7 +2,8 @@
  * Run-time checks of message contents and metadata, one per shape of `contents.ts`; each is
  * checked against its interface by the compiler. Pure: no I/O.
  */
-import type { ErrorCode, WireError } from "../errors.js";
+import { ERROR_CODES } from "../errors.js";
+import type { WireError } from "../errors.js";
 import { CAN_KEY } from "./canning.js";
 import type { CannedModule, CannedSource } from "./canning.js";
 import type {
@@ -66,27 +67,8 @@ export const REQUEST_METADATA = object<RequestMetadata>({
   memoKey: optional(string),
 });
 
-const ERROR_CODES = literal<ErrorCode>(
-  "PARALLAX_ERROR",
-  "REMOTE_ERROR",
-  "COMPOSITE_ERROR",
-  "ENGINE_ERROR",
-  "TASK_TIMEOUT",
-  "EXECUTION_TIMEOUT",
-  "TASK_ABORTED",
-  "TASK_INTERRUPTED",
-  "UNMET_DEPENDENCY",
-  "IMPOSSIBLE_DEPENDENCY",
-  "INVALID_DEPENDENCY",
-  "NO_ENGINES_REGISTERED",
-  "CONTROLLER_LOST",
-  "SERIALIZATION_ERROR",
-  "TIMEOUT",
-  "CONFIGURATION_ERROR",
-  "PROTOCOL_ERROR",
-  "RESULT_CULLED",
-  "PX_USAGE_ERROR",
-);
+/** One of Parallax's own codes. */
+const errorCode = literal(...ERROR_CODES);
 
 const errorInfo = {
   ename: string,
@@ -100,8 +82,8 @@ const errorInfo = {
 
 /** The error of a reply: Parallax's own errors must carry one of Parallax's codes. */
 export const WIRE_ERROR: Guard<WireError> = variants<"origin", WireError>("origin", {
-  controller: object({ ...errorInfo, origin: literal("controller"), code: ERROR_CODES }),
-  engine: object({ ...errorInfo, origin: literal("engine"), code: ERROR_CODES }),
+  controller: object({ ...errorInfo, origin: literal("controller"), code: errorCode }),
+  engine: object({ ...errorInfo, origin: literal("engine"), code: errorCode }),
   user: object({ ...errorInfo, origin: literal("user"), code: optional(string) }),
 });
 

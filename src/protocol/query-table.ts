@@ -124,7 +124,7 @@ export type QueryReplyContent = QueryReply<QueryOp>;
  * reply shape it must have depends on the query asked, so the client checks it against
  * {@link QUERY_REPLY} for that query once it has matched the reply to its request.
  */
-export const QUERY_REPLY_CONTENT = record(unknown) as Guard<unknown> as Guard<QueryReplyContent>;
+export const QUERY_REPLY_CONTENT = record(unknown) as Guard<QueryReplyContent>;
 
 // ---- guards ----
 

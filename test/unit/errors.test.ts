@@ -14,6 +14,7 @@ import {
   TaskTimeout,
   fromWire,
   isParallaxError,
+  thrownToWire,
   toWire,
 } from "../../src/errors.js";
 import type { WireError, ParallaxError } from "../../src/errors.js";
@@ -87,4 +88,17 @@ test("isParallaxError recognises errors of another copy of the module, and nothi
   assert.equal(isParallaxError(new Error("plain")), false);
   assert.equal(isParallaxError({ code: "TASK_TIMEOUT", message: "look-alike" }), false);
   assert.equal(isParallaxError(null), false);
+});
+
+test("what a task threw is user code's, unless its code is one the engine raises itself inside a task", () => {
+  const info = { ename: "TaskInterrupted", evalue: "stopped", remoteStack: "TaskInterrupted: stopped", engineId: 2 };
+  const interrupted = thrownToWire(info, "TASK_INTERRUPTED");
+  assert.equal(interrupted.origin, "engine");
+  assert.ok(fromWire(interrupted, undefined) instanceof TaskInterrupted);
+  for (const code of ["ENOENT", "TASK_TIMEOUT", undefined]) {
+    const wire = thrownToWire({ ...info, ename: "Error" }, code);
+    assert.equal(wire.origin, "user", String(code));
+    assert.equal(wire.code, code);
+    assert.ok(fromWire(wire, undefined) instanceof RemoteError);
+  }
 });
