@@ -404,8 +404,9 @@ export class LoadBalancedView {
       ...(after ? { after } : {}),
       ...(follow ? { follow } : {}),
       ...(refs.length ? { argRefs: refs } : {}),
-      ...(f.timeout !== undefined ? { timeout: f.timeout } : {}),
-      ...(f.execTimeout !== undefined ? { execTimeout: f.execTimeout } : {}),
+      // An infinite limit is no limit (JSON could not carry it anyway).
+      ...(f.timeout !== undefined && Number.isFinite(f.timeout) ? { timeout: f.timeout } : {}),
+      ...(f.execTimeout !== undefined && Number.isFinite(f.execTimeout) ? { execTimeout: f.execTimeout } : {}),
       ...(f.retries ? { retries: f.retries } : {}),
       ...(f.priority ? { priority: f.priority } : {}),
       ...(f.label !== undefined ? { label: f.label } : {}),
