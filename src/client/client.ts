@@ -20,6 +20,7 @@ import {
 } from "../errors.js";
 import type { NotificationContent } from "../protocol/contents.js";
 import { EMPTY } from "../protocol/content-guards.js";
+import { problemAt } from "../protocol/guard.js";
 import type { Guard } from "../protocol/guard.js";
 import { newMsgId } from "../protocol/message.js";
 import type { Codec } from "../protocol/message.js";
@@ -708,7 +709,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     const pending = parentId ? this.queries.get(parentId) : undefined;
     if (!pending || !parentId) return;
     this.queries.delete(parentId);
-    const problem = pending.check(message.content, "content");
+    const problem = problemAt(pending.check, message.content, "content");
     if (problem === undefined) {
       pending.resolve({ content: message.content, buffers: message.buffers });
       return;

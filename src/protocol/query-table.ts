@@ -157,14 +157,16 @@ const connectReply = object<ConnectReply>({
 
 const engineQueue = object<EngineQueueStatus>({ queue: integer, tasks: integer, completed: integer });
 
-const queueStatus: Guard<QueueStatus> = ((value: unknown, path: string) => {
-  const problem = object<{ unassigned: number; waiting?: string }>({ unassigned: integer, waiting: optional(string) })(value, path);
+const queueTotals = object<{ unassigned: number; waiting?: string }>({ unassigned: integer, waiting: optional(string) });
+
+const queueStatus: Guard<QueueStatus> = ((value: unknown) => {
+  const problem = queueTotals(value);
   if (problem !== undefined) return problem;
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
     if (key === "unassigned" || key === "waiting") continue;
-    if (!/^\d+$/.test(key)) return `${path}.${key} is not an engine id`;
-    const bad = engineQueue(item, `${path}.${key}`);
-    if (bad !== undefined) return bad;
+    if (!/^\d+$/.test(key)) return `.${key} is not an engine id`;
+    const bad = engineQueue(item);
+    if (bad !== undefined) return `.${key}${bad}`;
   }
   return undefined;
 }) as Guard<QueueStatus>;

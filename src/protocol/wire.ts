@@ -34,7 +34,7 @@ import type {
   StreamContent,
   SuperviseContent,
 } from "./contents.js";
-import { array, boolean, integer, literal, nullable, number, object, optional, string } from "./guard.js";
+import { array, boolean, integer, literal, nullable, number, object, optional, problemAt, string } from "./guard.js";
 import type { Guard } from "./guard.js";
 import type { Codec, Incoming, Message, MsgType } from "./message.js";
 import { QUERY_REPLY_CONTENT, QUERY_REQUEST } from "./query-table.js";
@@ -137,9 +137,11 @@ export function checkMessage<const T extends MsgType>(message: Incoming, accepte
   const type = message.header.msgType;
   if (!(accepted as readonly string[]).includes(type)) return new ProtocolError(`unknown message type ${JSON.stringify(type)}`);
   const guards = MESSAGES[type];
-  const problem = guards.content(message.content, "content") ?? guards.metadata(message.metadata, "metadata");
+  const problem = problemAt(guards.content, message.content, "content") ?? problemAt(guards.metadata, message.metadata, "metadata");
   if (problem !== undefined) return new ProtocolError(`malformed ${type} ${message.header.msgId}: ${problem}`);
-  return Object.assign(message, { type }) as unknown as WireMessage<T>;
+  // The message itself, tagged: a discriminant at the top level is what narrows the union.
+  (message as Incoming & { type: MsgType }).type = type;
+  return message as unknown as WireMessage<T>;
 }
 
 /**

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ProtocolError, TaskAborted, toWire } from "../../src/errors.js";
 import type { Incoming, MsgType } from "../../src/protocol/message.js";
+import { problemAt } from "../../src/protocol/guard.js";
 import { QUERY_REPLY } from "../../src/protocol/query-table.js";
 import { WireGate, checkMessage } from "../../src/protocol/wire.js";
 
@@ -185,20 +186,29 @@ test("malformed queries are refused naming the field, per op", () => {
 });
 
 test("query replies are checked against the shape of the query asked", () => {
-  assert.equal(QUERY_REPLY.history({ msgIds: ["a"] }, "content"), undefined);
-  assert.match(String(QUERY_REPLY.history({ records: [] }, "content")), /content\.msgIds must be an array, got undefined/);
-  assert.equal(QUERY_REPLY.queue_status({ 0: { queue: 1, tasks: 0, completed: 3 }, unassigned: 0 }, "content"), undefined);
-  assert.match(String(QUERY_REPLY.queue_status({ 0: { queue: 1 }, unassigned: 0 }, "content")), /content\.0\.tasks must be an integer/);
-  assert.match(String(QUERY_REPLY.queue_status({ x: {}, unassigned: 0 }, "content")), /content\.x is not an engine id/);
-  const finished = { msgId: "a", status: "ok", content: { status: "ok" }, metadata: {}, frames: [0, 1], submitted: 1 };
-  assert.equal(QUERY_REPLY.get_result({ results: [finished, { msgId: "b", status: "pending", engineId: null }] }, "content"), undefined);
+  assert.equal(problemAt(QUERY_REPLY.history, { msgIds: ["a"] }, "content"), undefined);
+  assert.match(String(problemAt(QUERY_REPLY.history, { records: [] }, "content")), /content\.msgIds must be an array, got undefined/);
+  assert.equal(problemAt(QUERY_REPLY.queue_status, { 0: { queue: 1, tasks: 0, completed: 3 }, unassigned: 0 }, "content"), undefined);
   assert.match(
-    String(QUERY_REPLY.get_result({ results: [{ ...finished, frames: [0] }] }, "content")),
+    String(problemAt(QUERY_REPLY.queue_status, { 0: { queue: 1 }, unassigned: 0 }, "content")),
+    /content\.0\.tasks must be an integer/,
+  );
+  assert.match(String(problemAt(QUERY_REPLY.queue_status, { x: {}, unassigned: 0 }, "content")), /content\.x is not an engine id/);
+  const finished = { msgId: "a", status: "ok", content: { status: "ok" }, metadata: {}, frames: [0, 1], submitted: 1 };
+  assert.equal(
+    problemAt(QUERY_REPLY.get_result, { results: [finished, { msgId: "b", status: "pending", engineId: null }] }, "content"),
+    undefined,
+  );
+  assert.match(
+    String(problemAt(QUERY_REPLY.get_result, { results: [{ ...finished, frames: [0] }] }, "content")),
     /content\.results\[0\]\.frames must be a pair/,
   );
-  assert.match(String(QUERY_REPLY.get_result({ results: [{ msgId: "a", status: "lost" }] }, "content")), /content\.results\[0\]\.status/);
   assert.match(
-    String(QUERY_REPLY.connect({ engines: [{ id: 0 }], heartbeatInterval: 1, maxMessageBytes: 1 }, "content")),
+    String(problemAt(QUERY_REPLY.get_result, { results: [{ msgId: "a", status: "lost" }] }, "content")),
+    /content\.results\[0\]\.status/,
+  );
+  assert.match(
+    String(problemAt(QUERY_REPLY.connect, { engines: [{ id: 0 }], heartbeatInterval: 1, maxMessageBytes: 1 }, "content")),
     /content\.engines\[0\]\.pid/,
   );
 });
