@@ -2,7 +2,7 @@
  * Parallax's side of the anchor benchmarks: the same operations and metric names as
  * IPython Parallel's and dask's scripts, on a local cluster of 2 engines. Prints one JSON line.
  *
- *   npm run build && node dist/bench/core.js [--tasks 5000] [--hwm 1] [--phases latency,throughput]
+ *   npm run build && node dist/bench/core.js [--tasks 5000] [--hwm 1|auto] [--phases latency,throughput]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
   },
 });
 const TASKS = Number(args.tasks);
+const HWM = args.hwm === "auto" ? "auto" : Number(args.hwm);
 const LAT_N = Number(args["lat-n"]);
 const CHAIN = Number(args.chain);
 const MB = 1e6;
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
   const m: Record<string, number> = {};
   const errors: Record<string, string> = {};
   const t0 = now();
-  const cluster = new Cluster({ n: 2, profileDir: dir, hwm: Number(args.hwm) });
+  const cluster = new Cluster({ n: 2, profileDir: dir, hwm: HWM });
   await cluster.start();
   const t1 = now();
   const rc = await cluster.connectClient();
@@ -192,9 +193,7 @@ async function main(): Promise<void> {
   await cluster.stop();
   m.stop_s = round(now() - ts);
   fs.rmSync(dir, { recursive: true, force: true });
-  process.stdout.write(
-    `${JSON.stringify({ system: "parallax", config: { engines: 2, tasks: TASKS, hwm: Number(args.hwm) }, metrics: m, errors })}\n`,
-  );
+  process.stdout.write(`${JSON.stringify({ system: "parallax", config: { engines: 2, tasks: TASKS, hwm: HWM }, metrics: m, errors })}\n`);
 }
 
 await main();

@@ -3,7 +3,7 @@
  * bounded window in flight. Checks that no result is lost or duplicated and samples the
  * controller's RSS, which must stay flat once the bounded task database is full. Prints JSON.
  *
- *   npm run build && node dist/bench/soak.js [--tasks 1000000] [--window 2000] [--hwm 0]
+ *   npm run build && node dist/bench/soak.js [--tasks 1000000] [--window 2000] [--hwm 0|auto]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -28,7 +28,7 @@ function rssMiB(pid: number): number {
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-soak-"));
-const cluster = new Cluster({ n: 2, profileDir: dir, hwm: Number(values.hwm) });
+const cluster = new Cluster({ n: 2, profileDir: dir, hwm: values.hwm === "auto" ? "auto" : Number(values.hwm) });
 await cluster.start();
 const rc = await cluster.connectClient();
 await rc.waitForEngines(2);

@@ -4,6 +4,7 @@
  */
 export { Cluster, registerLauncher, validateClusterOptions } from "./cluster/cluster.js";
 export type { ClusterOptions, ClusterFile, FilledClusterOptions } from "./cluster/cluster.js";
+export type { Hwm } from "./scheduler/task-scheduler.js";
 export type { LogLevel } from "./connection/logger.js";
 export type { EngineLauncher, EngineSet, EngineSetInfo, LaunchContext } from "./cluster/launchers/launcher.js";
 export { LocalLauncher } from "./cluster/launchers/local.js";

@@ -14,6 +14,8 @@ import { engineCommand } from "../engine/run.js";
 import { addClusterOptions } from "./cluster-options.js";
 import type { ClusterSelection } from "./cluster-options.js";
 import { addReplCommand } from "./repl.js";
+import { parseHwm } from "../scheduler/task-scheduler.js";
+import type { Hwm } from "../scheduler/task-scheduler.js";
 
 function integer(min: number) {
   return (raw: string): number => {
@@ -21,6 +23,12 @@ function integer(min: number) {
     if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got ${raw}`);
     return value;
   };
+}
+
+function hwm(raw: string): Hwm {
+  const value = parseHwm(raw);
+  if (value === undefined) throw new InvalidArgumentError(`expected an integer >= 0 or "auto", got ${raw}`);
+  return value;
 }
 
 function jsonObject(raw: string): Record<string, unknown> {
@@ -42,7 +50,7 @@ interface StartOptions extends ClusterSelection {
   ip?: string;
   location?: string;
   scheme?: string;
-  hwm?: number;
+  hwm?: Hwm;
   db?: "memory" | "sqlite" | "none";
   dashboard?: boolean | string;
   launcherOptions?: Record<string, unknown>;
@@ -180,7 +188,7 @@ export function buildProgram(): Command {
     .option("--ip <address>", "controller bind address")
     .option("--location <host>", "host written into connection files")
     .option("--scheme <name>", "load-balancing scheme")
-    .option("--hwm <n>", "outstanding tasks per engine (0 = unlimited)", integer(0))
+    .option("--hwm <n|auto>", "outstanding tasks per engine (0 = unlimited; auto = prefetch short tasks)", hwm)
     .option("--db <backend>", "task database: memory, sqlite or none")
     .option("--dashboard [port]", "serve the live dashboard (a free port unless given)")
     .option("--curve", "encrypt and authenticate every connection with CURVE")

@@ -32,6 +32,7 @@ import {
   writeJsonAtomic,
 } from "../connection/profile.js";
 import { checkBooleans, checkOptions, fillDefaults } from "../options.js";
+import type { Hwm } from "../scheduler/task-scheduler.js";
 
 /** Launcher names known to every cluster, mapped to factories. */
 const LAUNCHERS: Record<string, (options: FilledClusterOptions) => EngineLauncher> = {
@@ -118,10 +119,12 @@ export interface ClusterOptions {
    */
   readonly scheme?: string;
   /**
-   * Outstanding load-balanced tasks per engine (0 = unlimited).
+   * Outstanding load-balanced tasks per engine (0 = unlimited), or `"auto"`: engines prefetch
+   * short tasks (as many as fit about 10 ms of their recent run time, at most 32) and take a
+   * long one only when idle.
    * @default 1 (the controller's `--hwm`)
    */
-  readonly hwm?: number;
+  readonly hwm?: Hwm;
   /**
    * Task database: memory (bounded), sqlite or none.
    * @default "memory" (the controller's `--db`)
@@ -271,7 +274,8 @@ export function validateClusterOptions(given: ClusterOptions): void {
   positiveInteger("n", options.n, 0);
   positiveInteger("engineTimeout", options.engineTimeout, 1);
   positiveInteger("heartbeatInterval", options.heartbeatInterval, 10);
-  positiveInteger("hwm", options.hwm, 0);
+  if (options.hwm !== "auto" && options.hwm !== undefined && !(Number.isInteger(options.hwm) && options.hwm >= 0))
+    throw new RangeError(`Cluster option hwm must be an integer >= 0 or "auto", got ${JSON.stringify(options.hwm)}`);
   for (const name of ["profile", "clusterId", "controllerIp", "location", "profileDir", "dbPath", "cwd"] as const) {
     const value = options[name];
     if (value !== undefined && (typeof value !== "string" || value === ""))

@@ -27,6 +27,8 @@ import { watchOwner } from "../connection/owner.js";
 import type { ConnectionInfo } from "../connection/profile.js";
 import { newKey } from "../protocol/message.js";
 import { registerScheme } from "../scheduler/schemes.js";
+import { parseHwm } from "../scheduler/task-scheduler.js";
+import type { Hwm } from "../scheduler/task-scheduler.js";
 import type { Scheme } from "../scheduler/schemes.js";
 import { startHeart } from "../transport/heart.js";
 import { Dashboard, newDashboardToken, tokenOf } from "./dashboard.js";
@@ -50,7 +52,12 @@ export const CONTROLLER_ARG_SPEC = {
     description: "load-balancing scheme: leastload, lru, weighted, plainrandom, twobin or a module path",
     value: "<name>",
   },
-  hwm: { type: "string", default: "1", description: "outstanding load-balanced tasks per engine (0 = unlimited)", value: "<n>" },
+  hwm: {
+    type: "string",
+    default: "1",
+    description: "outstanding load-balanced tasks per engine (0 = unlimited; auto = prefetch short tasks)",
+    value: "<n|auto>",
+  },
   "heartbeat-interval": {
     type: "string",
     default: String(DEFAULT_HEARTBEAT_INTERVAL),
@@ -100,6 +107,12 @@ export function controllerCommand(): Command {
 function integerOption(name: string, raw: string, min: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) throw new RangeError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function hwmOption(raw: string): Hwm {
+  const value = parseHwm(raw);
+  if (value === undefined) throw new RangeError(`--hwm must be an integer >= 0 or "auto", got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -231,7 +244,7 @@ export async function runController(values: ControllerOptions): Promise<Hub> {
     ...(previous ? { ports: previous.ports } : {}),
     missedBeats: integerOption("missed-beats", values["missed-beats"], 1),
     maxMessageBytes: integerOption("max-message-bytes", values["max-message-bytes"], 1024),
-    scheduler: { scheme: values.scheme, hwm: integerOption("hwm", values.hwm, 0), impossibleGraceMs: heartbeatInterval * 5 },
+    scheduler: { scheme: values.scheme, hwm: hwmOption(values.hwm), impossibleGraceMs: heartbeatInterval * 5 },
   });
   hub.registry.markUsed(usedIds);
   if (db instanceof SqliteTaskDatabase) {

@@ -44,4 +44,6 @@ export interface Answer {
   error?: WireError;
   /** The task raised UnmetDependency: another engine should try it. */
   unmet?: boolean;
+  /** How long it ran on the engine (ms), when the engine said. */
+  runMs?: number;
 }

@@ -47,6 +47,9 @@ export function controllerOutcome(record: Readonly<TaskRecord>, error: WireError
   };
 }
 
+/** The placement of a task an engine was holding when a restored controller adopted it: its order there is unknown. */
+const ADOPTED = 0;
+
 /** A read-only view of the store and the engines' loads, for the scheduler. */
 function ledgerView(store: TaskLookup, engines: EngineLookup): LedgerView {
   return {
@@ -68,6 +71,9 @@ interface EngineReply {
 export class Ledger {
   /** The policy: it reads the ledger through a read-only view and returns decisions. */
   readonly scheduler: TaskScheduler;
+  /** When each running task was placed on its engine (a counter), or ADOPTED. */
+  private readonly placedAt = new Map<string, number>();
+  private placements = 0;
 
   constructor(
     private readonly store: TaskStore,
@@ -103,6 +109,7 @@ export class Ledger {
   /** An engine of a predecessor still holds the task (`--restore`): it runs there. */
   adopt(record: TaskRecord, engine: EngineRecord): void {
     this.place(record, engine);
+    this.placedAt.set(record.msgId, ADOPTED);
     if (record.balanced) this.scheduler.adopt(record);
   }
 
@@ -115,7 +122,13 @@ export class Ledger {
       return;
     }
     const { status, error } = outcome.content;
-    const answer = { status, unmet: outcome.metadata.unmet === true, ...(error ? { error } : {}) };
+    const { started, completed, unmet } = outcome.metadata;
+    const answer = {
+      status,
+      unmet: unmet === true,
+      ...(error ? { error } : {}),
+      ...(started !== undefined && completed !== undefined ? { runMs: completed - started } : {}),
+    };
     this.apply(this.scheduler.reply(record.msgId, engine.id, answer), reply);
   }
 
@@ -125,17 +138,38 @@ export class Ledger {
   }
 
   /**
-   * An engine died (it is no longer among the live engines): its direct tasks fail, its
-   * load-balanced ones are retried or fail. Its sets are left as they were: they say what it held.
+   * An engine died (it is no longer among the live engines). It runs its tasks one at a time in
+   * the order sent, so of what it held only the oldest task may have started (and any it held
+   * when adopted, whose order there is unknown): its direct tasks fail, its load-balanced ones
+   * are retried or fail if they may have started and are queued again if they never did. Its
+   * sets are left as they were: they say what it held.
    */
   engineLost(engine: EngineRecord, reason: string): void {
-    const direct = [...engine.direct].map((msgId): Decision => ({
-      kind: "fail",
-      msgId,
-      error: toWire(new EngineError(`${reason} while running task ${msgId}`, engine.id), "controller", engine.id),
-      status: "error",
-    }));
-    this.apply([...direct, ...this.scheduler.engineRemoved(engine.id, reason, engine.balanced)]);
+    const started = this.mayHaveStarted(engine);
+    const direct = [...engine.direct].map((msgId): Decision => {
+      const what = started.has(msgId) ? `while running task ${msgId}` : `before task ${msgId} started`;
+      return {
+        kind: "fail",
+        msgId,
+        error: toWire(new EngineError(`${reason} ${what}`, engine.id), "controller", engine.id),
+        status: "error",
+      };
+    });
+    this.apply([...direct, ...this.scheduler.engineRemoved(engine.id, reason, engine.balanced, started)]);
+  }
+
+  /** The tasks a lost engine may have started: the oldest it held, and those it was holding when adopted. */
+  private mayHaveStarted(engine: EngineRecord): Set<string> {
+    const held = [...engine.direct, ...engine.balanced];
+    const started = new Set(held.filter((msgId) => this.placement(msgId) === ADOPTED));
+    let oldest: string | undefined;
+    for (const msgId of held) if (oldest === undefined || this.placement(msgId) < this.placement(oldest)) oldest = msgId;
+    if (oldest !== undefined) started.add(oldest);
+    return started;
+  }
+
+  private placement(msgId: string): number {
+    return this.placedAt.get(msgId) ?? ADOPTED;
   }
 
   /** Aborts queued tasks (all when `msgIds` is undefined); returns the ids it aborted. */
@@ -216,12 +250,14 @@ export class Ledger {
     this.release(record);
     record.engineId = engine.id;
     record.phase = "running";
+    this.placedAt.set(record.msgId, ++this.placements);
     (record.balanced ? engine.balanced : engine.direct).add(record.msgId);
   }
 
   /** The task's engine no longer holds it. A removed engine's sets stay as they were. */
   private release(record: Readonly<TaskRecord>): void {
     if (record.engineId === undefined) return;
+    this.placedAt.delete(record.msgId);
     const engine = this.engines.get(record.engineId);
     engine?.direct.delete(record.msgId);
     engine?.balanced.delete(record.msgId);

@@ -34,10 +34,42 @@ import type { Scheme } from "./schemes.js";
 export interface SchedulerOptions {
   /** Scheme name or function. */
   scheme: string | Scheme;
-  /** Outstanding tasks per engine; 0 means unlimited. */
-  hwm: number;
+  /**
+   * Outstanding load-balanced tasks per engine: a number (0 means unlimited), or `"auto"`:
+   * engines prefetch as many tasks as fit their recent run time into {@link PREFETCH_BUDGET_MS}.
+   */
+  hwm: Hwm;
   /** How long a task every live engine rejected waits for a new engine before failing. */
   impossibleGraceMs: number;
+}
+
+/** Outstanding tasks per engine: a number (0 = unlimited) or adaptive prefetch. */
+export type Hwm = number | "auto";
+
+/**
+ * With `hwm: "auto"`, how much queued work (in ms of its recent tasks) an engine may hold beside
+ * the task it runs: short tasks are sent ahead so that an engine never waits a round trip for
+ * its next one, while a task longer than this goes out only to an idle engine, as with
+ * hwm 1 (the most informed balancing, for work whose length varies).
+ */
+export const PREFETCH_BUDGET_MS = 10;
+/** With `hwm: "auto"`, the most tasks an engine holds at once. */
+export const MAX_PREFETCH = 32;
+/** Run times are whole milliseconds: a task reported as 0 ms is counted as this long. */
+const SHORTEST_RUN_MS = 0.25;
+/** Weight of the latest run time in an engine's estimate. */
+const RUN_TIME_WEIGHT = 0.3;
+
+/** Reads an hwm as a command line or a profile spells it: `auto` or an integer >= 0; undefined when it is neither. */
+export function parseHwm(raw: string): Hwm | undefined {
+  if (raw === "auto") return "auto";
+  const value = Number(raw);
+  return raw.trim() !== "" && Number.isInteger(value) && value >= 0 ? value : undefined;
+}
+
+/** Tasks an engine whose tasks take `runMs` may hold with adaptive prefetch. */
+export function prefetchCapacity(runMs: number): number {
+  return Math.max(1, Math.min(MAX_PREFETCH, 1 + Math.floor(PREFETCH_BUDGET_MS / Math.max(runMs, SHORTEST_RUN_MS))));
 }
 
 interface PendingTask {
@@ -101,6 +133,8 @@ export class TaskScheduler {
   private readonly pool: EnginePool;
   /** The index's answer to the scheme, for a task any engine may run (built-in schemes only). */
   private readonly pick: ((pool: EnginePool) => number | undefined) | undefined;
+  /** With adaptive prefetch, each engine's recent run time per task (ms, a moving average). */
+  private readonly runTimes = new Map<number, number>();
   private readonly memo = new Map<string, string>();
   /** Pure tasks waiting for the first task with their memo key, by that task's id. */
   private readonly memoFollowers = new Map<string, string[]>();
@@ -115,7 +149,7 @@ export class TaskScheduler {
     private readonly options: SchedulerOptions,
   ) {
     this.scheme = resolveScheme(options.scheme);
-    this.pool = new EnginePool(options.hwm);
+    this.pool = new EnginePool(options.hwm === "auto" ? 1 : options.hwm);
     this.pick = this.scheme === leastload ? (p) => p.leastLoaded() : this.scheme === lru ? (p) => p.leastRecent() : undefined;
   }
 
@@ -188,16 +222,24 @@ export class TaskScheduler {
     return this.take();
   }
 
-  /** An engine died holding `held`: those tasks are retried elsewhere or fail with EngineError. */
-  engineRemoved(engineId: number, reason: string, held: Iterable<string>): Decision[] {
+  /**
+   * An engine died holding `held`. Those it may have started (`started`) are retried elsewhere
+   * or fail with EngineError; the others never ran there and are queued again as they were.
+   */
+  engineRemoved(engineId: number, reason: string, held: Iterable<string>, started: ReadonlySet<string>): Decision[] {
     this.pool.remove(engineId);
+    this.runTimes.delete(engineId);
     for (const msgId of held) {
       const task = this.tasks.get(msgId);
       if (!task) continue;
+      this.running.delete(msgId);
+      if (!started.has(msgId)) {
+        this.moveUnstarted(task, toWire(new EngineError(`${reason} before task ${msgId} started`, engineId), "controller", engineId));
+        continue;
+      }
       const error = toWire(new EngineError(`${reason} while running task ${msgId}`, engineId), "controller", engineId);
       task.lastError = error;
       task.blacklist.add(engineId);
-      this.running.delete(msgId);
       if (task.retriesLeft > 0) {
         task.retriesLeft--;
         this.requeue(task);
@@ -216,12 +258,23 @@ export class TaskScheduler {
   }
 
   /**
+   * A task whose engine died before starting it goes back to the queue, its retries intact; it
+   * fails with `error` at once if no live engine is among its targets (a direct-like task for that engine).
+   */
+  private moveUnstarted(task: PendingTask, error: WireError): void {
+    task.lastError = error;
+    if (task.targets && ![...task.targets].some((id) => this.pool.has(id))) this.fail(task, error);
+    else this.requeue(task);
+  }
+
+  /**
    * An engine answered a task (and no longer holds it). The first decision says whether the
    * answer is final (`accept`) or the task goes back to the queue (`requeue`).
    */
   reply(msgId: string, engineId: number, answer: Answer): Decision[] {
     this.pool.touch(engineId);
     this.pool.setLoad(engineId, this.view.load(engineId));
+    if (this.options.hwm === "auto" && answer.runMs !== undefined) this.learnRunTime(engineId, answer.runMs);
     const task = this.tasks.get(msgId);
     if (!task) return [{ kind: "accept", msgId }];
     this.running.delete(msgId);
@@ -292,6 +345,14 @@ export class TaskScheduler {
     this.stranded.clear();
     this.waiting.clear();
     this.waiters.clear();
+  }
+
+  /** Adaptive prefetch: the engine's estimate takes in a run time, and its capacity follows. */
+  private learnRunTime(engineId: number, runMs: number): void {
+    const before = this.runTimes.get(engineId);
+    const estimate = before === undefined ? runMs : before + RUN_TIME_WEIGHT * (runMs - before);
+    this.runTimes.set(engineId, estimate);
+    this.pool.setCapacity(engineId, prefetchCapacity(estimate));
   }
 
   /** Hands over the decisions of the call under way. */
@@ -510,8 +571,7 @@ export class TaskScheduler {
       return undefined;
     }
     this.unstrand(task);
-    const hwm = this.options.hwm;
-    const free = hwm === 0 ? allowed : allowed.filter((id) => this.pool.load(id) < hwm);
+    const free = allowed.filter((id) => this.pool.isFree(id));
     if (free.length === 0) return undefined;
     const index = this.scheme(free.map((id) => this.pool.load(id)));
     // A user scheme that answers out of range must not stall the queue: fall back to the LRU engine.

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { EngineError } from "../../src/index.js";
+import type { Hwm } from "../../src/index.js";
 import { startTestCluster } from "../helpers/cluster.js";
+import { waitUntil } from "../helpers/system.js";
+
+declare const engineId: number;
 
 test("kill -9 of an engine fails its outstanding direct tasks with EngineError within 1 s, and its id leaves rc.ids", async () => {
   const t = await startTestCluster({ n: 2 });
@@ -32,6 +38,45 @@ test("kill -9 of an engine fails its outstanding direct tasks with EngineError w
     await t.stop();
   }
 });
+
+for (const hwm of [4, "auto"] satisfies Hwm[]) {
+  test(`kill -9 of an engine holding prefetched tasks (hwm ${hwm}): the task it ran fails, those it had not started run on another engine`, async () => {
+    const t = await startTestCluster({ n: 1, hwm });
+    try {
+      const lview = t.rc.loadBalancedView();
+      // Short tasks first, so that adaptive prefetch learns that this engine's tasks are short (its first
+      // task also started the thread that runs them, which took far longer).
+      const warmUp = Array.from({ length: 30 }, (_, i) => i);
+      assert.deepEqual(await lview.map((x: number) => x, warmUp).get({ timeout: 20_000 }), warmUp);
+      const pid = (await t.rc.view(0).apply(() => process.pid)) as number;
+      const started = path.join(t.dir, "started");
+      const running = lview.apply((file: string) => {
+        (require("node:fs") as typeof fs).writeFileSync(file, "");
+        return new Promise(() => {});
+      }, started);
+      const prefetched = [1, 2, 3].map((x) => lview.apply((n: number) => [n, engineId], x));
+      await waitUntil("the first task started", 20_000, () => fs.existsSync(started));
+      await waitUntil("the engine holds all four", 20_000, async () => (await t.rc.queueStatus(0))[0]?.tasks === 4);
+      await t.cluster.startEngines(1);
+      await t.rc.waitForEngines(2, { timeout: 30_000 });
+      process.kill(pid, "SIGKILL");
+      await assert.rejects(running, (error: unknown) => {
+        assert.ok(error instanceof EngineError, String(error));
+        assert.match(error.message, /engine 0 exited \(signal SIGKILL\) while running task/);
+        return true;
+      });
+      assert.deepEqual(await Promise.all(prefetched.map((ar) => ar.get({ timeout: 20_000 }))), [
+        [1, 1],
+        [2, 1],
+        [3, 1],
+      ]);
+      assert.equal((await t.rc.queueStatus()).unassigned, 0);
+      await t.rc.debugValidate();
+    } finally {
+      await t.stop();
+    }
+  });
+}
 
 test("engine ids count from 0 and are never reused", async () => {
   const t = await startTestCluster({ n: 2 });

@@ -83,6 +83,13 @@ test("parallax engine checks --engines, and refuses it beside the options that m
   ]);
 });
 
+test("--hwm takes an integer >= 0 or auto, in the controller and cluster start commands", async () => {
+  await Promise.all([
+    assert.rejects(cli(["controller", "--hwm", "fast", "--profile-dir", tempDir()]), /--hwm must be an integer >= 0 or "auto", got "fast"/),
+    assert.rejects(cli(["cluster", "start", "--hwm", "-1", "--profile-dir", tempDir()]), /expected an integer >= 0 or "auto", got -1/),
+  ]);
+});
+
 test("parallax cluster list shows the dashboard URL", async () => {
   const root = tempDir();
   const env = { PARALLAX_DIR: root };

@@ -86,7 +86,8 @@ test("every Cluster option is validated with its name and value", () => {
   const cases: Array<[Record<string, unknown>, RegExp]> = [
     [{ n: -1 }, /option n must be an integer >= 0, got -1/],
     [{ n: 1.5 }, /option n must be an integer/],
-    [{ hwm: -2 }, /option hwm/],
+    [{ hwm: -2 }, /option hwm must be an integer >= 0 or "auto", got -2/],
+    [{ hwm: "fast" }, /option hwm must be an integer >= 0 or "auto", got "fast"/],
     [{ heartbeatInterval: 1 }, /option heartbeatInterval/],
     [{ engineTimeout: 0 }, /option engineTimeout/],
     [{ scheme: "fastest" }, /option scheme must be one of .*got "fastest"/],

@@ -10,11 +10,13 @@ import { MemoryTaskDatabase } from "../../src/controller/task-db.js";
 import { toWire, UnmetDependency } from "../../src/errors.js";
 import type { DependencySpec, ReplyContent, RequestMetadata } from "../../src/protocol/contents.js";
 import { Ledger } from "../../src/scheduler/ledger.js";
+import { MAX_PREFETCH, parseHwm, PREFETCH_BUDGET_MS, prefetchCapacity } from "../../src/scheduler/task-scheduler.js";
+import type { Hwm } from "../../src/scheduler/task-scheduler.js";
 import type { EngineRecord, TaskRecord } from "../../src/scheduler/records.js";
 import type { Scheme } from "../../src/scheduler/schemes.js";
 
 interface HarnessOptions {
-  hwm?: number;
+  hwm?: Hwm;
   graceMs?: number;
   maxRecords?: number;
   engines?: number;
@@ -66,6 +68,11 @@ function harness(options: HarnessOptions = {}) {
     const engine = registry.get(record.engineId as number) as EngineRecord;
     ledger.answer(record, engine, { content, metadata: unmet ? { unmet } : {}, buffers: [] });
   }
+  /** The engine answers the task successfully, saying it ran for `runMs`. */
+  function answerAfter(record: TaskRecord, runMs: number): void {
+    const engine = registry.get(record.engineId as number) as EngineRecord;
+    ledger.answer(record, engine, { content: { status: "ok" }, metadata: { started: 1_000, completed: 1_000 + runMs }, buffers: [] });
+  }
   function fail(record: TaskRecord, unmet = false): void {
     const error = unmet
       ? toWire(new UnmetDependency("not here"), "engine")
@@ -95,6 +102,7 @@ function harness(options: HarnessOptions = {}) {
     addEngine,
     submit,
     answer,
+    answerAfter,
     fail,
     kill,
     sentTo,
@@ -386,20 +394,96 @@ test("schemes: lru takes the least recently used engine whatever its load; a use
 
 // ---- engines that die, timeouts, aborts, memoization ----
 
-test("an engine that dies: its tasks with retries run elsewhere, the others fail with EngineError", () => {
-  const h = harness({ engines: 2, hwm: 0 });
-  const keep = h.submit("keep", { retries: 1 });
-  const lose = h.submit("lose");
-  const victim = h.engines[keep.engineId as number] as EngineRecord;
-  if (lose.engineId !== victim.id) h.submit("pad");
-  const lost = h.submit("lose-2", { targets: [victim.id] });
+test("an engine that dies: the oldest task it held may have run, so it runs elsewhere only with retries; the rest move", () => {
+  const h = harness({ engines: 1, hwm: 0 });
+  const victim = h.engines[0] as EngineRecord;
+  const started = h.submit("started", { retries: 1 });
+  h.submit("queued");
+  const pinned = h.submit("pinned", { targets: [victim.id] });
+  h.submit("queued-2");
+  const spare = h.addEngine();
+  assert.equal(victim.balanced.size, 4, "every task was sent to the first engine");
   h.kill(victim);
-  assert.deepEqual(h.sentTo("keep"), [victim.id, 1 - victim.id]);
-  assert.equal(keep.phase, "running");
-  assert.equal(h.failures.get("lose-2"), "ENGINE_ERROR");
-  assert.equal(lost.phase, "done");
-  assert.ok(victim.balanced.has("lose-2"), "the dead engine's sets still say what it held");
+  for (const id of ["started", "queued", "queued-2"]) assert.deepEqual(h.sentTo(id), [victim.id, spare.id], id);
+  assert.equal(h.failures.get("pinned"), "ENGINE_ERROR", "a task only the dead engine may run fails at once");
+  assert.match(String(pinned.reply?.content.error?.evalue), /before task pinned started/);
+  assert.ok(victim.balanced.has("pinned"), "the dead engine's sets still say what it held");
   h.valid();
+  // The moved tasks kept their retries: `queued` has none, `started` used its one.
+  const [queued, startedAgain] = [h.db.get("queued") as TaskRecord, started];
+  h.kill(spare);
+  assert.equal(h.failures.get("started"), "ENGINE_ERROR", "it may have run twice: no retry is left");
+  assert.match(String(startedAgain.reply?.content.error?.evalue), /while running task started/);
+  assert.equal(queued.phase, "queued", "not started on the second engine either: it waits for an engine");
+  h.valid();
+});
+
+test("an engine that dies with a direct task ahead of its load-balanced ones: only the direct task may have run", () => {
+  const h = harness({ engines: 1, hwm: 0 });
+  const engine = h.engines[0] as EngineRecord;
+  const direct = request("direct", { engine: engine.id });
+  h.ledger.open(direct);
+  h.ledger.sendDirect(direct, engine);
+  const directBehind = request("direct-2", { engine: engine.id });
+  h.submit("balanced");
+  h.ledger.open(directBehind);
+  h.ledger.sendDirect(directBehind, engine);
+  const spare = h.addEngine();
+  h.kill(engine);
+  assert.deepEqual(h.sentTo("balanced"), [engine.id, spare.id]);
+  assert.equal(h.failures.get("direct"), "ENGINE_ERROR");
+  assert.match(String(direct.reply?.content.error?.evalue), /while running task direct/);
+  assert.match(String(directBehind.reply?.content.error?.evalue), /before task direct-2 started/);
+  assert.equal(h.failures.size, 2);
+  h.valid();
+});
+
+test("an engine adopted by a restored controller that dies: every task it held then may have run; later ones move", () => {
+  const h = harness({ engines: 1, hwm: 0 });
+  const engine = h.engines[0] as EngineRecord;
+  for (const id of ["adopted-1", "adopted-2"]) {
+    const record = request(id, {});
+    h.ledger.open(record);
+    h.ledger.adopt(record, engine);
+  }
+  h.submit("later");
+  const spare = h.addEngine();
+  h.kill(engine);
+  assert.deepEqual([h.failures.get("adopted-1"), h.failures.get("adopted-2")], ["ENGINE_ERROR", "ENGINE_ERROR"]);
+  assert.deepEqual(h.sentTo("later"), [engine.id, spare.id]);
+  h.valid();
+});
+
+test("hwm auto: an engine prefetches as many tasks as fit the budget at its recent run time, and one at a time for long tasks", () => {
+  const h = harness({ engines: 1, hwm: "auto" });
+  const engine = h.engines[0] as EngineRecord;
+  for (let i = 0; i < 100; i++) h.submit(`t${i}`);
+  assert.equal(engine.balanced.size, 1, "an engine whose run time is unknown takes one task");
+  /** The engine answers the task it was sent first (it runs them in order). */
+  const answerOldest = (runMs: number) => h.answerAfter(h.db.get([...engine.balanced][0] as string) as TaskRecord, runMs);
+  answerOldest(0);
+  assert.equal(engine.balanced.size, MAX_PREFETCH, "no-op tasks: as many as allowed");
+  // Long tasks: the estimate rises, and the engine is not refilled until it holds one task at a time.
+  const held: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    answerOldest(PREFETCH_BUDGET_MS * 4);
+    held.push(engine.balanced.size);
+  }
+  assert.deepEqual(
+    held,
+    held.map((_, i) => Math.max(1, MAX_PREFETCH - 1 - i)),
+  );
+  h.valid();
+});
+
+test("prefetch capacity and hwm spellings", () => {
+  assert.equal(prefetchCapacity(0), MAX_PREFETCH);
+  assert.equal(prefetchCapacity(PREFETCH_BUDGET_MS / 4), 5);
+  assert.equal(prefetchCapacity(PREFETCH_BUDGET_MS), 2);
+  assert.equal(prefetchCapacity(PREFETCH_BUDGET_MS * 1.01), 1);
+  assert.equal(prefetchCapacity(60_000), 1);
+  assert.deepEqual(["auto", "0", "8", " 3"].map(parseHwm), ["auto", 0, 8, 3]);
+  for (const bad of ["", "-1", "1.5", "Auto", "x"]) assert.equal(parseHwm(bad), undefined, bad);
 });
 
 test("a task sent back to the queue after its engine died times out there; one running past its timeout does not", () => {
