@@ -4,7 +4,6 @@
  * are unfinished at the controller, the rest wait here in submission order and are signed and
  * sent as earlier ones finish. The controller's memory then follows the window, not the backlog.
  */
-import PQueue from "p-queue";
 import { TaskAborted } from "../errors.js";
 import type { TaskEntry } from "./task-entry.js";
 
@@ -17,34 +16,41 @@ export interface WindowedSubmission {
 
 /** Submissions in flight (at most `size`) and those waiting for room. */
 export class SendWindow<S extends WindowedSubmission> {
-  private readonly queue: PQueue;
-  /** Submissions not yet sent, by msg id. */
+  /** Submissions not yet sent, by msg id, in submission order. */
   private readonly held = new Map<string, S>();
   /** Submissions sent and not finished, by msg id (a restarted controller may not have them). */
   private readonly sent = new Map<string, S>();
 
   constructor(
-    size: number,
+    private size: number,
     private readonly send: (submission: S) => void,
-  ) {
-    this.queue = new PQueue({ concurrency: size });
-  }
+  ) {}
 
   /** Sends at once while there is room (so it stays ordered with later queries); else holds it. */
   submit(submission: S): void {
-    this.held.set(submission.entry.msgId, submission);
-    void this.queue.add(async () => {
-      this.held.delete(submission.entry.msgId);
-      // Aborted or failed while it waited: nothing to send.
-      if (submission.entry.settled) return;
-      this.sent.set(submission.entry.msgId, submission);
-      this.send(submission);
-      try {
-        await submission.entry.done;
-      } finally {
-        this.sent.delete(submission.entry.msgId);
-      }
+    if (this.held.size === 0 && this.sent.size < this.size) this.dispatch(submission);
+    else this.held.set(submission.entry.msgId, submission);
+  }
+
+  private dispatch(submission: S): void {
+    const msgId = submission.entry.msgId;
+    // Aborted or failed while it waited: nothing to send.
+    if (submission.entry.settled) return;
+    this.sent.set(msgId, submission);
+    this.send(submission);
+    submission.entry.onSettled(() => {
+      this.sent.delete(msgId);
+      this.fill();
     });
+  }
+
+  /** Sends waiting submissions, oldest first, while there is room. */
+  private fill(): void {
+    for (const [msgId, submission] of this.held) {
+      if (this.sent.size >= this.size) return;
+      this.held.delete(msgId);
+      this.dispatch(submission);
+    }
   }
 
   /** Sends a submission again (the controller lost it); false when it is not in flight. */
@@ -83,6 +89,7 @@ export class SendWindow<S extends WindowedSubmission> {
    * client that closes hands over all it was given.
    */
   release(): void {
-    this.queue.concurrency = Number.POSITIVE_INFINITY;
+    this.size = Number.POSITIVE_INFINITY;
+    this.fill();
   }
 }
