@@ -8,6 +8,9 @@ import { Logger } from "../connection/logger.js";
 import type { LogLevel } from "../connection/logger.js";
 import { Engine } from "./engine.js";
 
+/** How long an engine asked to stop (SIGTERM) may take to flush its replies and close its socket. */
+const STOP_LIMIT_MS = 3000;
+
 /** Everything an engine process needs; a supervisor sends it over the IPC channel. */
 export interface EngineProcessConfig {
   url: string;
@@ -60,6 +63,8 @@ export function runEngineProcess(config: EngineProcessConfig, supervised: boolea
   });
   process.on("SIGTERM", () => {
     log.info("stopping (SIGTERM)");
+    // Flushing and closing the socket is bounded, but a stop must never depend on it.
+    setTimeout(() => process.exit(0), STOP_LIMIT_MS).unref();
     void engine.stop().then(() => process.exit(0));
   });
   // SIGINT interrupts the running task; the engine stays up. The acknowledgement, sent once
