@@ -5,6 +5,7 @@
  * sent as earlier ones finish. The controller's memory then follows the window, not the backlog.
  */
 import { TaskAborted } from "../errors.js";
+import { Fifo } from "../fifo.js";
 import type { TaskEntry } from "./task-entry.js";
 
 /** A task message waiting for its turn. */
@@ -16,8 +17,10 @@ export interface WindowedSubmission {
 
 /** Submissions in flight (at most `size`) and those waiting for room. */
 export class SendWindow<S extends WindowedSubmission> {
-  /** Submissions not yet sent, by msg id, in submission order. */
+  /** Submissions not yet sent, by msg id. */
   private readonly held = new Map<string, S>();
+  /** The same in submission order (and those aborted since, skipped when reached). */
+  private readonly waiting = new Fifo<S>();
   /** Submissions sent and not finished, by msg id (a restarted controller may not have them). */
   private readonly sent = new Map<string, S>();
 
@@ -28,8 +31,12 @@ export class SendWindow<S extends WindowedSubmission> {
 
   /** Sends at once while there is room (so it stays ordered with later queries); else holds it. */
   submit(submission: S): void {
-    if (this.held.size === 0 && this.sent.size < this.size) this.dispatch(submission);
-    else this.held.set(submission.entry.msgId, submission);
+    if (this.held.size === 0 && this.sent.size < this.size) {
+      this.dispatch(submission);
+      return;
+    }
+    this.held.set(submission.entry.msgId, submission);
+    this.waiting.push(submission);
   }
 
   private dispatch(submission: S): void {
@@ -46,10 +53,10 @@ export class SendWindow<S extends WindowedSubmission> {
 
   /** Sends waiting submissions, oldest first, while there is room. */
   private fill(): void {
-    for (const [msgId, submission] of this.held) {
-      if (this.sent.size >= this.size) return;
-      this.held.delete(msgId);
-      this.dispatch(submission);
+    while (this.sent.size < this.size) {
+      const submission = this.waiting.shift();
+      if (submission === undefined) return;
+      if (this.held.delete(submission.entry.msgId)) this.dispatch(submission);
     }
   }
 

@@ -3,6 +3,7 @@
  * record count and bytes (IPython Parallel keeps everything and grows without limit); culled
  * ids are remembered so that `getResult` can say the record was culled rather than unknown.
  */
+import { Fifo } from "../fifo.js";
 import type { TaskLookup, TaskRecord } from "../scheduler/records.js";
 import { matches, summarize } from "./db-query.js";
 import type { DbFilter, TaskSummary } from "./db-query.js";
@@ -62,8 +63,10 @@ function dependencyIds(record: TaskRecord): string[] {
  */
 export class MemoryTaskDatabase implements TaskDatabase {
   private readonly records = new Map<string, TaskRecord>();
-  /** Finished records that may be culled, oldest finished first, with their size in bytes. */
+  /** Finished records that may be culled, with their size in bytes. */
   private readonly cullable = new Map<string, number>();
+  /** Their ids, oldest finished first (and ids purged since, skipped when reached). */
+  private readonly cullOrder = new Fifo<string>();
   private cullableBytes = 0;
   /** Finished records that unfinished tasks depend on: kept until those finish. */
   private readonly held = new Set<string>();
@@ -169,13 +172,15 @@ export class MemoryTaskDatabase implements TaskDatabase {
   private queueForCulling(id: string, record: TaskRecord): void {
     const size = recordBytes(record);
     this.cullable.set(id, size);
+    this.cullOrder.push(id);
     this.cullableBytes += size;
   }
 
   /** Oldest finished records go first, one at a time: O(1) per record culled. */
   private cull(): void {
     while (this.cullable.size > this.limits.maxRecords || (this.cullableBytes > this.limits.maxBytes && this.cullable.size > 0)) {
-      const id = this.cullable.keys().next().value as string;
+      const id = this.cullOrder.shift() as string;
+      if (!this.cullable.has(id)) continue;
       const record = this.records.get(id);
       this.drop(id);
       this.culled.set(id, record?.reply?.content.status === "ok");
