@@ -1,8 +1,9 @@
 /**
  * Message layout: `[...identities, DELIMITER, signature, header, parent, metadata, content, ...buffers]`.
- * The HMAC-SHA256 signature covers the four JSON frames; the header carries a SHA-256 digest of
- * each payload buffer (`digests`), so the signature authenticates every byte without covering
- * the buffers themselves. A receiver drops a message whose signature is bad or missing, or
+ * The HMAC-SHA256 signature covers the four JSON frames; the header carries a digest of each
+ * payload buffer (`digests`: SHA-256, or a keyed Poly1305 tag for large buffers, see
+ * `payload-digest.ts`), so the signature authenticates every byte without covering the buffers
+ * themselves. A receiver drops a message whose signature is bad or missing, or
  * which it has already seen (a replay), and counts it.
  *
  * Two kinds of receivers: one that uses the payload hashes every buffer and compares it with
@@ -19,7 +20,8 @@
  * receiver is still accepted when it is finally read.
  * Pure apart from hashing: no sockets, no files.
  */
-import { createHmac, hash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { PayloadDigests } from "./payload-digest.js";
 
 /** Separates routing identities from the signed part. */
 export const DELIMITER = Buffer.from("<PLX|MSG>");
@@ -52,7 +54,7 @@ export interface Header {
   date: number;
   /** Position of the message in its session, set by {@link Codec.encode}; present on every decoded message. */
   seq?: number;
-  /** SHA-256 (base64) of each payload buffer, in order, set by {@link Codec.encode}; absent when there is none. */
+  /** The digest of each payload buffer, in order (see `payload-digest.ts`), set by {@link Codec.encode}; absent when there is none. */
   digests?: string[];
 }
 
@@ -105,14 +107,6 @@ function jsonFrame(value: object): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
-/**
- * The digest of one payload buffer, as the header carries it. The one-shot `hash` costs about a
- * quarter of a `createHash` object on small buffers, which is most of them.
- */
-export function payloadDigest(buffer: Buffer): string {
-  return hash("sha256", buffer, "base64");
-}
-
 /** How far a new session's first message may be from the receiver's clock (either way). */
 export const DEFAULT_REPLAY_WINDOW_MS = 60_000;
 
@@ -137,6 +131,7 @@ interface SessionState {
  */
 export class Codec {
   private readonly key: Buffer;
+  private readonly digests: PayloadDigests;
   /** Known sending sessions, least recently heard first. */
   private readonly sessions = new Map<string, SessionState>();
   private nextSeq = 1;
@@ -163,6 +158,7 @@ export class Codec {
     if (!key) throw new TypeError("a signing key is required");
     if (!(replayWindowMs > 0)) throw new RangeError(`the replay window must be a positive number of ms, got ${String(replayWindowMs)}`);
     this.key = Buffer.from(key);
+    this.digests = new PayloadDigests(this.key);
   }
 
   /** Builds a header for a new message of `type`. */
@@ -176,7 +172,7 @@ export class Codec {
    * digests of the buffers.
    */
   encode(message: Message<object, object>, identities: readonly Buffer[] = []): Buffer[] {
-    const digests = message.buffers.map((buffer) => this.claimed.get(buffer) ?? payloadDigest(buffer));
+    const digests = message.buffers.map((buffer) => this.claimed.get(buffer) ?? this.digests.of(buffer));
     const parts = [
       jsonFrame({ ...message.header, session: this.session, seq: this.nextSeq++, ...(digests.length > 0 ? { digests } : {}) }),
       Object.keys(message.parent).length === 0 ? EMPTY_JSON : jsonFrame(message.parent),
@@ -241,7 +237,7 @@ export class Codec {
       message.buffers.forEach((buffer, i) => this.claimed.set(buffer, digests[i] as string));
       return message;
     }
-    const bad = message.buffers.findIndex((buffer, i) => payloadDigest(buffer) !== digests[i]);
+    const bad = message.buffers.findIndex((buffer, i) => !this.digests.matches(buffer, digests[i] as string));
     if (bad < 0) return message;
     this.dropped["bad-digest"]++;
     return { ...message, damaged: `buffer ${bad + 1} of ${message.buffers.length} does not match its signed digest` };

@@ -39,9 +39,16 @@ test("altered, swapped, dropped and extra payload buffers never reach user code;
       assert.match(error?.evalue ?? "", /was refused: buffer \d of 3 does not match its signed digest/);
     };
 
+    // The arrays (70,000 bytes) carry Poly1305 tags, the value's head frame a SHA-256 digest: both kinds are checked.
     const flipped = call();
     (flipped[FIRST_BUFFER + 1] as Buffer)[100] = 7;
     await dealer.send(flipped);
+    await refusal();
+
+    const headFlipped = call();
+    const head = headFlipped[FIRST_BUFFER] as Buffer;
+    head.writeUInt8(head.readUInt8(head.length - 1) ^ 1, head.length - 1);
+    await dealer.send(headFlipped);
     await refusal();
 
     const swapped = call();
