@@ -63,14 +63,38 @@ async function sampleLatency(call: () => PromiseLike<unknown>): Promise<number[]
   return samples;
 }
 
-async function throughput(rc: Client, m: Record<string, number>): Promise<void> {
+/** CPU seconds a process has used (user + system, its threads included), from /proc. */
+function cpuSeconds(pid: number): number {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times. */
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU seconds used so far by the client (this process), the controller and the engines. */
+function cpuByRole(pids: { controller: number; engines: number[] }): { client: number; controller: number; engines: number } {
+  const usage = process.cpuUsage();
+  return {
+    client: (usage.user + usage.system) / 1e6,
+    controller: cpuSeconds(pids.controller),
+    engines: pids.engines.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+  };
+}
+
+async function throughput(rc: Client, m: Record<string, number>, pids: { controller: number; engines: number[] }): Promise<void> {
   const lview = rc.loadBalancedView();
+  const cpuBefore = cpuByRole(pids);
   let t = now();
   const ars: AsyncResult[] = [];
   for (let i = 0; i < TASKS; i++) ars.push(lview.apply(noop));
   const ts = now();
   await Promise.all(ars);
   const te = now();
+  // Where the CPU of a load-balanced task goes: what bounds tasks/s once the cores are busy.
+  const cpuAfter = cpuByRole(pids);
+  for (const role of ["client", "controller", "engines"] as const)
+    m[`lb_cpu_us_per_task_${role}`] = round(((cpuAfter[role] - cpuBefore[role]) * 1e6) / TASKS, 1);
   m.lb_apply_async_tasks_per_s = round(TASKS / (te - t), 1);
   m.lb_apply_async_submit_per_s = round(TASKS / (ts - t), 1);
   m.lb_apply_async_total_s = round(te - t);
@@ -175,6 +199,10 @@ async function main(): Promise<void> {
   m.start_launch_s = round(t1 - t0);
   m.start_connect_s = round(t2 - t1);
   m.start_register_wait_s = round(t3 - t2);
+  const pids = {
+    controller: cluster.controller?.pid as number,
+    engines: await Promise.all(rc.ids.map(async (id) => (await rc.view(id).apply(() => process.pid)) as number)),
+  };
   for (const [name, phase] of [
     ["latency", latency],
     ["throughput", throughput],
@@ -183,7 +211,7 @@ async function main(): Promise<void> {
   ] as const) {
     if (!PHASES.has(name)) continue;
     try {
-      await phase(rc, m);
+      await phase(rc, m, pids);
     } catch (error) {
       errors[name] = String(error);
     }
