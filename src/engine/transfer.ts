@@ -4,7 +4,8 @@
  * buffers received from ZeroMQ are external memory that V8 copies even when asked to transfer
  * it. So a large buffer is copied once into a fresh ArrayBuffer, which is then transferred: one
  * copy instead of two. The original is left alone, which matters for results: they are views
- * of the namespace's own values, which must never be detached.
+ * of the namespace's own values, which must never be detached. A small buffer is cloned, as
+ * the bytes it views only.
  */
 
 /** Below this, a copy costs less than setting up a transfer. */
@@ -20,7 +21,11 @@ export interface Transferable {
 export function forTransfer(buffers: readonly Uint8Array[]): Transferable {
   const transfer: ArrayBuffer[] = [];
   const out = buffers.map((buffer) => {
-    if (buffer.byteLength < TRANSFER_MIN_BYTES) return buffer;
+    if (buffer.byteLength < TRANSFER_MIN_BYTES) {
+      // postMessage clones a view's whole ArrayBuffer: a payload of a few bytes cut from an
+      // 8 KiB slab, or a small view of a large array, would carry all of it. Its own bytes only.
+      return buffer.byteLength === buffer.buffer.byteLength ? buffer : new Uint8Array(buffer);
+    }
     const own = new Uint8Array(buffer.byteLength);
     own.set(buffer);
     transfer.push(own.buffer);
