@@ -5,9 +5,8 @@
  * slot at a load between 3/8 and 3/4, so 21 to 43 bytes per id (a Set of strings costs about
  * 120). Any other id goes to a plain Set. Exact: no false positives.
  */
+import { UUID_WORDS as WORDS, parseUuid, sameUuid, uuidHash } from "./uuid-key.js";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const WORDS = 4;
 const INITIAL_SLOTS = 1024;
 const MAX_LOAD = 0.75;
 
@@ -56,29 +55,14 @@ export class MsgIdSet {
 
   /** Reads a lowercase UUID into `key`; false for any other form. */
   private parse(id: string): boolean {
-    if (id.length !== 36 || !UUID.test(id)) return false;
-    const key = this.key;
-    key[0] = parseInt(id.slice(0, 8), 16);
-    key[1] = parseInt(id.slice(9, 13) + id.slice(14, 18), 16);
-    key[2] = parseInt(id.slice(19, 23) + id.slice(24, 28), 16);
-    key[3] = parseInt(id.slice(28, 36), 16);
-    return true;
+    return parseUuid(id, this.key);
   }
 
-  /**
-   * The slot holding `key`, or the empty slot where it belongs (linear probing). All four
-   * words are mixed, so ids that are not random (a counter in the last digits) still spread.
-   */
+  /** The slot holding `key`, or the empty slot where it belongs (linear probing). */
   private find(table: Uint32Array, slots: number): number {
-    const [a, b, c, d] = this.key as unknown as [number, number, number, number];
-    let h = Math.imul(a ^ Math.imul(b, 0x85ebca6b), 0xcc9e2d51) ^ Math.imul(c ^ Math.imul(d, 0xc2b2ae35), 0x1b873593);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
     const mask = slots - 1;
-    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-      const at = slot * WORDS;
-      if (table[at] === a && table[at + 1] === b && table[at + 2] === c && table[at + 3] === d) return slot;
+    for (let slot = uuidHash(this.key, 0) & mask; ; slot = (slot + 1) & mask) {
+      if (sameUuid(table, slot * WORDS, this.key)) return slot;
       if (isEmpty(table, slot)) return slot;
     }
   }

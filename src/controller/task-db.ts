@@ -5,6 +5,7 @@
  */
 import { Fifo } from "../fifo.js";
 import type { TaskLookup, TaskRecord } from "../scheduler/records.js";
+import { CulledIds } from "./culled-ids.js";
 import { matches, summarize } from "./db-query.js";
 import type { DbFilter, TaskSummary } from "./db-query.js";
 
@@ -73,7 +74,7 @@ export class MemoryTaskDatabase implements TaskDatabase {
   /** Per id, how many unfinished tasks depend on it. */
   private readonly dependents = new Map<string, number>();
   /** Culled ids and whether they succeeded, oldest first. */
-  private readonly culled = new Map<string, boolean>();
+  private readonly culled = new CulledIds(CULLED_MEMORY);
 
   constructor(private readonly limits: MemoryDbLimits = DEFAULT_DB_LIMITS) {}
 
@@ -110,7 +111,7 @@ export class MemoryTaskDatabase implements TaskDatabase {
   }
 
   wasCulled(msgId: string): boolean {
-    return this.culled.has(msgId);
+    return this.culled.get(msgId) !== undefined;
   }
 
   culledStatus(msgId: string): "ok" | "failed" | undefined {
@@ -184,7 +185,6 @@ export class MemoryTaskDatabase implements TaskDatabase {
       const record = this.records.get(id);
       this.drop(id);
       this.culled.set(id, record?.reply?.content.status === "ok");
-      if (this.culled.size > CULLED_MEMORY) this.culled.delete(this.culled.keys().next().value as string);
     }
   }
 
