@@ -78,3 +78,28 @@ test("a batch altered inside still fails verification message by message", () =>
   assert.match(second?.damaged ?? "", /buffer 1 of 1 does not match its signed digest/);
   assert.equal(receiver.dropped["bad-digest"], 1);
 });
+
+test("payloads unpacked from batches are copies kept side by side, apart from the batch and from short-lived buffers", () => {
+  const sender = new Codec("k");
+  const receiver = new Codec("k");
+  const payloads = (n: number, bytes: number) => Array.from({ length: n }, (_, i) => Buffer.alloc(bytes, i + 1));
+  const unpack = (buffers: Buffer[]) =>
+    packBatches([id], [encoded(sender, 0, buffers)]).flatMap((b) => (unpackBatch(b.frames) ?? []).map((f) => receiver.decode(f)));
+  const [first] = unpack(payloads(3, 40));
+  // Short-lived allocations between two messages, as a process makes all the time.
+  const between = Buffer.from("x".repeat(100));
+  const [second] = unpack(payloads(2, 40));
+  const kept = [...(first?.buffers ?? []), ...(second?.buffers ?? [])];
+  assert.deepEqual(kept, [...payloads(3, 40), ...payloads(2, 40)]);
+  const slab = kept[0]?.buffer;
+  for (const buffer of kept) {
+    assert.equal(buffer.buffer, slab, "consecutive payloads share one slab");
+    assert.equal(buffer.byteOffset % 8, 0, "each starts 8-aligned");
+  }
+  assert.notEqual(slab, between.buffer, "short-lived buffers are not cut from it");
+  assert.notEqual(slab, first?.raw[2]?.buffer, "nor is the batch's packed frame");
+  const [big] = unpack([Buffer.alloc(INLINE_MAX_BYTES, 9)]);
+  const own = big?.buffers[0];
+  assert.equal(own?.buffer.byteLength, INLINE_MAX_BYTES, "a payload over half a slab has memory of its own");
+  assert.deepEqual(own, Buffer.alloc(INLINE_MAX_BYTES, 9));
+});
