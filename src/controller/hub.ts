@@ -60,6 +60,8 @@ export interface HubEndpoints {
 
 interface ClientRecord {
   identity: Buffer;
+  /** The identity as the key of {@link Hub.clients}: one string per client that its task records share. */
+  key: string;
   lastSeen: number;
 }
 
@@ -231,7 +233,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const metadata = message.metadata;
     const record: TaskRecord = {
       msgId: message.header.msgId,
-      client: identity.toString("latin1"),
+      client: this.clientKey(identity),
       balanced: metadata.engine === undefined,
       submitted: message.header.date,
       phase: "queued",
@@ -644,7 +646,16 @@ export class Hub extends EventEmitter<HubEvents> {
     const key = identity.toString("latin1");
     const existing = this.clients.get(key);
     if (existing) existing.lastSeen = Date.now();
-    else this.clients.set(key, { identity, lastSeen: Date.now() });
+    else this.clients.set(key, { identity, key, lastSeen: Date.now() });
+  }
+
+  /**
+   * A client's identity as a record keeps it: the string of its entry in `clients` when it has
+   * one, so that every record of a client shares one string instead of holding a copy each.
+   */
+  private clientKey(identity: Buffer): string {
+    const key = identity.toString("latin1");
+    return this.clients.get(key)?.key ?? key;
   }
 
   private sendToClient<T extends MsgType>(
