@@ -47,8 +47,17 @@ export interface SupervisorOptions {
   log: Logger;
 }
 
-// Running from source (tsx), the engine entry is the .ts file; built, the .js file.
-const ENGINE_CHILD = fileURLToPath(new URL(`./child.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url));
+/**
+ * The engine entry. Running from source (tsx), the .ts file; built, the one CommonJS file that
+ * `npm run build` bundles from child.js and what it imports (scripts/build-engine-bundle.mjs),
+ * which starts without Node's ES module loader; child.js where only tsc has run.
+ */
+function engineEntry(): string {
+  if (import.meta.url.endsWith(".ts")) return fileURLToPath(new URL("./child.ts", import.meta.url));
+  const bundle = fileURLToPath(new URL("./child.cjs", import.meta.url));
+  return fs.existsSync(bundle) ? bundle : fileURLToPath(new URL("./child.js", import.meta.url));
+}
+const ENGINE_CHILD = engineEntry();
 
 /** How long engines may take to stop after SIGTERM before they are killed. */
 const STOP_GRACE_MS = 3000;

@@ -22,9 +22,11 @@
  * `--no-force-async-hooks-checks`, because code cut off inside a timer or I/O callback leaves
  * the async-hooks stack unbalanced and Node would otherwise abort the process.
  */
-import inspector from "node:inspector";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Session } from "node:inspector";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Worker } from "node:worker_threads";
 import type { ApplyContent } from "../protocol/contents.js";
 import { forTransfer } from "./transfer.js";
 import { runsUnderTsx } from "./typescript-loader.js";
@@ -79,6 +81,21 @@ const WORKER_ENTRY = new URL(`./task-worker.${FROM_SOURCE ? "ts" : "js"}`, impor
 // refuses them in its execArgv; loaders and other Node flags are passed on.
 const PROCESS_WIDE_FLAG = /^--(max-old-space-size|max-semi-space-size|stack-size|v8-pool-size|title|max-http-header-size)\b/;
 
+/**
+ * tsx's registration API as an ES module (`tsx/esm/api` under the `import` condition, as
+ * `import.meta.resolve` finds it from this file): the engine's built entry is one CommonJS file,
+ * without `import.meta.resolve`, and tsx's CommonJS build of that API cannot register its hooks
+ * in a worker thread.
+ */
+function tsxApi(): string {
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve("tsx/package.json");
+  const { exports } = require(manifest) as { exports?: Record<string, { import?: { default?: string } }> };
+  const target = exports?.["./esm/api"]?.import?.default;
+  if (target === undefined) throw new Error(`tsx in ${path.dirname(manifest)} exports no ES module build of tsx/esm/api`);
+  return pathToFileURL(path.join(path.dirname(manifest), target)).href;
+}
+
 interface Running {
   seq: number;
   settle: (outcome: TaskOutcome) => void;
@@ -101,9 +118,12 @@ export class TaskThread {
    */
   constructor(data: TaskThreadData, onExit: (code: number, error?: Error) => void) {
     const execArgv = [...process.execArgv.filter((flag) => !PROCESS_WIDE_FLAG.test(flag)), "--no-force-async-hooks-checks"];
+    // Loaded here, with the first task, not when the engine starts: every engine of a host pays
+    // for what it loads at start, and one that never runs a task needs neither module.
+    const { Worker } = process.getBuiltinModule("node:worker_threads");
     this.worker = REGISTER_TSX
       ? new Worker(
-          `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`,
+          `import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`,
           { eval: true, workerData: data, execArgv },
         )
       : new Worker(fileURLToPath(WORKER_ENTRY), { workerData: data, execArgv });
@@ -210,7 +230,7 @@ class WorkerSession {
   private readonly answers = new Map<number, () => void>();
 
   private constructor(
-    private readonly session: inspector.Session,
+    private readonly session: Session,
     private readonly sessionId: string,
   ) {
     session.on("NodeWorker.receivedMessageFromWorker", ({ params }) => {
@@ -221,9 +241,9 @@ class WorkerSession {
 
   /** Attaches to the worker thread `threadId`; undefined when this Node has no inspector. */
   static attach(threadId: number): Promise<WorkerSession | undefined> {
-    let session: inspector.Session;
+    let session: Session;
     try {
-      session = new inspector.Session();
+      session = new (process.getBuiltinModule("node:inspector").Session)();
       session.connect();
     } catch {
       return Promise.resolve(undefined);

@@ -4,11 +4,11 @@
  * compiled in its own namespace. Pure: no I/O, no `vm`.
  */
 import { SerializationError } from "../errors.js";
+import { CAN_KEY } from "./can-key.js";
 import { freeNames } from "./free-names.js";
 import { taskName } from "./task-name.js";
 
-/** Marker key: an own property with this name makes a plain object a canned reference. */
-export const CAN_KEY = "__parallax_can__";
+export { CAN_KEY };
 
 /** A function sent by source. */
 export interface CannedSource {

@@ -4,7 +4,7 @@
  */
 import { ERROR_CODES } from "../errors.js";
 import type { WireError } from "../errors.js";
-import { CAN_KEY } from "./canning.js";
+import { CAN_KEY } from "./can-key.js";
 import type { CannedModule, CannedSource } from "./canning.js";
 import type {
   ApplyContent,

@@ -1,0 +1,74 @@
+// The built engine entry: one CommonJS file (dist/src/engine/child.cjs, made by `npm run build`)
+// that the supervisor starts, which loads at start neither Node's ES module loader, nor the task
+// thread's modules, nor the parser canning uses; engines started from it run tasks as usual.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { pathToFileURL } from "node:url";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const bundle = path.join(root, "dist/src/engine/child.cjs");
+const library = path.join(root, "dist/src/index.js");
+
+/** Node's internal modules a fresh process has loaded after running `code` (no loader flags). */
+function loadedModules(code: string): string[] {
+  const out = execFileSync(process.execPath, ["-e", `${code}; console.log(JSON.stringify(process.moduleLoadList))`], {
+    encoding: "utf8",
+    env: { ...process.env, NODE_OPTIONS: "" },
+  });
+  return JSON.parse(out) as string[];
+}
+
+test("the built engine entry loads no ES module loader, task thread or acorn at start", () => {
+  assert.ok(fs.existsSync(bundle), `${bundle} is built (run \`npm run build\` first)`);
+  const bare = new Set(loadedModules(""));
+  // Without an IPC channel the entry only waits for its configuration, and the process ends.
+  const added = loadedModules(`require(${JSON.stringify(bundle)})`).filter((m) => !bare.has(m));
+  assert.ok(added.includes("NativeModule crypto"), `the engine's own modules were loaded: ${added.join(", ")}`);
+  const unwanted = added.filter((m) => /worker_threads|inspector|modules\/esm\/(loader|module_job|translators)/.test(m));
+  assert.deepEqual(unwanted, [], "loaded at start by the engine entry");
+  const packages = execFileSync(
+    process.execPath,
+    ["-e", `require(${JSON.stringify(bundle)}); console.log(Object.keys(require.cache).join("\\n"))`],
+    { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } },
+  );
+  assert.match(packages, /node_modules[\\/]zeromq[\\/]/);
+  assert.doesNotMatch(packages, /node_modules[\\/]acorn[\\/]/);
+  assert.doesNotMatch(fs.readFileSync(bundle, "utf8"), /acorn/, "acorn is not bundled into the engine either");
+});
+
+test("a built cluster starts its engines from the bundle, and they run tasks, fail them and keep their namespace", async () => {
+  assert.ok(fs.existsSync(library), `${library} is built (run \`npm run build\` first)`);
+  const { Cluster } = (await import(pathToFileURL(library).href)) as typeof import("../../src/index.js");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-bundle-"));
+  const cluster = new Cluster({ n: 2, profileDir: dir });
+  try {
+    await cluster.start();
+    const rc = await cluster.connectClient();
+    try {
+      await rc.waitForEngines(2, { timeout: 60_000 });
+      const pids = await rc.view("all").apply(() => process.pid);
+      for (const pid of pids) {
+        const command = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        assert.ok(command.includes(bundle), `engine ${pid} runs ${command.join(" ")}`);
+      }
+      const view = rc.view(0);
+      await view.execute("globalThis.kept = 21");
+      assert.equal(await view.apply(() => (globalThis as { kept?: number }).kept! * 2), 42);
+      await assert.rejects(
+        view.apply(() => {
+          throw new RangeError("out of range");
+        }),
+        (error: Error) => /out of range/.test(error.message),
+      );
+    } finally {
+      await rc.close();
+    }
+  } finally {
+    await cluster.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
