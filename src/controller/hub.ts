@@ -113,6 +113,7 @@ export class Hub extends EventEmitter<HubEvents> {
     "stream",
     "supervise_request",
     "engine_beat",
+    "supervisor_beat",
     "engine_exit",
   ]);
   private clientChannel!: Channel;
@@ -431,6 +432,13 @@ export class Hub extends EventEmitter<HubEvents> {
         break;
       case "engine_beat":
         this.onBeat(identity, message.content);
+        this.send(this.engineChannel, identity, "pong", {});
+        break;
+      case "supervisor_beat":
+        for (const beat of message.content.beats) this.onBeat(identity, beat);
+        // One answer a beat message: it tells the supervisor its controller is alive (it
+        // gives up after a long silence).
+        this.send(this.engineChannel, identity, "pong", {});
         break;
       case "engine_exit": {
         const { engineId, code, signal, reason } = message.content;
@@ -482,8 +490,6 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     engine.lastBeat = Date.now();
     if (content.stats) engine.stats = content.stats;
-    // The answer tells the supervisor its controller is alive (it gives up after a long silence).
-    this.send(this.engineChannel, identity, "pong", {});
     // After a re-registration the supervisor is known by its beats.
     if (!engine.supervisor && !identity.equals(engine.identity)) engine.supervisor = identity;
   }

@@ -13,6 +13,7 @@ import { getHeapStatistics } from "node:v8";
 import { Logger } from "../connection/logger.js";
 import { processState } from "../connection/owner.js";
 import { ProtocolError } from "../errors.js";
+import type { EngineBeatContent } from "../protocol/contents.js";
 import type { Codec, Incoming, MsgType } from "../protocol/message.js";
 import { WireGate, outgoing } from "../protocol/wire.js";
 import type { ContentOf } from "../protocol/wire.js";
@@ -201,7 +202,10 @@ class Supervisor {
     if (this.timer === undefined) this.startBeats(heartbeatInterval);
   }
 
-  /** One timer beats for every registered engine and watches the controller's silence. */
+  /**
+   * One timer watches the controller's silence and beats for every registered engine, in one
+   * message: the hub's cost of a host's beats does not grow with its engines.
+   */
   private startBeats(heartbeatInterval: number): void {
     this.lastAnswer = Date.now();
     const stall = new StallMeter(heartbeatInterval);
@@ -213,14 +217,16 @@ class Supervisor {
         this.giveUp(`the controller did not answer for ${this.options.controllerTimeout} ms`);
         return;
       }
+      const beats: EngineBeatContent[] = [];
       for (const slot of this.slots.values()) {
         // A stopped engine (SIGSTOP, a debugger) cannot work: it is not vouched for, so the
         // hub declares it dead after the usual missed beats instead of waiting forever.
         if (slot.engineId === undefined || !slot.alive || isStopped(slot.child.pid)) continue;
         // The engine's CPU and memory ride on the beat (for the dashboard).
         const stats = slot.sampler?.sample();
-        this.send("engine_beat", { engineId: slot.engineId, ...(stats ? { stats } : {}) });
+        beats.push({ engineId: slot.engineId, ...(stats ? { stats } : {}) });
       }
+      if (beats.length > 0) this.send("supervisor_beat", { beats });
     }, heartbeatInterval);
   }
 

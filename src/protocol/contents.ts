@@ -162,11 +162,20 @@ export interface ProcessStats {
   rss: number;
 }
 
-/** Content of an `engine_beat` (sent by the engine's supervisor, or the engine itself). */
+/** Content of an `engine_beat`: an engine that no supervisor watches beats for itself. */
 export interface EngineBeatContent {
   engineId: number;
   /** The engine's CPU and memory, where the supervisor can read them. */
   stats?: ProcessStats;
+}
+
+/**
+ * Content of a `supervisor_beat`: one message a heartbeat for every engine the supervisor
+ * vouches for (registered, alive and not stopped), instead of one per engine, so that a host's
+ * beats cost the hub one message whatever the number of its engines.
+ */
+export interface SupervisorBeatContent {
+  beats: EngineBeatContent[];
 }
 
 /** Content of an `engine_exit`: the supervisor saw its engine exit. */

@@ -43,6 +43,7 @@ export type MsgType =
   | "registration_reply"
   | "supervise_request"
   | "engine_beat"
+  | "supervisor_beat"
   | "engine_exit"
   | "control_request";
 

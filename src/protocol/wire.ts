@@ -33,6 +33,7 @@ import type {
   RequestMetadata,
   StreamContent,
   SuperviseContent,
+  SupervisorBeatContent,
 } from "./contents.js";
 import { array, boolean, integer, literal, nullable, number, object, optional, problemAt, string } from "./guard.js";
 import type { Guard } from "./guard.js";
@@ -56,6 +57,7 @@ export interface WireTable {
   registration_reply: { content: RegistrationReplyContent; metadata: Empty };
   supervise_request: { content: SuperviseContent; metadata: Empty };
   engine_beat: { content: EngineBeatContent; metadata: Empty };
+  supervisor_beat: { content: SupervisorBeatContent; metadata: Empty };
   engine_exit: { content: EngineExitContent; metadata: Empty };
   control_request: { content: ControlContent; metadata: Empty };
 }
@@ -94,6 +96,8 @@ export function outgoing<T extends MsgType>(
   };
 }
 
+const ENGINE_BEAT = object<EngineBeatContent>({ engineId: integer, stats: optional(PROCESS_STATS) });
+
 /** Content and metadata guards of every message type: a type without them does not compile. */
 const MESSAGES: { [T in MsgType]: { content: Guard<WireTable[T]["content"]>; metadata: Guard<WireTable[T]["metadata"]> } } = {
   ping: { content: EMPTY, metadata: EMPTY },
@@ -121,7 +125,8 @@ const MESSAGES: { [T in MsgType]: { content: Guard<WireTable[T]["content"]>; met
     content: object<SuperviseContent>({ engineId: integer, pid: optional(integer), supervisorPid: integer }),
     metadata: EMPTY,
   },
-  engine_beat: { content: object<EngineBeatContent>({ engineId: integer, stats: optional(PROCESS_STATS) }), metadata: EMPTY },
+  engine_beat: { content: ENGINE_BEAT, metadata: EMPTY },
+  supervisor_beat: { content: object<SupervisorBeatContent>({ beats: array(ENGINE_BEAT) }), metadata: EMPTY },
   engine_exit: {
     content: object<EngineExitContent>({ engineId: integer, code: nullable(integer), signal: nullable(string), reason: optional(string) }),
     metadata: EMPTY,

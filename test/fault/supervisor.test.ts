@@ -120,3 +120,35 @@ test("an interrupt reaches one engine of the set: its task fails with TaskInterr
     await t.stop();
   }
 });
+
+test("one beat a heartbeat vouches for the whole set: a stopped engine is declared dead while the others live on; a stopped supervisor loses them all", async () => {
+  const t = await startTestCluster({ n: 3, heartbeatInterval: 200 });
+  try {
+    const supervisor = supervisorOf(t);
+    const pids = (await t.rc.view().apply(() => process.pid)) as number[];
+    const lost: Array<{ id: number; reason?: string }> = [];
+    t.rc.on("unregistration", (event: { id: number; reason?: string }) => lost.push(event));
+    // Engines 0 and 2 sent their last message before engine 1 was stopped: were their beats not
+    // counted, they would be declared dead first.
+    process.kill(pids[1] as number, "SIGSTOP");
+    await waitUntil("engine 1 to be declared dead", 10_000, () => lost.length > 0);
+    assert.deepEqual(lost, [{ id: 1, reason: "engine 1 missed 3 heartbeats" }]);
+    assert.deepEqual(t.rc.ids, [0, 2]);
+    assert.deepEqual(await t.rc.view([0, 2]).apply(() => engineId), [0, 2]);
+    // The supervisor stopped, nothing beats for its engines, alive as they are.
+    process.kill(supervisor, "SIGSTOP");
+    await waitUntil("engines 0 and 2 to be declared dead", 10_000, () => lost.length === 3);
+    assert.deepEqual(
+      lost.slice(1).sort((a, b) => a.id - b.id),
+      [0, 2].map((id) => ({ id, reason: `engine ${id} missed 3 heartbeats` })),
+    );
+    assert.ok(alive(pids[0] as number) && alive(pids[2] as number), "declared dead by their silence, not by an exit");
+    // Resumed, the supervisor hears that its engines were forgotten, and they leave.
+    process.kill(supervisor, "SIGCONT");
+    process.kill(pids[1] as number, "SIGCONT");
+    await waitUntil("every engine to exit", 10_000, () => pids.every((pid) => !alive(pid)));
+    assert.deepEqual(t.rc.ids, []);
+  } finally {
+    await t.stop();
+  }
+});

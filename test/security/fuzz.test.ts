@@ -41,13 +41,17 @@ test("malformed frames thrown at every bound socket crash nothing; a real task r
       "query_request",
       "registration_request",
       "engine_beat",
+      "supervisor_beat",
       "engine_exit",
       "apply_reply",
       "stream",
       "supervise_request",
       "ping",
     ];
-    const content = fc.dictionary(fc.constantFrom("op", "engine_id", "msgIds", "targets", "pid", "signal", "names"), fc.jsonValue());
+    const content = fc.dictionary(
+      fc.constantFrom("op", "engine_id", "msgIds", "targets", "pid", "signal", "names", "beats"),
+      fc.jsonValue(),
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...types), content, content, fc.nat(1), async (type, body, metadata, which) => {
         const frames = signer.encode({

@@ -22,6 +22,7 @@ const ALL: MsgType[] = [
   "registration_reply",
   "supervise_request",
   "engine_beat",
+  "supervisor_beat",
   "engine_exit",
   "control_request",
 ];
@@ -80,6 +81,8 @@ test("well-formed messages of every type pass, narrowed by their type", () => {
     ["registration_reply", { id: 0, heartbeatInterval: 1000 }],
     ["supervise_request", { engineId: 0, pid: 2, supervisorPid: 3 }],
     ["engine_beat", { engineId: 0, stats: { cpu: 12.5, rss: 1e6 } }],
+    ["supervisor_beat", { beats: [{ engineId: 0, stats: { cpu: 12.5, rss: 1e6 } }, { engineId: 1 }] }],
+    ["supervisor_beat", { beats: [] }],
     ["engine_exit", { engineId: 0, code: null, signal: "SIGKILL", reason: "oom" }],
     ["control_request", { op: "ack", seq: 4 }],
     ["control_request", { op: "abort", msgIds: ["a"] }],
@@ -167,6 +170,8 @@ test("malformed engine, supervisor and control messages are refused naming the f
   refused("registration_reply", { id: 0 }, {}, /content\.heartbeatInterval must be a number/);
   refused("supervise_request", { engine_id: 0, supervisorPid: 1 }, {}, /content\.engineId must be an integer, got undefined/);
   refused("engine_beat", { engineId: 0, stats: { cpu: null, rss: 1 } }, {}, /content\.stats\.cpu must be a number, got null/);
+  refused("supervisor_beat", { engineId: 0 }, {}, /content\.beats must be an array, got undefined/);
+  refused("supervisor_beat", { beats: [{ engineId: 0 }, { engineId: "1" }] }, {}, /content\.beats\[1\]\.engineId must be an integer/);
   refused("engine_exit", { engineId: 0, code: "1", signal: null }, {}, /content\.code must be an integer, got the string "1"/);
   refused("control_request", { op: "explode" }, {}, /content\.op must be one of "ack", "abort", /);
   refused("control_request", { op: "abort" }, {}, /content\.msgIds must be an array, got undefined/);
