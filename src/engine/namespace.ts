@@ -50,6 +50,25 @@ const HOST_GLOBALS = [
 const importLoader = (vm.constants as Record<string, unknown> | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER as
   vm.ScriptOptions["importModuleDynamically"] | undefined;
 
+/**
+ * Binds Node's global `name` in `sandbox` when code first reads it: several are getters that
+ * load a library on first use (`Headers`, `Request`, `Response` and `FormData` load the fetch
+ * implementation, about 7 MB per thread), which an engine whose tasks never touch them should
+ * not pay for. Read or assigned, the binding becomes a plain writable global.
+ */
+function bindLazily(sandbox: Record<string, unknown>, name: string): void {
+  const settle = (value: unknown): unknown => {
+    Object.defineProperty(sandbox, name, { value, writable: true, enumerable: true, configurable: true });
+    return value;
+  };
+  Object.defineProperty(sandbox, name, {
+    get: () => settle((globalThis as Record<string, unknown>)[name]),
+    set: settle,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
 /** Extra names bound in a fresh namespace (engine id, MPI rank…). */
 export type NamespaceSeed = Record<string, unknown>;
 
@@ -70,10 +89,7 @@ export class Namespace {
   /** Drops every user binding and compiled function: a fresh namespace. */
   reset(): void {
     const sandbox: Record<string, unknown> = {};
-    for (const name of HOST_GLOBALS) {
-      const value = (globalThis as Record<string, unknown>)[name];
-      if (value !== undefined) sandbox[name] = value;
-    }
+    for (const name of HOST_GLOBALS) if (name in globalThis) bindLazily(sandbox, name);
     sandbox.require = createRequire(path.join(this.cwd, "noop.js"));
     // esbuild (tsx, vitest) wraps named functions in __name(...); engines must provide it.
     sandbox.__name = (target: object, value: string) => Object.defineProperty(target, "name", { value, configurable: true });

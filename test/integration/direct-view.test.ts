@@ -24,6 +24,22 @@ describe("DirectView on 4 real engines", () => {
     assert.deepEqual(await t.rc.view("0:2").apply(() => engineId), [0, 1]);
   });
 
+  test("Node's globals are in the namespace, loaded when first read, and user code may replace them", async () => {
+    const v = t.rc.view(3);
+    const fetchLoaded = () => (process as unknown as { moduleLoadList: string[] }).moduleLoadList.some((name) => name.includes("undici"));
+    // Reading Headers loads Node's fetch implementation; a namespace does so only when used.
+    assert.equal(await v.apply(fetchLoaded), false);
+    assert.deepEqual(
+      await v.apply(() => [new Headers({ a: "1" }).get("a"), typeof fetch, new URL("http://h/p").pathname, typeof crypto.randomUUID]),
+      ["1", "function", "/p", "function"],
+    );
+    assert.equal(await v.apply(fetchLoaded), true);
+    await v.execute("fetch = () => 'own fetch'; URL = 42");
+    assert.deepEqual(await v.apply(() => [(fetch as unknown as () => string)(), URL as unknown]), ["own fetch", 42]);
+    await t.rc.clear(3);
+    assert.equal(await v.apply(() => typeof URL), "function", "a cleared namespace has Node's globals again");
+  });
+
   test("every function form travels: arrow, function, async, method shorthand, tsx's __name", async () => {
     const v = t.rc.view(0);
     function named(x: number) {
