@@ -20,6 +20,7 @@ import type { ContentOf, OutgoingParts, WireMessage } from "../protocol/wire.js"
 import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { failureInfo } from "./failure.js";
 import { TaskThread } from "./task-thread.js";
+import type { TaskOutcome } from "./task-thread.js";
 
 /** How an engine finds and joins its controller. */
 export interface EngineOptions {
@@ -315,7 +316,7 @@ export class Engine {
               ),
             );
           }, limit);
-    const outcome = await this.taskThread().run(request.content, request.buffers, (name, text) => {
+    const outcome = await this.runInThread(request, (name, text) => {
       pending[name] += text;
       output[name] += text;
     });
@@ -341,6 +342,16 @@ export class Engine {
       ...(unmet ? { unmet } : {}),
     };
     this.reply(request, status, buffers, metadata, error, canned);
+  }
+
+  /** Runs a request in the task thread; a thread that cannot start or take it ends the task with that error instead of losing it. */
+  private async runInThread(request: Request, onOutput: (name: "stdout" | "stderr", text: string) => void): Promise<TaskOutcome> {
+    try {
+      return await this.taskThread().run(request.content, request.buffers, onOutput);
+    } catch (error) {
+      process.stderr.write(`parallax engine ${this.id}: task ${request.header.msgId} could not be run: ${String(error)}\n`);
+      return { error: error instanceof Error ? error : new Error(String(error)) };
+    }
   }
 
   private flushStreams(request: Request, pending: { stdout: string; stderr: string }): void {

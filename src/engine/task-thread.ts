@@ -29,7 +29,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Worker } from "node:worker_threads";
 import type { ApplyContent } from "../protocol/contents.js";
 import { forTransfer } from "./transfer.js";
-import { runsUnderTsx } from "./typescript-loader.js";
+import { runsUnderTsx, typeScriptLoaderArgs } from "./typescript-loader.js";
 
 /** What the task thread starts with. */
 export interface TaskThreadData {
@@ -96,6 +96,31 @@ function tsxApi(): string {
   return pathToFileURL(path.join(path.dirname(manifest), target)).href;
 }
 
+/** Starts the thread; Node flags a Worker refuses (tracing flags such as `--trace-gc`) stay with the engine's main thread. */
+function startWorker(data: TaskThreadData): Worker {
+  const flags = process.execArgv.filter((flag) => !PROCESS_WIDE_FLAG.test(flag));
+  try {
+    return newWorker(data, flags);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw error;
+    process.stderr.write(`parallax engine: ${(error as Error).message}: the task thread starts with the TypeScript loader's flags only\n`);
+    return newWorker(data, typeScriptLoaderArgs(process.execArgv));
+  }
+}
+
+function newWorker(data: TaskThreadData, flags: string[]): Worker {
+  const execArgv = [...flags, "--no-force-async-hooks-checks"];
+  // Loaded here, with the first task, not when the engine starts: every engine of a host pays
+  // for what it loads at start, and one that never runs a task needs neither module.
+  const { Worker } = process.getBuiltinModule("node:worker_threads");
+  return REGISTER_TSX
+    ? new Worker(
+        `import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`,
+        { eval: true, workerData: data, execArgv },
+      )
+    : new Worker(fileURLToPath(WORKER_ENTRY), { workerData: data, execArgv });
+}
+
 interface Running {
   seq: number;
   settle: (outcome: TaskOutcome) => void;
@@ -117,16 +142,7 @@ export class TaskThread {
    * of memory); the engine cannot go on without its namespace.
    */
   constructor(data: TaskThreadData, onExit: (code: number, error?: Error) => void) {
-    const execArgv = [...process.execArgv.filter((flag) => !PROCESS_WIDE_FLAG.test(flag)), "--no-force-async-hooks-checks"];
-    // Loaded here, with the first task, not when the engine starts: every engine of a host pays
-    // for what it loads at start, and one that never runs a task needs neither module.
-    const { Worker } = process.getBuiltinModule("node:worker_threads");
-    this.worker = REGISTER_TSX
-      ? new Worker(
-          `import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`,
-          { eval: true, workerData: data, execArgv },
-        )
-      : new Worker(fileURLToPath(WORKER_ENTRY), { workerData: data, execArgv });
+    this.worker = startWorker(data);
     let failure: Error | undefined;
     this.worker.on("error", (error) => (failure = error));
     this.worker.on("exit", (code) => onExit(code, failure));

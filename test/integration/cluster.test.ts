@@ -6,7 +6,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { test } from "node:test";
 import { Client, Cluster, ConfigurationError } from "../../src/index.js";
-import { alive, ownedByTest } from "../helpers/cluster.js";
+import { alive, ownedByTest, startTestCluster } from "../helpers/cluster.js";
 
 const run = promisify(execFile);
 const CLI = [path.join(import.meta.dirname, "../../src/cli/main.ts")];
@@ -71,6 +71,29 @@ test("Client.connect finds the newest running cluster of a profile; Cluster.from
   } finally {
     if (previous === undefined) delete process.env.PARALLAX_DIR;
     else process.env.PARALLAX_DIR = previous;
+  }
+});
+
+test("Node flags a worker thread refuses (--trace-gc) stay with the engine's main thread: tasks still run", async () => {
+  const before = process.env.PARALLAX_NODE_ARGS;
+  process.env.PARALLAX_NODE_ARGS = "--trace-gc";
+  try {
+    const t = await startTestCluster({ n: 1 });
+    try {
+      assert.equal(
+        await t.rc
+          .loadBalancedView()
+          .apply(() => 6 * 7)
+          .get({ timeout: 30_000 }),
+        42,
+      );
+      assert.deepEqual(await t.rc.view(0).apply(() => process.execArgv.includes("--trace-gc")), false, "the task thread runs without it");
+    } finally {
+      await t.stop();
+    }
+  } finally {
+    if (before === undefined) delete process.env.PARALLAX_NODE_ARGS;
+    else process.env.PARALLAX_NODE_ARGS = before;
   }
 });
 
