@@ -47,6 +47,7 @@ const METRICS: Record<string, "higher" | "lower"> = {
 
 /** Task rates measured again with `hwm: "auto"` (suffixed `_hwm_auto`), each checked against the same target. */
 const PREFETCH_METRICS = [
+  "throughput_many_vs_2",
   "lb_apply_async_tasks_per_s",
   "latency_lb_ms_median",
   "map_chunk1_items_per_s",
@@ -130,8 +131,10 @@ for (const metric of PREFETCH_METRICS) {
   if (value !== undefined) results.parallax[`${metric}_hwm_auto`] = value;
 }
 const scale = runJson(process.execPath, [path.join(here, "scale.js"), "--engines", values.engines], root).metrics;
+const scaleAuto = runJson(process.execPath, [path.join(here, "scale.js"), "--engines", values.engines, "--hwm", "auto"], root).metrics;
 Object.assign(results.parallax, scale, {
   throughput_many_vs_2: scale[`throughput_${values.engines}_vs_2`],
+  throughput_many_vs_2_hwm_auto: scaleAuto[`throughput_${values.engines}_vs_2`],
 });
 
 const ratios: Record<string, Record<string, number>> = {};

@@ -8,7 +8,7 @@
  * processes), which a busy shared machine disturbs far less than the wall clock. Prints one
  * JSON line (bench/results/scale.json keeps the newest).
  *
- *   npm run build && node dist/bench/scale.js [--engines 64] [--tasks 5000]
+ *   npm run build && node dist/bench/scale.js [--engines 64] [--tasks 5000] [--hwm 1|auto]
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -22,8 +22,11 @@ const { values: args } = parseArgs({
   options: {
     engines: { type: "string", default: "64" },
     tasks: { type: "string", default: "5000" },
+    /** The controller's hwm: a number, or auto. */
+    hwm: { type: "string", default: "1" },
   },
 });
+const HWM = args.hwm === "auto" ? "auto" : Number(args.hwm);
 const ENGINES = Number(args.engines);
 const TASKS = Number(args.tasks);
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
@@ -92,7 +95,7 @@ async function clusterRun(engines: number): Promise<Record<string, number>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-scale-"));
   const m: Record<string, number> = {};
   const t = seconds();
-  const cluster = new Cluster({ n: engines, profileDir: dir });
+  const cluster = new Cluster({ n: engines, profileDir: dir, hwm: HWM });
   try {
     await cluster.start();
     const rc = await cluster.connectClient();
@@ -147,5 +150,5 @@ const metrics = {
 };
 const machine = { cpus: os.availableParallelism(), loadavg: os.loadavg(), node: process.version };
 process.stdout.write(
-  `${JSON.stringify({ system: "parallax", date: new Date().toISOString(), machine, config: { engines: ENGINES, tasks: TASKS }, metrics })}\n`,
+  `${JSON.stringify({ system: "parallax", date: new Date().toISOString(), machine, config: { engines: ENGINES, tasks: TASKS, hwm: HWM }, metrics })}\n`,
 );
