@@ -2,7 +2,17 @@
 // Every `@ts-expect-error` line must fail to compile, and every `exact` check must match.
 import assert from "node:assert/strict";
 import { Client, Cluster, TaskGraph, asCompleted, depend, fromModule, requireModules } from "../../src/index.js";
-import type { AsyncMapResult, AsyncResult, DirectView, Future, LoadBalancedView, TaskMetadata, TaskNode } from "../../src/index.js";
+import type {
+  AsyncMapResult,
+  AsyncResult,
+  ClusterOptions,
+  DirectView,
+  Future,
+  Hwm,
+  LoadBalancedView,
+  TaskMetadata,
+  TaskNode,
+} from "../../src/index.js";
 
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
 /** `exact<E>()(value)` compiles only when the value's type is exactly `E`. */
@@ -149,7 +159,11 @@ export async function cancellation(rc: Client, lview: LoadBalancedView): Promise
   rc.executor(undefined, { signal });
   // @ts-expect-error: a signal must be an AbortSignal
   lview.with({ signal: "stop" });
-  await using cluster = new Cluster({ n: 1 });
+  await using cluster = new Cluster({ n: 1, hwm: "auto" });
+  const prefetching: ClusterOptions = { hwm: "auto" };
+  exact<Hwm | undefined>()(prefetching.hwm);
+  // @ts-expect-error: hwm is a number or "auto"
+  void new Cluster({ hwm: "fast" });
   await using client = await Client.connect();
   await using ex = client.executor();
   void cluster;
