@@ -4,7 +4,9 @@
  * `leastload` and `lru` schemes costs the same with 2 engines or 500. Loads are the ledger's (the
  * scheduler sets them from its view, and counts the tasks it is sending until the ledger has
  * applied them). Each engine has its own capacity: `hwm` for all, or what adaptive prefetch
- * allows it from the length of its recent tasks.
+ * allows it from the length of its recent tasks. With refills in batches (adaptive prefetch), an
+ * engine that reached its capacity takes no task until its load is down to half of it, and is
+ * then topped up at once: tasks reach it several to a message instead of one per answer.
  *
  * A Set keeps insertion order, so "least recently used first" is a Set from which a used engine
  * is deleted and added again, in O(1). An engine always changes load when it is used (a task
@@ -27,10 +29,18 @@ export class EnginePool {
   private minLoad = 0;
   /** The most recently used engine, the last of `order` (a Set has no O(1) last). */
   private mru: number | undefined;
+  /** With refills in batches: engines that reached their capacity and wait to be down to half of it. */
+  private readonly full = new Set<number>();
   private readonly initialCapacity: number;
 
-  /** @param hwm Outstanding tasks per engine until {@link setCapacity} says otherwise; 0 means unlimited. */
-  constructor(hwm: number) {
+  /**
+   * @param hwm Outstanding tasks per engine until {@link setCapacity} says otherwise; 0 means unlimited.
+   * @param refillInBatches An engine at its capacity is free again only at half of it.
+   */
+  constructor(
+    hwm: number,
+    private readonly refillInBatches = false,
+  ) {
     this.initialCapacity = hwm === 0 ? Infinity : hwm;
   }
 
@@ -78,6 +88,7 @@ export class EnginePool {
     if (this.mru === id) this.mru = undefined;
     this.loads.delete(id);
     this.capacities.delete(id);
+    this.full.delete(id);
   }
 
   /** Marks an engine as the most recently used. */
@@ -125,7 +136,12 @@ export class EnginePool {
   /** Indexes the engine by its load, if it is free. */
   private enter(id: number): void {
     const load = this.load(id);
-    if (load >= (this.capacities.get(id) as number)) return;
+    const capacity = this.capacities.get(id) as number;
+    if (this.refillInBatches) {
+      if (load >= capacity) this.full.add(id);
+      else if (load <= capacity / 2) this.full.delete(id);
+    }
+    if (load >= capacity || this.full.has(id)) return;
     let bucket = this.byLoad.get(load);
     if (!bucket) this.byLoad.set(load, (bucket = new Set()));
     this.insert(bucket, id);

@@ -149,7 +149,7 @@ export class TaskScheduler {
     private readonly options: SchedulerOptions,
   ) {
     this.scheme = resolveScheme(options.scheme);
-    this.pool = new EnginePool(options.hwm === "auto" ? 1 : options.hwm);
+    this.pool = new EnginePool(options.hwm === "auto" ? 1 : options.hwm, options.hwm === "auto");
     this.pick = this.scheme === leastload ? (p) => p.leastLoaded() : this.scheme === lru ? (p) => p.leastRecent() : undefined;
   }
 

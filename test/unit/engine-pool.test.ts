@@ -24,14 +24,22 @@ for (const [hwm, adaptive] of [
   [3, false],
   [1, true],
 ] as const) {
-  test(`with hwm ${hwm}${adaptive ? " and capacities that change" : ""}, the index picks what leastload and lru pick over 20,000 random steps`, () => {
-    const pool = new EnginePool(hwm);
+  test(`with hwm ${hwm}${adaptive ? ", capacities that change and refills in batches" : ""}, the index picks what leastload and lru pick over 20,000 random steps`, () => {
+    const pool = new EnginePool(hwm, adaptive);
     const random = generator(hwm + 7 + (adaptive ? 100 : 0));
     // The model: engines in LRU order and their loads, as the scheduler kept them before the index.
     let order: number[] = [];
     const loads = new Map<number, number>();
     const capacities = new Map<number, number>();
     const capacity = (e: number) => capacities.get(e) ?? (hwm === 0 ? Infinity : hwm);
+    /** Refills in batches: engines that reached their capacity, until they are down to half of it. */
+    const full = new Set<number>();
+    const settle = (e: number) => {
+      if (!adaptive) return;
+      const load = loads.get(e) as number;
+      if (load >= capacity(e)) full.add(e);
+      else if (load <= capacity(e) / 2) full.delete(e);
+    };
     let nextId = 0;
     const use = (id: number) => {
       order = [...order.filter((e) => e !== id), id];
@@ -45,10 +53,12 @@ for (const [hwm, adaptive] of [
         const load = random(3);
         order.push(fresh);
         loads.set(fresh, load);
+        settle(fresh);
         pool.add(fresh, load);
       } else if (op === 1 && id !== undefined) {
         order = order.filter((e) => e !== id);
         loads.delete(id);
+        full.delete(id);
         capacities.delete(id);
         pool.remove(id);
       } else if (op <= 5 && id !== undefined) {
@@ -56,6 +66,7 @@ for (const [hwm, adaptive] of [
         const load = Math.max(0, (loads.get(id) ?? 0) + (random(2) === 0 ? 1 : -1));
         use(id);
         loads.set(id, load);
+        settle(id);
         pool.setLoad(id, load);
       } else if (op <= 8 && id !== undefined) {
         use(id);
@@ -64,14 +75,16 @@ for (const [hwm, adaptive] of [
         const next = 1 + random(5);
         use(id);
         capacities.set(id, next);
+        settle(id);
         pool.setCapacity(id, next);
       } else if (id !== undefined) {
         // A task adopted on restore: the load changes, the LRU order does not.
         const load = (loads.get(id) ?? 0) + 1;
         loads.set(id, load);
+        settle(id);
         pool.setLoad(id, load);
       }
-      const free = order.filter((e) => (loads.get(e) as number) < capacity(e));
+      const free = order.filter((e) => (loads.get(e) as number) < capacity(e) && !full.has(e));
       const expected =
         free.length === 0
           ? [undefined, undefined]
