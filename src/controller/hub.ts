@@ -443,7 +443,7 @@ export class Hub extends EventEmitter<HubEvents> {
       case "engine_exit": {
         const { engineId, code, signal, reason } = message.content;
         const how = signal ? `signal ${signal}` : `code ${code ?? "?"}`;
-        this.engineLost(engineId, `engine ${engineId} exited (${how})${reason ? `: ${reason}` : ""}`);
+        this.engineLost(engineId, `engine ${engineId} exited (${how})${reason ? `: ${reason}` : ""}`, true);
         break;
       }
     }
@@ -535,7 +535,8 @@ export class Hub extends EventEmitter<HubEvents> {
     const limit = this.options.heartbeatInterval * (this.options.missedBeats + 1);
     for (const engine of [...this.registry.all()]) {
       engine.lastBeat = creditStall(engine.lastBeat, stalled, now);
-      if (now - engine.lastBeat > limit) this.engineLost(engine.id, `engine ${engine.id} missed ${this.options.missedBeats} heartbeats`);
+      if (now - engine.lastBeat > limit)
+        this.engineLost(engine.id, `engine ${engine.id} missed ${this.options.missedBeats} heartbeats`, false);
       else this.acknowledgeReplies(engine);
     }
     for (const [key, client] of this.clients) {
@@ -555,14 +556,17 @@ export class Hub extends EventEmitter<HubEvents> {
     this.control(engine, { op: "ack", seq: engine.replySeq });
   }
 
-  /** Removes a dead engine and fails (or reschedules) everything it owed. */
-  engineLost(engineId: number, reason: string): void {
+  /**
+   * Removes a dead engine and fails (or reschedules) everything it owed. `exited`: its process
+   * is known to have ended (its supervisor saw it), rather than silent.
+   */
+  engineLost(engineId: number, reason: string, exited: boolean): void {
     const engine = this.registry.remove(engineId);
     if (!engine) return;
     // Clients hear of the unregistration first, so that by the time a task's EngineError
     // arrives, the engine has already left their ids.
     this.notifyClients({ event: "unregistration", id: engineId, info: { reason } });
-    this.ledger.engineLost(engine, reason);
+    this.ledger.engineLost(engine, reason, exited);
     this.emit("unregistration", engine, reason);
   }
 

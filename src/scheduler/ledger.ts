@@ -138,14 +138,15 @@ export class Ledger {
   }
 
   /**
-   * An engine died (it is no longer among the live engines). It runs its tasks one at a time in
-   * the order sent, so of what it held only the oldest task may have started (and any it held
-   * when adopted, whose order there is unknown): its direct tasks fail, its load-balanced ones
-   * are retried or fail if they may have started and are queued again if they never did. Its
-   * sets are left as they were: they say what it held.
+   * An engine died (it is no longer among the live engines): its direct tasks fail, its
+   * load-balanced ones are retried or fail if they may have started and are queued again if
+   * they never did. An engine whose exit was reported (`exited`) ran its tasks one at a time in
+   * the order sent, so only the oldest it held may have started (and any it held when adopted,
+   * whose order there is unknown); one declared dead for its silence may still be running, so
+   * any task it held may have started. Its sets are left as they were: they say what it held.
    */
-  engineLost(engine: EngineRecord, reason: string): void {
-    const started = this.mayHaveStarted(engine);
+  engineLost(engine: EngineRecord, reason: string, exited: boolean): void {
+    const started = exited ? this.mayHaveStarted(engine) : new Set([...engine.direct, ...engine.balanced]);
     const direct = [...engine.direct].map((msgId): Decision => {
       const what = started.has(msgId) ? `while running task ${msgId}` : `before task ${msgId} started`;
       return {

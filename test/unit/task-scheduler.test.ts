@@ -79,9 +79,10 @@ function harness(options: HarnessOptions = {}) {
       : { ename: "Error", evalue: "boom", remoteStack: "", origin: "user" as const };
     answer(record, { status: "error", error }, unmet);
   }
-  function kill(engine: EngineRecord): void {
+  /** The engine's process exited (`silent`: it missed its heartbeats instead, and may still run). */
+  function kill(engine: EngineRecord, silent = false): void {
     registry.remove(engine.id);
-    ledger.engineLost(engine, `engine ${engine.id} died`);
+    ledger.engineLost(engine, `engine ${engine.id} died`, !silent);
   }
   /** Where each task was sent, in order. */
   function sentTo(msgId: string): number[] {
@@ -415,6 +416,20 @@ test("an engine that dies: the oldest task it held may have run, so it runs else
   assert.equal(h.failures.get("started"), "ENGINE_ERROR", "it may have run twice: no retry is left");
   assert.match(String(startedAgain.reply?.content.error?.evalue), /while running task started/);
   assert.equal(queued.phase, "queued", "not started on the second engine either: it waits for an engine");
+  h.valid();
+});
+
+test("an engine declared dead for its silence may still be running: every task it held counts as started", () => {
+  const h = harness({ engines: 1, hwm: 0 });
+  const silent = h.engines[0] as EngineRecord;
+  h.submit("running");
+  h.submit("prefetched", { retries: 1 });
+  const spare = h.addEngine();
+  h.kill(silent, true);
+  assert.equal(h.failures.get("running"), "ENGINE_ERROR");
+  assert.deepEqual(h.sentTo("prefetched"), [silent.id, spare.id], "retried, using its retry");
+  h.kill(spare);
+  assert.equal(h.failures.get("prefetched"), "ENGINE_ERROR", "no retry was left");
   h.valid();
 });
 
