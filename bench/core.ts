@@ -10,6 +10,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { Cluster } from "../src/index.js";
 import type { AsyncResult, Client } from "../src/index.js";
+import { cpuSeconds } from "./proc.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -62,15 +63,6 @@ async function sampleLatency(call: () => PromiseLike<unknown>): Promise<number[]
   }
   return samples;
 }
-
-/** CPU seconds a process has used (user + system, its threads included), from /proc. */
-function cpuSeconds(pid: number): number {
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
-}
-/** Linux's USER_HZ, the unit of /proc/<pid>/stat times. */
-const CLOCK_TICKS_PER_S = 100;
 
 /** CPU seconds used so far by the client (this process), the controller and the engines. */
 function cpuByRole(pids: { controller: number; engines: number[] }): { client: number; controller: number; engines: number } {

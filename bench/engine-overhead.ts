@@ -17,6 +17,7 @@ import { Namespace } from "../src/engine/namespace.js";
 import { TaskThread } from "../src/engine/task-thread.js";
 import { Cluster } from "../src/index.js";
 import { decodeValue, encodeValue } from "../src/protocol/serialize.js";
+import { cpuSeconds } from "./proc.js";
 
 const { values: args } = parseArgs({ options: { n: { type: "string", default: "2000" }, items: { type: "string", default: "200000" } } });
 const N = Number(args.n);
@@ -72,13 +73,8 @@ async function inProcess(m: Record<string, number>): Promise<void> {
   record(m, "break_on_sigint_call", await perCallUs(() => script.runInContext(context, { breakOnSigint: true })));
 }
 
-/** CPU time (user + system, every thread) a process has used, in µs, from /proc. */
-function engineCpuUs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // utime and stime, in clock ticks of 1/100 s (USER_HZ on Linux).
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
-}
+/** CPU time a process has used, in µs. */
+const cpuMicros = (pid: number) => cpuSeconds(pid) * 1e6;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-bench-"));
 const cluster = new Cluster({ n: 1, profileDir: dir });
@@ -94,11 +90,11 @@ try {
   m.apply_latency_ms_median = round(median(await timed(() => e0.apply(noop))));
   m.execute_latency_ms_median = round(median(await timed(() => e0.execute("1"))));
   const enginePid = (await e0.apply(() => process.pid)) as number;
-  const engineCpu = engineCpuUs(enginePid);
+  const engineCpu = cpuMicros(enginePid);
   let t = performance.now();
   await Promise.all(Array.from({ length: N }, () => lview.apply(noop)));
   m.lb_noop_tasks_per_s = Math.round(N / ((performance.now() - t) / 1000));
-  m.engine_cpu_us_per_noop_task = round((engineCpuUs(enginePid) - engineCpu) / N);
+  m.engine_cpu_us_per_noop_task = round((cpuMicros(enginePid) - engineCpu) / N);
   const items = Array.from({ length: ITEMS }, (_, i) => i);
   t = performance.now();
   await e0.map((x: number) => x + 1, items);

@@ -17,6 +17,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { Cluster } from "../src/index.js";
 import type { AsyncResult } from "../src/index.js";
+import { cpuSeconds } from "./proc.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -31,18 +32,6 @@ const ENGINES = Number(args.engines);
 const TASKS = Number(args.tasks);
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 const seconds = () => performance.now() / 1000;
-
-/** CPU seconds (user and system, every thread) a process has used, from /proc (0 when it is gone). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime, in clock ticks of 1/100 s (USER_HZ on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 /**
  * Seconds until `n` bare Node processes have each started and said so. Each runs in a session
