@@ -469,7 +469,7 @@ test("an engine adopted by a restored controller that dies: every task it held t
   h.valid();
 });
 
-test("hwm auto: an engine prefetches as many tasks as fit the budget at its recent run time, and one at a time for long tasks", () => {
+test("hwm auto: an engine prefetches as many tasks as fit the budget at its recent run time, refilled in batches, and one at a time for long tasks", () => {
   const h = harness({ engines: 1, hwm: "auto" });
   const engine = h.engines[0] as EngineRecord;
   for (let i = 0; i < 100; i++) h.submit(`t${i}`);
@@ -478,6 +478,12 @@ test("hwm auto: an engine prefetches as many tasks as fit the budget at its rece
   const answerOldest = (runMs: number) => h.answerAfter(h.db.get([...engine.balanced][0] as string) as TaskRecord, runMs);
   answerOldest(0);
   assert.equal(engine.balanced.size, MAX_PREFETCH, "no-op tasks: as many as allowed");
+  // Refills in batches: a full engine gets nothing until it is down to half, then is topped up at once.
+  const sends = h.sent.length;
+  for (let i = 0; i < MAX_PREFETCH / 2 - 1; i++) answerOldest(0);
+  assert.deepEqual([engine.balanced.size, h.sent.length], [MAX_PREFETCH / 2 + 1, sends], "not refilled above half");
+  answerOldest(0);
+  assert.deepEqual([engine.balanced.size, h.sent.length], [MAX_PREFETCH, sends + MAX_PREFETCH / 2], "topped up in one call");
   // Long tasks: the estimate rises, and the engine is not refilled until it holds one task at a time.
   const held: number[] = [];
   for (let i = 0; i < 40; i++) {
