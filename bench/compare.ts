@@ -45,9 +45,13 @@ const METRICS: Record<string, "higher" | "lower"> = {
   stop_s: "lower",
 };
 
-/** Task rates measured again with `hwm: "auto"` (suffixed `_hwm_auto`), each checked against the same target. */
+/**
+ * Task rates measured again with `hwm: "auto"` (suffixed `_hwm_auto`), each checked against the
+ * same target, and where the CPU and the wake-ups of a load-balanced task go with prefetch.
+ */
 const PREFETCH_METRICS = [
   "throughput_many_vs_2",
+  ...["client", "controller", "engines"].flatMap((role) => [`lb_cpu_us_per_task_${role}`, `lb_wakeups_per_task_${role}`]),
   "lb_apply_async_tasks_per_s",
   "latency_lb_ms_median",
   "map_chunk1_items_per_s",

@@ -10,7 +10,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { Cluster } from "../src/index.js";
 import type { AsyncResult, Client } from "../src/index.js";
-import { cpuSeconds } from "./proc.js";
+import { cpuSeconds, threadSleeps } from "./proc.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -64,8 +64,11 @@ async function sampleLatency(call: () => PromiseLike<unknown>): Promise<number[]
   return samples;
 }
 
+type Roles = { client: number; controller: number; engines: number };
+const ROLES = ["client", "controller", "engines"] as const;
+
 /** CPU seconds used so far by the client (this process), the controller and the engines. */
-function cpuByRole(pids: { controller: number; engines: number[] }): { client: number; controller: number; engines: number } {
+function cpuByRole(pids: { controller: number; engines: number[] }): Roles {
   const usage = process.cpuUsage();
   return {
     client: (usage.user + usage.system) / 1e6,
@@ -74,9 +77,19 @@ function cpuByRole(pids: { controller: number; engines: number[] }): { client: n
   };
 }
 
+/** Thread sleeps (wake-ups to come) so far, by role (see {@link threadSleeps}). */
+function sleepsByRole(pids: { controller: number; engines: number[] }): Roles {
+  return {
+    client: threadSleeps(process.pid),
+    controller: threadSleeps(pids.controller),
+    engines: pids.engines.reduce((sum, pid) => sum + threadSleeps(pid), 0),
+  };
+}
+
 async function throughput(rc: Client, m: Record<string, number>, pids: { controller: number; engines: number[] }): Promise<void> {
   const lview = rc.loadBalancedView();
   const cpuBefore = cpuByRole(pids);
+  const sleepsBefore = sleepsByRole(pids);
   let t = now();
   const ars: AsyncResult[] = [];
   for (let i = 0; i < TASKS; i++) ars.push(lview.apply(noop));
@@ -85,8 +98,11 @@ async function throughput(rc: Client, m: Record<string, number>, pids: { control
   const te = now();
   // Where the CPU of a load-balanced task goes: what bounds tasks/s once the cores are busy.
   const cpuAfter = cpuByRole(pids);
-  for (const role of ["client", "controller", "engines"] as const)
+  const sleepsAfter = sleepsByRole(pids);
+  for (const role of ROLES) {
     m[`lb_cpu_us_per_task_${role}`] = round(((cpuAfter[role] - cpuBefore[role]) * 1e6) / TASKS, 1);
+    m[`lb_wakeups_per_task_${role}`] = round((sleepsAfter[role] - sleepsBefore[role]) / TASKS, 2);
+  }
   m.lb_apply_async_tasks_per_s = round(TASKS / (te - t), 1);
   m.lb_apply_async_submit_per_s = round(TASKS / (ts - t), 1);
   m.lb_apply_async_total_s = round(te - t);

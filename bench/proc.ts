@@ -17,3 +17,21 @@ export function cpuSeconds(pid: number): number {
     return 0;
   }
 }
+
+/**
+ * Times the threads of a process (main, libuv, ZeroMQ I/O, task threads) have gone to sleep
+ * waiting for work (voluntary context switches, summed over its threads; 0 when it is gone).
+ * Each is a wake-up paid later: on a small machine the cost of a message is mostly these.
+ */
+export function threadSleeps(pid: number): number {
+  let sleeps = 0;
+  try {
+    for (const thread of fs.readdirSync(`/proc/${pid}/task`)) {
+      const status = fs.readFileSync(`/proc/${pid}/task/${thread}/status`, "utf8");
+      sleeps += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    }
+  } catch {
+    // The process or one of its threads ended while it was read: what was read so far.
+  }
+  return sleeps;
+}
