@@ -79,6 +79,18 @@ function processesOf(needle: string, ...entries: string[]): number[] {
   return pids;
 }
 
+/** CPU seconds so far of each role of the cluster in `dir` and of this process (the client). */
+function cpuByRole(dir: string): { client: number; controller: number; supervisors: number; engines: number } {
+  const usage = process.cpuUsage();
+  const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
+  return {
+    client: (usage.user + usage.system) / 1e6,
+    controller: sum(processesOf(dir, "controller/main")),
+    supervisors: sum(processesOf(dir, "engine/main")),
+    engines: sum(processesOf(dir, "engine/child")),
+  };
+}
+
 /** Load-balanced no-op tasks per second on a cluster of `engines`, with the start time and memory. */
 async function clusterRun(engines: number): Promise<Record<string, number>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-scale-"));
@@ -105,11 +117,15 @@ async function clusterRun(engines: number): Promise<Record<string, number>> {
     m.controller_rss_MB = round(controller.reduce((sum, pid) => sum + rssBytes(pid), 0) / 1e6, 1);
     const lview = rc.loadBalancedView();
     await Promise.all(Array.from({ length: engines * 4 }, () => lview.apply(() => null)));
+    const cpuBefore = cpuByRole(dir);
     const started = seconds();
     const results: AsyncResult[] = [];
     for (let i = 0; i < TASKS; i++) results.push(lview.apply(() => null));
     await Promise.all(results);
     m.lb_tasks_per_s = round(TASKS / (seconds() - started), 1);
+    const cpuAfter = cpuByRole(dir);
+    for (const role of Object.keys(cpuAfter) as Array<keyof typeof cpuAfter>)
+      m[`lb_cpu_us_per_task_${role}`] = round(((cpuAfter[role] - cpuBefore[role]) * 1e6) / TASKS, 1);
     m.memory_per_engine_after_tasks_MB = engineMemory();
     await rc.close();
   } finally {
@@ -117,6 +133,16 @@ async function clusterRun(engines: number): Promise<Record<string, number>> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return m;
+}
+
+/** A run's CPU per task by role, named for its number of engines. */
+function cpuPerTask(run: Record<string, number>, suffix: string): Record<string, number> {
+  const prefix = "lb_cpu_us_per_task_";
+  return Object.fromEntries(
+    Object.entries(run)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, value]) => [`${key}_${suffix}`, value]),
+  );
 }
 
 const bare = await bareNodeStart(ENGINES);
@@ -136,6 +162,8 @@ const metrics = {
   memory_per_engine_after_tasks_MB: many.memory_per_engine_after_tasks_MB as number,
   processes_per_engine: round((many.engine_processes as number) / ENGINES, 3),
   [`controller_rss_${ENGINES}_engines_MB`]: many.controller_rss_MB as number,
+  ...cpuPerTask(many, `${ENGINES}_engines`),
+  ...cpuPerTask(two, "2_engines"),
 };
 const machine = { cpus: os.availableParallelism(), loadavg: os.loadavg(), node: process.version };
 process.stdout.write(
