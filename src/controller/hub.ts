@@ -21,6 +21,7 @@ import { WireGate, outgoing } from "../protocol/wire.js";
 import type { ContentOf, MetadataOf, WireMessage } from "../protocol/wire.js";
 import type { Outcome } from "../scheduler/decisions.js";
 import { Ledger, controllerOutcome } from "../scheduler/ledger.js";
+import type { EngineLoss } from "../scheduler/ledger.js";
 import type { SchedulerOptions, TaskScheduler } from "../scheduler/task-scheduler.js";
 import type { EngineRecord, TaskRecord } from "../scheduler/records.js";
 import { Channel, bindRouter, newCodec } from "../transport/channel.js";
@@ -443,7 +444,7 @@ export class Hub extends EventEmitter<HubEvents> {
       case "engine_exit": {
         const { engineId, code, signal, reason } = message.content;
         const how = signal ? `signal ${signal}` : `code ${code ?? "?"}`;
-        this.engineLost(engineId, `engine ${engineId} exited (${how})${reason ? `: ${reason}` : ""}`, true);
+        this.engineLost(engineId, `engine ${engineId} exited (${how})${reason ? `: ${reason}` : ""}`, "exited");
         break;
       }
     }
@@ -536,7 +537,7 @@ export class Hub extends EventEmitter<HubEvents> {
     for (const engine of [...this.registry.all()]) {
       engine.lastBeat = creditStall(engine.lastBeat, stalled, now);
       if (now - engine.lastBeat > limit)
-        this.engineLost(engine.id, `engine ${engine.id} missed ${this.options.missedBeats} heartbeats`, false);
+        this.engineLost(engine.id, `engine ${engine.id} missed ${this.options.missedBeats} heartbeats`, "silent");
       else this.acknowledgeReplies(engine);
     }
     for (const [key, client] of this.clients) {
@@ -557,16 +558,16 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /**
-   * Removes a dead engine and fails (or reschedules) everything it owed. `exited`: its process
-   * is known to have ended (its supervisor saw it), rather than silent.
+   * Removes a dead engine and fails (or reschedules) everything it owed. `loss` says whether its
+   * process is known to have ended (its supervisor saw it) or it only fell silent.
    */
-  engineLost(engineId: number, reason: string, exited: boolean): void {
+  engineLost(engineId: number, reason: string, loss: EngineLoss): void {
     const engine = this.registry.remove(engineId);
     if (!engine) return;
     // Clients hear of the unregistration first, so that by the time a task's EngineError
     // arrives, the engine has already left their ids.
     this.notifyClients({ event: "unregistration", id: engineId, info: { reason } });
-    this.ledger.engineLost(engine, reason, exited);
+    this.ledger.engineLost(engine, reason, loss);
     this.emit("unregistration", engine, reason);
   }
 

@@ -16,6 +16,9 @@ import type { EngineRecord, TaskLookup, TaskRecord } from "./records.js";
 import { TaskScheduler } from "./task-scheduler.js";
 import type { SchedulerOptions } from "./task-scheduler.js";
 
+/** How an engine was lost: its process was seen to end, or it stopped answering (and may still be running). */
+export type EngineLoss = "exited" | "silent";
+
 /** Where task records are stored (the task database). */
 export interface TaskStore extends TaskLookup {
   add(record: TaskRecord): void;
@@ -140,13 +143,13 @@ export class Ledger {
   /**
    * An engine died (it is no longer among the live engines): its direct tasks fail, its
    * load-balanced ones are retried or fail if they may have started and are queued again if
-   * they never did. An engine whose exit was reported (`exited`) ran its tasks one at a time in
+   * they never did. An engine whose exit was reported (`"exited"`) ran its tasks one at a time in
    * the order sent, so only the oldest it held may have started (and any it held when adopted,
-   * whose order there is unknown); one declared dead for its silence may still be running, so
-   * any task it held may have started. Its sets are left as they were: they say what it held.
+   * whose order there is unknown); one declared dead for its silence (`"silent"`) may still be
+   * running, so any task it held may have started. Its sets are left as they were: they say what it held.
    */
-  engineLost(engine: EngineRecord, reason: string, exited: boolean): void {
-    const started = exited ? this.mayHaveStarted(engine) : new Set([...engine.direct, ...engine.balanced]);
+  engineLost(engine: EngineRecord, reason: string, loss: EngineLoss): void {
+    const started = loss === "exited" ? this.mayHaveStarted(engine) : new Set([...engine.direct, ...engine.balanced]);
     const direct = [...engine.direct].map((msgId): Decision => {
       const what = started.has(msgId) ? `while running task ${msgId}` : `before task ${msgId} started`;
       return {

@@ -82,7 +82,7 @@ function harness(options: HarnessOptions = {}) {
   /** The engine's process exited (`silent`: it missed its heartbeats instead, and may still run). */
   function kill(engine: EngineRecord, silent = false): void {
     registry.remove(engine.id);
-    ledger.engineLost(engine, `engine ${engine.id} died`, !silent);
+    ledger.engineLost(engine, `engine ${engine.id} died`, silent ? "silent" : "exited");
   }
   /** Where each task was sent, in order. */
   function sentTo(msgId: string): number[] {
