@@ -79,7 +79,8 @@ const WORKER_ENTRY = new URL(`./task-worker.${FROM_SOURCE ? "ts" : "js"}`, impor
 
 // V8's process-wide flags apply to every thread already (the heap limit included), and Worker
 // refuses them in its execArgv; loaders and other Node flags are passed on.
-const PROCESS_WIDE_FLAG = /^--(max-old-space-size|max-semi-space-size|stack-size|v8-pool-size|title|max-http-header-size)\b/;
+const PROCESS_WIDE_FLAG =
+  /^--((no-)?memory-reducer|max-old-space-size|max-semi-space-size|stack-size|v8-pool-size|title|max-http-header-size)\b/;
 
 /**
  * tsx's registration API as an ES module (`tsx/esm/api` under the `import` condition, as

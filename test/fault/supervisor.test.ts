@@ -152,3 +152,34 @@ test("one beat a heartbeat vouches for the whole set: a stopped engine is declar
     await t.stop();
   }
 });
+
+test("engines run without V8's memory reducer, unless the cluster's Node flags turn it back on", async () => {
+  // The engine process's command line (a task runs in a thread, whose execArgv leaves V8's flags out).
+  const flagsOf = async (t: Awaited<ReturnType<typeof startTestCluster>>) =>
+    (
+      (await t.rc
+        .view()
+        .apply(() => process.getBuiltinModule("node:fs").readFileSync("/proc/self/cmdline", "utf8").split("\0"))) as string[][]
+    )[0] as string[];
+  const off = await startTestCluster({ n: 1 });
+  try {
+    assert.ok((await flagsOf(off)).includes("--no-memory-reducer"));
+    // The flag is V8's, which a task thread refuses: it must not be passed on to the thread.
+    const log = fs.readFileSync(path.join(off.dir, "log", `engine-${off.cluster.clusterId}-0-0.log`), "utf8");
+    assert.doesNotMatch(log, /invalid execArgv/);
+  } finally {
+    await off.stop();
+  }
+  const before = process.env.PARALLAX_NODE_ARGS;
+  process.env.PARALLAX_NODE_ARGS = "--memory-reducer";
+  const on = await startTestCluster({ n: 1 });
+  try {
+    const flags = await flagsOf(on);
+    // V8 takes the last of contradicting flags.
+    assert.ok(flags.lastIndexOf("--memory-reducer") > flags.indexOf("--no-memory-reducer"), flags.join(" "));
+  } finally {
+    if (before === undefined) delete process.env.PARALLAX_NODE_ARGS;
+    else process.env.PARALLAX_NODE_ARGS = before;
+    await on.stop();
+  }
+});
