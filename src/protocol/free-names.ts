@@ -2,13 +2,24 @@
  * The free variables of a function, read from its source before it is sent: the names it uses
  * but does not declare. An engine checks them against its namespace before the call, so a
  * missing name fails with advice that fits (push a value, load a module) instead of halfway
- * through the function. Pure: a parse with acorn, no I/O.
+ * through the function. A parse with acorn, loaded with the first function to parse: an engine's
+ * task thread cans only the functions a task returns, and most tasks return none (acorn costs
+ * about 0.8 MB in each thread that loads it).
  *
  * The analysis is deliberately conservative: a name declared anywhere inside the function
  * counts as declared everywhere in it, and `typeof name` is not a use, so a name is only
  * reported when no scope of the function could bind it.
  */
-import { parse } from "acorn";
+import type * as Acorn from "acorn";
+import { createRequire } from "node:module";
+
+let acorn: typeof Acorn | undefined;
+
+/** acorn's parser, loaded on first use. */
+function parse(...args: Parameters<typeof Acorn.parse>): ReturnType<typeof Acorn.parse> {
+  acorn ??= createRequire(import.meta.url)("acorn") as typeof Acorn;
+  return acorn.parse(...args);
+}
 
 interface AstNode {
   type: string;

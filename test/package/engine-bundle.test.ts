@@ -1,6 +1,8 @@
 // The built engine entry: one CommonJS file (dist/src/engine/child.cjs, made by `npm run build`)
 // that the supervisor starts, which loads at start neither Node's ES module loader, nor the task
-// thread's modules, nor the parser canning uses; engines started from it run tasks as usual.
+// thread's modules, nor the parser canning uses; engines started from it run tasks as usual. The
+// task thread runs from a bundle of its own (task-worker.cjs), which loads acorn only when a
+// result holds a function, and is still broken out of code that never yields.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -12,6 +14,7 @@ import { pathToFileURL } from "node:url";
 const root = path.resolve(import.meta.dirname, "../..");
 const bundle = path.join(root, "dist/src/engine/child.cjs");
 const library = path.join(root, "dist/src/index.js");
+const workerBundle = path.join(root, "dist/src/engine/task-worker.cjs");
 
 /** Node's internal modules a fresh process has loaded after running `code` (no loader flags). */
 function loadedModules(code: string): string[] {
@@ -64,6 +67,48 @@ test("a built cluster starts its engines from the bundle, and they run tasks, fa
         }),
         (error: Error) => /out of range/.test(error.message),
       );
+    } finally {
+      await rc.close();
+    }
+  } finally {
+    await cluster.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the task thread runs from its bundle, loads acorn only for a result holding a function, and is still interrupted", async () => {
+  assert.ok(fs.existsSync(workerBundle), `${workerBundle} is built (run \`npm run build\` first)`);
+  const { Cluster, ExecutionTimeout } = (await import(pathToFileURL(library).href)) as typeof import("../../src/index.js");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-bundle-"));
+  const cluster = new Cluster({ n: 1, profileDir: dir });
+  try {
+    await cluster.start();
+    const rc = await cluster.connectClient();
+    try {
+      await rc.waitForEngines(1, { timeout: 60_000 });
+      const view = rc.view(0);
+      // The namespace's require shares the task thread's module cache.
+      const loaded = () => view.apply(() => Object.keys(require.cache));
+      const before = await loaded();
+      assert.ok(before.includes(workerBundle), `the task thread's modules: ${before.join(", ")}`);
+      assert.ok(!before.some((file) => /node_modules[\\/]acorn[\\/]/.test(file)), "acorn is not loaded before a result needs it");
+      const add = await view.apply(() => (a: number, b: number) => a + b);
+      assert.equal(add(2, 3), 5, "a function comes back as a function");
+      assert.ok(
+        (await loaded()).some((file) => /node_modules[\\/]acorn[\\/]/.test(file)),
+        "acorn is loaded to can it",
+      );
+      await view.execute("globalThis.kept = 'still here'");
+      const lview = rc.loadBalancedView().with({ execTimeout: 300 });
+      await assert.rejects(
+        lview.apply(() => {
+          for (;;) {
+            /* never yields */
+          }
+        }),
+        ExecutionTimeout,
+      );
+      assert.equal(await view.apply(() => (globalThis as { kept?: string }).kept), "still here", "the same thread keeps its namespace");
     } finally {
       await rc.close();
     }
