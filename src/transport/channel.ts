@@ -8,6 +8,8 @@
  * `src/protocol/batch.ts`), one per peer and turn unless it is large. A send costs per frame far more than per byte, so this is what lets a busy process
  * move thousands of small messages a second.
  */
+// First: finds the module zeromq.js loads its addon with, before zeromq.js asks Node for it.
+import "./zeromq-resolve.js";
 import * as zmq from "zeromq";
 import { envelopeStart, packBatches, unpackBatch } from "../protocol/batch.js";
 import type { Batch } from "../protocol/batch.js";
