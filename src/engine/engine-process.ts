@@ -7,11 +7,12 @@
 import { Logger } from "../connection/logger.js";
 import type { LogLevel } from "../connection/logger.js";
 import { Engine } from "./engine.js";
+import type { SupervisorLink } from "./supervisor-link.js";
 
 /** How long an engine asked to stop (SIGTERM) may take to flush its replies and close its socket. */
 const STOP_LIMIT_MS = 3000;
 
-/** Everything an engine process needs; a supervisor sends it over the IPC channel. */
+/** Everything an engine process needs; a supervisor sends it over its link to the engine (supervisor-link.ts). */
 export interface EngineProcessConfig {
   url: string;
   key: string;
@@ -27,27 +28,27 @@ export interface EngineProcessConfig {
   logLevel: LogLevel;
 }
 
-/** What an engine tells its supervisor over the IPC channel. */
+/** What an engine tells its supervisor over their link. */
 export type ToSupervisor = { type: "registered"; id: number; heartbeatInterval: number } | { type: "interrupt-ack"; interrupted: boolean };
 
 /** What a supervisor tells its engine. */
 export type FromSupervisor = { type: "config"; config: EngineProcessConfig } | { type: "reregister" };
 
 /**
- * Starts an engine in this process. `supervised`: a supervisor beats for it, is told of its
- * registration and interrupts, and its disappearance ends the engine.
+ * Starts an engine in this process. `supervisor`: the link to the supervisor that beats for it,
+ * is told of its registration and interrupts, and whose disappearance ends the engine.
  */
-export function runEngineProcess(config: EngineProcessConfig, supervised: boolean): Engine {
+export function runEngineProcess(config: EngineProcessConfig, supervisor?: SupervisorLink<FromSupervisor, ToSupervisor>): Engine {
   const log = new Logger("engine", config.logLevel);
   if (config.cwd) process.chdir(config.cwd);
   process.removeAllListeners("warning");
-  const tell = (message: ToSupervisor): void => void process.send?.(message);
+  const tell = (message: ToSupervisor): void => supervisor?.send(message);
   const engine = new Engine({
     url: config.url,
     key: config.key,
     curveServerKey: config.curveServerKey,
     cwd: process.cwd(),
-    selfBeat: !supervised,
+    selfBeat: supervisor === undefined,
     ...(config.requestedId === undefined ? {} : { requestedId: config.requestedId }),
     seed: config.seed,
     onRegistered: (id, heartbeatInterval) => {
@@ -79,13 +80,13 @@ export function runEngineProcess(config: EngineProcessConfig, supervised: boolea
   };
   process.on("uncaughtException", escaped);
   process.on("unhandledRejection", escaped);
-  if (supervised) {
-    process.on("message", (message: FromSupervisor) => {
+  if (supervisor !== undefined) {
+    supervisor.onMessage((message) => {
       if (message?.type === "reregister") engine.reregister();
     });
     // The supervisor was killed outright: nothing beats for this engine any more, so the hub
     // will declare it dead; it leaves now instead of running on as an orphan.
-    process.once("disconnect", () => {
+    supervisor.onClose(() => {
       log.warn("its supervisor is gone: stopping");
       process.exit(1);
     });

@@ -109,7 +109,7 @@ export async function runEngine(values: EngineOptions): Promise<void> {
     process.kill(process.pid, "SIGTERM");
   });
   if (alone) {
-    runEngineProcess(config, false);
+    runEngineProcess(config);
     return;
   }
   process.exitCode = await runSupervisor({

@@ -5,9 +5,10 @@
  * One process and one connection to the controller serve the whole set, instead of a Node
  * process per engine: that process cost as much memory and start time as the engine itself.
  */
-import { fork } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import type { ChildProcess, StdioOptions } from "node:child_process";
 import fs from "node:fs";
+import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { getHeapStatistics } from "node:v8";
 import { Logger } from "../connection/logger.js";
@@ -21,6 +22,7 @@ import { Channel, connectDealer, newCodec } from "../transport/channel.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
 import type { EngineProcessConfig, FromSupervisor, ToSupervisor } from "./engine-process.js";
 import { ProcessSampler } from "./process-stats.js";
+import { LINK_FD, SupervisorLink } from "./supervisor-link.js";
 
 /** What the supervisor needs: where the controller is, and how to start its engines. */
 export interface SupervisorOptions {
@@ -108,6 +110,7 @@ class EngineSlot {
   constructor(
     readonly index: number,
     readonly child: ChildProcess,
+    readonly link: SupervisorLink<ToSupervisor, FromSupervisor>,
     readonly log: Logger,
   ) {}
 
@@ -173,27 +176,29 @@ class Supervisor {
       ...(this.options.maxMemoryMiB === undefined ? [] : [`--max-old-space-size=${this.options.maxMemoryMiB}`]),
     ];
     const output = fd ?? "inherit";
-    const child = fork(ENGINE_CHILD, ["--file", this.options.file, "--index", String(index)], {
-      stdio: ["ignore", output, output, "ipc"],
-      execArgv,
+    const stdio: StdioOptions = ["ignore", output, output, "pipe"];
+    const child = spawn(process.execPath, [...execArgv, ENGINE_CHILD, "--file", this.options.file, "--index", String(index)], {
+      // The engine's link to this process is its file descriptor LINK_FD (see supervisor-link.ts).
+      stdio,
       // Each engine in a session of its own, as when each had its own supervisor: Linux's
       // autogroup scheduler shares the CPU between sessions, so a whole set in one session would
       // get one process's share on a busy machine. Signals reach engines through this process,
-      // and an engine stops when this process is gone (its IPC channel closes).
+      // and an engine stops when this process is gone (its link closes).
       detached: true,
     });
     const log =
       fd === undefined ? this.options.log : new Logger("supervisor", this.options.engine.logLevel, (line) => void fs.writeSync(fd, line));
-    const slot = new EngineSlot(index, child, log);
+    const link = new SupervisorLink<ToSupervisor, FromSupervisor>(child.stdio[LINK_FD] as Socket);
+    const slot = new EngineSlot(index, child, link, log);
     this.slots.set(index, slot);
-    child.on("message", (message: ToSupervisor) => {
+    link.onMessage((message) => {
       if (message.type === "registered") this.registered(slot, message.id, message.heartbeatInterval);
       else if (message.type === "interrupt-ack") this.interruptAnswered(slot);
     });
     child.on("exit", (code, signal) => void this.exited(slot, code, signal));
-    // An engine whose supervisor is busy stopping may already be gone: EPIPE is not an error here.
+    // A process that could not be started exits too (code -2), which is what the set reports.
     child.on("error", () => undefined);
-    child.send({ type: "config", config: this.options.engine } satisfies FromSupervisor);
+    link.send({ type: "config", config: this.options.engine });
   }
 
   private logFd(index: number): number | undefined {
@@ -356,7 +361,7 @@ class Supervisor {
     // Every request names its engine; one that does not (an older controller) is meant for all of them.
     const targets = [...this.slots.values()].filter((s) => control.engineId === undefined || s.engineId === control.engineId);
     for (const slot of targets) {
-      if (control.op === "reregister") slot.child.send({ type: "reregister" } satisfies FromSupervisor);
+      if (control.op === "reregister") slot.link.send({ type: "reregister" });
       else if (control.op === "forgotten") {
         // The hub declared this engine dead (it was stopped, or cut off): it must not come back
         // under its old id, so it leaves.
