@@ -4,7 +4,8 @@
  * controller's memory twenty times: RSS, anonymous RSS (RSS less the mapped files: Node's binary
  * and libraries) from /proc, and its JavaScript heap, external and ArrayBuffer memory from the
  * controller itself (`controller-memory.ts`). RSS must stay flat once the bounded task database
- * is full. Prints JSON, with the date and the machine's load average.
+ * is full. Also reports the controller's CPU time per task. Prints JSON, with the date and the
+ * machine's load average.
  *
  *   npm run build && node dist/bench/soak.js [--tasks 1000000] [--window 2000] [--hwm 0|auto]
  */
@@ -15,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Cluster } from "../src/index.js";
 import type { AsyncResult } from "../src/index.js";
+import { cpuSeconds } from "./proc.js";
 
 const { values } = parseArgs({
   options: {
@@ -66,6 +68,7 @@ const samples: Sample[] = [];
 const seen = new Uint8Array(TASKS);
 let wrong = 0;
 const started = Date.now();
+const controllerCpuBefore = cpuSeconds(controllerPid);
 const inFlight: Array<[number, AsyncResult<unknown>]> = [];
 const settle = async ([i, ar]: [number, AsyncResult<unknown>]) => {
   const value = await ar;
@@ -79,6 +82,7 @@ for (let i = 0; i < TASKS; i++) {
 }
 await Promise.all(inFlight.splice(0).map(settle));
 samples.push(sample(TASKS, controllerPid));
+const controllerCpu = cpuSeconds(controllerPid) - controllerCpuBefore;
 const loadAfter = os.loadavg()[0] as number;
 const seconds = (Date.now() - started) / 1000;
 const missing = seen.reduce((n, s) => n + (s === 1 ? 0 : 1), 0);
@@ -100,6 +104,8 @@ process.stdout.write(
       tasks: TASKS,
       seconds,
       tasks_per_s: Math.round(TASKS / seconds),
+      // CPU seconds (every thread) the controller used per task, in µs: steadier than tasks/s on a shared machine.
+      controller_cpu_us_per_task: Math.round((controllerCpu / TASKS) * 1e6),
       lost: missing,
       wrong_or_duplicated: wrong,
       controller_rss_min_after_warmup_mib: Math.min(...afterWarmup.map((s) => s.rssMiB)),
