@@ -16,6 +16,7 @@ import type {
   SuperviseContent,
 } from "../protocol/contents.js";
 import type { Codec } from "../protocol/message.js";
+import { RAW_CONTENT, RAW_METADATA } from "../protocol/message.js";
 import type { Header, Incoming, MsgType } from "../protocol/message.js";
 import { WireGate, outgoing } from "../protocol/wire.js";
 import type { ContentOf, MetadataOf, WireMessage } from "../protocol/wire.js";
@@ -28,6 +29,7 @@ import { Channel, bindRouter, newCodec } from "../transport/channel.js";
 import { StallMeter, creditStall } from "../transport/stall.js";
 import { MsgIdSet } from "./msg-id-set.js";
 import { EngineRegistry } from "./registry.js";
+import { SharedJson } from "./shared-json.js";
 import { MemoryTaskDatabase } from "./task-db.js";
 import type { TaskDatabase } from "./task-db.js";
 import { answerQuery } from "./queries.js";
@@ -106,6 +108,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly clients = new Map<string, ClientRecord>();
   /** Every apply msg id ever received, for the life of the controller. */
   private readonly acceptedIds = new MsgIdSet();
+  /** Request and reply contents and metadata that task records keep, one object per distinct frame. */
+  private readonly sharedJson = new SharedJson();
   /** What clients may send, and what engines and supervisors may send: checked once, here. */
   private readonly clientGate = new WireGate(["ping", "apply_request", "query_request"]);
   private readonly engineGate = new WireGate([
@@ -216,7 +220,12 @@ export class Hub extends EventEmitter<HubEvents> {
       case "apply_request":
         this.onApplyRequest(
           identity,
-          message,
+          {
+            header: message.header,
+            metadata: this.sharedJson.share(message.raw[RAW_METADATA], message.metadata),
+            content: this.sharedJson.share(message.raw[RAW_CONTENT], message.content),
+            buffers: message.buffers,
+          },
           message.raw.reduce((sum, frame) => sum + frame.byteLength, 0),
         );
         break;
@@ -233,15 +242,22 @@ export class Hub extends EventEmitter<HubEvents> {
     size: number,
   ): void {
     const metadata = message.metadata;
+    // Every field from the start, those set later too: V8 then keeps them all inside the object,
+    // with no separate property array nor change of shape as the task goes on.
     const record: TaskRecord = {
       msgId: message.header.msgId,
       client: this.clientKey(identity),
+      engineId: undefined,
       balanced: metadata.engine === undefined,
       submitted: message.header.date,
+      started: undefined,
+      completed: undefined,
       phase: "queued",
       requestMetadata: metadata,
       requestContent: message.content,
       requestBuffers: message.buffers,
+      reply: undefined,
+      resubmitted: undefined,
     };
     if (!this.acceptedIds.add(record.msgId) || this.db.get(record.msgId)) {
       // A resent msg id must never produce a second result, even once its record is gone
@@ -506,7 +522,8 @@ export class Hub extends EventEmitter<HubEvents> {
     const seq = message.metadata.replySeq;
     if (engine && seq !== undefined) engine.replySeq = Math.max(engine.replySeq, seq);
     if (!record || record.phase === "done" || !engine || record.engineId !== engine.id) return;
-    this.ledger.answer(record, engine, { content: message.content, metadata: message.metadata, buffers: message.buffers });
+    const content = this.sharedJson.share(message.raw[RAW_CONTENT], message.content);
+    this.ledger.answer(record, engine, { content, metadata: message.metadata, buffers: message.buffers });
   }
 
   /**

@@ -80,6 +80,10 @@ export interface Incoming<C = Record<string, unknown>, M = Record<string, unknow
   damaged?: string;
 }
 
+/** Where the metadata and content frames are in {@link Incoming.raw}. */
+export const RAW_METADATA = 4;
+export const RAW_CONTENT = 5;
+
 /** Why a message was dropped. */
 export type DropReason = "malformed" | "bad-signature" | "bad-digest" | "replay" | "stale";
 

@@ -81,7 +81,8 @@ interface PendingTask {
   follow?: Dependency;
   targets?: Set<number>;
   retriesLeft: number;
-  blacklist: Set<number>;
+  /** Engines it must not go to again: made with the first (most tasks never have one). */
+  blacklist?: Set<number>;
   deadline?: number;
   /** Since when no live engine may take it (every one blacklisted), for the grace period. */
   strandedSince?: number;
@@ -239,7 +240,7 @@ export class TaskScheduler {
       }
       const error = toWire(new EngineError(`${reason} while running task ${msgId}`, engineId), "controller", engineId);
       task.lastError = error;
-      task.blacklist.add(engineId);
+      (task.blacklist ??= new Set()).add(engineId);
       if (task.retriesLeft > 0) {
         task.retriesLeft--;
         this.requeue(task);
@@ -283,7 +284,7 @@ export class TaskScheduler {
     if (unmet || retry) {
       if (retry) task.retriesLeft--;
       if (answer.error) task.lastError = answer.error;
-      task.blacklist.add(engineId);
+      (task.blacklist ??= new Set()).add(engineId);
       this.requeue(task);
     } else {
       this.decisions.push({ kind: "accept", msgId });
@@ -585,7 +586,7 @@ export class TaskScheduler {
   }
 
   private mayRun(task: PendingTask, engineId: number): boolean {
-    if (task.blacklist.has(engineId)) return false;
+    if (task.blacklist?.has(engineId)) return false;
     if (task.targets && !task.targets.has(engineId)) return false;
     if (task.follow && task.follow.size > 0) {
       const here = new Set<string>();
@@ -675,7 +676,6 @@ function pendingTask(record: Readonly<TaskRecord>): PendingTask {
     priority: meta.priority ?? 0,
     record,
     retriesLeft: meta.retries ?? 0,
-    blacklist: new Set(),
     ...(meta.after ? { after: Dependency.fromJSON(meta.after) } : {}),
     // Futures passed as arguments: their values must exist, so they must have succeeded.
     ...(meta.argRefs?.length ? { args: new Dependency(meta.argRefs) } : {}),
@@ -687,7 +687,7 @@ function pendingTask(record: Readonly<TaskRecord>): PendingTask {
 
 /** Whether any engine may run the task (no blacklist, targets or `follow`). */
 function isUnrestricted(task: PendingTask): boolean {
-  return task.blacklist.size === 0 && task.targets === undefined && (task.follow === undefined || task.follow.size === 0);
+  return (task.blacklist?.size ?? 0) === 0 && task.targets === undefined && (task.follow === undefined || task.follow.size === 0);
 }
 
 function dependenciesOf(task: PendingTask): Dependency[] {
