@@ -825,6 +825,9 @@ export class Client extends EventEmitter<ClientEvents> implements ClientPort {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heart?.close();
     this.failEverything(error);
+    // Nothing can be sent or answered any more; an open socket would keep a script that ends
+    // after `cluster.stop()` without closing its client alive for ever.
+    void this.channel.close();
   }
 
   private failEverything(error: Error): void {
