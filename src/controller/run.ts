@@ -39,9 +39,11 @@ import { DEFAULT_DB_LIMITS, MemoryTaskDatabase } from "./task-db.js";
 
 /**
  * How far the controller's JavaScript heap may grow past what its last full garbage collection
- * left, in percent (`--heap-growth`). See {@link setHeapGrowth}.
+ * left, in percent (`--heap-growth`). See {@link setHeapGrowth}. 100 rather than 50: in three
+ * rounds of 200,000-task soaks on a quiet machine the two gave the same RSS (154–159 against
+ * 152–157 MB) and 50 cost about a tenth more controller CPU per task.
  */
-export const DEFAULT_HEAP_GROWTH_PERCENT = 50;
+export const DEFAULT_HEAP_GROWTH_PERCENT = 100;
 
 /** How many liveness limits a restored controller waits at most for its engines to register again. */
 const RESTORE_WINDOW_LIMITS = 3;
