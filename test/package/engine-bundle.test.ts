@@ -26,6 +26,29 @@ function loadedModules(code: string): string[] {
   return JSON.parse(out) as string[];
 }
 
+type Library = typeof import("../../src/index.js");
+
+/** Runs `use` with a client of a cluster of `n` engines started from the built library, then stops it. */
+async function withBuiltCluster(n: number, use: (rc: import("../../src/index.js").Client, lib: Library) => Promise<void>): Promise<void> {
+  assert.ok(fs.existsSync(library), `${library} is built (run \`npm run build\` first)`);
+  const lib = (await import(pathToFileURL(library).href)) as Library;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-bundle-"));
+  const cluster = new lib.Cluster({ n, profileDir: dir });
+  try {
+    await cluster.start();
+    const rc = await cluster.connectClient();
+    try {
+      await rc.waitForEngines(n, { timeout: 60_000 });
+      await use(rc, lib);
+    } finally {
+      await rc.close();
+    }
+  } finally {
+    await cluster.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 test("the built engine entry loads no ES module loader, task thread, IPC channel or acorn at start", () => {
   assert.ok(fs.existsSync(bundle), `${bundle} is built (run \`npm run build\` first)`);
   const bare = new Set(loadedModules(""));
@@ -48,76 +71,49 @@ test("the built engine entry loads no ES module loader, task thread, IPC channel
 });
 
 test("a built cluster starts its engines from the bundle, and they run tasks, fail them and keep their namespace", async () => {
-  assert.ok(fs.existsSync(library), `${library} is built (run \`npm run build\` first)`);
-  const { Cluster } = (await import(pathToFileURL(library).href)) as typeof import("../../src/index.js");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-bundle-"));
-  const cluster = new Cluster({ n: 2, profileDir: dir });
-  try {
-    await cluster.start();
-    const rc = await cluster.connectClient();
-    try {
-      await rc.waitForEngines(2, { timeout: 60_000 });
-      const pids = await rc.view("all").apply(() => process.pid);
-      for (const pid of pids) {
-        const command = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-        assert.ok(command.includes(bundle), `engine ${pid} runs ${command.join(" ")}`);
-      }
-      const view = rc.view(0);
-      await view.execute("globalThis.kept = 21");
-      assert.equal(await view.apply(() => (globalThis as { kept?: number }).kept! * 2), 42);
-      await assert.rejects(
-        view.apply(() => {
-          throw new RangeError("out of range");
-        }),
-        (error: Error) => /out of range/.test(error.message),
-      );
-    } finally {
-      await rc.close();
+  await withBuiltCluster(2, async (rc) => {
+    const pids = await rc.view("all").apply(() => process.pid);
+    for (const pid of pids) {
+      const command = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      assert.ok(command.includes(bundle), `engine ${pid} runs ${command.join(" ")}`);
     }
-  } finally {
-    await cluster.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+    const view = rc.view(0);
+    await view.execute("globalThis.kept = 21");
+    assert.equal(await view.apply(() => (globalThis as { kept?: number }).kept! * 2), 42);
+    await assert.rejects(
+      view.apply(() => {
+        throw new RangeError("out of range");
+      }),
+      (error: Error) => /out of range/.test(error.message),
+    );
+  });
 });
 
 test("the task thread runs from its bundle, loads acorn only for a result holding a function, and is still interrupted", async () => {
   assert.ok(fs.existsSync(workerBundle), `${workerBundle} is built (run \`npm run build\` first)`);
-  const { Cluster, ExecutionTimeout } = (await import(pathToFileURL(library).href)) as typeof import("../../src/index.js");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallax-bundle-"));
-  const cluster = new Cluster({ n: 1, profileDir: dir });
-  try {
-    await cluster.start();
-    const rc = await cluster.connectClient();
-    try {
-      await rc.waitForEngines(1, { timeout: 60_000 });
-      const view = rc.view(0);
-      // The namespace's require shares the task thread's module cache.
-      const loaded = () => view.apply(() => Object.keys(require.cache));
-      const before = await loaded();
-      assert.ok(before.includes(workerBundle), `the task thread's modules: ${before.join(", ")}`);
-      assert.ok(!before.some((file) => /node_modules[\\/]acorn[\\/]/.test(file)), "acorn is not loaded before a result needs it");
-      const add = await view.apply(() => (a: number, b: number) => a + b);
-      assert.equal(add(2, 3), 5, "a function comes back as a function");
-      assert.ok(
-        (await loaded()).some((file) => /node_modules[\\/]acorn[\\/]/.test(file)),
-        "acorn is loaded to can it",
-      );
-      await view.execute("globalThis.kept = 'still here'");
-      const lview = rc.loadBalancedView().with({ execTimeout: 300 });
-      await assert.rejects(
-        lview.apply(() => {
-          for (;;) {
-            /* never yields */
-          }
-        }),
-        ExecutionTimeout,
-      );
-      assert.equal(await view.apply(() => (globalThis as { kept?: string }).kept), "still here", "the same thread keeps its namespace");
-    } finally {
-      await rc.close();
-    }
-  } finally {
-    await cluster.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  await withBuiltCluster(1, async (rc, { ExecutionTimeout }) => {
+    const view = rc.view(0);
+    // The namespace's require shares the task thread's module cache.
+    const loaded = () => view.apply(() => Object.keys(require.cache));
+    const before = await loaded();
+    assert.ok(before.includes(workerBundle), `the task thread's modules: ${before.join(", ")}`);
+    assert.ok(!before.some((file) => /node_modules[\\/]acorn[\\/]/.test(file)), "acorn is not loaded before a result needs it");
+    const add = await view.apply(() => (a: number, b: number) => a + b);
+    assert.equal(add(2, 3), 5, "a function comes back as a function");
+    assert.ok(
+      (await loaded()).some((file) => /node_modules[\\/]acorn[\\/]/.test(file)),
+      "acorn is loaded to can it",
+    );
+    await view.execute("globalThis.kept = 'still here'");
+    const lview = rc.loadBalancedView().with({ execTimeout: 300 });
+    await assert.rejects(
+      lview.apply(() => {
+        for (;;) {
+          /* never yields */
+        }
+      }),
+      ExecutionTimeout,
+    );
+    assert.equal(await view.apply(() => (globalThis as { kept?: string }).kept), "still here", "the same thread keeps its namespace");
+  });
 });
